@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "devicegate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "devicegate", targets: ["devicegate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The only code that sees libfcgi.
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        // Async-signal-safe flags and prctl: things Swift cannot express directly.
+        .target(name: "CSupport"),
+        // RFC 8628 / RFC 6749 logic with no I/O: codes, records, decisions, errors.
+        .target(name: "DeviceFlow", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The YAML configuration file, environment overrides and validation.
+        .target(name: "DeviceGateConfig", dependencies: ["DeviceFlow", "Yams"]),
+        // The flock-ed state directory: the only code that calls open/flock/fsync/rename.
+        .target(name: "FlowStore", dependencies: ["DeviceFlow"]),
+        // Transport-neutral request -> response: routing, forms, JSON, the OAuth endpoints.
+        .target(name: "DeviceGateHTTP", dependencies: [
+            "DeviceFlow", "DeviceGateConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The libfcgi accept loop and the worker supervisor; knows nothing about OAuth.
+        .target(name: "FastCGIServer", dependencies: [
+            "CFastCGI", "CSupport", "DeviceGateHTTP",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "devicegate", dependencies: [
+            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "FastCGIServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Test support shared by the test targets: manual clock, temp dirs, in-memory store.
+        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP"], path: "Tests/DeviceGateTesting"),
+        .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
+        .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
+        .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting"]),
+        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting"]),
+    ]
+)

@@ -1,0 +1,62 @@
+/// What a read-modify-write of one flow writes back. Built by the closure that runs under
+/// the flow's lock (dex's `UpdateDeviceToken(ctx, code, updater)` shape).
+public struct FlowUpdate<Result> {
+    /// A new durable record: written atomically (temp, fsync, rename, fsync of the directory)
+    /// before the lock is released. nil leaves the record untouched.
+    public var record: DeviceFlowRecord?
+    /// New soft polling state: written in place, never fsynced. nil leaves it untouched.
+    public var poll: PollState?
+    public var result: Result
+
+    public init(record: DeviceFlowRecord? = nil, poll: PollState? = nil, result: Result) {
+        self.record = record
+        self.poll = poll
+        self.result = result
+    }
+}
+
+/// Errors a store reports. The HTTP layer answers each with 503 `temporarily_unavailable`
+/// except `userCodeInUse`, which device authorization handles by drawing another code.
+public struct FlowStorageError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Equatable {
+        case userCodeInUse = "user code in use"
+        case noSpace = "no space left in the state directory"
+        case io = "state directory I/O error"
+        case corrupt = "corrupt state file"
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+}
+
+/// The state shared by every worker of a host. The file-backed implementation lives in the
+/// FlowStore module; tests of the HTTP layer may use an in-memory one.
+public protocol FlowStorage: AnyObject {
+    /// The key a user code is indexed under: HMAC-SHA-256 with the store's secret pepper, so a
+    /// copy of the state directory does not reveal live user codes.
+    func userCodeKey(forCanonicalUserCode code: String) -> String
+
+    /// Persists a new pending flow durably and indexes its user code. Throws
+    /// `.userCodeInUse` if a live flow already holds that user code.
+    func createFlow(_ record: DeviceFlowRecord) throws
+
+    /// The flow id a user-code key points at, if any.
+    func flowID(forUserCodeKey key: String) throws -> String?
+
+    /// Runs `body` with the flow's exclusive lock held, across every process sharing the
+    /// state directory, and writes back what it returns.
+    func updateFlow<R>(id: String, _ body: (DeviceFlowRecord?, PollState) throws -> FlowUpdate<R>) throws -> R
+
+    /// Persists an issued access token durably.
+    func saveAccessToken(_ record: AccessTokenRecord) throws
+
+    /// Looks an access token up by its SHA-256.
+    func accessToken(hash: String) throws -> AccessTokenRecord?
+}

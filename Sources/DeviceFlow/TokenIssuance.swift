@@ -1,0 +1,93 @@
+/// What a redeemed grant entitles the client to: the input of token issuance.
+///
+/// Device-code redemption builds one today; the refresh_token grant will build the same
+/// value from a refresh-token record, so every issuer serves both.
+public struct TokenGrant: Sendable, Equatable {
+    public var clientID: String
+    public var subject: String
+    public var scope: ScopeSet
+    public var authTime: UnixTime
+    /// The flow the grant came from (SHA-256 of its device code), for audit and revocation.
+    public var flowID: String
+
+    public init(clientID: String, subject: String, scope: ScopeSet, authTime: UnixTime, flowID: String) {
+        self.clientID = clientID
+        self.subject = subject
+        self.scope = scope
+        self.authTime = authTime
+        self.flowID = flowID
+    }
+}
+
+/// The stored form of an issued access token: only its SHA-256 is kept.
+public struct AccessTokenRecord: Sendable, Equatable {
+    public var tokenHash: String
+    public var clientID: String
+    public var subject: String
+    public var scope: ScopeSet
+    public var issuedAt: UnixTime
+    public var expiresAt: UnixTime
+    public var flowID: String
+
+    public init(tokenHash: String, clientID: String, subject: String, scope: ScopeSet, issuedAt: UnixTime, expiresAt: UnixTime, flowID: String) {
+        self.tokenHash = tokenHash
+        self.clientID = clientID
+        self.subject = subject
+        self.scope = scope
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.flowID = flowID
+    }
+}
+
+/// A successful token response, RFC 6749 §5.1, plus the records to persist before it is sent.
+public struct IssuedTokens: Sendable, Equatable {
+    public var accessToken: String
+    public var tokenType: String
+    public var expiresIn: Int
+    public var scope: ScopeSet
+    /// OIDC Core §3.1.3.3; nil until signed tokens are configured.
+    public var idToken: String?
+    /// RFC 6749 §6; nil unless the grant earns one.
+    public var refreshToken: String?
+    /// Written durably before the response leaves, so an introspection or revocation always
+    /// finds a token the client holds.
+    public var accessTokenRecord: AccessTokenRecord
+
+    public init(accessToken: String, tokenType: String = "Bearer", expiresIn: Int, scope: ScopeSet,
+                idToken: String? = nil, refreshToken: String? = nil, accessTokenRecord: AccessTokenRecord) {
+        self.accessToken = accessToken
+        self.tokenType = tokenType
+        self.expiresIn = expiresIn
+        self.scope = scope
+        self.idToken = idToken
+        self.refreshToken = refreshToken
+        self.accessTokenRecord = accessTokenRecord
+    }
+}
+
+/// Turns a grant into tokens. The opaque issuer below is the default; a signing issuer
+/// (JWT access tokens, id_tokens) slots in behind the same protocol.
+public protocol TokenIssuer: Sendable {
+    func issue(_ grant: TokenGrant, now: UnixTime) throws -> IssuedTokens
+}
+
+/// Issues opaque bearer tokens: 256 bits from the CSPRNG, base64url, stored as SHA-256.
+public struct OpaqueTokenIssuer: TokenIssuer {
+    public var accessTokenLifetime: Int
+    public var random: any SecureRandom
+
+    public init(accessTokenLifetime: Int, random: any SecureRandom = SystemSecureRandom()) {
+        self.accessTokenLifetime = accessTokenLifetime
+        self.random = random
+    }
+
+    public func issue(_ grant: TokenGrant, now: UnixTime) throws -> IssuedTokens {
+        let token = Encoding.base64URL(random.bytes(32))
+        let record = AccessTokenRecord(
+            tokenHash: Encoding.sha256Hex(token), clientID: grant.clientID, subject: grant.subject,
+            scope: grant.scope, issuedAt: now, expiresAt: now.adding(seconds: Int64(accessTokenLifetime)),
+            flowID: grant.flowID)
+        return IssuedTokens(accessToken: token, expiresIn: accessTokenLifetime, scope: grant.scope, accessTokenRecord: record)
+    }
+}

@@ -1,0 +1,113 @@
+import DeviceFlow
+import DeviceGateConfig
+import Logging
+
+/// The transport-neutral application: one request in, one response out.
+///
+/// Every failure becomes an RFC 6749 §5.2 JSON error; a storage failure becomes 503
+/// `temporarily_unavailable`. Nothing a client sends can make it trap.
+public final class DeviceGateApp {
+    public let configuration: DeviceGateConfiguration
+    public let service: FlowService
+    let clock: any WallClock
+    let logger: Logger
+
+    public init(configuration: DeviceGateConfiguration, service: FlowService, clock: any WallClock, logger: Logger) {
+        self.configuration = configuration
+        self.service = service
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        var logger = self.logger
+        if !request.requestID.isEmpty { logger[metadataKey: "request.id"] = "\(request.requestID)" }
+        let endpoints = configuration.endpoints
+        let response: HTTPResponse
+        switch request.path {
+        case endpoints.deviceAuthorization:
+            response = oauthEndpoint(request, logger: logger, deviceAuthorization)
+        case endpoints.token:
+            response = oauthEndpoint(request, logger: logger, token)
+        default:
+            response = OAuthResponses.error(.notFound("no such endpoint: \(request.path.prefix(200))"))
+        }
+        logger.debug("request", metadata: [
+            "http.method": "\(request.method)", "http.path": "\(request.path.prefix(200))",
+            "http.status": "\(response.status)", "client.address": "\(request.remoteAddress)",
+        ])
+        return response
+    }
+
+    /// The checks every OAuth POST endpoint shares: method, body size, content type, form.
+    private func oauthEndpoint(_ request: HTTPRequest, logger: Logger, _ body: (HTTPRequest, FormFields, Logger) throws -> HTTPResponse) -> HTTPResponse {
+        guard request.method == "POST" else {
+            return OAuthResponses.error(.methodNotAllowed("use POST"), allow: "POST")
+        }
+        guard !request.bodyExceededLimit else {
+            return OAuthResponses.error(.payloadTooLarge("request body larger than \(configuration.server.maxBodyBytes) bytes"))
+        }
+        guard FormDecoding.isFormContentType(request.contentType) else {
+            return OAuthResponses.error(.invalidRequest("Content-Type must be application/x-www-form-urlencoded"))
+        }
+        do {
+            let form = try FormDecoding.decode(request.body)
+            return try body(request, form, logger)
+        } catch let error as OAuthError {
+            return OAuthResponses.error(error)
+        } catch let error as FlowStorageError {
+            logger.error("state directory failure", metadata: ["error": "\(error)"])
+            let detail = error.kind == .noSpace ? "the server's state storage is full; try again later" : "the server's state storage failed; try again later"
+            return OAuthResponses.error(.temporarilyUnavailable(detail))
+        } catch {
+            logger.error("unexpected failure", metadata: ["error": "\(error)"])
+            return OAuthResponses.error(.temporarilyUnavailable("internal error; try again later"))
+        }
+    }
+
+    /// Authenticates the calling client, RFC 6749 §2.3 / §3.2.1.
+    private func authenticate(_ request: HTTPRequest, _ form: FormFields) throws(OAuthError) -> ClientRegistration {
+        let credentials = try ClientCredentialsExtraction.extract(authorization: request.authorization, form: form)
+        switch service.clients.authenticate(credentials) {
+        case .success(let client): return client
+        case .failure(let error): throw error
+        }
+    }
+
+    /// RFC 8628 §3.1–3.2: `POST /application/o/device/`.
+    private func deviceAuthorization(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
+        let client = try authenticate(request, form)
+        // authentik's docs spell the parameter `scopes`; RFC 8628 §3.1 spells it `scope`.
+        let scopeText = try form.single("scope")
+        let scopesText = try form.single("scopes")
+        if scopeText != nil && scopesText != nil { throw OAuthError.invalidRequest("send either scope or scopes, not both") }
+        var requested: ScopeSet?
+        if let text = scopeText ?? scopesText {
+            guard let parsed = ScopeSet.parse(text) else { throw OAuthError.invalidScope("scope contains invalid characters") }
+            requested = parsed
+        }
+        let scope = try client.resolveScopes(requested: requested).get()
+        let response = try service.authorizeDevice(client: client, scope: scope, now: clock.now())
+        logger.info("device authorization", metadata: ["client.id": "\(client.clientID)", "scope": "\(scope)"])
+        return OAuthResponses.deviceAuthorization(response)
+    }
+
+    static let deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
+
+    /// RFC 8628 §3.4–3.5: `POST /application/o/token/`.
+    private func token(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
+        guard let grantType = try form.single("grant_type") else { throw OAuthError.invalidRequest("missing grant_type") }
+        let client = try authenticate(request, form)
+        guard grantType == Self.deviceCodeGrant else {
+            throw OAuthError.unsupportedGrantType("grant_type \(grantType.prefix(100)) is not supported")
+        }
+        guard let deviceCode = try form.single("device_code") else { throw OAuthError.invalidRequest("missing device_code") }
+        switch try service.poll(deviceCode: deviceCode, client: client, now: clock.now()) {
+        case .tokens(let tokens):
+            logger.info("tokens issued", metadata: ["client.id": "\(client.clientID)", "subject": "\(tokens.accessTokenRecord.subject)", "scope": "\(tokens.scope)"])
+            return OAuthResponses.tokens(tokens)
+        case .error(let error):
+            return OAuthResponses.error(error)
+        }
+    }
+}

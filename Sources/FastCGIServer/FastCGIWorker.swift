@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFastCGI
+import CSupport
+import DeviceGateHTTP
+import Logging
+
+/// One FastCGI worker: accepts connections on fd 0 (`FCGI_LISTENSOCK_FILENO`, the convention
+/// spawn-fcgi, fcgiwrap and systemd socket activation share), turns each request into an
+/// `HTTPRequest`, and writes the `HTTPResponse` back. Knows nothing about OAuth.
+///
+/// SIGTERM stops it gracefully: a request in flight finishes (the stop signals are blocked
+/// while it is handled), then the loop exits. A worker idle in accept() returns at once.
+public final class FastCGIWorker {
+    public typealias Handler = (HTTPRequest) -> HTTPResponse
+
+    private let handler: Handler
+    private let maxBodyBytes: Int
+    private let logger: Logger
+
+    public init(maxBodyBytes: Int, logger: Logger, handler: @escaping Handler) {
+        self.handler = handler
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    /// True when fd 0 is a listening socket, as the FastCGI convention requires.
+    public static func standardInputIsListeningSocket() -> Bool {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &value, &length) == 0 else { return false }
+        return value != 0
+    }
+
+    /// Runs until SIGTERM/SIGINT. Returns the process exit status.
+    public func run() -> Int32 {
+        guard FCGX_Init() == 0 else {
+            logger.critical("FCGX_Init failed")
+            return 1
+        }
+        dg_install_stop_handlers()
+        signal(SIGPIPE, SIG_IGN)
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        guard FCGX_InitRequest(request, 0, FCGI_FAIL_ACCEPT_ON_INTR) == 0 else {
+            logger.critical("FCGX_InitRequest failed")
+            return 1
+        }
+        logger.info("worker ready", metadata: ["pid": "\(getpid())"])
+        while true {
+            dg_block_stop_signals(0)
+            if dg_stop_requested() != 0 { break }
+            let accepted = FCGX_Accept_r(request)
+            dg_block_stop_signals(1)
+            if accepted < 0 {
+                if dg_stop_requested() != 0 { break }
+                if -accepted == EINTR { continue }
+                logger.error("FCGX_Accept_r failed", metadata: ["errno": "\(-accepted)"])
+                usleep(10_000)
+                continue
+            }
+            let httpRequest = readRequest(request)
+            let response = handler(httpRequest)
+            writeResponse(response, to: request.pointee.out)
+            FCGX_Finish_r(request)
+        }
+        FCGX_Finish_r(request)
+        logger.info("worker stopping", metadata: ["pid": "\(getpid())"])
+        return 0
+    }
+
+    private func param(_ name: String, _ request: UnsafeMutablePointer<FCGX_Request>) -> String? {
+        guard let value = FCGX_GetParam(name, request.pointee.envp) else { return nil }
+        return String(validatingCString: value) ?? String(decoding: UnsafeRawBufferPointer(start: value, count: strlen(value)), as: UTF8.self)
+    }
+
+    private func readRequest(_ request: UnsafeMutablePointer<FCGX_Request>) -> HTTPRequest {
+        let declared = param("CONTENT_LENGTH", request).flatMap { Int($0) }
+        var body: [UInt8] = []
+        var exceeded = false
+        let input = request.pointee.`in`
+        if let declared, declared > maxBodyBytes {
+            exceeded = true
+            drain(input, upTo: min(declared, 16 << 20))
+        } else {
+            // Read what was declared (or until EOF when no length came), never more than the limit + 1.
+            let want = declared ?? (maxBodyBytes + 1)
+            body = [UInt8](repeating: 0, count: want)
+            var got = 0
+            while got < want {
+                let n = body.withUnsafeMutableBytes { raw in
+                    FCGX_GetStr(raw.baseAddress!.assumingMemoryBound(to: CChar.self) + got, Int32(want - got), input)
+                }
+                if n <= 0 { break }
+                got += Int(n)
+            }
+            body.removeSubrange(got...)
+            if got > maxBodyBytes { exceeded = true; body = []; drain(input, upTo: 16 << 20) }
+        }
+        return HTTPRequest(
+            method: param("REQUEST_METHOD", request) ?? "GET",
+            path: param("DOCUMENT_URI", request) ?? param("SCRIPT_NAME", request) ?? "/",
+            query: param("QUERY_STRING", request) ?? "",
+            contentType: param("CONTENT_TYPE", request).flatMap { $0.isEmpty ? nil : $0 },
+            authorization: param("HTTP_AUTHORIZATION", request),
+            cookie: param("HTTP_COOKIE", request),
+            remoteAddress: param("REMOTE_ADDR", request) ?? "",
+            requestID: param("REQUEST_ID", request) ?? "",
+            body: body,
+            bodyExceededLimit: exceeded)
+    }
+
+    /// Reads and discards input, so the web server is not cut off mid-body.
+    private func drain(_ input: UnsafeMutablePointer<FCGX_Stream>?, upTo limit: Int) {
+        var scratch = [CChar](repeating: 0, count: 16384)
+        var total = 0
+        while total < limit {
+            let n = scratch.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32($0.count), input) }
+            if n <= 0 { break }
+            total += Int(n)
+        }
+    }
+
+    private func writeResponse(_ response: HTTPResponse, to out: UnsafeMutablePointer<FCGX_Stream>?) {
+        var head = "Status: \(response.status) \(HTTPResponse.reason(response.status))\r\n"
+        for (name, value) in response.headers {
+            // Header values are ours, but never let a CR or LF split a header.
+            let safe = value.contains(where: { $0 == "\r" || $0 == "\n" }) ? value.filter { $0 != "\r" && $0 != "\n" } : value
+            head += "\(name): \(safe)\r\n"
+        }
+        head += "Content-Length: \(response.body.count)\r\n\r\n"
+        var bytes = Array(head.utf8)
+        bytes.append(contentsOf: response.body)
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { _ = FCGX_PutStr($0.baseAddress, Int32($0.count), out) }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeviceFlow
+
+/// What one garbage-collection pass removed.
+public struct GarbageCollectionReport: Sendable, Equatable, CustomStringConvertible {
+    public var flows = 0
+    public var codes = 0
+    public var tokens = 0
+    public var temporaryFiles = 0
+    public var orphanLocks = 0
+    /// Expired flows whose lock was held at that moment; a later pass removes them.
+    public var busy = 0
+    public var unreadable = 0
+
+    public init() {}
+
+    public static func += (lhs: inout GarbageCollectionReport, rhs: GarbageCollectionReport) {
+        lhs.flows += rhs.flows; lhs.codes += rhs.codes; lhs.tokens += rhs.tokens
+        lhs.temporaryFiles += rhs.temporaryFiles; lhs.orphanLocks += rhs.orphanLocks
+        lhs.busy += rhs.busy; lhs.unreadable += rhs.unreadable
+    }
+
+    public var description: String {
+        "removed \(flows) flows, \(codes) user-code entries, \(tokens) tokens, \(temporaryFiles) temp files, \(orphanLocks) orphan locks; \(busy) busy, \(unreadable) unreadable"
+    }
+}
+
+extension FileFlowStore {
+    /// Removes what has expired, one shard at a time so the cost of a pass is bounded and no
+    /// request ever scans a directory. A flow is removed `retentionSeconds` after it expired
+    /// (until then a late poll still gets `expired_token`), under its lock taken without
+    /// waiting, record first and lock file last.
+    public func collectGarbage(now: UnixTime, retentionSeconds: Int, shards: some Sequence<Int>) -> GarbageCollectionReport {
+        var report = GarbageCollectionReport()
+        let cutoff = now.adding(seconds: -Int64(retentionSeconds))
+        for index in shards {
+            let shard = StateDirectory.shardName(index % StateDirectory.shardCount)
+            report += collectFlows(directory.flowsShard(shard), now: now, cutoff: cutoff, retentionSeconds: retentionSeconds)
+            report += collectCodes(directory.codesShard(shard), now: now, cutoff: cutoff)
+            report += collectTokens(directory.tokensShard(shard), now: now)
+        }
+        return report
+    }
+
+    private func modifiedBefore(_ path: String, _ seconds: Int64, now: UnixTime) -> Bool {
+        guard let st = Sys.stat(path) else { return false }
+        return Int64(st.st_mtim.tv_sec) < now.seconds - seconds
+    }
+
+    /// Temp files a crash left behind (older than ten minutes; a live write takes microseconds).
+    private func sweepTemp(_ dir: String, _ name: String, now: UnixTime, into report: inout GarbageCollectionReport) -> Bool {
+        guard name.hasPrefix(".tmp-") else { return false }
+        if modifiedBefore("\(dir)/\(name)", 600, now: now) {
+            try? Sys.unlink("\(dir)/\(name)")
+            report.temporaryFiles += 1
+        }
+        return true
+    }
+
+    private func collectFlows(_ dir: String, now: UnixTime, cutoff: UnixTime, retentionSeconds: Int) -> GarbageCollectionReport {
+        var report = GarbageCollectionReport()
+        guard let names = try? Sys.listDirectory(dir) else { return report }
+        let present = Set(names)
+        for name in names {
+            if sweepTemp(dir, name, now: now, into: &report) { continue }
+            if name.hasSuffix(".lock") {
+                let id = String(name.dropLast(5))
+                if !present.contains("\(id).flow") && modifiedBefore("\(dir)/\(name)", Int64(max(retentionSeconds, 3600)), now: now) {
+                    try? Sys.unlink("\(dir)/\(name)")
+                    report.orphanLocks += 1
+                }
+                continue
+            }
+            guard name.hasSuffix(".flow") else { continue }
+            let id = String(name.dropLast(5))
+            let recordPath = "\(dir)/\(name)", lockPath = "\(dir)/\(id).lock"
+            guard let bytes = try? Sys.readFile(recordPath), let record = try? RecordCoding.decodeFlow(bytes, path: recordPath) else {
+                report.unreadable += 1
+                continue
+            }
+            guard record.expiresAt < cutoff else { continue }
+            guard let fd = try? Sys.open(lockPath, O_RDWR | O_CREAT) else { continue }
+            Sys.closeAfter(fd) { fd in
+                guard (try? Sys.lockExclusive(fd, lockPath, wait: false)) == true else { report.busy += 1; return }
+                let codeDir = directory.codesShard(StateDirectory.shard(of: record.userCodeKey))
+                let codePath = "\(codeDir)/\(record.userCodeKey)"
+                if let entry = try? Sys.readFile(codePath).flatMap(RecordCoding.decodeIndex), entry.flowID == id {
+                    try? Sys.unlink(codePath)
+                    report.codes += 1
+                }
+                try? Sys.unlink(recordPath)
+                try? Sys.unlink(lockPath)
+                report.flows += 1
+            }
+        }
+        return report
+    }
+
+    /// User-code entries whose flow is gone or long expired.
+    private func collectCodes(_ dir: String, now: UnixTime, cutoff: UnixTime) -> GarbageCollectionReport {
+        var report = GarbageCollectionReport()
+        guard let names = try? Sys.listDirectory(dir) else { return report }
+        for name in names {
+            if sweepTemp(dir, name, now: now, into: &report) { continue }
+            let path = "\(dir)/\(name)"
+            guard let entry = try? Sys.readFile(path).flatMap(RecordCoding.decodeIndex) else { continue }
+            if entry.expiresAt < cutoff {
+                try? Sys.unlink(path)
+                report.codes += 1
+            }
+        }
+        return report
+    }
+
+    private func collectTokens(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
+        var report = GarbageCollectionReport()
+        guard let names = try? Sys.listDirectory(dir) else { return report }
+        for name in names {
+            if sweepTemp(dir, name, now: now, into: &report) { continue }
+            let path = "\(dir)/\(name)"
+            guard let bytes = try? Sys.readFile(path), let token = try? RecordCoding.decodeToken(bytes, path: path) else { continue }
+            if token.expiresAt < now {
+                try? Sys.unlink(path)
+                report.tokens += 1
+            }
+        }
+        return report
+    }
+}

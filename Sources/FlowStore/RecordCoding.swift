@@ -1,0 +1,186 @@
+import DeviceFlow
+
+/// The on-disk text form of records: one `key value` pair a line, values percent-encoded,
+/// closed by an `end` line so a truncated file can never parse. Small, greppable, and cheap
+/// to parse on the poll path (no JSON decoder).
+enum RecordCoding {
+    static let flowMagic = "devicegate-flow 1"
+    static let tokenMagic = "devicegate-token 1"
+
+    // MARK: Flow records
+
+    static func encode(_ r: DeviceFlowRecord) -> [UInt8] {
+        var fields: [(String, String)] = [
+            ("id", r.id), ("user_code_key", r.userCodeKey), ("client_id", r.clientID),
+            ("scope", r.scope.description), ("created_ms", "\(r.createdAt.milliseconds)"),
+            ("expires_ms", "\(r.expiresAt.milliseconds)"), ("interval", "\(r.interval)"),
+            ("status", r.status.name),
+        ]
+        func approval(_ a: DeviceFlowRecord.Approval) {
+            fields.append(("subject", a.subject))
+            fields.append(("auth_time_ms", "\(a.authTime.milliseconds)"))
+            fields.append(("approved_ms", "\(a.approvedAt.milliseconds)"))
+        }
+        switch r.status {
+        case .pending: break
+        case .approved(let a): approval(a)
+        case .denied(let at): fields.append(("denied_ms", "\(at.milliseconds)"))
+        case .redeemed(let a, let at): approval(a); fields.append(("redeemed_ms", "\(at.milliseconds)"))
+        }
+        return render(flowMagic, fields)
+    }
+
+    static func decodeFlow(_ bytes: [UInt8], path: String) throws -> DeviceFlowRecord {
+        let f = try parse(bytes, magic: flowMagic, path: path)
+        func approval() throws -> DeviceFlowRecord.Approval {
+            .init(subject: try f.string("subject"), authTime: try f.time("auth_time_ms"), approvedAt: try f.time("approved_ms"))
+        }
+        let status: DeviceFlowRecord.Status
+        switch try f.string("status") {
+        case "pending": status = .pending
+        case "approved": status = .approved(try approval())
+        case "denied": status = .denied(at: try f.time("denied_ms"))
+        case "redeemed": status = .redeemed(try approval(), at: try f.time("redeemed_ms"))
+        case let other: throw FlowStorageError(.corrupt, "\(path): unknown status \(other)")
+        }
+        guard let scope = ScopeSet.parse(try f.string("scope")) else {
+            throw FlowStorageError(.corrupt, "\(path): bad scope")
+        }
+        return DeviceFlowRecord(
+            id: try f.string("id"), userCodeKey: try f.string("user_code_key"), clientID: try f.string("client_id"),
+            scope: scope, createdAt: try f.time("created_ms"), expiresAt: try f.time("expires_ms"),
+            interval: Int(try f.int("interval")), status: status)
+    }
+
+    // MARK: Access tokens
+
+    static func encode(_ t: AccessTokenRecord) -> [UInt8] {
+        render(tokenMagic, [
+            ("token_hash", t.tokenHash), ("client_id", t.clientID), ("subject", t.subject),
+            ("scope", t.scope.description), ("issued_ms", "\(t.issuedAt.milliseconds)"),
+            ("expires_ms", "\(t.expiresAt.milliseconds)"), ("flow_id", t.flowID),
+        ])
+    }
+
+    static func decodeToken(_ bytes: [UInt8], path: String) throws -> AccessTokenRecord {
+        let f = try parse(bytes, magic: tokenMagic, path: path)
+        guard let scope = ScopeSet.parse(try f.string("scope")) else {
+            throw FlowStorageError(.corrupt, "\(path): bad scope")
+        }
+        return AccessTokenRecord(
+            tokenHash: try f.string("token_hash"), clientID: try f.string("client_id"), subject: try f.string("subject"),
+            scope: scope, issuedAt: try f.time("issued_ms"), expiresAt: try f.time("expires_ms"), flowID: try f.string("flow_id"))
+    }
+
+    // MARK: User-code index entries: "<flow id> <expires ms>\n"
+
+    static func encodeIndex(flowID: String, expiresAt: UnixTime) -> [UInt8] {
+        Array("\(flowID) \(expiresAt.milliseconds)\n".utf8)
+    }
+
+    static func decodeIndex(_ bytes: [UInt8]) -> (flowID: String, expiresAt: UnixTime)? {
+        let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, parts[0].utf8.count == 64, let ms = Int64(parts[1]) else { return nil }
+        return (String(parts[0]), UnixTime(milliseconds: ms))
+    }
+
+    // MARK: Soft poll state: fixed 28 bytes, "<20-digit last poll ms> <6-digit interval>\n"
+
+    static let pollStateSize = 28
+
+    static func encodePoll(_ p: PollState) -> [UInt8] {
+        let last = p.lastPollAt?.milliseconds ?? 0
+        return Array((pad(String(max(0, last)), 20) + " " + pad(String(min(max(0, p.interval), 999_999)), 6) + "\n").utf8)
+    }
+
+    /// Decodes the soft state; anything unreadable (a torn write after power loss, an empty new
+    /// file) yields nil and the caller falls back to the record's interval.
+    static func decodePoll(_ bytes: [UInt8]) -> PollState? {
+        guard bytes.count == pollStateSize, bytes[20] == UInt8(ascii: " "), bytes[27] == UInt8(ascii: "\n") else { return nil }
+        guard let last = Int64(String(decoding: bytes[0..<20], as: UTF8.self)),
+              let interval = Int(String(decoding: bytes[21..<27], as: UTF8.self)) else { return nil }
+        return PollState(lastPollAt: last > 0 ? UnixTime(milliseconds: last) : nil, interval: interval)
+    }
+
+    private static func pad(_ s: String, _ width: Int) -> String {
+        String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+
+    // MARK: Line format
+
+    private static func render(_ magic: String, _ fields: [(String, String)]) -> [UInt8] {
+        var out = Array(magic.utf8)
+        out.append(0x0A)
+        for (key, value) in fields {
+            out.append(contentsOf: key.utf8)
+            out.append(0x20)
+            percentEncode(value, into: &out)
+            out.append(0x0A)
+        }
+        out.append(contentsOf: "end\n".utf8)
+        return out
+    }
+
+    struct Fields {
+        var values: [String: String]
+        var path: String
+        func string(_ key: String) throws -> String {
+            guard let v = values[key] else { throw FlowStorageError(.corrupt, "\(path): missing \(key)") }
+            return v
+        }
+        func int(_ key: String) throws -> Int64 {
+            guard let v = Int64(try string(key)) else { throw FlowStorageError(.corrupt, "\(path): bad \(key)") }
+            return v
+        }
+        func time(_ key: String) throws -> UnixTime { UnixTime(milliseconds: try int(key)) }
+    }
+
+    private static func parse(_ bytes: [UInt8], magic: String, path: String) throws -> Fields {
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        guard lines.count >= 3, String(decoding: lines[0], as: UTF8.self) == magic else {
+            throw FlowStorageError(.corrupt, "\(path): not a \(magic) file")
+        }
+        var values: [String: String] = [:]
+        var ended = false
+        for line in lines.dropFirst() {
+            if line.elementsEqual("end".utf8) { ended = true; break }
+            guard let space = line.firstIndex(of: 0x20) else { throw FlowStorageError(.corrupt, "\(path): bad line") }
+            let key = String(decoding: line[line.startIndex..<space], as: UTF8.self)
+            guard let value = percentDecode(line[(space + 1)...]) else { throw FlowStorageError(.corrupt, "\(path): bad value for \(key)") }
+            values[key] = value
+        }
+        guard ended else { throw FlowStorageError(.corrupt, "\(path): truncated (no end line)") }
+        return Fields(values: values, path: path)
+    }
+
+    private static let hex = Array("0123456789ABCDEF".utf8)
+
+    private static func percentEncode(_ value: String, into out: inout [UInt8]) {
+        for b in value.utf8 {
+            if b > 0x20 && b < 0x7F && b != UInt8(ascii: "%") {
+                out.append(b)
+            } else {
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xF)])
+            }
+        }
+    }
+
+    private static func percentDecode(_ bytes: ArraySlice<UInt8>) -> String? {
+        guard bytes.contains(UInt8(ascii: "%")) else { return String(decoding: bytes, as: UTF8.self) }
+        var out: [UInt8] = []
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            if bytes[i] == UInt8(ascii: "%") {
+                guard i + 2 < bytes.endIndex, let v = Encoding.bytes(fromHex: String(decoding: bytes[(i + 1)...(i + 2)], as: UTF8.self)) else { return nil }
+                out.append(v[0])
+                i += 3
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeviceFlow
+
+/// The layout of the state directory shared by every worker of a host.
+///
+/// ```
+/// <root>/                       0700, owned by the service user
+///   VERSION                     "devicegate-state 1"
+///   pepper                      32 random bytes keying the user-code index (0600)
+///   flows/<xx>/<id>.flow        durable flow record (atomic replace)
+///   flows/<xx>/<id>.lock        flock target + soft poll state; never renamed over
+///   codes/<xx>/<key>            user-code index: "<flow id> <expires ms>" (created with link(2))
+///   tokens/<xx>/<hash>.token    issued access tokens
+/// ```
+/// `<xx>` is the first two hex digits of the file's key: 256 shards per kind, all created at
+/// initialisation, so no request ever creates a directory, and garbage collection can walk one
+/// shard at a time.
+public struct StateDirectory: Sendable {
+    public let root: String
+    public static let version = "devicegate-state 1"
+    public static let shardCount = 256
+
+    public init(root: String) {
+        var r = root
+        while r.count > 1 && r.hasSuffix("/") { r.removeLast() }
+        self.root = r
+    }
+
+    static func shardName(_ index: Int) -> String {
+        let s = String(index, radix: 16)
+        return s.count == 1 ? "0" + s : s
+    }
+
+    static func shard(of key: String) -> String { String(key.prefix(2)) }
+
+    func flowsShard(_ shard: String) -> String { "\(root)/flows/\(shard)" }
+    func codesShard(_ shard: String) -> String { "\(root)/codes/\(shard)" }
+    func tokensShard(_ shard: String) -> String { "\(root)/tokens/\(shard)" }
+    var pepperPath: String { "\(root)/pepper" }
+
+    /// Why a state directory cannot be used, phrased for an operator.
+    public struct Problem: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// Creates the layout if needed and checks it is safe to use: a directory, owned by the
+    /// current user, not readable by group or others, writable. Every failure names the path
+    /// and what to do, so a bad start fails at once and not on the first request.
+    public func prepare() throws {
+        if let st = Sys.stat(root) {
+            guard (st.st_mode & S_IFMT) == S_IFDIR else { throw Problem(description: "state directory \(root) exists but is not a directory") }
+            guard st.st_uid == geteuid() else {
+                throw Problem(description: "state directory \(root) is owned by uid \(st.st_uid), but devicegate runs as uid \(geteuid()); chown it to the service user")
+            }
+            guard st.st_mode & 0o077 == 0 else {
+                throw Problem(description: "state directory \(root) has mode \(String(st.st_mode & 0o777, radix: 8)); it must be 0700 (chmod 0700 \(root))")
+            }
+        } else {
+            guard Glibc.mkdir(root, 0o700) == 0 || errno == EEXIST else {
+                throw Problem(description: "cannot create state directory \(root): \(String(cString: strerror(errno)))")
+            }
+        }
+        do {
+            if try Sys.readFile("\(root)/VERSION") == nil {
+                for kind in ["flows", "codes", "tokens"] {
+                    try Sys.mkdir("\(root)/\(kind)")
+                    for i in 0..<Self.shardCount { try Sys.mkdir("\(root)/\(kind)/\(Self.shardName(i))") }
+                }
+                if try Sys.readFile(pepperPath) == nil {
+                    let temp = try Sys.writeTemp(directory: root, SystemSecureRandom().bytes(32))
+                    if try !Sys.linkIfAbsent(temp, pepperPath) { /* another process won the race */ }
+                    try Sys.unlink(temp)
+                }
+                try Sys.atomicWrite(directory: root, name: "VERSION", Array((Self.version + "\n").utf8))
+            }
+            guard let version = try Sys.readFile("\(root)/VERSION"),
+                  String(decoding: version, as: UTF8.self).hasPrefix(Self.version) else {
+                throw Problem(description: "state directory \(root) has an unknown VERSION; expected \(Self.version)")
+            }
+            // Probe writability now rather than on the first request.
+            let probe = try Sys.writeTemp(directory: root, [])
+            try Sys.unlink(probe)
+        } catch let error as FlowStorageError {
+            throw Problem(description: "state directory \(root) is not usable: \(error.message)")
+        }
+    }
+
+    func loadPepper() throws -> [UInt8] {
+        guard let pepper = try Sys.readFile(pepperPath), pepper.count == 32 else {
+            throw FlowStorageError(.corrupt, "\(pepperPath) is missing or not 32 bytes")
+        }
+        return pepper
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Logging
+
+@main
+struct DeviceGateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devicegate",
+        abstract: "OAuth 2.0 Device Authorization Grant (RFC 8628) server: FastCGI workers behind nginx.",
+        subcommands: [
+            ServeCommand.self, WorkerCommand.self, CheckConfigCommand.self, ApproveCommand.self,
+            DenyCommand.self, GarbageCollectCommand.self, HashSecretCommand.self, DemoConfigCommand.self,
+        ])
+
+    static func main() {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .trace
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import DeviceFlow
+import DeviceGateConfig
+import FlowStore
+
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration; print every problem with its file:line:column.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        print("\(options.path): OK")
+        print("  issuer           \(config.issuer)")
+        print("  state_dir        \(config.stateDirectory)")
+        print("  listen           \(config.server.listen) (\(config.server.workers) workers)")
+        print("  verification_uri \(config.verificationURI)")
+        print("  user codes       \(config.userCode.length) × \(config.userCode.charset.rawValue) (\(Int(config.userCode.entropyBits)) bits)")
+        for client in config.clients {
+            print("  client           \(client.clientID) (\(client.isConfidential ? "confidential" : "public")) scopes: \(client.allowedScopes)")
+        }
+    }
+}
+
+/// Shared by approve and deny: load, open, act, report.
+private func decide(_ options: ConfigOptions, userCode: String, verb: String,
+                    _ action: (FlowService, UnixTime) throws -> Result<DeviceFlowRecord, DecisionRefusal>) throws {
+    let config = try options.load()
+    let store = try options.openStore(config)
+    let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
+                              issuer: OpaqueTokenIssuer(accessTokenLifetime: config.lifetimes.accessToken))
+    let result: Result<DeviceFlowRecord, DecisionRefusal>
+    do {
+        result = try action(service, SystemClock().now())
+    } catch {
+        printError("devicegate: \(error)")
+        throw ExitCode(1)
+    }
+    switch result {
+    case .success(let record):
+        print("\(verb) \(config.userCode.display(config.userCode.normalize(userCode) ?? userCode)) for client \(record.clientID) (scope: \(record.scope))")
+    case .failure(let refusal):
+        printError("devicegate: \(refusal)")
+        throw ExitCode(1)
+    }
+}
+
+struct ApproveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve", abstract: "Approve a pending device flow by its user code (RFC 8628 §3.3).")
+
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The user code shown on the device, e.g. WDJB-MJHT.") var userCode: String
+    @Option(help: "The subject (user id) the tokens are issued to.") var subject: String
+
+    func validate() throws {
+        guard !subject.isEmpty, subject.utf8.count <= 255 else { throw ValidationError("--subject must be 1 to 255 bytes") }
+    }
+
+    func run() throws {
+        try decide(options, userCode: userCode, verb: "approved") { service, now in
+            try service.approve(userCode: userCode, subject: subject, authTime: now, now: now)
+        }
+    }
+}
+
+struct DenyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deny", abstract: "Deny a pending device flow: its next poll gets access_denied.")
+
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The user code shown on the device.") var userCode: String
+
+    func run() throws {
+        try decide(options, userCode: userCode, verb: "denied") { service, now in
+            try service.deny(userCode: userCode, now: now)
+        }
+    }
+}
+
+struct GarbageCollectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc", abstract: "Remove expired flows, user-code entries, tokens and crash leftovers now.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let store = try options.openStore(config)
+        let report = store.collectGarbage(now: SystemClock().now(), retentionSeconds: config.lifetimes.expiredRetention,
+                                          shards: 0..<StateDirectory.shardCount)
+        print(report)
+    }
+}
+
+struct HashSecretCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hash-secret",
+        abstract: "Print the secret_hash for a confidential client.",
+        discussion: "Reads the secret from standard input, or with --generate draws a new 256-bit secret and prints both.")
+
+    @Flag(help: "Generate a new secret.") var generate = false
+
+    func run() throws {
+        let secret: String
+        if generate {
+            secret = Encoding.base64URL(SystemSecureRandom().bytes(32))
+            print("client_secret: \(secret)")
+        } else {
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                printError("devicegate: no secret on standard input")
+                throw ExitCode(1)
+            }
+            secret = line
+        }
+        print("secret_hash: sha256:\(Encoding.sha256Hex(secret))")
+    }
+}
+
+struct DemoConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo-config",
+        abstract: "Write a ready-to-run demo configuration with a public and a confidential client.")
+
+    @Option(help: "Directory for devicegate.yaml and the state directory.") var output: String
+    @Option(help: "Issuer URL.") var issuer = "http://127.0.0.1:8080/application/o/devicegate/"
+    @Option(help: "FastCGI listen address.") var listen: String?
+    @Option(help: "Worker processes.") var workers = 4
+
+    func run() throws {
+        let dir = absolutePath(output)
+        mkdir(dir, 0o755)
+        let secret = Encoding.base64URL(SystemSecureRandom().bytes(32))
+        let yaml = """
+        # devicegate demo configuration (written by `devicegate demo-config`).
+        issuer: \(issuer)
+        state_dir: \(dir)/state
+        server:
+          listen: \(listen ?? "unix:\(dir)/devicegate.sock")
+          workers: \(workers)
+          socket_mode: "0666"   # demo only: lets nginx's unprivileged workers connect
+          log_level: info
+        lifetimes:
+          device_code: 600
+          poll_interval: 5
+          access_token: 3600
+        user_code:
+          length: 8
+          charset: base20
+        clients:
+          - client_id: demo-tv
+            name: Demo TV
+            type: public
+            allowed_scopes: [openid, profile, email, offline_access]
+            default_scopes: [openid]
+          - client_id: demo-cli
+            name: Demo CLI
+            type: confidential
+            secret_hash: sha256:\(Encoding.sha256Hex(secret))
+            allowed_scopes: [openid, profile, email]
+            default_scopes: [openid]
+
+        """
+        guard let file = fopen("\(dir)/devicegate.yaml", "w") else {
+            printError("devicegate: cannot write \(dir)/devicegate.yaml: \(String(cString: strerror(errno)))")
+            throw ExitCode(1)
+        }
+        fputs(yaml, file)
+        fclose(file)
+        print("config: \(dir)/devicegate.yaml")
+        print("demo-cli client_secret: \(secret)")
+    }
+}

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import CSupport
+import DeviceFlow
+import DeviceGateConfig
+import DeviceGateHTTP
+import FastCGIServer
+import FlowStore
+import Logging
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Bind the FastCGI socket and run the worker processes.",
+        discussion: """
+        Binds server.listen (a unix socket path or 127.0.0.1:PORT) and starts server.workers \
+        processes that accept on it as fd 0. With --inherit-socket (or listen: fd:0) the socket \
+        already on fd 0 is used, as under systemd socket activation. SIGTERM stops gracefully; \
+        SIGHUP re-reads the configuration and replaces workers one at a time.
+        """)
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "Number of worker processes (overrides server.workers).") var workers: Int?
+    @Flag(help: "Use the listening socket already on fd 0.") var inheritSocket = false
+
+    func validate() throws {
+        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
+    }
+
+    func run() throws {
+        let config = try options.load()
+        let logger = makeLogger("devicegate.supervisor", level: config.server.logLevel)
+        let store = try options.openStore(config)
+
+        let listenFD: Int32
+        if inheritSocket || config.server.listen == .inherited {
+            guard FastCGIWorker.standardInputIsListeningSocket() else {
+                printError("devicegate: --inherit-socket given but fd 0 is not a listening socket")
+                throw ExitCode(1)
+            }
+            listenFD = 0
+        } else {
+            do {
+                switch config.server.listen {
+                case .unix(let path): listenFD = try ListeningSocket.unix(path: path, mode: mode_t(config.server.socketMode))
+                case .tcp(let host, let port): listenFD = try ListeningSocket.tcp(host: host, port: port)
+                case .inherited: listenFD = 0
+                }
+            } catch {
+                printError("devicegate: cannot listen on \(config.server.listen): \(error)")
+                throw ExitCode(1)
+            }
+        }
+        logger.info("listening", metadata: ["listen": "\(config.server.listen)", "issuer": "\(config.issuer)", "state_dir": "\(config.stateDirectory)"])
+
+        let configPath = absolutePath(options.path)
+        var settings = Supervisor.Settings(
+            workers: workers ?? config.server.workers,
+            workerArguments: ["worker", "--config", configPath, "--supervisor-pid", "\(getpid())"],
+            listenFD: listenFD)
+        settings.stopTimeoutSeconds = 30
+        let fixedWorkers = workers
+        var shard = 0
+        let clock = SystemClock()
+        let retention = config.lifetimes.expiredRetention
+        let supervisor = Supervisor(settings: settings, logger: logger, reload: {
+            switch options.loadResult() {
+            case .success(let newConfig):
+                if newConfig.server.listen != config.server.listen || newConfig.stateDirectory != config.stateDirectory {
+                    logger.warning("server.listen and state_dir changes take effect only on restart")
+                }
+                return fixedWorkers ?? newConfig.server.workers
+            case .failure(let failure):
+                logger.error("configuration invalid", metadata: ["issues": "\(failure.message)"])
+                return nil
+            }
+        }, tick: {
+            // Incremental garbage collection: one shard a second, a full cycle every ~4 minutes.
+            let report = store.collectGarbage(now: clock.now(), retentionSeconds: retention, shards: [shard])
+            if report.flows + report.tokens + report.codes > 0 {
+                logger.debug("garbage collected", metadata: ["shard": "\(shard)", "report": "\(report)"])
+            }
+            shard = (shard + 1) % StateDirectory.shardCount
+        })
+        let status = supervisor.run()
+        if case .unix(let path) = config.server.listen, listenFD != 0 { unlink(path) }
+        throw ExitCode(status)
+    }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run one FastCGI worker on the listening socket at fd 0 (spawn-fcgi, systemd, or serve).")
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: .hidden) var supervisorPID: Int32?
+
+    func run() throws {
+        if let parent = supervisorPID {
+            // Stop with the supervisor, even if it is SIGKILLed.
+            _ = dg_set_parent_death_signal(SIGTERM)
+            if getppid() != parent { throw ExitCode(0) }
+        }
+        let config = try options.load()
+        var logger = makeLogger("devicegate.worker", level: config.server.logLevel)
+        logger[metadataKey: "pid"] = "\(getpid())"
+        guard FastCGIWorker.standardInputIsListeningSocket() else {
+            printError("devicegate worker: fd 0 is not a listening socket; run it under `devicegate serve`, spawn-fcgi or a systemd .socket unit")
+            throw ExitCode(1)
+        }
+        let store = try options.openStore(config)
+        let app = DeviceGateApp(
+            configuration: config,
+            service: FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
+                                 issuer: OpaqueTokenIssuer(accessTokenLifetime: config.lifetimes.accessToken)),
+            clock: SystemClock(), logger: logger)
+        let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, logger: logger, handler: app.handle)
+        throw ExitCode(worker.run())
+    }
+}

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+#
+# Benchmark devicegate behind nginx against the ceiling of a trivial libfcgi
+# responder, on this machine. A measurement script, not a test: it prints a
+# table and fails only if something could not be run.
+#
+#     deploy/bench/bench.sh [--ceiling-only] [--duration S] [--connections N]
+#                           [--threads N] [--workers N] [--nginx-workers N|auto]
+#
+# One nginx (access_log off) on a free 127.0.0.1 port serves the production
+# devicegate locations (nginx/devicegate-locations.conf) from `devicegate
+# serve` with N workers, and /__bench/trivial from trivial.c: N processes
+# sharing one socket on fd 0 (prefork.py). Both go through the same
+# nginx/devicegate-fastcgi.conf. wrk (Lua scripts in this directory) runs:
+#
+#   ceiling                 trivial.c: fixed 400 authorization_pending
+#   device authorization    POST client_id=demo-tv&scope=openid -> 200; the
+#                           device_codes it returns are kept for the polls
+#   poll (slow_down path)   token polls cycling over 1,000 of those codes:
+#                           each is polled again within 5 s -> 400 slow_down
+#   poll (pending path)     token polls over all the other codes, each polled
+#                           at most every few seconds -> 400
+#                           authorization_pending (the share is reported)
+#
+# For each: requests/s, p50/p99 latency, the status distribution (responses
+# other than the expected ones are counted as unexpected), socket errors,
+# peak RSS per worker (VmHWM, reset before each scenario) and the ratio to the
+# ceiling. Everything lives in run/bench/ and every process started here is
+# stopped on exit. About 1 minute plus the build.
+#
+# DEVICEGATE_BIN=path uses a prebuilt binary instead of `swift build -c release`.
+set -euo pipefail
+
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=deploy/lib/common.sh
+source "$bench_dir/../lib/common.sh"
+
+# ---- Options ----------------------------------------------------------------
+
+ceiling_only=false
+duration=10
+connections=32
+threads=2
+workers=4
+nginx_workers=1
+slow_down_codes=1000
+
+usage() { sed -n '3,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while (($#)); do
+    case $1 in
+        --ceiling-only) ceiling_only=true ;;
+        --duration) duration=$2; shift ;;
+        --connections) connections=$2; shift ;;
+        --threads) threads=$2; shift ;;
+        --workers) workers=$2; shift ;;
+        --nginx-workers) nginx_workers=$2; shift ;;
+        -h | --help) usage ;;
+        *) printf 'unknown option: %s\n' "$1" >&2; usage 2 ;;
+    esac
+    shift
+done
+
+ensure_packages libfcgi-dev nginx-light=nginx wrk=wrk curl=curl gcc=gcc python3=python3
+
+# ---- Processes, cleaned up on every exit ------------------------------------
+
+work=$DG_ROOT/run/bench
+trivial_socket=$work/trivial.sock
+dg_dir=$work/dg
+dg_socket=$dg_dir/devicegate.sock
+
+cleanup() {
+    nginx_stop "$work"
+    stop_pidfile "$work/trivial.pid" prefork.py TERM 5
+    stop_pidfile "$work/devicegate.pid" devicegate TERM 10
+}
+# Leftovers of an interrupted run first, then ours on every exit.
+[[ -d $work ]] && cleanup
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+rm -rf "$work"
+mkdir -p "$work" "$dg_dir"
+
+log "building trivial.c"
+gcc -O2 -Wall -Wextra -o "$work/trivial" "$bench_dir/trivial.c" -lfcgi
+
+port=$(free_port)
+base=http://127.0.0.1:$port
+
+if ! $ceiling_only; then
+    bin=$(dg_binary)
+    dg_demo_config "$bin" "$dg_dir" "$base/application/o/devicegate/" "$dg_socket"
+    config=$(dg_config_file "$dg_dir")
+    dg_set_workers "$config" "$workers"
+    dg_check_config "$bin" "$config"
+    log "starting devicegate serve ($workers workers)"
+    dg_serve "$bin" "$config" "$work/devicegate.log" "$work/devicegate.pid"
+fi
+
+log "starting trivial.c ($workers processes on one socket)"
+python3 "$bench_dir/prefork.py" --socket "$trivial_socket" --workers "$workers" \
+    -- "$work/trivial" </dev/null >>"$work/trivial.log" 2>&1 &
+echo "$!" >"$work/trivial.pid"
+
+NGINX_WORKER_PROCESSES=$nginx_workers NGINX_ACCESS_LOG=off \
+NGINX_EXTRA_HTTP="
+    upstream bench_trivial {
+        server unix:$trivial_socket;
+    }" \
+NGINX_EXTRA_SERVER="
+        location = /__bench/trivial {
+            fastcgi_pass bench_trivial;
+            include devicegate/devicegate-fastcgi.conf;
+        }" \
+    write_nginx_conf "$work" "$port" "$dg_socket"
+log "starting nginx on $base (worker_processes $nginx_workers)"
+nginx_start "$work"
+
+wait_until 15 upstream_answers POST "$base/__bench/trivial" ||
+    die "trivial responder not answering; see $work/trivial.log, $work/nginx-error.log"
+if ! $ceiling_only; then
+    dg_answers() {
+        pid_alive "$(<"$work/devicegate.pid")" || die "devicegate exited; see $work/devicegate.log"
+        upstream_answers POST "$base/application/o/token/"
+    }
+    wait_until 30 dg_answers ||
+        die "devicegate not answering; see $work/devicegate.log, $work/nginx-error.log"
+fi
+
+# ---- Measuring --------------------------------------------------------------
+
+# worker_pids PIDFILE: the worker processes under the supervisor in PIDFILE.
+worker_pids() { child_pids "$(<"$1")"; }
+
+# Results, one entry per scenario.
+names=() rps=() p50=() p99=() statuses=() unexpected=() sockerr=() rss=()
+
+# run_wrk OUT LUA PATH [ARGS...]: one wrk run, full output in OUT.
+run_wrk() {
+    local out=$1 lua=$2 path=$3
+    shift 3
+    LUA_PATH="$bench_dir/?.lua;;" wrk --threads "$threads" --connections "$connections" \
+        --duration "${duration}s" --latency --script "$bench_dir/$lua" "$base$path" \
+        ${1+-- "$@"} >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
+}
+
+# scenario NAME PIDFILE EXPECTED LUA PATH [ARGS...]
+# EXPECTED is an extended regex over "STATUS error" keys (e.g. '^200 -$').
+scenario() {
+    local name=$1 pidfile=$2 expected=$3 lua=$4 path=$5
+    shift 5
+    local slug=${name,,} pids pid hwm max_kb=0 line
+    slug=${slug//[^a-z0-9]/_}
+    pids=$(worker_pids "$pidfile")
+    # Reset each worker's peak RSS to its current RSS (clear_refs 5).
+    for pid in $pids; do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
+
+    log "$name: wrk -t$threads -c$connections -d${duration}s"
+    run_wrk "$work/$slug.wrk.txt" "$lua" "$path" "$@"
+
+    for pid in $pids; do
+        hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        ((hwm > max_kb)) && max_kb=$hwm
+    done
+
+    line=$(grep '^BENCH ' "$work/$slug.wrk.txt") || die "no summary in $work/$slug.wrk.txt"
+    local requests duration_us p50_us p99_us connect read write timeout
+    requests=$(field requests "$line") duration_us=$(field duration_us "$line")
+    p50_us=$(field p50_us "$line") p99_us=$(field p99_us "$line")
+    connect=$(field connect "$line") read=$(field read "$line")
+    write=$(field write "$line") timeout=$(field timeout "$line")
+
+    local dist="" bad=0 pending=0 key status error count
+    while read -r _ status error count; do
+        key="$status $error"
+        dist+="${dist:+, }$key: $count"
+        [[ $key =~ $expected ]] || bad=$((bad + count))
+        [[ $error == authorization_pending ]] && pending=$((pending + count))
+    done < <(grep '^BENCH_STATUS ' "$work/$slug.wrk.txt" | sort -k4,4nr)
+    if [[ $expected == *authorization_pending* ]] && ((requests > 0)); then
+        dist+=" ($(awk -v p="$pending" -v n="$requests" 'BEGIN {printf "%.1f", 100 * p / n}')% pending)"
+    fi
+
+    names+=("$name")
+    rps+=("$(awk -v n="$requests" -v us="$duration_us" 'BEGIN {printf "%.0f", n / (us / 1e6)}')")
+    p50+=("$(ms "$p50_us")") p99+=("$(ms "$p99_us")")
+    statuses+=("$dist") unexpected+=("$bad")
+    sockerr+=("$((connect + read + write + timeout))")
+    rss+=("$(awk -v kb="$max_kb" 'BEGIN {printf "%.1f MB", kb / 1024}')")
+}
+
+field() { sed -nE "s/.*(^| )$1=([0-9]+).*/\2/p" <<<"$2"; }
+ms() { awk -v us="$1" 'BEGIN {printf "%.2f ms", us / 1000}'; }
+
+# Warm-up (not reported): page in code, fill nginx's and the kernel's caches.
+warm_up() {
+    local saved=$duration
+    duration=2
+    run_wrk "$work/warmup.txt" "$@"
+    duration=$saved
+}
+
+warm_up trivial.lua /__bench/trivial
+scenario "ceiling: trivial C responder" "$work/trivial.pid" '^400 authorization_pending$' \
+    trivial.lua /__bench/trivial
+
+if ! $ceiling_only; then
+    warm_up device_auth.lua /application/o/device/
+    scenario "device authorization" "$work/devicegate.pid" '^200 -$' \
+        device_auth.lua /application/o/device/ "$work/codes-"
+    cat "$work"/codes-*.txt >"$work/codes-all.txt"
+    total_codes=$(wc -l <"$work/codes-all.txt")
+    ((total_codes > slow_down_codes)) ||
+        die "device authorization produced only $total_codes device codes"
+    head -n "$slow_down_codes" "$work/codes-all.txt" >"$work/codes-slow-down.txt"
+    tail -n +"$((slow_down_codes + 1))" "$work/codes-all.txt" >"$work/codes-pending.txt"
+
+    scenario "poll (slow_down path, $slow_down_codes codes)" "$work/devicegate.pid" \
+        '^400 (slow_down|authorization_pending)$' \
+        poll.lua /application/o/token/ "$work/codes-slow-down.txt" "$threads"
+    scenario "poll (pending path, $((total_codes - slow_down_codes)) codes)" "$work/devicegate.pid" \
+        '^400 (slow_down|authorization_pending)$' \
+        poll.lua /application/o/token/ "$work/codes-pending.txt" "$threads"
+fi
+
+# ---- Report -----------------------------------------------------------------
+
+report() {
+    local i ratio
+    printf '\ndevicegate benchmark: %s, nginx worker_processes %s, %s FastCGI workers each,\n' \
+        "$(nproc) cores" "$nginx_workers" "$workers"
+    printf 'wrk -t%s -c%s -d%ss per scenario; latency as seen by wrk through nginx.\n\n' \
+        "$threads" "$connections" "$duration"
+    printf '%-40s %9s %10s %10s %10s %8s %12s %9s\n' \
+        scenario 'req/s' p50 p99 unexpected 'sockerr' 'RSS/worker' 'ceiling'
+    for i in "${!names[@]}"; do
+        ratio=$(awk -v a="${rps[i]}" -v b="${rps[0]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')
+        printf '%-40s %9s %10s %10s %10s %8s %12s %9s\n' "${names[i]}" "${rps[i]}" \
+            "${p50[i]}" "${p99[i]}" "${unexpected[i]}" "${sockerr[i]}" "${rss[i]}" "$ratio"
+    done
+    printf '\nstatus distribution (STATUS error: count):\n'
+    for i in "${!names[@]}"; do
+        printf '  %-40s %s\n' "${names[i]}" "${statuses[i]}"
+    done
+    printf '\nRSS/worker: the largest VmHWM (peak RSS) among the workers during the scenario.\n'
+    printf 'unexpected: responses other than the expected status/error for the scenario.\n'
+    printf 'Raw wrk output: %s/*.wrk.txt\n' "$work"
+}
+report | tee "$work/results.txt"

@@ -1,0 +1,47 @@
+/*
+ * trivial.c -- the ceiling for deploy/bench/bench.sh.
+ *
+ * The least a libfcgi responder can do per request: accept on the listening
+ * socket inherited as fd 0 (FCGI_LISTENSOCK_FILENO, the same convention
+ * devicegate's workers use), read the request body, and answer with the same
+ * status, headers and body shape as devicegate's "authorization_pending"
+ * token response. Whatever the real server spends beyond this is its own.
+ *
+ * Build: gcc -O2 -Wall -o trivial trivial.c -lfcgi
+ * Run:   several copies sharing one socket on fd 0, e.g.
+ *        python3 deploy/bench/prefork.py --socket /tmp/t.sock --workers 4 -- ./trivial
+ */
+#include <fcgiapp.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char response[] =
+    "Status: 400 Bad Request\r\n"
+    "Content-Type: application/json\r\n"
+    "Cache-Control: no-store\r\n"
+    "\r\n"
+    "{\"error\":\"authorization_pending\","
+    "\"error_description\":\"The user has not yet completed the authorization\"}";
+
+int main(void)
+{
+    static FCGX_Request request; /* static: libfcgi keeps pointers into it */
+    char sink[4096];
+
+    if (FCGX_Init() != 0) {
+        fputs("trivial: FCGX_Init failed\n", stderr);
+        return 1;
+    }
+    if (FCGX_InitRequest(&request, 0 /* fd 0 */, 0) != 0) {
+        fputs("trivial: FCGX_InitRequest failed\n", stderr);
+        return 1;
+    }
+    while (FCGX_Accept_r(&request) >= 0) {
+        /* Drain the (small) form body, as a real handler would parse it. */
+        while (FCGX_GetStr(sink, sizeof sink, request.in) > 0) {
+        }
+        FCGX_PutStr(response, (int)(sizeof response - 1), request.out);
+        FCGX_Finish_r(&request);
+    }
+    return 0;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+#
+# Build devicegate and run every test: the Swift unit tests, then the
+# integration tests in Tests/Integration (Python, pytest), which start their
+# own nginx and devicegate workers.
+#
+#     deploy/test.sh
+#
+# Installs the Debian packages that are missing (needs root then). Exits
+# non-zero if the build or any test suite fails; all suites run even if an
+# earlier one failed, so one run shows every failure.
+set -euo pipefail
+
+# shellcheck source=deploy/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$DG_ROOT"
+
+ensure_packages libfcgi-dev pkg-config=pkg-config nginx-light=nginx curl=curl python3=python3
+require_swift
+
+# A python3 that has pytest and requests: the one on PATH if it does,
+# otherwise Debian's, with Debian's packages.
+python=
+for candidate in python3 /usr/bin/python3; do
+    if "$candidate" -c 'import pytest, requests' >/dev/null 2>&1; then
+        python=$candidate
+        break
+    fi
+done
+if [[ -z $python ]]; then
+    ensure_packages python3 python3-pytest python3-requests
+    python=/usr/bin/python3
+fi
+
+failed=()
+
+log "swift build"
+swift build || die "swift build failed"
+
+# `swift test` runs XCTest, then Swift Testing; only its exit status tells
+# whether both passed.
+log "swift test"
+swift test || failed+=("swift test")
+
+# The integration tests run the debug binary just built.
+DEVICEGATE_BIN=$(swift build --show-bin-path)/devicegate
+export DEVICEGATE_BIN
+if compgen -G "Tests/Integration/test_*.py" >/dev/null; then
+    log "integration tests ($python -m pytest, DEVICEGATE_BIN=$DEVICEGATE_BIN)"
+    "$python" -m pytest -q -p no:cacheprovider Tests/Integration || failed+=("integration tests")
+else
+    warn "no Tests/Integration/test_*.py yet: integration tests skipped"
+fi
+
+if ((${#failed[@]})); then
+    die "failed: ${failed[*]}"
+fi
+log "all tests passed"
