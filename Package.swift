@@ -41,9 +41,11 @@ let package = Package(
         ]),
         // Test support shared by the test targets: manual clock, temp dirs, in-memory store.
         .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP"], path: "Tests/DeviceGateTesting"),
+        // A child process for FlowStoreTests' multi-process race; not shipped.
+        .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "FlowStore"], path: "Tests/StoreRaceTool"),
         .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
-        .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting"]),
+        .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
         .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting"]),
     ]
 )

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeviceFlow
+import DeviceGateTesting
+import FlowStore
+import Testing
+
+/// Several processes race on the same flows through one state directory: every flow is
+/// approved exactly once and redeemed exactly once, and no approval is lost.
+struct MultiProcessRaceTests {
+    static var toolPath: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        var exe = String(cString: Array(buffer[0..<max(0, n)]) + [0])
+        // .build/<config>/devicegatePackageTests.xctest -> .build/<config>/StoreRaceTool
+        while let last = exe.split(separator: "/").last, !last.hasSuffix(".xctest"), exe.count > 1 {
+            exe = String(exe[..<exe.lastIndex(of: "/")!])
+        }
+        return String(exe[..<exe.lastIndex(of: "/")!]) + "/StoreRaceTool"
+    }
+
+    @Test func racingProcessesRedeemEveryCodeExactlyOnce() throws {
+        let f = try StoreFixture()
+        let flows = 150, processes = 6
+        var lines = ""
+        var userCodes: [String] = []
+        var deviceCodes: [String] = []
+        let now = SystemClockForTests().now()
+        for _ in 0..<flows {
+            let auth = try f.service.authorizeDevice(client: f.client, scope: ScopeSet(["openid"]), now: now)
+            lines += "\(auth.deviceCode) \(auth.userCode)\n"
+            userCodes.append(auth.userCode)
+            deviceCodes.append(auth.deviceCode)
+        }
+        let codesFile = f.temp.path + "/codes"
+        let file = fopen(codesFile, "w")!
+        fputs(lines, file)
+        fclose(file)
+
+        #expect(access(Self.toolPath, X_OK) == 0, "StoreRaceTool not built at \(Self.toolPath)")
+        let pids = (0..<processes).compactMap { i in spawnProcess([Self.toolPath, f.root, codesFile], outputPath: "\(f.temp.path)/out\(i)") }
+        #expect(pids.count == processes)
+        for pid in pids { #expect(waitForExit(pid) == 0) }
+
+        var approvals: [String: Int] = [:], redemptions: [String: Int] = [:], tokens = Set<String>()
+        var unexpected: [String] = []
+        for i in 0..<processes {
+            for line in String(decoding: f.read("\(f.temp.path)/out\(i)"), as: UTF8.self).split(separator: "\n") {
+                let parts = line.split(separator: " ").map(String.init)
+                switch parts.first {
+                case "approved": approvals[parts[1], default: 0] += 1
+                case "redeemed": redemptions[parts[1], default: 0] += 1; tokens.insert(parts[2])
+                default: unexpected.append(String(line))
+                }
+            }
+        }
+        #expect(unexpected.isEmpty, "\(unexpected.prefix(5))")
+        #expect(approvals.count == flows && approvals.values.allSatisfy { $0 == 1 }, "every flow approved exactly once")
+        #expect(redemptions.count == flows && redemptions.values.allSatisfy { $0 == 1 }, "every code redeemed exactly once")
+        #expect(Set(redemptions.keys) == Set(deviceCodes))
+        #expect(tokens.count == flows)
+        for token in tokens { #expect(try f.store.accessToken(hash: Encoding.sha256Hex(token)) != nil) }
+    }
+}
+
+struct SystemClockForTests: WallClock {
+    func now() -> UnixTime {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UnixTime(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+}
