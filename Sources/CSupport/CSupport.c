@@ -1,16 +1,16 @@
+#define _GNU_SOURCE
 #include "CSupport.h"
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-
-extern void FCGX_ShutdownPending(void) __attribute__((weak));
 
 static volatile sig_atomic_t stop_requested = 0;
 
 static void on_stop(int signo) {
     (void)signo;
     stop_requested = 1;
-    if (FCGX_ShutdownPending) FCGX_ShutdownPending();
 }
 
 void dg_install_stop_handlers(void) {
@@ -18,19 +18,32 @@ void dg_install_stop_handlers(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: accept() must return EINTR */
+    sa.sa_flags = 0;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-}
 
-int dg_stop_requested(void) { return stop_requested != 0; }
-
-void dg_block_stop_signals(int block) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+int dg_stop_requested(void) { return stop_requested != 0; }
+
+int dg_wait_readable_or_stop(int fd) {
+    sigset_t during;
+    sigprocmask(SIG_BLOCK, NULL, &during);
+    sigdelset(&during, SIGTERM);
+    sigdelset(&during, SIGINT);
+    struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
+    for (;;) {
+        if (stop_requested) return 0;
+        int n = ppoll(&p, 1, NULL, &during);
+        if (n > 0) return 1;
+        if (n < 0 && errno == EINTR) continue; /* loop re-checks stop_requested */
+        if (n < 0) return -1;
+    }
 }
 
 int dg_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }

@@ -25,6 +25,8 @@ public final class DeviceGateApp {
         let endpoints = configuration.endpoints
         let response: HTTPResponse
         switch request.path {
+        case _ where request.method.isEmpty || request.path.isEmpty:
+            response = OAuthResponses.error(.invalidRequest("malformed request: the web server sent no REQUEST_METHOD or DOCUMENT_URI"))
         case endpoints.deviceAuthorization:
             response = oauthEndpoint(request, logger: logger, deviceAuthorization)
         case endpoints.token:

@@ -10,8 +10,8 @@ import Logging
 /// spawn-fcgi, fcgiwrap and systemd socket activation share), turns each request into an
 /// `HTTPRequest`, and writes the `HTTPResponse` back. Knows nothing about OAuth.
 ///
-/// SIGTERM stops it gracefully: a request in flight finishes (the stop signals are blocked
-/// while it is handled), then the loop exits. A worker idle in accept() returns at once.
+/// SIGTERM stops it gracefully: the stop signals are blocked except while the worker waits
+/// for a connection (ppoll), so a request in flight always finishes; an idle worker exits at once.
 public final class FastCGIWorker {
     public typealias Handler = (HTTPRequest) -> HTTPResponse
 
@@ -41,22 +41,29 @@ public final class FastCGIWorker {
         }
         dg_install_stop_handlers()
         signal(SIGPIPE, SIG_IGN)
+        // Non-blocking accept: when several workers wake for one connection, the losers get
+        // EAGAIN back from FCGX_Accept_r and return to waiting, where a stop signal reaches them.
+        _ = fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK)
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
-        guard FCGX_InitRequest(request, 0, FCGI_FAIL_ACCEPT_ON_INTR) == 0 else {
+        guard FCGX_InitRequest(request, 0, 0) == 0 else {
             logger.critical("FCGX_InitRequest failed")
             return 1
         }
         logger.info("worker ready", metadata: ["pid": "\(getpid())"])
         while true {
-            dg_block_stop_signals(0)
-            if dg_stop_requested() != 0 { break }
+            let ready = dg_wait_readable_or_stop(0)
+            if ready == 0 { break }
+            if ready < 0 {
+                logger.error("poll on the listening socket failed", metadata: ["errno": "\(errno)"])
+                usleep(10_000)
+                continue
+            }
             let accepted = FCGX_Accept_r(request)
-            dg_block_stop_signals(1)
             if accepted < 0 {
-                if dg_stop_requested() != 0 { break }
-                if -accepted == EINTR { continue }
-                logger.error("FCGX_Accept_r failed", metadata: ["errno": "\(-accepted)"])
+                let code = -accepted
+                if code == EAGAIN || code == EWOULDBLOCK || code == EINTR || code == ECONNABORTED { continue }
+                logger.error("FCGX_Accept_r failed", metadata: ["errno": "\(code)"])
                 usleep(10_000)
                 continue
             }
@@ -99,8 +106,9 @@ public final class FastCGIWorker {
             if got > maxBodyBytes { exceeded = true; body = []; drain(input, upTo: 16 << 20) }
         }
         return HTTPRequest(
-            method: param("REQUEST_METHOD", request) ?? "GET",
-            path: param("DOCUMENT_URI", request) ?? param("SCRIPT_NAME", request) ?? "/",
+            // No defaults: a request without these is malformed and the app refuses it.
+            method: param("REQUEST_METHOD", request) ?? "",
+            path: param("DOCUMENT_URI", request) ?? param("SCRIPT_NAME", request) ?? "",
             query: param("QUERY_STRING", request) ?? "",
             contentType: param("CONTENT_TYPE", request).flatMap { $0.isEmpty ? nil : $0 },
             authorization: param("HTTP_AUTHORIZATION", request),

@@ -20,8 +20,36 @@ public enum ListeningSocket {
             guard (st.st_mode & S_IFMT) == S_IFSOCK else {
                 throw BindError(description: "\(path) exists and is not a socket; refusing to replace it")
             }
+            // Replace only a stale socket: if something accepts on it, another server is live.
+            if try isAccepting(path) {
+                throw BindError(description: "another server is already listening on \(path); stop it first")
+            }
             unlink(path)
         }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw failure("socket") }
+        var address = try unixAddress(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { let e = failure("bind \(path)"); close(fd); throw e }
+        guard chmod(path, mode) == 0 else { let e = failure("chmod \(path)"); close(fd); throw e }
+        guard listen(fd, backlog) == 0 else { let e = failure("listen \(path)"); close(fd); throw e }
+        return fd
+    }
+
+    private static func isAccepting(_ path: String) throws -> Bool {
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard probe >= 0 else { throw failure("socket") }
+        defer { close(probe) }
+        var address = try unixAddress(path)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return rc == 0 || errno == EAGAIN
+    }
+
+    private static func unixAddress(_ path: String) throws -> sockaddr_un {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
@@ -30,15 +58,7 @@ public enum ListeningSocket {
             for (i, b) in path.utf8.enumerated() { raw[i] = b }
             raw[path.utf8.count] = 0
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw failure("socket") }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else { let e = failure("bind \(path)"); close(fd); throw e }
-        guard chmod(path, mode) == 0 else { let e = failure("chmod \(path)"); close(fd); throw e }
-        guard listen(fd, backlog) == 0 else { let e = failure("listen \(path)"); close(fd); throw e }
-        return fd
+        return address
     }
 
     /// A TCP socket on an IPv4 address (normally 127.0.0.1).

@@ -1,14 +1,16 @@
 #ifndef DEVICEGATE_CSUPPORT_H
 #define DEVICEGATE_CSUPPORT_H
 
-/// Installs SIGTERM/SIGINT handlers (no SA_RESTART) that only record the request to stop and
-/// tell libfcgi a shutdown is pending, so a worker blocked in accept() returns.
+/// Installs SIGTERM/SIGINT handlers that only record the request to stop, and blocks both
+/// signals: from then on they are delivered only inside dg_wait_readable_or_stop, so a request
+/// in flight is never interrupted half-way (libfcgi does not retry reads on EINTR).
 void dg_install_stop_handlers(void);
 /// Non-zero once SIGTERM or SIGINT was received.
 int dg_stop_requested(void);
-/// Blocks (1) or unblocks (0) SIGTERM/SIGINT for the calling thread, so a request in flight
-/// is never interrupted half-way.
-void dg_block_stop_signals(int block);
+/// Waits until `fd` is readable (a connection is pending on the listening socket) or a stop
+/// signal arrives, with the stop signals unblocked only for the wait (ppoll). Returns 1 when
+/// readable, 0 when a stop was requested, -1 on another error.
+int dg_wait_readable_or_stop(int fd);
 /// prctl(PR_SET_PDEATHSIG, sig): prctl is variadic and cannot be called from Swift.
 int dg_set_parent_death_signal(int sig);
 

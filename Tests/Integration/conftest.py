@@ -1,0 +1,72 @@
+"""pytest fixtures for the devicegate integration tests; the machinery is in harness.py.
+
+Run: python3 -m pytest -q Tests/Integration   (DEVICEGATE_BIN overrides the binary path)
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import EXPIRY_SECONDS, Stack  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """One nginx + devicegate (4 workers) shared by the request-only tests."""
+    s = Stack(workers=4)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.cleanup()
+
+
+@pytest.fixture
+def make_stack():
+    """Factory: ``make_stack(workers=3, transform=fn)`` starts a private stack; all are torn down."""
+    made: list[Stack] = []
+
+    def factory(workers: int = 4, transform=None, start: bool = True) -> Stack:
+        s = Stack(workers=workers, transform=transform)
+        made.append(s)
+        if start:
+            s.start()
+        return s
+
+    yield factory
+    for s in made:
+        s.cleanup()
+
+
+# --------------------------------------------------------------------------- expiry
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests marked ``expiry`` run last: they wait for flows that the session-wide
+    ``expiring_flows`` fixture created when the session started, so the 60 s lifetime
+    elapses while the other tests run."""
+    items.sort(key=lambda item: item.get_closest_marker("expiry") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def expiring_flows(request):
+    """When an ``expiry`` test is selected: a stack with a 60 s device_code lifetime and a few
+    flows in different states, created at session start. Otherwise None."""
+    if not any(item.get_closest_marker("expiry") for item in request.session.items):
+        yield None
+        return
+    s = Stack(workers=2, transform=lambda t: t.replace("device_code: 600", f"device_code: {EXPIRY_SECONDS}")
+              .replace("poll_interval: 5", "poll_interval: 1"))
+    try:
+        s.start()
+        flows = {name: s.new_flow() for name in ("pending", "approved", "denied", "other_client")}
+        created = time.monotonic()
+        s.token(flows["pending"]["device_code"])
+        assert s.approve(flows["approved"]["user_code"]).returncode == 0
+        assert s.deny(flows["denied"]["user_code"]).returncode == 0
+        yield {"stack": s, "flows": flows, "created": created}
+    finally:
+        s.cleanup()

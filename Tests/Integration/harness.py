@@ -1,0 +1,531 @@
+"""Harness for the devicegate integration tests (used by conftest.py and the tests).
+
+Every test talks to a REAL stack: nginx (``/usr/sbin/nginx`` or ``$NGINX_BIN``) on a
+free loopback port, in front of ``devicegate serve`` with several worker processes on
+a unix socket, all inside a fresh temporary directory that is removed afterwards.
+
+- ``stack``       one shared stack (4 workers) for the tests that only send requests;
+- ``make_stack``  a factory for tests that signal, kill or reconfigure the server,
+                  or need special settings; every stack it makes is torn down.
+
+The binary is ``$DEVICEGATE_BIN`` or ``<repo>/.build/debug/devicegate``. Every request,
+subprocess and wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+DEVICEGATE_BIN = os.environ.get("DEVICEGATE_BIN") or str(REPO / ".build" / "debug" / "devicegate")
+NGINX_BIN = os.environ.get("NGINX_BIN") or "/usr/sbin/nginx"
+
+DEVICE_PATH = "/application/o/device/"
+TOKEN_PATH = "/application/o/token/"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+FORM = "application/x-www-form-urlencoded"
+USER_CODE_RE = re.compile(r"^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")
+
+HTTP_TIMEOUT = (5, 15)       # (connect, read) seconds, for every request
+CLI_TIMEOUT = 20             # seconds, for every devicegate CLI call
+START_TIMEOUT = 15           # seconds for a stack to come up
+#: device_code lifetime of the expiry stack; 60 s is the smallest the configuration allows.
+EXPIRY_SECONDS = 60
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (bind port 0, read it back, release it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env() -> dict:
+    """The environment for devicegate: no DEVICEGATE_* overrides leaking in from outside."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("DEVICEGATE_")}
+
+
+def run_cli(*args, timeout: float = CLI_TIMEOUT) -> subprocess.CompletedProcess:
+    """Runs the devicegate binary with a timeout; output captured as text."""
+    return subprocess.run([DEVICEGATE_BIN, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=clean_env(), stdin=subprocess.DEVNULL)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
+    """Polls ``predicate`` until it returns a truthy value; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def proc_stat(pid: int):
+    """(state, ppid) of a process from /proc/PID/stat, or None if it is gone."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = data.rpartition(")")[2].split()
+    return fields[0], int(fields[1])
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    st = proc_stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def children(ppid: int) -> list[int]:
+    """Live (non-zombie) child pids of ``ppid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        st = proc_stat(int(entry))
+        if st is not None and st[1] == ppid and st[0] != "Z":
+            out.append(int(entry))
+    return out
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def assert_oauth_json(resp: requests.Response, status: int):
+    """Status, JSON content type and the RFC 6749 caching header; returns the parsed body."""
+    body_text = resp.text[:500]
+    assert resp.status_code == status, f"expected HTTP {status}, got {resp.status_code}: {body_text}"
+    ctype = resp.headers.get("Content-Type", "")
+    assert ctype.split(";")[0].strip() == "application/json", f"Content-Type {ctype!r}: {body_text}"
+    assert "no-store" in resp.headers.get("Cache-Control", ""), \
+        f"Cache-Control {resp.headers.get('Cache-Control')!r} on {resp.status_code}: {body_text}"
+    try:
+        return resp.json()
+    except ValueError as exc:  # pragma: no cover - reported as a failure
+        raise AssertionError(f"body is not JSON: {body_text!r}") from exc
+
+
+def assert_oauth_error(resp: requests.Response, status: int, error: str) -> dict:
+    """An RFC 6749 §5.2 error: given status and code, a non-empty error_description."""
+    body = assert_oauth_json(resp, status)
+    assert body.get("error") == error, f"expected error {error!r}, got {body}"
+    assert isinstance(body.get("error_description"), str) and body["error_description"], body
+    return body
+
+
+# --------------------------------------------------------------------------- FastCGI
+
+
+class FastCGIConnection:
+    """A minimal FastCGI responder client, to talk to a worker without nginx in between
+    (to hold a request open, or to exercise limits nginx would enforce first)."""
+
+    BEGIN_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
+
+    def __init__(self, socket_path: str, timeout: float = 15):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(socket_path)
+
+    @staticmethod
+    def _record(rtype: int, content: bytes, request_id: int = 1) -> bytes:
+        out = b""
+        # Content of one record is at most 65535 bytes.
+        chunks = [content[i:i + 65535] for i in range(0, len(content), 65535)] or [b""]
+        for chunk in chunks:
+            pad = (8 - len(chunk) % 8) % 8
+            out += struct.pack(">BBHHBB", 1, rtype, request_id, len(chunk), pad, 0) + chunk + b"\0" * pad
+        return out
+
+    @staticmethod
+    def _length(n: int) -> bytes:
+        return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+
+    def begin(self, params: dict[str, str]):
+        self.sock.sendall(self._record(self.BEGIN_REQUEST, struct.pack(">HB5x", 1, 0)))
+        self.begin_params_only(params)
+
+    def begin_params_only(self, params: dict[str, str]):
+        """The PARAMS stream (for a BEGIN_REQUEST already sent)."""
+        blob = b""
+        for k, v in params.items():
+            kb, vb = k.encode(), v.encode()
+            blob += self._length(len(kb)) + self._length(len(vb)) + kb + vb
+        self.sock.sendall(self._record(self.PARAMS, blob) + self._record(self.PARAMS, b""))
+
+    def send_stdin(self, data: bytes):
+        if data:
+            self.sock.sendall(self._record(self.STDIN, data))
+
+    def finish_stdin(self):
+        self.sock.sendall(self._record(self.STDIN, b""))
+
+    def read_response(self) -> tuple[int, dict[str, str], bytes]:
+        """Reads records until END_REQUEST; returns (status, headers, body)."""
+        buf = b""
+        stdout = b""
+
+        def need(n):
+            nonlocal buf
+            while len(buf) < n:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("FastCGI connection closed before END_REQUEST")
+                buf += chunk
+
+        while True:
+            need(8)
+            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
+            need(8 + clen + plen)
+            content = buf[8:8 + clen]
+            buf = buf[8 + clen + plen:]
+            if rtype == self.STDOUT:
+                stdout += content
+            elif rtype == self.END_REQUEST:
+                break
+        head, _, body = stdout.partition(b"\r\n\r\n")
+        headers = {}
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        status = int(headers.get("status", "200").split()[0])
+        return status, headers, body
+
+    def close(self):
+        self.sock.close()
+
+
+def fastcgi_params(method: str, path: str, content_type: str | None = None,
+                   content_length: int | None = None) -> dict[str, str]:
+    params = {"REQUEST_METHOD": method, "DOCUMENT_URI": path, "QUERY_STRING": "",
+              "REMOTE_ADDR": "127.0.0.1", "REQUEST_ID": "integration-test"}
+    if content_type is not None:
+        params["CONTENT_TYPE"] = content_type
+    if content_length is not None:
+        params["CONTENT_LENGTH"] = str(content_length)
+    return params
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+NGINX_CONF = """\
+worker_processes 2;
+daemon off;
+master_process on;
+pid {root}/nginx/nginx.pid;
+error_log {root}/nginx/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/nginx/tmp/body;
+    fastcgi_temp_path     {root}/nginx/tmp/fastcgi;
+    proxy_temp_path       {root}/nginx/tmp/proxy;
+    uwsgi_temp_path       {root}/nginx/tmp/uwsgi;
+    scgi_temp_path        {root}/nginx/tmp/scgi;
+    client_max_body_size    64k;
+    client_body_buffer_size 64k;
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        location / {{
+            fastcgi_pass unix:{socket};
+            fastcgi_pass_request_headers off;
+            fastcgi_param REQUEST_METHOD     $request_method;
+            fastcgi_param DOCUMENT_URI       $document_uri;
+            fastcgi_param QUERY_STRING       $query_string;
+            fastcgi_param CONTENT_TYPE       $content_type;
+            fastcgi_param CONTENT_LENGTH     $content_length;
+            fastcgi_param REMOTE_ADDR        $remote_addr;
+            fastcgi_param HTTP_AUTHORIZATION $http_authorization;
+            fastcgi_param HTTP_COOKIE        $http_cookie;
+            fastcgi_param REQUEST_ID         $request_id;
+            fastcgi_next_upstream off;
+            fastcgi_read_timeout 30s;
+            # nginx's own 413 as an OAuth JSON error, as nginx/devicegate-locations.conf does.
+            error_page 413 = @too_large;
+        }}
+        location @too_large {{
+            default_type application/json;
+            add_header Cache-Control "no-store" always;
+            return 413 '{{"error":"invalid_request","error_description":"request body too large"}}';
+        }}
+    }}
+}}
+"""
+
+
+class Stack:
+    """nginx + ``devicegate serve`` in a temporary directory."""
+
+    def __init__(self, workers: int = 4, transform=None):
+        if not os.access(DEVICEGATE_BIN, os.X_OK):
+            pytest.fail(f"devicegate binary not found at {DEVICEGATE_BIN} (build it or set DEVICEGATE_BIN)")
+        if not os.access(NGINX_BIN, os.X_OK):
+            pytest.fail(f"nginx not found at {NGINX_BIN} (install nginx-light or set NGINX_BIN)")
+        self.workers = workers
+        # A short path: unix socket paths are limited to 107 bytes.
+        self.root = Path(tempfile.mkdtemp(prefix="dgit-"))
+        # nginx's workers may run as "nobody": they must reach the socket (mode 0666).
+        os.chmod(self.root, 0o755)
+        self.port = free_port()
+        self.socket_path = str(self.root / "devicegate.sock")
+        self.state = self.root / "state"
+        self.config = self.root / "devicegate.yaml"
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.issuer = f"{self.base}/application/o/devicegate/"
+        self.serve: subprocess.Popen | None = None
+        self.nginx: subprocess.Popen | None = None
+        self._local = threading.local()
+
+        out = run_cli("demo-config", "--output", self.root, "--issuer", self.issuer,
+                      "--listen", f"unix:{self.socket_path}", "--workers", workers)
+        assert out.returncode == 0, f"demo-config failed: {out.stderr}"
+        match = re.search(r"^demo-cli client_secret: (\S+)$", out.stdout, re.M)
+        assert match, f"no client secret in demo-config output: {out.stdout!r}"
+        self.cli_secret = match.group(1)
+        assert f"config: {self.config}" in out.stdout, out.stdout
+        if transform is not None:
+            self.config.write_text(transform(self.config.read_text()))
+
+    # ---- processes
+
+    def start(self):
+        self.start_devicegate()
+        self.start_nginx()
+        self.wait_ready()
+        return self
+
+    def start_devicegate(self):
+        self.serve_log = open(self.root / "devicegate.log", "ab")
+        self.serve = subprocess.Popen([DEVICEGATE_BIN, "serve", "-c", str(self.config)],
+                                      stdin=subprocess.DEVNULL, stdout=self.serve_log, stderr=subprocess.STDOUT,
+                                      env=clean_env())
+
+    def start_nginx(self):
+        for sub in ("nginx", "nginx/tmp"):
+            (self.root / sub).mkdir(exist_ok=True)
+            os.chmod(self.root / sub, 0o777 if sub.endswith("tmp") else 0o755)
+        conf = self.root / "nginx" / "nginx.conf"
+        for attempt in range(3):
+            conf.write_text(NGINX_CONF.format(root=self.root, port=self.port, socket=self.socket_path))
+            self.nginx_log = open(self.root / "nginx" / "stderr.log", "ab")
+            self.nginx = subprocess.Popen([NGINX_BIN, "-p", str(self.root / "nginx") + "/", "-c", str(conf),
+                                           "-e", str(self.root / "nginx" / "error.log")],
+                                          stdin=subprocess.DEVNULL, stdout=self.nginx_log, stderr=subprocess.STDOUT)
+            try:
+                wait_until(lambda: self.nginx.poll() is not None or self._port_open(), 10, what="nginx to listen")
+            except AssertionError:
+                pass
+            if self.nginx.poll() is None and self._port_open():
+                return
+            # Lost the race for the port (or another failure): try a new port once more.
+            self._stop_nginx()
+            self.port = free_port()
+        raise AssertionError(f"nginx did not start: {self.tail('nginx/error.log')} {self.tail('nginx/stderr.log')}")
+
+    def _port_open(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def wait_ready(self):
+        def ready():
+            if self.serve.poll() is not None:
+                raise AssertionError(f"devicegate serve exited with {self.serve.returncode}: {self.tail('devicegate.log')}")
+            if len(self.worker_pids()) != self.workers:
+                return False
+            try:
+                r = requests.get(self.url("/integration-ready-probe"), timeout=HTTP_TIMEOUT)
+            except requests.RequestException:
+                return False
+            return r.status_code == 404 and r.headers.get("Content-Type", "").startswith("application/json")
+        wait_until(ready, START_TIMEOUT, interval=0.05, what=f"devicegate stack ({self.tail('devicegate.log')})")
+
+    def worker_pids(self) -> set[int]:
+        """The live worker processes of the supervisor."""
+        if self.serve is None:
+            return set()
+        return {pid for pid in children(self.serve.pid) if "worker" in cmdline(pid)}
+
+    def stop(self):
+        leftover = self.worker_pids()
+        if self.serve is not None and self.serve.poll() is None:
+            self.serve.send_signal(signal.SIGTERM)
+            try:
+                self.serve.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.serve.kill()
+                self.serve.wait(timeout=5)
+        for pid in leftover:  # workers die with the supervisor (PDEATHSIG); make sure.
+            if pid_alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self._stop_nginx()
+        for f in ("serve_log", "nginx_log"):
+            if hasattr(self, f):
+                getattr(self, f).close()
+
+    def _stop_nginx(self):
+        if self.nginx is not None and self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGTERM)
+            try:
+                self.nginx.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+                self.nginx.wait(timeout=5)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def tail(self, name: str, n: int = 2000) -> str:
+        try:
+            return (self.root / name).read_text(errors="replace")[-n:]
+        except FileNotFoundError:
+            return ""
+
+    # ---- HTTP
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    @property
+    def http(self) -> requests.Session:
+        """A requests session per thread (sessions are not thread-safe)."""
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = self._local.session = requests.Session()
+        return s
+
+    def post(self, path: str, data=None, headers=None, **kw) -> requests.Response:
+        """POST; a dict is sent as a form (with its Content-Type, even when empty)."""
+        headers = dict(headers or {})
+        if isinstance(data, dict):
+            data = urllib.parse.urlencode(data)
+            headers.setdefault("Content-Type", FORM)
+        return self.http.post(self.url(path), data=data, headers=headers, timeout=HTTP_TIMEOUT, **kw)
+
+    def device(self, client_id: str | None = "demo-tv", scope: str | None = None, auth: str | None = None,
+               secret: str | None = None, **extra) -> requests.Response:
+        """POST the device authorization endpoint (RFC 8628 §3.1)."""
+        data = {}
+        if client_id is not None:
+            data["client_id"] = client_id
+        if scope is not None:
+            data["scope"] = scope
+        if secret is not None:
+            data["client_secret"] = secret
+        data.update(extra)
+        headers = {"Authorization": auth} if auth else None
+        return self.post(DEVICE_PATH, data=data, headers=headers)
+
+    def token(self, device_code: str, client_id: str | None = "demo-tv", auth: str | None = None,
+              secret: str | None = None, grant_type: str = DEVICE_GRANT) -> requests.Response:
+        """POST the token endpoint with the device_code grant (RFC 8628 §3.4)."""
+        data = {"grant_type": grant_type, "device_code": device_code}
+        if client_id is not None:
+            data["client_id"] = client_id
+        if secret is not None:
+            data["client_secret"] = secret
+        headers = {"Authorization": auth} if auth else None
+        return self.post(TOKEN_PATH, data=data, headers=headers)
+
+    def new_flow(self, **kw) -> dict:
+        r = self.device(**kw)
+        return assert_oauth_json(r, 200)
+
+    @property
+    def cli_basic(self) -> str:
+        return basic_auth("demo-cli", self.cli_secret)
+
+    # ---- operator CLI
+
+    def approve(self, user_code: str, subject: str = "alice") -> subprocess.CompletedProcess:
+        return run_cli("approve", user_code, "--subject", subject, "-c", self.config)
+
+    def deny(self, user_code: str) -> subprocess.CompletedProcess:
+        return run_cli("deny", user_code, "-c", self.config)
+
+    # ---- state directory
+
+    def flow_path(self, device_code: str) -> Path:
+        fid = sha256_hex(device_code)
+        return self.state / "flows" / fid[:2] / f"{fid}.flow"
+
+    def flow_status(self, device_code: str) -> str | None:
+        try:
+            text = self.flow_path(device_code).read_text()
+        except FileNotFoundError:
+            return None
+        m = re.search(r"^status (\S+)$", text, re.M)
+        return m.group(1) if m else None
+
+    def token_path(self, access_token: str) -> Path:
+        h = sha256_hex(access_token)
+        return self.state / "tokens" / h[:2] / f"{h}.token"
+
+
+def run_threads(targets, timeout: float = 60):
+    """Starts one thread per callable, joins with a timeout, re-raises the first exception."""
+    errors = []
+
+    def wrap(fn):
+        def inner():
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+        return inner
+
+    threads = [threading.Thread(target=wrap(fn), daemon=True) for fn in targets]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    alive = [t for t in threads if t.is_alive()]
+    if errors:
+        raise errors[0]
+    assert not alive, f"{len(alive)} threads still running after {timeout}s"
+
+
