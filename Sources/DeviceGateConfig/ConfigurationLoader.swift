@@ -75,7 +75,8 @@ struct Reader {
     }
 
     /// The entries of a mapping, reporting unknown keys (a typo should never be ignored).
-    mutating func mapping(_ node: Node, _ path: String, allowed: Set<String>) -> [(String, Node)] {
+    /// `allowed: nil` accepts any key (maps keyed by user name).
+    mutating func mapping(_ node: Node, _ path: String, allowed: Set<String>?) -> [(String, Node)] {
         guard case .mapping(let mapping) = node else {
             issue(node, path, "expected a mapping")
             return []
@@ -84,7 +85,7 @@ struct Reader {
         for (keyNode, value) in mapping {
             guard case .scalar(let scalar) = keyNode else { issue(keyNode, path, "keys must be strings"); continue }
             let full = path.isEmpty ? scalar.string : "\(path).\(scalar.string)"
-            guard allowed.contains(scalar.string) else {
+            if let allowed, !allowed.contains(scalar.string) {
                 issue(keyNode, full, "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
                 continue
             }
@@ -121,7 +122,7 @@ struct Reader {
     }
 
     mutating func readRoot(_ root: Node, into config: inout DeviceGateConfiguration) {
-        for (key, value) in mapping(root, "", allowed: ["issuer", "state_dir", "server", "lifetimes", "user_code", "endpoints", "clients"]) {
+        for (key, value) in mapping(root, "", allowed: ["issuer", "state_dir", "server", "lifetimes", "user_code", "endpoints", "clients", "users", "web", "tokens"]) {
             switch key {
             case "issuer": config.issuer = string(value, key) ?? config.issuer
             case "state_dir": config.stateDirectory = string(value, key) ?? config.stateDirectory
@@ -130,6 +131,9 @@ struct Reader {
             case "user_code": readUserCode(value, into: &config.userCode)
             case "endpoints": readEndpoints(value, into: &config.endpoints)
             case "clients": config.clients = readClients(value)
+            case "users": config.users = readUsers(value)
+            case "web": readWeb(value, into: &config.web)
+            case "tokens": readTokens(value, into: &config.tokens)
             default: break
             }
         }
@@ -265,6 +269,28 @@ struct Reader {
                                               allowedScopes: allowedScopes, defaultScopes: defaultScopes))
         }
         return clients
+    }
+
+    mutating func readUsers(_ node: Node) -> [String: UserClaims] {
+        var users: [String: UserClaims] = [:]
+        for (username, value) in mapping(node, "users", allowed: nil) {
+            let base = "users.\(username)"
+            var claims = UserClaims()
+            for (key, v) in mapping(value, base, allowed: ["name", "email", "email_verified", "groups"]) {
+                let path = "\(base).\(key)"
+                switch key {
+                case "name": claims.name = string(v, path)
+                case "email": claims.email = string(v, path)
+                case "email_verified":
+                    guard let text = string(v, path), let flag = Bool(text) else { issue(v, path, "expected true or false"); continue }
+                    claims.emailVerified = flag
+                case "groups": claims.groups = strings(v, path) ?? []
+                default: break
+                }
+            }
+            users[username] = claims
+        }
+        return users
     }
 
     mutating func applyEnvironment(_ environment: [String: String], to config: inout DeviceGateConfiguration) {

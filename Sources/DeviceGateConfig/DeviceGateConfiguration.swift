@@ -72,6 +72,12 @@ public struct DeviceGateConfiguration: Sendable {
     public var userCode = UserCodeFormat()
     public var endpoints = Endpoints()
     public var clients: [ClientRegistration] = []
+    /// Per-user claims by username (OIDC Core §5.1), for id_tokens, userinfo and the consent page.
+    public var users: [String: UserClaims] = [:]
+    /// The verification page: sign-in, sessions, brute-force limits, branding.
+    public var web = WebSettings()
+    /// Signed tokens: keys, refresh tokens, the gateway.
+    public var tokens = TokenSettings()
 
     public init() {}
 

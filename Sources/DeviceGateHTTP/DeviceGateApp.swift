@@ -2,6 +2,12 @@ import DeviceFlow
 import DeviceGateConfig
 import Logging
 
+/// A feature that serves its own paths (the verification page, the token gateway). The app asks
+/// each in turn after its own OAuth endpoints; nil means "not mine".
+public protocol RequestHandler: AnyObject {
+    func handle(_ request: HTTPRequest, logger: Logger) -> HTTPResponse?
+}
+
 /// The transport-neutral application: one request in, one response out.
 ///
 /// Every failure becomes an RFC 6749 §5.2 JSON error; a storage failure becomes 503
@@ -11,6 +17,8 @@ public final class DeviceGateApp {
     public let service: FlowService
     let clock: any WallClock
     let logger: Logger
+    /// Features with their own paths, asked in order after the OAuth endpoints.
+    public var handlers: [any RequestHandler] = []
 
     public init(configuration: DeviceGateConfiguration, service: FlowService, clock: any WallClock, logger: Logger) {
         self.configuration = configuration
@@ -32,7 +40,8 @@ public final class DeviceGateApp {
         case endpoints.token:
             response = oauthEndpoint(request, logger: logger, token)
         default:
-            response = OAuthResponses.error(.notFound("no such endpoint: \(request.path.prefix(200))"))
+            response = handlers.lazy.compactMap { $0.handle(request, logger: logger) }.first
+                ?? OAuthResponses.error(.notFound("no such endpoint: \(request.path.prefix(200))"))
         }
         logger.debug("request", metadata: [
             "http.method": "\(request.method)", "http.path": "\(request.path.prefix(200))",
