@@ -12,10 +12,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // The only code that sees libfcgi.
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        // libxcrypt's crypt_rn/crypt_gensalt_rn: verifies htpasswd -B (bcrypt) and yescrypt hashes.
+        .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
         // Async-signal-safe flags and prctl: things Swift cannot express directly.
         .target(name: "CSupport"),
         // RFC 8628 / RFC 6749 logic with no I/O: codes, records, decisions, errors.
@@ -29,13 +32,19 @@ let package = Package(
             "DeviceFlow", "DeviceGateConfig",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The verification page (RFC 8628 §3.3): code entry, sign-in, consent, sessions, limits.
+        .target(name: "DeviceGateWeb", dependencies: [
+            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "CCrypt",
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The libfcgi accept loop and the worker supervisor; knows nothing about OAuth.
         .target(name: "FastCGIServer", dependencies: [
             "CFastCGI", "CSupport", "DeviceGateHTTP",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "devicegate", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "FastCGIServer",
+            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -47,5 +56,6 @@ let package = Package(
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
         .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting"]),
+        .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "FlowStore", "DeviceGateTesting"]),
     ]
 )

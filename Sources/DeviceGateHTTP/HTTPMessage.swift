@@ -9,6 +9,9 @@ public struct HTTPRequest: Sendable {
     public var authorization: String?
     public var cookie: String?
     public var remoteAddress: String
+    /// The user the web server authenticated (nginx `$remote_user` through
+    /// `fastcgi_param REMOTE_USER`); trusted only when `web.sign_in` is `delegated`.
+    public var remoteUser: String?
     /// nginx `$request_id`, for log correlation; empty when not passed.
     public var requestID: String
     public var body: [UInt8]
@@ -16,7 +19,7 @@ public struct HTTPRequest: Sendable {
     public var bodyExceededLimit: Bool
 
     public init(method: String, path: String, query: String = "", contentType: String? = nil, authorization: String? = nil,
-                cookie: String? = nil, remoteAddress: String = "127.0.0.1", requestID: String = "", body: [UInt8] = [],
+                cookie: String? = nil, remoteAddress: String = "127.0.0.1", remoteUser: String? = nil, requestID: String = "", body: [UInt8] = [],
                 bodyExceededLimit: Bool = false) {
         self.method = method
         self.path = path
@@ -25,6 +28,7 @@ public struct HTTPRequest: Sendable {
         self.authorization = authorization
         self.cookie = cookie
         self.remoteAddress = remoteAddress
+        self.remoteUser = remoteUser
         self.requestID = requestID
         self.body = body
         self.bodyExceededLimit = bodyExceededLimit
@@ -57,6 +61,8 @@ public struct HTTPResponse: Sendable, Equatable {
         switch status {
         case 200: return "OK"
         case 303: return "See Other"
+        case 409: return "Conflict"
+        case 410: return "Gone"
         case 400: return "Bad Request"
         case 401: return "Unauthorized"
         case 403: return "Forbidden"

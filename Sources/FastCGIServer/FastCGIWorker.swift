@@ -114,6 +114,7 @@ public final class FastCGIWorker {
             authorization: param("HTTP_AUTHORIZATION", request),
             cookie: param("HTTP_COOKIE", request),
             remoteAddress: param("REMOTE_ADDR", request) ?? "",
+            remoteUser: param("REMOTE_USER", request).flatMap { $0.isEmpty ? nil : $0 },
             requestID: param("REQUEST_ID", request) ?? "",
             body: body,
             bodyExceededLimit: exceeded)

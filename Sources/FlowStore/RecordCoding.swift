@@ -102,6 +102,38 @@ enum RecordCoding {
         return PollState(lastPollAt: last > 0 ? UnixTime(milliseconds: last) : nil, interval: interval)
     }
 
+    // MARK: Web sessions
+
+    static let sessionMagic = "devicegate-session 1"
+
+    static func encode(_ s: WebSession) -> [UInt8] {
+        render(sessionMagic, [
+            ("subject", s.subject), ("auth_time_ms", "\(s.authTime.milliseconds)"),
+            ("expires_ms", "\(s.expiresAt.milliseconds)"),
+        ])
+    }
+
+    static func decodeSession(_ bytes: [UInt8], path: String) throws -> WebSession {
+        let f = try parse(bytes, magic: sessionMagic, path: path)
+        return WebSession(subject: try f.string("subject"), authTime: try f.time("auth_time_ms"), expiresAt: try f.time("expires_ms"))
+    }
+
+    // MARK: Attempt counters: fixed 28 bytes, "<20-digit window end ms> <6-digit count>\n"
+
+    static let counterSize = 28
+
+    static func encodeCounter(_ c: WindowCount) -> [UInt8] {
+        Array((pad(String(max(0, c.windowEnd.milliseconds)), 20) + " " + pad(String(min(max(0, c.count), 999_999)), 6) + "\n").utf8)
+    }
+
+    /// A torn or empty counter reads as nil: the window starts again from zero.
+    static func decodeCounter(_ bytes: [UInt8]) -> WindowCount? {
+        guard bytes.count == counterSize, bytes[20] == UInt8(ascii: " "), bytes[27] == UInt8(ascii: "\n") else { return nil }
+        guard let end = Int64(String(decoding: bytes[0..<20], as: UTF8.self)),
+              let count = Int(String(decoding: bytes[21..<27], as: UTF8.self)) else { return nil }
+        return WindowCount(count: count, windowEnd: UnixTime(milliseconds: end))
+    }
+
     private static func pad(_ s: String, _ width: Int) -> String {
         String(repeating: "0", count: max(0, width - s.count)) + s
     }

@@ -13,9 +13,12 @@ import DeviceFlow
 ///   flows/<xx>/<id>.lock        flock target + soft poll state; never renamed over
 ///   codes/<xx>/<key>            user-code index: "<flow id> <expires ms>" (created with link(2))
 ///   tokens/<xx>/<hash>.token    issued access tokens
+///   web-secret                  32 random bytes keying CSRF tokens (0600)
+///   sessions/<xx>/<hash>.session verification-page sessions, by SHA-256 of the session id
+///   limits/<xx>/<hash>          failed-attempt counters (flock-ed in place, soft state)
 /// ```
-/// `<xx>` is the first two hex digits of the file's key: 256 shards per kind, all created at
-/// initialisation, so no request ever creates a directory, and garbage collection can walk one
+/// `<xx>` is the first two hex digits of the file's key: 256 shards per kind, created at
+/// initialisation for flows, codes and tokens, so no OAuth request ever creates a directory, and garbage collection can walk one
 /// shard at a time.
 public struct StateDirectory: Sendable {
     public let root: String
@@ -38,7 +41,25 @@ public struct StateDirectory: Sendable {
     func flowsShard(_ shard: String) -> String { "\(root)/flows/\(shard)" }
     func codesShard(_ shard: String) -> String { "\(root)/codes/\(shard)" }
     func tokensShard(_ shard: String) -> String { "\(root)/tokens/\(shard)" }
+    func sessionsShard(_ shard: String) -> String { "\(root)/sessions/\(shard)" }
+    func limitsShard(_ shard: String) -> String { "\(root)/limits/\(shard)" }
     var pepperPath: String { "\(root)/pepper" }
+    var webSecretPath: String { "\(root)/web-secret" }
+
+    /// The kinds whose 256 shards are all created up front (the flow hot path never creates a
+    /// directory). Kinds added after a directory was first initialised are created on the next
+    /// start.
+    static let kinds = ["flows", "codes", "tokens"]
+    /// Kinds whose shards are created on first use: only the verification page writes them, at
+    /// human pace, so one stat(2) per write is nothing and start-up stays fast.
+    static let lazyKinds = ["sessions", "limits"]
+
+    /// Makes sure a lazily created shard exists.
+    func ensureShard(_ path: String) throws {
+        guard Sys.stat(path) == nil else { return }
+        try Sys.mkdir(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
+        try Sys.mkdir(path)
+    }
 
     /// Why a state directory cannot be used, phrased for an operator.
     public struct Problem: Error, CustomStringConvertible, Sendable {
@@ -63,16 +84,18 @@ public struct StateDirectory: Sendable {
             }
         }
         do {
-            if try Sys.readFile("\(root)/VERSION") == nil {
-                for kind in ["flows", "codes", "tokens"] {
-                    try Sys.mkdir("\(root)/\(kind)")
-                    for i in 0..<Self.shardCount { try Sys.mkdir("\(root)/\(kind)/\(Self.shardName(i))") }
-                }
-                if try Sys.readFile(pepperPath) == nil {
-                    let temp = try Sys.writeTemp(directory: root, SystemSecureRandom().bytes(32))
-                    if try !Sys.linkIfAbsent(temp, pepperPath) { /* another process won the race */ }
-                    try Sys.unlink(temp)
-                }
+            let fresh = try Sys.readFile("\(root)/VERSION") == nil
+            for kind in Self.kinds where fresh || Sys.stat("\(root)/\(kind)/ff") == nil {
+                try Sys.mkdir("\(root)/\(kind)")
+                for i in 0..<Self.shardCount { try Sys.mkdir("\(root)/\(kind)/\(Self.shardName(i))") }
+            }
+            for kind in Self.lazyKinds { try Sys.mkdir("\(root)/\(kind)") }
+            for path in [pepperPath, webSecretPath] where try Sys.readFile(path) == nil {
+                let temp = try Sys.writeTemp(directory: root, SystemSecureRandom().bytes(32))
+                if try !Sys.linkIfAbsent(temp, path) { /* another process won the race */ }
+                try Sys.unlink(temp)
+            }
+            if fresh {
                 try Sys.atomicWrite(directory: root, name: "VERSION", Array((Self.version + "\n").utf8))
             }
             guard let version = try Sys.readFile("\(root)/VERSION"),
@@ -85,6 +108,13 @@ public struct StateDirectory: Sendable {
         } catch let error as FlowStorageError {
             throw Problem(description: "state directory \(root) is not usable: \(error.message)")
         }
+    }
+
+    func loadWebSecret() throws -> [UInt8] {
+        guard let secret = try Sys.readFile(webSecretPath), secret.count == 32 else {
+            throw FlowStorageError(.corrupt, "\(webSecretPath) is missing or not 32 bytes")
+        }
+        return secret
     }
 
     func loadPepper() throws -> [UInt8] {

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import DeviceFlow
 import DeviceGateConfig
+import DeviceGateWeb
 import FlowStore
 
 struct CheckConfigCommand: ParsableCommand {
@@ -24,6 +25,28 @@ struct CheckConfigCommand: ParsableCommand {
         for client in config.clients {
             print("  client           \(client.clientID) (\(client.isConfidential ? "confidential" : "public")) scopes: \(client.allowedScopes)")
         }
+        print("  sign-in          \(config.web.signIn.rawValue)\(config.web.signIn == .embedded ? " (users file \(config.web.usersFile))" : " (REMOTE_USER from nginx)")")
+        do {
+            let templates = try PageTemplates(directory: config.web.templatesDirectory)
+            if !templates.overridden.isEmpty { print("  templates        overridden: \(templates.overridden.joined(separator: ", "))") }
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        if config.web.signIn == .embedded {
+            if let text = readTextFile(config.web.usersFile) {
+                let parsed = UsersFile.parse(text)
+                for line in parsed.badLines { printError("\(config.web.usersFile):\(line): warning: not a name:hash line; ignored") }
+                for entry in parsed.file.entries where !PasswordHashing.isAccepted(entry.hash) {
+                    printError("\(config.web.usersFile): warning: \(entry.name) has an unsupported hash (use bcrypt or yescrypt: devicegate users add \(entry.name))")
+                }
+                print("  users            \(parsed.file.entries.count) in \(config.web.usersFile)")
+            } else {
+                printError("\(config.web.usersFile): warning: cannot read the users file; nobody can sign in (devicegate users add NAME creates it)")
+            }
+        }
+        let perIP = config.web.limits.userCodePerIP, global = config.web.limits.userCodeGlobal
+        print("  user-code limits \(perIP.maximum) failures/\(perIP.windowSeconds)s per IP, \(global.maximum)/\(global.windowSeconds)s overall")
     }
 }
 
@@ -92,9 +115,11 @@ struct GarbageCollectCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let store = try options.openStore(config)
-        let report = store.collectGarbage(now: SystemClock().now(), retentionSeconds: config.lifetimes.expiredRetention,
+        let now = SystemClock().now()
+        let report = store.collectGarbage(now: now, retentionSeconds: config.lifetimes.expiredRetention,
                                           shards: 0..<StateDirectory.shardCount)
-        print(report)
+        let web = try options.openWebStore(store).collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
+        print("\(report); \(web.sessions) sessions, \(web.counters) counters")
     }
 }
 
@@ -136,6 +161,13 @@ struct DemoConfigCommand: ParsableCommand {
         let dir = absolutePath(output)
         mkdir(dir, 0o755)
         let secret = Encoding.base64URL(SystemSecureRandom().bytes(32))
+        // A demo person for the verification page, with a generated password.
+        let demoPassword = Encoding.base64URL(SystemSecureRandom().bytes(12))
+        guard let demoHash = PasswordHashing.hash(demoPassword) else {
+            printError("devicegate: libcrypt could not hash the demo password")
+            throw ExitCode(1)
+        }
+        let loopback = ["http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/"].contains { issuer.hasPrefix($0) }
         let yaml = """
         # devicegate demo configuration (written by `devicegate demo-config`).
         issuer: \(issuer)
@@ -164,6 +196,15 @@ struct DemoConfigCommand: ParsableCommand {
             secret_hash: sha256:\(Encoding.sha256Hex(secret))
             allowed_scopes: [openid, profile, email]
             default_scopes: [openid]
+        web:
+          sign_in: embedded
+          users_file: \(dir)/htpasswd
+          product_name: devicegate demo
+        \(loopback ? "  # plain http on 127.0.0.1 only: cookies without Secure / __Host-\n  insecure_development_cookies: true\n" : "")users:
+          demo:
+            name: Demo User
+            email: demo@example.com
+            email_verified: true
 
         """
         guard let file = fopen("\(dir)/devicegate.yaml", "w") else {
@@ -172,7 +213,17 @@ struct DemoConfigCommand: ParsableCommand {
         }
         fputs(yaml, file)
         fclose(file)
+        let usersPath = "\(dir)/htpasswd"
+        let fd = open(usersPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            printError("devicegate: cannot write \(usersPath): \(String(cString: strerror(errno)))")
+            throw ExitCode(1)
+        }
+        let line = Array("demo:\(demoHash)\n".utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
         print("config: \(dir)/devicegate.yaml")
+        print("demo sign-in: username demo, password \(demoPassword)")
         print("demo-cli client_secret: \(secret)")
     }
 }

@@ -6,6 +6,7 @@ import CSupport
 import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
+import DeviceGateWeb
 import FastCGIServer
 import FlowStore
 import Logging
@@ -65,6 +66,7 @@ struct ServeCommand: ParsableCommand {
         var shard = 0
         let clock = SystemClock()
         let retention = config.lifetimes.expiredRetention
+        let webStore = try options.openWebStore(store)
         let supervisor = Supervisor(settings: settings, logger: logger, reload: {
             switch options.loadResult() {
             case .success(let newConfig):
@@ -79,8 +81,11 @@ struct ServeCommand: ParsableCommand {
         }, tick: {
             // Incremental garbage collection: one shard a second, a full cycle every ~4 minutes.
             let report = store.collectGarbage(now: clock.now(), retentionSeconds: retention, shards: [shard])
-            if report.flows + report.tokens + report.codes > 0 {
-                logger.debug("garbage collected", metadata: ["shard": "\(shard)", "report": "\(report)"])
+            let web = webStore.collectGarbage(now: clock.now(), shards: [shard])
+            if report.flows + report.tokens + report.codes + web.sessions + web.counters > 0 {
+                logger.debug("garbage collected", metadata: [
+                    "shard": "\(shard)", "report": "\(report)", "sessions": "\(web.sessions)", "counters": "\(web.counters)",
+                ])
             }
             shard = (shard + 1) % StateDirectory.shardCount
         })
@@ -117,6 +122,16 @@ struct WorkerCommand: ParsableCommand {
             service: FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
                                  issuer: OpaqueTokenIssuer(accessTokenLifetime: config.lifetimes.accessToken)),
             clock: SystemClock(), logger: logger)
+        let templates: PageTemplates
+        do {
+            templates = try PageTemplates(directory: config.web.templatesDirectory)
+        } catch {
+            printError("devicegate: \(error)")
+            throw ExitCode(1)
+        }
+        let webStore = try options.openWebStore(store)
+        app.handlers.append(VerificationPage(configuration: config, service: app.service, store: webStore,
+                                             clock: SystemClock(), templates: templates))
         let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, logger: logger, handler: app.handle)
         throw ExitCode(worker.run())
     }

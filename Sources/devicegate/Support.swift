@@ -59,6 +59,18 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
+extension ConfigOptions {
+    /// The verification page's sessions and counters, in the same state directory.
+    func openWebStore(_ store: FileFlowStore) throws -> FileWebStateStore {
+        do {
+            return try FileWebStateStore(directory: store.directory)
+        } catch {
+            printError("devicegate: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
 struct ConfigLoadFailure: Error { var message: String }
 
 func environment() -> [String: String] {
@@ -85,8 +97,8 @@ func readTextFile(_ path: String) -> String? {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-func printError(_ message: String) {
-    let bytes = Array((message + "\n").utf8)
+func printError(_ message: String, newline: Bool = true) {
+    let bytes = Array((message + (newline ? "\n" : "")).utf8)
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 

@@ -1,0 +1,234 @@
+/// The built-in templates (Mustache). `devicegate templates export DIR` writes them out; an
+/// operator edits copies in `web.templates_dir`, and any file there replaces the one of the same
+/// name. `{{value}}` is always HTML-escaped; the templates never use `{{{raw}}}`.
+public enum DefaultTemplates {
+    public static let all: [(name: String, text: String)] = [
+        ("header", header), ("footer", footer), ("enter", enter), ("signin", signin),
+        ("consent", consent), ("done", done), ("message", message), ("style.css", style),
+    ]
+
+    static let header = """
+    <!doctype html>
+    <html lang="en">
+    <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <meta name="referrer" content="no-referrer">
+    <title>{{title}} · {{product_name}}</title>
+    <link rel="stylesheet" href="{{css_url}}">
+    </head>
+    <body>
+    <header class="bar">
+      <span class="brand">{{#logo_url}}<img class="logo" src="{{logo_url}}" alt="">{{/logo_url}}<span>{{product_name}}</span></span>
+      {{#signed_in_as}}
+      <span class="who">
+        <span class="who-name" title="Signed in">{{signed_in_as}}</span>
+        {{#signout_action}}
+        <form method="post" action="{{signout_action}}" class="inline">
+          <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+          <button type="submit" class="link">Sign out</button>
+        </form>
+        {{/signout_action}}
+      </span>
+      {{/signed_in_as}}
+    </header>
+    <main class="card">
+
+    """
+
+    static let footer = """
+    </main>
+    <footer class="foot">{{product_name}} · device sign-in</footer>
+    </body>
+    </html>
+
+    """
+
+    static let enter = """
+    {{> header}}
+    <h1>Connect a device</h1>
+    <p class="lead">Enter the code shown on your TV, console or other device.</p>
+    {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
+    <form method="post" action="{{action}}" class="stack">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <label for="user_code">Code</label>
+      <input id="user_code" name="user_code" class="code" type="text" value="{{user_code}}"
+             placeholder="{{placeholder}}" maxlength="40" required autofocus
+             autocomplete="off" autocapitalize="characters" autocorrect="off" spellcheck="false">
+      {{#prefilled}}<p class="hint">Check that this matches the code on your device, then continue.</p>{{/prefilled}}
+      <button type="submit" class="primary">Continue</button>
+    </form>
+    {{> footer}}
+    """
+
+    static let signin = """
+    {{> header}}
+    <h1>Sign in</h1>
+    <p class="lead">Sign in to connect <strong>{{client_name}}</strong>.</p>
+    {{#user_code}}<p class="code-shown" aria-label="Device code">{{user_code}}</p>{{/user_code}}
+    {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
+    <form method="post" action="{{action}}" class="stack">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <input type="hidden" name="user_code" value="{{user_code}}">
+      <label for="username">Username</label>
+      <input id="username" name="username" type="text" value="{{username}}" required autofocus
+             autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="64">
+      <label for="password">Password</label>
+      <input id="password" name="password" type="password" required autocomplete="current-password" maxlength="1024">
+      <button type="submit" class="primary">Sign in</button>
+    </form>
+    {{> footer}}
+    """
+
+    static let consent = """
+    {{> header}}
+    <h1>Allow access?</h1>
+    <p class="lead"><strong class="client">{{client_name}}</strong> wants to connect to your account.</p>
+    <p class="code-shown" aria-label="Device code">{{user_code}}</p>
+    <p class="hint center">This code should match the one on your device.</p>
+    <h2>It will be able to</h2>
+    <ul class="scopes">
+    {{#scopes}}
+      <li><span class="scope-text">{{description}}</span> <code class="scope-name">{{name}}</code></li>
+    {{/scopes}}
+    {{^scopes}}
+      <li><span class="scope-text">Connect to your account, with no extra permissions</span></li>
+    {{/scopes}}
+    </ul>
+    <div class="warning" role="note">
+      <strong>Only approve if you started this yourself</strong>, on a device that is in front of you right now.
+      If someone sent you this code or a link to this page, or you are not sure where it came from, choose Deny.
+    </div>
+    <form method="post" action="{{action}}" class="buttons">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <input type="hidden" name="user_code" value="{{user_code}}">
+      <button type="submit" name="action" value="approve" class="primary">Approve</button>
+      <button type="submit" name="action" value="deny" class="secondary">Deny</button>
+    </form>
+    <p class="hint">Signed in as <strong>{{signed_in_as}}</strong>. Approving lets {{client_name}} act as you.</p>
+    {{> footer}}
+    """
+
+    static let done = """
+    {{> header}}
+    {{#approved}}
+    <div class="result ok" aria-hidden="true">✓</div>
+    <h1>Device connected</h1>
+    <p class="lead"><strong>{{client_name}}</strong> is now connected to your account.</p>
+    {{/approved}}
+    {{^approved}}
+    <div class="result no" aria-hidden="true">✕</div>
+    <h1>Request denied</h1>
+    <p class="lead"><strong>{{client_name}}</strong> was not given access.</p>
+    {{/approved}}
+    <p>You can go back to your device now. You may close this page.</p>
+    <p><a class="text-link" href="{{enter_url}}">Connect another device</a></p>
+    {{> footer}}
+    """
+
+    static let message = """
+    {{> header}}
+    <h1>{{heading}}</h1>
+    <p class="lead">{{text}}</p>
+    {{#detail}}<p class="hint">{{detail}}</p>{{/detail}}
+    <p><a class="text-link" href="{{enter_url}}">Back to code entry</a></p>
+    {{> footer}}
+    """
+
+    static let style = """
+    /* devicegate verification page. Mobile first; no scripts, no inline styles (CSP style-src 'self'). */
+    :root {
+      --accent: {{accent}};
+      --accent-text: {{accent_text}};
+      --ink: #16181d;
+      --muted: #4a5160;
+      --line: #d5d9e0;
+      --bg: #f3f5f8;
+      --card: #ffffff;
+      --danger: #a3161f;
+      --warn-bg: #fff5d6;
+      --warn-line: #b58100;
+    }
+    * { box-sizing: border-box; }
+    html { -webkit-text-size-adjust: 100%; }
+    body {
+      margin: 0; min-height: 100vh; background: var(--bg); color: var(--ink);
+      font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif;
+      display: flex; flex-direction: column; align-items: center;
+    }
+    .bar {
+      width: 100%; display: flex; align-items: center; justify-content: space-between; gap: 12px;
+      padding: 12px 16px; background: var(--card); border-bottom: 1px solid var(--line);
+    }
+    .brand { display: flex; align-items: center; gap: 10px; font-weight: 650; font-size: 1.05rem; min-width: 0; }
+    .brand span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+    .logo { height: 28px; width: auto; max-width: 120px; }
+    .who { display: flex; align-items: center; gap: 10px; color: var(--muted); font-size: .92rem; min-width: 0; }
+    .who-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 40vw; }
+    .inline { display: inline; margin: 0; }
+    .card {
+      width: 100%; max-width: 30rem; background: var(--card); padding: 24px 20px 28px;
+      margin: 0; border-bottom: 1px solid var(--line);
+    }
+    h1 { font-size: 1.6rem; line-height: 1.25; margin: 0 0 8px; }
+    h2 { font-size: 1rem; margin: 24px 0 8px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+    .lead { font-size: 1.08rem; margin: 0 0 20px; color: var(--ink); }
+    .hint { color: var(--muted); font-size: .95rem; margin: 8px 0 0; }
+    .center { text-align: center; }
+    .stack { display: flex; flex-direction: column; gap: 8px; }
+    label { font-weight: 600; margin-top: 8px; }
+    input[type=text], input[type=password] {
+      width: 100%; font: inherit; font-size: 1.1rem; padding: 12px 14px; min-height: 48px;
+      border: 2px solid var(--line); border-radius: 10px; background: #fff; color: var(--ink);
+    }
+    input.code {
+      font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+      font-size: 1.9rem; letter-spacing: .18em; text-align: center; text-transform: uppercase; padding: 14px 8px;
+    }
+    input::placeholder { color: #8a909c; letter-spacing: .12em; }
+    input:focus, button:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; border-color: var(--accent); }
+    button { font: inherit; cursor: pointer; }
+    .primary, .secondary {
+      width: 100%; min-height: 52px; padding: 12px 18px; border-radius: 10px; font-size: 1.08rem; font-weight: 650;
+      margin-top: 16px;
+    }
+    .primary { background: var(--accent); color: var(--accent-text); border: 2px solid var(--accent); }
+    .secondary { background: #fff; color: var(--ink); border: 2px solid var(--ink); }
+    .primary:hover { filter: brightness(1.08); }
+    .secondary:hover { background: #eef0f4; }
+    .buttons { display: flex; flex-direction: column; gap: 0; }
+    .link { background: none; border: 0; padding: 4px 2px; color: var(--accent); text-decoration: underline; font-size: .92rem; }
+    .text-link { color: var(--accent); font-weight: 600; }
+    .alert {
+      margin: 0 0 16px; padding: 12px 14px; border-radius: 10px; border: 2px solid var(--danger);
+      color: var(--danger); background: #fff0f1; font-weight: 600;
+    }
+    .warning {
+      margin: 20px 0 4px; padding: 12px 14px; border-radius: 10px; background: var(--warn-bg);
+      border: 2px solid var(--warn-line); color: #3d2c00;
+    }
+    .code-shown {
+      font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+      font-size: 2rem; letter-spacing: .18em; text-align: center; font-weight: 700; margin: 8px 0 0;
+      padding: 10px; border: 2px dashed var(--line); border-radius: 10px; overflow-wrap: anywhere;
+    }
+    .client { overflow-wrap: anywhere; }
+    .scopes { list-style: none; padding: 0; margin: 0; border: 1px solid var(--line); border-radius: 10px; }
+    .scopes li { padding: 12px 14px; border-top: 1px solid var(--line); display: flex; justify-content: space-between; gap: 12px; align-items: baseline; }
+    .scopes li:first-child { border-top: 0; }
+    .scope-name { color: var(--muted); font-size: .8rem; }
+    .result { font-size: 2.4rem; width: 64px; height: 64px; line-height: 64px; text-align: center; border-radius: 50%; margin: 8px 0 16px; }
+    .result.ok { background: #e3f4e8; color: #11652f; }
+    .result.no { background: #fdecee; color: var(--danger); }
+    .foot { color: var(--muted); font-size: .85rem; padding: 16px; }
+    @media (min-width: 640px) {
+      body { padding-top: 0; }
+      .card { margin: 48px 16px 0; border: 1px solid var(--line); border-radius: 16px; padding: 36px 40px 40px;
+              box-shadow: 0 6px 24px rgba(22, 24, 29, .06); }
+      .bar { padding: 14px 32px; }
+      h1 { font-size: 1.9rem; }
+      .buttons { flex-direction: row-reverse; gap: 12px; }
+    }
+
+    """
+}

@@ -1,0 +1,463 @@
+import DeviceFlow
+import DeviceGateConfig
+import DeviceGateHTTP
+import Logging
+
+/// The verification page, RFC 8628 §3.3: the person enters the user code, signs in, sees who
+/// asks for what, and approves or denies.
+///
+/// Paths, under `endpoints.verification` (`/device` by default):
+/// - `GET  /device[?code=…]`  code entry (prefilled from `verification_uri_complete`; a GET never
+///                            decides anything)
+/// - `POST /device`           submit the code → sign-in or consent page
+/// - `POST /device/signin`    embedded sign-in → consent page
+/// - `POST /device/decision`  `action=approve|deny` → done page
+/// - `POST /device/signout`   end the session
+/// - `GET  /device/style.css` the stylesheet (CSP `style-src 'self'`)
+///
+/// Every POST carries a CSRF token bound to the session (or, before sign-in, to an anonymous
+/// cookie); every failed user-code entry and sign-in is counted per client IP (and globally,
+/// per username) across workers, RFC 8628 §5.1.
+public final class VerificationPage: RequestHandler {
+    let configuration: DeviceGateConfiguration
+    let settings: WebSettings
+    let service: FlowService
+    let store: any WebStateStorage
+    let clock: any WallClock
+    let random: any SecureRandom
+    let templates: PageTemplates
+    let cookies: WebCookies
+    let guardian: BruteForceGuard
+    let base: String
+    let stylesheet: [UInt8]
+    let securityHeaders: [(String, String)]
+
+    public init(configuration: DeviceGateConfiguration, service: FlowService, store: any WebStateStorage, clock: any WallClock,
+                templates: PageTemplates, random: any SecureRandom = SystemSecureRandom()) {
+        self.configuration = configuration
+        self.settings = configuration.web
+        self.service = service
+        self.store = store
+        self.clock = clock
+        self.random = random
+        self.templates = templates
+        self.cookies = WebCookies(settings: configuration.web)
+        self.guardian = BruteForceGuard(store: store, limits: configuration.web.limits)
+        var path = configuration.endpoints.verification
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        self.base = path
+        let rgb = WebSettings.parseColor(configuration.web.accentColor) ?? (0x1D, 0x5F, 0xD1)
+        let whiteText = WebSettings.contrast(rgb, (255, 255, 255)) >= WebSettings.contrast(rgb, (0, 0, 0))
+        self.stylesheet = Array(templates.render("style.css", [
+            "accent": configuration.web.accentColor, "accent_text": whiteText ? "#ffffff" : "#000000",
+        ]).utf8)
+        var imageSources = "'self'"
+        if let logo = configuration.web.logoURL, logo.hasPrefix("https://") {
+            let host = logo.dropFirst(8).prefix { $0 != "/" }
+            imageSources += " https://\(host)"
+        }
+        // No script at all: the page works without JavaScript, and CSP says so.
+        self.securityHeaders = [
+            ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src \(imageSources); form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+            ("X-Frame-Options", "DENY"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Cache-Control", "no-store"),
+            ("Pragma", "no-cache"),
+        ]
+    }
+
+    var path: (signIn: String, decision: String, signOut: String, css: String) {
+        let prefix = base == "/" ? "" : base
+        return (prefix + "/signin", prefix + "/decision", prefix + "/signout", prefix + "/style.css")
+    }
+
+    public func handle(_ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
+        let prefix = base == "/" ? "/" : base + "/"
+        guard request.path == base || request.path.hasPrefix(prefix) else { return nil }
+        var logger = logger
+        logger[metadataKey: "client.address"] = "\(request.remoteAddress)"
+        do {
+            return try route(request, logger: logger)
+        } catch {
+            logger.error("verification page failure", metadata: ["error": "\(error)"])
+            var visitor = Visitor()
+            visitor.csrfToken = ""
+            return page(503, "message", visitor, [
+                "title": "Try again later", "heading": "Something went wrong",
+                "text": "The server could not complete this step. Please try again in a minute.",
+            ], extra: [("Retry-After", "30")])
+        }
+    }
+
+    private func route(_ request: HTTPRequest, logger: Logger) throws -> HTTPResponse {
+        let method = request.method == "HEAD" ? "GET" : request.method
+        switch (request.path, method) {
+        case (base, "GET"):
+            return try enterPage(request)
+        case (base, "POST"):
+            return try post(request, logger: logger, submitCode)
+        case (path.signIn, "POST"):
+            return try post(request, logger: logger, signIn)
+        case (path.decision, "POST"):
+            return try post(request, logger: logger, decide)
+        case (path.signOut, "POST"):
+            return try post(request, logger: logger, signOut)
+        case (path.css, "GET"):
+            return HTTPResponse(status: 200, headers: [
+                ("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "no-cache"),
+                ("X-Content-Type-Options", "nosniff"),
+            ], body: stylesheet)
+        case (path.signIn, "GET"), (path.decision, "GET"), (path.signOut, "GET"):
+            // A reload or a bookmark of a form's target: back to the start, nothing decided.
+            return redirect(to: base)
+        case (base, _), (path.signIn, _), (path.decision, _), (path.signOut, _), (path.css, _):
+            let visitor = try identify(request, now: clock.now())
+            let allow = request.path == base ? "GET, HEAD, POST" : (request.path == path.css ? "GET, HEAD" : "POST")
+            return page(405, "message", visitor, [
+                "title": "Not allowed", "heading": "That did not work", "text": "This page cannot be used that way.",
+            ], extra: [("Allow", allow)])
+        default:
+            let visitor = try identify(request, now: clock.now())
+            return page(404, "message", visitor, [
+                "title": "Not found", "heading": "Page not found", "text": "There is no page at this address.",
+            ])
+        }
+    }
+
+    // MARK: Who is asking
+
+    /// The browser in front of us: its session (if signed in), and the anonymous cookie that
+    /// CSRF tokens bind to before sign-in.
+    struct Visitor {
+        var sessionID: String?
+        var session: WebSession?
+        /// The signed-in subject: the session's, or REMOTE_USER in delegated mode.
+        var subject: String?
+        var authTime: UnixTime?
+        var anonymousID: String?
+        var setCookies: [(String, String)] = []
+        var csrfToken = ""
+    }
+
+    func identify(_ request: HTTPRequest, now: UnixTime) throws -> Visitor {
+        var visitor = Visitor()
+        switch settings.signIn {
+        case .embedded:
+            // REMOTE_USER is ignored: nginx fills $remote_user from any Basic header.
+            if let id = WebCookies.value(cookies.sessionName, in: request.cookie) {
+                let hash = Encoding.sha256Hex(id)
+                if let session = try store.session(idHash: hash) {
+                    if session.expiresAt > now {
+                        visitor.sessionID = id
+                        visitor.session = session
+                        visitor.subject = session.subject
+                        visitor.authTime = session.authTime
+                    } else {
+                        try store.deleteSession(idHash: hash)
+                        visitor.setCookies.append(cookies.clearSession())
+                    }
+                }
+            }
+        case .delegated:
+            if let user = request.remoteUser, Self.isAcceptableRemoteUser(user) {
+                visitor.subject = user
+                // nginx does not say when the person authenticated; this request is the latest
+                // moment we know they had.
+                visitor.authTime = now
+            }
+        }
+        if let anonymous = WebCookies.value(cookies.csrfName, in: request.cookie) {
+            visitor.anonymousID = anonymous
+        } else {
+            let fresh = WebCookies.newToken(random)
+            visitor.anonymousID = fresh
+            visitor.setCookies.append(cookies.setCSRF(fresh))
+        }
+        visitor.csrfToken = csrfToken(for: visitor)
+        return visitor
+    }
+
+    static func isAcceptableRemoteUser(_ user: String) -> Bool {
+        (1...255).contains(user.utf8.count) && user.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F }
+    }
+
+    /// HMAC-SHA-256 under the state directory's web secret of what the token is bound to: the
+    /// session id when signed in, else the anonymous cookie.
+    func csrfToken(for visitor: Visitor) -> String {
+        let binding = visitor.sessionID.map { "session:" + $0 } ?? "anonymous:" + (visitor.anonymousID ?? "")
+        return Encoding.hmacSHA256Hex(key: store.secretKey, "devicegate-csrf-v1|" + binding)
+    }
+
+    // MARK: Pages
+
+    func page(_ status: Int, _ template: String, _ visitor: Visitor, _ values: [String: Any], extra: [(String, String)] = []) -> HTTPResponse {
+        var context: [String: Any] = [
+            "product_name": settings.productName, "css_url": path.css, "csrf_token": visitor.csrfToken,
+            "enter_url": base,
+        ]
+        if let logo = settings.logoURL { context["logo_url"] = logo }
+        if let subject = visitor.subject {
+            context["signed_in_as"] = subject
+            if visitor.session != nil { context["signout_action"] = path.signOut }
+        }
+        for (key, value) in values { context[key] = value }
+        let html = templates.render(template, context)
+        return HTTPResponse(status: status, headers: [("Content-Type", "text/html; charset=utf-8")] + securityHeaders + visitor.setCookies + extra,
+                            body: Array(html.utf8))
+    }
+
+    func redirect(to location: String, cookies: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(status: 303, headers: [("Location", location), ("Content-Type", "text/plain; charset=utf-8")] + securityHeaders + cookies,
+                     body: Array("See \(location)\n".utf8))
+    }
+
+    var placeholder: String { configuration.userCode.display(String(repeating: "X", count: configuration.userCode.length)) }
+
+    func enterPage(_ request: HTTPRequest, visitor: Visitor? = nil, status: Int = 200, code: String = "", error: String? = nil,
+                   extra: [(String, String)] = []) throws -> HTTPResponse {
+        let visitor = try visitor ?? identify(request, now: clock.now())
+        var prefill = code
+        if request.method != "POST", let fields = try? FormDecoding.decode(Array(request.query.utf8)), let value = try? fields.single("code") {
+            prefill = value
+        }
+        if let canonical = configuration.userCode.normalize(prefill) { prefill = configuration.userCode.display(canonical) }
+        var values: [String: Any] = [
+            "title": "Connect a device", "action": base, "user_code": String(prefill.prefix(40)), "placeholder": placeholder,
+        ]
+        if !prefill.isEmpty && error == nil { values["prefilled"] = true }
+        if let error { values["error"] = error }
+        return page(status, "enter", visitor, values, extra: extra)
+    }
+
+    func messagePage(_ status: Int, _ visitor: Visitor, title: String, heading: String, text: String, detail: String? = nil,
+                     extra: [(String, String)] = []) -> HTTPResponse {
+        var values: [String: Any] = ["title": title, "heading": heading, "text": text]
+        if let detail { values["detail"] = detail }
+        return page(status, "message", visitor, values, extra: extra)
+    }
+
+    func tooManyAttempts(_ visitor: Visitor, _ refusal: BruteForceGuard.Refusal, now: UnixTime, what: String) -> HTTPResponse {
+        let seconds = max(1, Int((refusal.retryAt.milliseconds - now.milliseconds + 999) / 1000))
+        let minutes = (seconds + 59) / 60
+        let wait = minutes <= 1 ? "a minute" : "\(minutes) minutes"
+        let text = refusal.global
+            ? "Too many wrong \(what) have been entered on this service recently, so it is pausing for everyone. Please wait \(wait) and try again."
+            : "Too many wrong \(what) were entered from your network. Please wait \(wait) and try again."
+        return messagePage(429, visitor, title: "Too many attempts", heading: "Too many attempts", text: text,
+                           detail: "This protects the codes of other people’s devices from being guessed.",
+                           extra: [("Retry-After", "\(seconds)")])
+    }
+
+    // MARK: POST plumbing
+
+    private func post(_ request: HTTPRequest, logger: Logger, _ body: (HTTPRequest, FormFields, Visitor, UnixTime, Logger) throws -> HTTPResponse) throws -> HTTPResponse {
+        let now = clock.now()
+        let visitor = try identify(request, now: now)
+        guard !request.bodyExceededLimit else {
+            return messagePage(413, visitor, title: "Too large", heading: "That did not work", text: "The form sent was too large.")
+        }
+        guard FormDecoding.isFormContentType(request.contentType), let form = try? FormDecoding.decode(request.body) else {
+            return messagePage(400, visitor, title: "Bad request", heading: "That did not work",
+                               text: "The form could not be read. Go back to code entry and try again.")
+        }
+        // CSRF: the token must be the HMAC of what this browser's cookies bind it to.
+        let sent = (try? form.single("csrf_token")) ?? nil
+        guard let sent, constantTimeEquals(Array(sent.utf8), Array(visitor.csrfToken.utf8)) else {
+            logger.notice("csrf token refused", metadata: ["http.path": "\(request.path)"])
+            return messagePage(403, visitor, title: "Expired form", heading: "This form has expired",
+                               text: "For your security the form could not be accepted. Go back to code entry and try again.",
+                               detail: "This happens when a page was open for a long time, after signing in or out in another tab, or when cookies are blocked.")
+        }
+        return try body(request, form, visitor, now, logger)
+    }
+
+    /// What a typed user code leads to: a pending flow, or the page explaining why not. Every
+    /// outcome but a pending flow counts as a failed entry (RFC 8628 §5.1); while the limit is
+    /// reached nothing is looked up at all.
+    enum CodeOutcome {
+        case pending(DeviceFlowRecord, display: String)
+        case refused(HTTPResponse)
+    }
+
+    func resolve(code typed: String, request: HTTPRequest, visitor: Visitor, now: UnixTime, logger: Logger) throws -> CodeOutcome {
+        if let refusal = try guardian.checkUserCode(address: request.remoteAddress, now: now) {
+            logger.notice("user-code entry rate limited", metadata: ["limit.global": "\(refusal.global)"])
+            return .refused(tooManyAttempts(visitor, refusal, now: now, what: "codes"))
+        }
+        let format = configuration.userCode
+        guard let canonical = format.normalize(typed) else {
+            try guardian.failUserCode(address: request.remoteAddress, now: now)
+            let error = typed.isEmpty ? "Enter the code shown on your device."
+                : "That is not a valid code. Codes are \(format.length) \(format.charset == .digits ? "digits" : "letters"), like \(placeholder)."
+            return .refused(try enterPage(request, visitor: visitor, status: 400, code: typed, error: error))
+        }
+        let display = format.display(canonical)
+        let record = try service.lookUp(userCode: canonical)
+        func fail(_ status: Int, _ error: String) throws -> CodeOutcome {
+            try guardian.failUserCode(address: request.remoteAddress, now: now)
+            return .refused(try enterPage(request, visitor: visitor, status: status, code: display, error: error))
+        }
+        guard let record else {
+            logger.info("unknown user code entered")
+            return try fail(404, "We don’t recognise that code. Check it against the code on your device and try again.")
+        }
+        if record.isExpired(at: now) {
+            return try fail(410, "That code has expired. Start again on your device to get a new code.")
+        }
+        switch record.status {
+        case .pending: return .pending(record, display: display)
+        case .approved, .redeemed: return try fail(409, "That code has already been used. Start again on your device if you need a new one.")
+        case .denied: return try fail(409, "That request was denied and cannot be used again. Start again on your device.")
+        }
+    }
+
+    func clientName(_ record: DeviceFlowRecord) -> String {
+        service.clients[record.clientID]?.displayName ?? record.clientID
+    }
+
+    func consentPage(_ record: DeviceFlowRecord, display: String, visitor: Visitor, extra: [(String, String)] = []) -> HTTPResponse {
+        let scopes: [[String: Any]] = record.scope.map {
+            ["name": $0, "description": ScopeWords.describe($0, custom: settings.scopeDescriptions)]
+        }
+        return page(200, "consent", visitor, [
+            "title": "Allow access?", "client_name": clientName(record), "user_code": display, "scopes": scopes,
+            "action": path.decision,
+        ], extra: extra)
+    }
+
+    func signInPage(_ status: Int, visitor: Visitor, record: DeviceFlowRecord?, display: String?, username: String = "",
+                    error: String? = nil) -> HTTPResponse {
+        var values: [String: Any] = ["title": "Sign in", "action": path.signIn, "username": username,
+                                     "client_name": record.map(clientName) ?? "your device"]
+        if let display { values["user_code"] = display }
+        if let error { values["error"] = error }
+        return page(status, "signin", visitor, values)
+    }
+
+    func notSignedInDelegated(_ visitor: Visitor) -> HTTPResponse {
+        messagePage(403, visitor, title: "Not signed in", heading: "You are not signed in",
+                    text: "This service signs people in through its web server, and no signed-in user arrived with this request.",
+                    detail: "If you are the operator: nginx must authenticate this location (auth_basic or auth_request) and pass fastcgi_param REMOTE_USER $remote_user.")
+    }
+
+    // MARK: Steps
+
+    /// `POST /device`: the person confirmed a code.
+    func submitCode(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
+        let typed = (try? form.single("user_code")) ?? nil
+        switch try resolve(code: typed ?? "", request: request, visitor: visitor, now: now, logger: logger) {
+        case .refused(let response): return response
+        case .pending(let record, let display):
+            if visitor.subject != nil { return consentPage(record, display: display, visitor: visitor) }
+            if settings.signIn == .delegated { return notSignedInDelegated(visitor) }
+            return signInPage(200, visitor: visitor, record: record, display: display)
+        }
+    }
+
+    /// `POST /device/signin`: embedded sign-in against the users file.
+    func signIn(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
+        guard settings.signIn == .embedded else { return notSignedInDelegated(visitor) }
+        let username = ((try? form.single("username")) ?? nil) ?? ""
+        let password = ((try? form.single("password")) ?? nil) ?? ""
+        let typedCode = ((try? form.single("user_code")) ?? nil) ?? ""
+        let format = configuration.userCode
+        let display = format.normalize(typedCode).map(format.display)
+        let countedName = UsersFile.isValidUsername(username) ? username : "(invalid)"
+        if let refusal = try guardian.checkSignIn(address: request.remoteAddress, username: countedName, now: now) {
+            logger.notice("sign-in rate limited", metadata: ["user": "\(countedName)"])
+            return tooManyAttempts(visitor, refusal, now: now, what: "passwords")
+        }
+        let users = PageTemplates.readFile(settings.usersFile).map { UsersFile.parse($0).file }
+        if users == nil { logger.error("cannot read the users file", metadata: ["path": "\(settings.usersFile)"]) }
+        let hash = UsersFile.isValidUsername(username) ? users?.hash(for: username) : nil
+        // An unknown user still costs one hash computation, so timing does not tell names apart.
+        let verified = PasswordHashing.verify(password, hash: hash ?? PasswordHashing.decoy) && hash != nil
+        guard verified else {
+            try guardian.failSignIn(address: request.remoteAddress, username: countedName, now: now)
+            logger.notice("sign-in failed", metadata: ["user": "\(countedName)"])
+            return signInPage(403, visitor: visitor, record: nil, display: display, username: String(username.prefix(64)),
+                              error: "Wrong username or password.")
+        }
+        // A new session id on every sign-in (no fixation); the old session, if any, ends.
+        if let old = visitor.sessionID { try store.deleteSession(idHash: Encoding.sha256Hex(old)) }
+        let id = WebCookies.newToken(random)
+        let session = WebSession(subject: username, authTime: now, expiresAt: now.adding(seconds: Int64(settings.sessionLifetime)))
+        try store.saveSession(idHash: Encoding.sha256Hex(id), session)
+        logger.info("signed in", metadata: ["user": "\(username)"])
+        var signedIn = visitor
+        signedIn.sessionID = id
+        signedIn.session = session
+        signedIn.subject = username
+        signedIn.authTime = now
+        signedIn.setCookies = visitor.setCookies.filter { !$0.1.hasPrefix(cookies.sessionName + "=") } + [cookies.setSession(id)]
+        signedIn.csrfToken = csrfToken(for: signedIn)
+        guard display != nil else { return redirect(to: base, cookies: signedIn.setCookies) }
+        switch try resolve(code: typedCode, request: request, visitor: signedIn, now: now, logger: logger) {
+        case .refused(let response): return response
+        case .pending(let record, let shown): return consentPage(record, display: shown, visitor: signedIn)
+        }
+    }
+
+    /// `POST /device/decision`: approve or deny, RFC 8628 §3.3. Binds the flow to the signed-in
+    /// subject; a flow already decided (by anyone) stays as it is.
+    func decide(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
+        guard let subject = visitor.subject, let authTime = visitor.authTime else {
+            if settings.signIn == .delegated { return notSignedInDelegated(visitor) }
+            return messagePage(401, visitor, title: "Sign in", heading: "Please sign in first",
+                               text: "Your sign-in has ended. Enter the code again to continue.")
+        }
+        let action = (try? form.single("action")) ?? nil
+        guard action == "approve" || action == "deny" else {
+            return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "Choose Approve or Deny.")
+        }
+        let typed = ((try? form.single("user_code")) ?? nil) ?? ""
+        if let refusal = try guardian.checkUserCode(address: request.remoteAddress, now: now) {
+            return tooManyAttempts(visitor, refusal, now: now, what: "codes")
+        }
+        let format = configuration.userCode
+        guard let canonical = format.normalize(typed) else {
+            try guardian.failUserCode(address: request.remoteAddress, now: now)
+            return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "The device code was missing or not valid.")
+        }
+        let result = action == "approve"
+            ? try service.approve(userCode: canonical, subject: subject, authTime: authTime, now: now)
+            : try service.deny(userCode: canonical, now: now)
+        switch result {
+        case .success(let record):
+            logger.info(action == "approve" ? "flow approved" : "flow denied", metadata: [
+                "client.id": "\(record.clientID)", "user": "\(subject)", "flow.id": "\(record.id.prefix(12))",
+            ])
+            return page(200, "done", visitor, [
+                "title": action == "approve" ? "Device connected" : "Request denied", "approved": action == "approve",
+                "client_name": clientName(record),
+            ])
+        case .failure(let refusal):
+            if refusal == .unknownCode { try guardian.failUserCode(address: request.remoteAddress, now: now) }
+            logger.notice("decision refused", metadata: ["reason": "\(refusal)", "user": "\(subject)"])
+            switch refusal {
+            case .unknownCode:
+                return messagePage(404, visitor, title: "Unknown code", heading: "Code not recognised",
+                                   text: "We don’t recognise that code. Start again on your device.")
+            case .expired:
+                return messagePage(410, visitor, title: "Code expired", heading: "This code has expired",
+                                   text: "Nothing was changed. Start again on your device to get a new code.")
+            case .alreadyApproved, .alreadyRedeemed:
+                return messagePage(409, visitor, title: "Already decided", heading: "Already approved",
+                                   text: "This request was already approved, so nothing was changed. You can go back to your device.")
+            case .alreadyDenied:
+                return messagePage(409, visitor, title: "Already decided", heading: "Already denied",
+                                   text: "This request was already denied, so nothing was changed. Start again on your device if that was a mistake.")
+            }
+        }
+    }
+
+    /// `POST /device/signout`.
+    func signOut(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
+        if let id = visitor.sessionID {
+            try store.deleteSession(idHash: Encoding.sha256Hex(id))
+            logger.info("signed out", metadata: ["user": "\(visitor.subject ?? "")"])
+        }
+        return redirect(to: base, cookies: visitor.setCookies + [cookies.clearSession()])
+    }
+}

@@ -1,0 +1,82 @@
+import DeviceFlow
+import DeviceGateConfig
+
+/// Cookie names and attributes of the verification page.
+///
+/// Production cookies are `__Host-` prefixed (RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain,
+/// so no other host or subdomain can plant or overwrite them), HttpOnly (no script ever reads
+/// them) and SameSite=Lax (not sent on cross-site POSTs). `web.insecure_development_cookies`
+/// drops Secure and the prefix for plain http://127.0.0.1.
+struct WebCookies: Sendable {
+    let secure: Bool
+    let sessionLifetime: Int
+
+    init(settings: WebSettings) {
+        secure = !settings.insecureDevelopmentCookies
+        sessionLifetime = settings.sessionLifetime
+    }
+
+    var sessionName: String { secure ? "__Host-devicegate_session" : "devicegate_session" }
+    var csrfName: String { secure ? "__Host-devicegate_csrf" : "devicegate_csrf" }
+
+    private var attributes: String { "Path=/; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "") }
+
+    func setSession(_ id: String) -> (String, String) {
+        ("Set-Cookie", "\(sessionName)=\(id); \(attributes); Max-Age=\(sessionLifetime)")
+    }
+
+    func clearSession() -> (String, String) {
+        ("Set-Cookie", "\(sessionName)=; \(attributes); Max-Age=0")
+    }
+
+    /// The anonymous CSRF cookie lives as long as the browser session.
+    func setCSRF(_ value: String) -> (String, String) {
+        ("Set-Cookie", "\(csrfName)=\(value); \(attributes)")
+    }
+
+    /// Values of the Cookie header, RFC 6265 §5.4 `name=value; name=value`. Only well-formed
+    /// 43-character base64url values are returned: ours are always that shape.
+    static func value(_ name: String, in header: String?) -> String? {
+        guard let header else { return nil }
+        for part in header.split(separator: ";") {
+            let pair = part.trimmingSpaces()
+            guard let eq = pair.firstIndex(of: "="), pair[..<eq] == name else { continue }
+            let value = String(pair[pair.index(after: eq)...])
+            if isToken(value) { return value }
+        }
+        return nil
+    }
+
+    static func isToken(_ value: String) -> Bool {
+        value.utf8.count == 43 && value.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+        }
+    }
+
+    /// 256 bits from the CSPRNG, base64url: 43 characters.
+    static func newToken(_ random: some SecureRandom) -> String { Encoding.base64URL(random.bytes(32)) }
+}
+
+extension Substring {
+    func trimmingSpaces() -> Substring {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return s
+    }
+}
+
+/// Plain-words descriptions of scopes for the consent page.
+enum ScopeWords {
+    static let builtIn: [String: String] = [
+        "openid": "Know who you are (your account ID)",
+        "profile": "See your name and basic profile",
+        "email": "See your email address",
+        "offline_access": "Stay connected while you are not using it",
+        "groups": "See which groups you belong to",
+    ]
+
+    static func describe(_ scope: String, custom: [String: String]) -> String {
+        custom[scope] ?? builtIn[scope] ?? "Use the “\(scope)” permission"
+    }
+}

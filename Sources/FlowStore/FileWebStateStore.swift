@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeviceFlow
+
+/// `WebStateStorage` over the state directory.
+///
+/// - Sessions are small records written atomically (temp, fsync, rename) under
+///   `sessions/<xx>/<sha256 of id>.session` (shards made on first use); the session id itself is never written. Losing
+///   the directory fsync in a crash costs at most a fresh sign-in, so it is skipped.
+/// - Counters are 28-byte files under `limits/<xx>/<sha256 of key>`, read and rewritten in
+///   place under flock(2) on the same file, which is never renamed over (renaming over a
+///   locked file loses updates). They are soft state, not fsynced: a crash can forget failed
+///   attempts of the current window, never more.
+public final class FileWebStateStore: WebStateStorage {
+    public let directory: StateDirectory
+    public let secretKey: [UInt8]
+
+    public init(directory: StateDirectory) throws {
+        self.directory = directory
+        self.secretKey = try directory.loadWebSecret()
+    }
+
+    private static func isHexKey(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    private func sessionPath(_ hash: String) -> (dir: String, name: String) {
+        (directory.sessionsShard(StateDirectory.shard(of: hash)), "\(hash).session")
+    }
+
+    public func saveSession(idHash: String, _ session: WebSession) throws {
+        precondition(Self.isHexKey(idHash))
+        let path = sessionPath(idHash)
+        try directory.ensureShard(path.dir)
+        try Sys.atomicWrite(directory: path.dir, name: path.name, RecordCoding.encode(session), syncDirectory: false)
+    }
+
+    public func session(idHash: String) throws -> WebSession? {
+        guard Self.isHexKey(idHash) else { return nil }
+        let path = sessionPath(idHash)
+        let file = "\(path.dir)/\(path.name)"
+        return try Sys.readFile(file).map { try RecordCoding.decodeSession($0, path: file) }
+    }
+
+    public func deleteSession(idHash: String) throws {
+        guard Self.isHexKey(idHash) else { return }
+        let path = sessionPath(idHash)
+        try Sys.unlink("\(path.dir)/\(path.name)")
+    }
+
+    private func counterPath(_ key: String) -> String {
+        let hash = Encoding.sha256Hex(key)
+        return "\(directory.limitsShard(StateDirectory.shard(of: hash)))/\(hash)"
+    }
+
+    public func count(key: String, windowSeconds: Int, now: UnixTime) throws -> WindowCount {
+        let end = WindowCount.windowEnd(now: now, seconds: windowSeconds)
+        let path = counterPath(key)
+        guard let fd = try Sys.open(path, O_RDONLY, missingOK: true) else { return WindowCount(count: 0, windowEnd: end) }
+        return try Sys.closeAfter(fd) { fd in
+            try Sys.lockShared(fd, path)
+            let stored = RecordCoding.decodeCounter(try Sys.pread(fd, path, count: RecordCoding.counterSize, offset: 0))
+            guard let stored, stored.windowEnd == end else { return WindowCount(count: 0, windowEnd: end) }
+            return stored
+        }
+    }
+
+    public func increment(key: String, windowSeconds: Int, now: UnixTime) throws -> WindowCount {
+        let end = WindowCount.windowEnd(now: now, seconds: windowSeconds)
+        let path = counterPath(key)
+        try directory.ensureShard(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
+        while true {
+            guard let fd = try Sys.open(path, O_RDWR | O_CREAT) else { throw FlowStorageError(.io, "open \(path)") }
+            let result: WindowCount? = try Sys.closeAfter(fd) { fd in
+                _ = try Sys.lockExclusive(fd, path)
+                // Garbage collection may have unlinked the file while we waited for the lock:
+                // counting into an unlinked file would lose the attempt, so open it again.
+                var st = Glibc.stat()
+                guard fstat(fd, &st) == 0, st.st_nlink > 0 else { return nil }
+                let stored = RecordCoding.decodeCounter(try Sys.pread(fd, path, count: RecordCoding.counterSize, offset: 0))
+                var next = WindowCount(count: 1, windowEnd: end)
+                if let stored, stored.windowEnd == end { next.count = stored.count + 1 }
+                try Sys.pwriteAll(fd, path, RecordCoding.encodeCounter(next), offset: 0)
+                return next
+            }
+            if let result { return result }
+        }
+    }
+
+    /// Removes expired sessions and counters of past windows, one shard at a time, as the
+    /// flow collector does. A counter is removed only under its lock, taken without waiting.
+    public func collectGarbage(now: UnixTime, shards: some Sequence<Int>) -> (sessions: Int, counters: Int) {
+        var removed = (sessions: 0, counters: 0)
+        for index in shards {
+            let shard = StateDirectory.shardName(index % StateDirectory.shardCount)
+            let sessions = directory.sessionsShard(shard)
+            for name in (try? Sys.listDirectory(sessions)) ?? [] {
+                let path = "\(sessions)/\(name)"
+                if name.hasPrefix(".tmp-") {
+                    if let st = Sys.stat(path), Int64(st.st_mtim.tv_sec) < now.seconds - 600 { try? Sys.unlink(path) }
+                    continue
+                }
+                guard let bytes = try? Sys.readFile(path) else { continue }
+                let session = try? RecordCoding.decodeSession(bytes, path: path)
+                if session.map({ $0.expiresAt <= now }) ?? true {
+                    try? Sys.unlink(path)
+                    removed.sessions += 1
+                }
+            }
+            let limits = directory.limitsShard(shard)
+            for name in (try? Sys.listDirectory(limits)) ?? [] {
+                let path = "\(limits)/\(name)"
+                guard let fd = try? Sys.open(path, O_RDWR, missingOK: true) else { continue }
+                Sys.closeAfter(fd) { fd in
+                    guard (try? Sys.lockExclusive(fd, path, wait: false)) == true else { return }
+                    let stored = (try? Sys.pread(fd, path, count: RecordCoding.counterSize, offset: 0)).flatMap(RecordCoding.decodeCounter)
+                    // Unlinked while locked; a waiter notices (st_nlink == 0) and reopens.
+                    if stored.map({ $0.windowEnd <= now }) ?? true {
+                        try? Sys.unlink(path)
+                        removed.counters += 1
+                    }
+                }
+            }
+        }
+        return removed
+    }
+}

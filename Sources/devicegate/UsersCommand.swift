@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import DeviceGateWeb
+
+struct UsersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Manage the users file of embedded sign-in (htpasswd format).",
+        subcommands: [UsersAddCommand.self])
+}
+
+struct UsersAddCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add a user, or set a user's password, in the users file.",
+        discussion: """
+        Prompts for the password twice when standard input is a terminal; otherwise reads one line \
+        from standard input (printf '%s\\n' "$PASSWORD" | devicegate users add NAME). The file is \
+        web.users_file of the configuration, or --file. The hash is yescrypt (or bcrypt with \
+        --bcrypt) from the system's libcrypt; htpasswd -B and mkpasswd write compatible lines.
+        """)
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "The users file (default: web.users_file of the configuration).") var file: String?
+    @Flag(help: "Hash with bcrypt ($2b$) instead of yescrypt ($y$).") var bcrypt = false
+    @Argument(help: "The username: 1-64 letters, digits and . _ @ + -") var name: String
+
+    func validate() throws {
+        guard UsersFile.isValidUsername(name) else { throw ValidationError("the username must be 1-64 letters, digits and . _ @ + -") }
+    }
+
+    func run() throws {
+        let path = try file ?? options.load().web.usersFile
+        let password = try readPassword()
+        guard let hash = PasswordHashing.hash(password, method: bcrypt ? .bcrypt : .yescrypt) else {
+            printError("devicegate: libcrypt could not hash the password")
+            throw ExitCode(1)
+        }
+        var users = UsersFile()
+        var existing: stat?
+        var st = stat()
+        if stat(path, &st) == 0 {
+            existing = st
+            guard let text = readTextFile(path) else {
+                printError("devicegate: cannot read \(path): \(String(cString: strerror(errno)))")
+                throw ExitCode(1)
+            }
+            users = UsersFile.parse(text).file
+        }
+        let replaced = users.hash(for: name) != nil
+        users.set(name, hash: hash)
+        try writeAtomically(path, users.rendered(), like: existing)
+        print("\(replaced ? "updated" : "added") \(name) in \(path)")
+    }
+
+    private func readPassword() throws -> String {
+        if isatty(0) == 1 {
+            guard let first = prompt("Password for \(name): "), !first.isEmpty else {
+                printError("devicegate: empty password"); throw ExitCode(1)
+            }
+            guard let second = prompt("Again: "), second == first else {
+                printError("devicegate: the passwords do not match"); throw ExitCode(1)
+            }
+            return first
+        }
+        guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+            printError("devicegate: no password on standard input")
+            throw ExitCode(1)
+        }
+        return line
+    }
+
+    /// Reads a line from the terminal with echo off.
+    private func prompt(_ text: String) -> String? {
+        printError(text, newline: false)
+        var saved = termios()
+        tcgetattr(0, &saved)
+        var quiet = saved
+        quiet.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(0, TCSAFLUSH, &quiet)
+        defer {
+            tcsetattr(0, TCSAFLUSH, &saved)
+            printError("")
+        }
+        return readLine(strippingNewline: true)
+    }
+
+    /// Temp file in the same directory, fsync, rename: a crash leaves the old file or the new.
+    /// A new file is 0600; an existing file keeps its mode and owner (the service user must
+    /// still read it).
+    private func writeAtomically(_ path: String, _ text: String, like existing: stat?) throws {
+        let temp = "\(path).tmp-\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            printError("devicegate: cannot write \(temp): \(String(cString: strerror(errno)))")
+            throw ExitCode(1)
+        }
+        var ok = true
+        let bytes = Array(text.utf8)
+        var done = 0
+        while ok && done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n > 0 { done += n } else if errno != EINTR { ok = false }
+        }
+        if let existing {
+            if fchmod(fd, existing.st_mode & 0o7777) != 0 { ok = false }
+            if fchown(fd, existing.st_uid, existing.st_gid) != 0 && geteuid() == 0 { ok = false }
+        }
+        if fsync(fd) != 0 { ok = false }
+        close(fd)
+        guard ok, rename(temp, path) == 0 else {
+            printError("devicegate: cannot write \(path): \(String(cString: strerror(errno)))")
+            unlink(temp)
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct TemplatesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "templates",
+        abstract: "Write the built-in page templates to a directory, to customise them.",
+        discussion: "Copy the ones you change into web.templates_dir; a file there replaces the built-in template of the same name.")
+
+    @Option(help: "Directory to write NAME.mustache files into (created if missing).") var output: String
+
+    func run() throws {
+        mkdir(output, 0o755)
+        for (name, text) in DefaultTemplates.all {
+            let path = "\(output)/\(name).mustache"
+            guard let file = fopen(path, "w") else {
+                printError("devicegate: cannot write \(path): \(String(cString: strerror(errno)))")
+                throw ExitCode(1)
+            }
+            fputs(text, file)
+            fclose(file)
+            print(path)
+        }
+    }
+}
