@@ -6,8 +6,8 @@
 #
 #     deploy/run-local.sh
 #
-# It installs the Debian packages that are missing (libfcgi-dev, nginx, curl,
-# pkg-config, python3), builds the release binary, writes a demo
+# It installs the Debian packages that are missing (libfcgi-dev, libcrypt-dev,
+# nginx, curl, pkg-config, python3), builds the release binary, writes a demo
 # configuration and an nginx configuration into run/ (git-ignored), starts
 # `devicegate serve` and nginx in the background, waits until they answer,
 # and prints what is needed to try a device flow with curl. Running it again
@@ -27,7 +27,7 @@ socket=$run_dir/devicegate.sock
 base_url=http://127.0.0.1:$port
 issuer=$base_url/application/o/devicegate/
 
-ensure_packages libfcgi-dev nginx-light=nginx curl=curl pkg-config=pkg-config python3=python3
+ensure_packages libfcgi-dev libcrypt-dev nginx-light=nginx curl=curl pkg-config=pkg-config python3=python3
 bin=$(dg_binary)
 
 # A previous instance, if any, goes first; then start from an empty run/
@@ -73,6 +73,7 @@ verification=$(json_field verification_uri_complete)
 [[ -n $device_code ]] || warn "device authorization did not return a device_code: $flow"
 
 secret=$(dg_demo_secret "$run_dir")
+demo_password=$(sed -nE 's/^demo sign-in: username demo, password (.*)$/\1/p' "$run_dir/demo-config.txt")
 [[ -n $secret ]] || secret="(not found: see run/demo-config.txt)"
 
 cat <<EOF
@@ -100,13 +101,19 @@ One flow has been started already:
   device_code          ${device_code:-?}
   verification page    ${verification:-$base_url/device}
 
+Approve it in a browser: open the verification page, sign in, approve.
+
+  verification page    ${verification:-$base_url/device}
+  sign in as           demo / ${demo_password:-(see run/demo-config.txt)}
+  more users           $bin users add NAME --config $config
+
 Poll the token endpoint (answers authorization_pending, or slow_down when
 polled faster than every 5 s, until the code is approved):
 
   curl -s -X POST -d grant_type=urn:ietf:params:oauth:grant-type:device_code \\
        -d client_id=$DG_PUBLIC_CLIENT -d device_code=${device_code:-DEVICE_CODE} $base_url/application/o/token/
 
-Approve it as user "alice" (then poll again to get the token):
+Or approve it from the command line as user "alice" (then poll again):
 
   $(dg_approve_usage "$bin" "$config" "${user_code:-USER_CODE}")
 

@@ -15,20 +15,29 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$DG_ROOT"
 
-ensure_packages libfcgi-dev pkg-config=pkg-config nginx-light=nginx curl=curl python3=python3
+# libcrypt-dev: libxcrypt for the users file (bcrypt/yescrypt). chromium and
+# chromium-driver: the verification page's end-to-end test in a real browser.
+ensure_packages libfcgi-dev libcrypt-dev pkg-config=pkg-config nginx-light=nginx curl=curl python3=python3 \
+    chromium chromium-driver
 require_swift
 
-# A python3 that has pytest and requests: the one on PATH if it does,
-# otherwise Debian's, with Debian's packages.
+# A python3 that has pytest, requests and selenium: the one on PATH if it does
+# (selenium added from PyPI if only that is missing), otherwise Debian's, with
+# Debian's packages.
 python=
 for candidate in python3 /usr/bin/python3; do
-    if "$candidate" -c 'import pytest, requests' >/dev/null 2>&1; then
+    if "$candidate" -c 'import pytest, requests, selenium' >/dev/null 2>&1; then
         python=$candidate
         break
     fi
 done
+if [[ -z $python ]] && python3 -c 'import pytest, requests' >/dev/null 2>&1 &&
+    python3 -m pip install -q selenium >/dev/null 2>&1 &&
+    python3 -c 'import selenium' >/dev/null 2>&1; then
+    python=python3
+fi
 if [[ -z $python ]]; then
-    ensure_packages python3 python3-pytest python3-requests
+    ensure_packages python3 python3-pytest python3-requests python3-selenium
     python=/usr/bin/python3
 fi
 

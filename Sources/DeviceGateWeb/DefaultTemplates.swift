@@ -64,7 +64,7 @@ public enum DefaultTemplates {
     static let signin = """
     {{> header}}
     <h1>Sign in</h1>
-    <p class="lead">Sign in to connect <strong>{{client_name}}</strong>.</p>
+    <p class="lead">{{#client_name}}Sign in to connect <strong>{{client_name}}</strong>.{{/client_name}}{{^client_name}}Sign in to continue.{{/client_name}}</p>
     {{#user_code}}<p class="code-shown" aria-label="Device code">{{user_code}}</p>{{/user_code}}
     {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
     <form method="post" action="{{action}}" class="stack">
@@ -200,7 +200,7 @@ public enum DefaultTemplates {
     .link { background: none; border: 0; padding: 4px 2px; color: var(--accent); text-decoration: underline; font-size: .92rem; }
     .text-link { color: var(--accent); font-weight: 600; }
     .alert {
-      margin: 0 0 16px; padding: 12px 14px; border-radius: 10px; border: 2px solid var(--danger);
+      margin: 16px 0; padding: 12px 14px; border-radius: 10px; border: 2px solid var(--danger);
       color: var(--danger); background: #fff0f1; font-weight: 600;
     }
     .warning {

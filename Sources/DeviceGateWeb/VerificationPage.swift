@@ -328,8 +328,10 @@ public final class VerificationPage: RequestHandler {
 
     func signInPage(_ status: Int, visitor: Visitor, record: DeviceFlowRecord?, display: String?, username: String = "",
                     error: String? = nil) -> HTTPResponse {
-        var values: [String: Any] = ["title": "Sign in", "action": path.signIn, "username": username,
-                                     "client_name": record.map(clientName) ?? "your device"]
+        // After a failed sign-in the flow is not looked up again: a wrong password must not
+        // turn the sign-in form into a way around the user-code limit.
+        var values: [String: Any] = ["title": "Sign in", "action": path.signIn, "username": username]
+        if let record { values["client_name"] = clientName(record) }
         if let display { values["user_code"] = display }
         if let error { values["error"] = error }
         return page(status, "signin", visitor, values)

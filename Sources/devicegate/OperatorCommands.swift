@@ -184,6 +184,15 @@ struct DemoConfigCommand: ParsableCommand {
         user_code:
           length: 8
           charset: base20
+        web:
+          sign_in: embedded
+          users_file: \(dir)/htpasswd
+          product_name: devicegate demo
+        \(loopback ? "  # plain http on 127.0.0.1 only: cookies without Secure / __Host-\n  insecure_development_cookies: true\n" : "")users:
+          demo:
+            name: Demo User
+            email: demo@example.com
+            email_verified: true
         clients:
           - client_id: demo-tv
             name: Demo TV
@@ -196,15 +205,6 @@ struct DemoConfigCommand: ParsableCommand {
             secret_hash: sha256:\(Encoding.sha256Hex(secret))
             allowed_scopes: [openid, profile, email]
             default_scopes: [openid]
-        web:
-          sign_in: embedded
-          users_file: \(dir)/htpasswd
-          product_name: devicegate demo
-        \(loopback ? "  # plain http on 127.0.0.1 only: cookies without Secure / __Host-\n  insecure_development_cookies: true\n" : "")users:
-          demo:
-            name: Demo User
-            email: demo@example.com
-            email_verified: true
 
         """
         guard let file = fopen("\(dir)/devicegate.yaml", "w") else {

@@ -30,8 +30,8 @@ def make_stack():
     """Factory: ``make_stack(workers=3, transform=fn)`` starts a private stack; all are torn down."""
     made: list[Stack] = []
 
-    def factory(workers: int = 4, transform=None, start: bool = True) -> Stack:
-        s = Stack(workers=workers, transform=transform)
+    def factory(workers: int = 4, transform=None, start: bool = True, **kw) -> Stack:
+        s = Stack(workers=workers, transform=transform, **kw)
         made.append(s)
         if start:
             s.start()

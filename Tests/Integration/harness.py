@@ -280,6 +280,7 @@ http {{
             # nginx's own 413 as an OAuth JSON error, as nginx/devicegate-locations.conf does.
             error_page 413 = @too_large;
         }}
+{verification}
         location @too_large {{
             default_type application/json;
             add_header Cache-Control "no-store" always;
@@ -290,15 +291,22 @@ http {{
 """
 
 
+#: The fastcgi_param lines of NGINX_CONF's catch-all location.
+NGINX_PARAMS = [line.strip() for line in NGINX_CONF.splitlines() if line.strip().startswith("fastcgi_param ")]
+
+
 class Stack:
     """nginx + ``devicegate serve`` in a temporary directory."""
 
-    def __init__(self, workers: int = 4, transform=None):
+    def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None):
         if not os.access(DEVICEGATE_BIN, os.X_OK):
             pytest.fail(f"devicegate binary not found at {DEVICEGATE_BIN} (build it or set DEVICEGATE_BIN)")
         if not os.access(NGINX_BIN, os.X_OK):
             pytest.fail(f"nginx not found at {NGINX_BIN} (install nginx-light or set NGINX_BIN)")
         self.workers = workers
+        #: when set, nginx guards the verification page with auth_basic and passes REMOTE_USER
+        #: (nginx/devicegate-verification-basic.conf), for web.sign_in: delegated.
+        self.auth_basic_file = auth_basic_file
         # A short path: unix socket paths are limited to 107 bytes.
         self.root = Path(tempfile.mkdtemp(prefix="dgit-"))
         # nginx's workers may run as "nobody": they must reach the socket (mode 0666).
@@ -319,6 +327,9 @@ class Stack:
         match = re.search(r"^demo-cli client_secret: (\S+)$", out.stdout, re.M)
         assert match, f"no client secret in demo-config output: {out.stdout!r}"
         self.cli_secret = match.group(1)
+        match = re.search(r"^demo sign-in: username (\S+), password (\S+)$", out.stdout, re.M)
+        assert match, f"no demo sign-in in demo-config output: {out.stdout!r}"
+        self.demo_user, self.demo_password = match.group(1), match.group(2)
         assert f"config: {self.config}" in out.stdout, out.stdout
         if transform is not None:
             self.config.write_text(transform(self.config.read_text()))
@@ -343,7 +354,8 @@ class Stack:
             os.chmod(self.root / sub, 0o777 if sub.endswith("tmp") else 0o755)
         conf = self.root / "nginx" / "nginx.conf"
         for attempt in range(3):
-            conf.write_text(NGINX_CONF.format(root=self.root, port=self.port, socket=self.socket_path))
+            conf.write_text(NGINX_CONF.format(root=self.root, port=self.port, socket=self.socket_path,
+                                              verification=self._verification_locations()))
             self.nginx_log = open(self.root / "nginx" / "stderr.log", "ab")
             self.nginx = subprocess.Popen([NGINX_BIN, "-p", str(self.root / "nginx") + "/", "-c", str(conf),
                                            "-e", str(self.root / "nginx" / "error.log")],
@@ -358,6 +370,22 @@ class Stack:
             self._stop_nginx()
             self.port = free_port()
         raise AssertionError(f"nginx did not start: {self.tail('nginx/error.log')} {self.tail('nginx/stderr.log')}")
+
+    def _verification_locations(self) -> str:
+        """The /device locations with auth_basic and REMOTE_USER, or nothing (the catch-all
+        location serves the page, and passes no REMOTE_USER)."""
+        if not self.auth_basic_file:
+            return ""
+        params = "\n".join(f"            {line}" for line in NGINX_PARAMS)
+        return "\n".join(
+            f"""        location {match} {{
+            auth_basic "devicegate";
+            auth_basic_user_file {self.auth_basic_file};
+            fastcgi_pass unix:{self.socket_path};
+            fastcgi_pass_request_headers off;
+{params}
+            fastcgi_param REMOTE_USER $remote_user;
+        }}""" for match in ("= /device", "^~ /device/"))
 
     def _port_open(self) -> bool:
         try:

@@ -60,7 +60,7 @@ while (($#)); do
     shift
 done
 
-ensure_packages libfcgi-dev nginx-light=nginx wrk=wrk curl=curl gcc=gcc python3=python3
+ensure_packages libfcgi-dev libcrypt-dev nginx-light=nginx wrk=wrk curl=curl gcc=gcc python3=python3
 
 # ---- Processes, cleaned up on every exit ------------------------------------
 

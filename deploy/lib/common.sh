@@ -169,6 +169,7 @@ ${NGINX_EXTRA_HTTP:-}
         server_name localhost;
 
         include devicegate/devicegate-locations.conf;
+        include devicegate/devicegate-verification-embedded.conf;
 ${NGINX_EXTRA_SERVER:-}
         location / {
             return 404;
