@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DeviceFlow
 import DeviceGateConfig
 
@@ -16,12 +19,25 @@ struct BruteForceGuard {
         var global: Bool
     }
 
+    /// The unit an address is counted by: an IPv4 address as is, an IPv6 address by its /64
+    /// (one subscriber usually holds a whole /64, so counting single IPv6 addresses would
+    /// give an attacker 2^64 fresh budgets).
+    static func clientKey(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        guard inet_pton(AF_INET6, address, &bytes) == 1 else { return address }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+            return bytes[12..<16].map { String($0) }.joined(separator: ".")  // ::ffff:a.b.c.d
+        }
+        return Encoding.hex(bytes[0..<8]) + "::/64"
+    }
+
     private func keys(userCodeFrom address: String) -> [(String, WebSettings.Limit, Bool)] {
-        [("user-code-ip:\(address)", limits.userCodePerIP, false), ("user-code-global", limits.userCodeGlobal, true)]
+        [("user-code-ip:\(Self.clientKey(address))", limits.userCodePerIP, false), ("user-code-global", limits.userCodeGlobal, true)]
     }
 
     private func keys(signInFrom address: String, username: String) -> [(String, WebSettings.Limit, Bool)] {
-        [("sign-in-ip:\(address)", limits.signInPerIP, false), ("sign-in-user:\(username)", limits.signInPerUser, false)]
+        [("sign-in-ip:\(Self.clientKey(address))", limits.signInPerIP, false), ("sign-in-user:\(username)", limits.signInPerUser, false)]
     }
 
     private func check(_ keys: [(String, WebSettings.Limit, Bool)], now: UnixTime) throws -> Refusal? {

@@ -435,6 +435,37 @@ import Testing
         #expect(r.bodyText.contains("pausing for everyone"))
     }
 
+    @Test func ipv6AddressesAreCountedByTheirSlash64() throws {
+        let f = try WebFixture { config, _ in config.web.limits.userCodePerIP = .init(maximum: 3, windowSeconds: 600) }
+        let (_, user) = try f.startFlow()
+        for suffix in ["1", "2", "abcd:1", "ffff:ffff:ffff:ffff"] where suffix != "ffff:ffff:ffff:ffff" {
+            Browser(f, address: "2001:db8:1:2::\(suffix)").enter("BBBB-BBBB")
+        }
+        #expect(Browser(f, address: "2001:db8:1:2:ffff:ffff:ffff:ffff").enter(user).status == 429)
+        #expect(Browser(f, address: "2001:db8:1:3::1").enter(user).status == 200)
+        // IPv4-mapped addresses count as the IPv4 address.
+        let g = try WebFixture { config, _ in config.web.limits.userCodePerIP = .init(maximum: 1, windowSeconds: 600) }
+        let (_, code) = try g.startFlow()
+        Browser(g, address: "::ffff:192.0.2.9").enter("BBBB-BBBB")
+        #expect(Browser(g, address: "192.0.2.9").enter(code).status == 429)
+    }
+
+    @Test func garbageCollectionRemovesEndedSessionsAndWindows() throws {
+        let f = try WebFixture { config, _ in config.web.sessionLifetime = 600 }
+        let now = f.clock.now()
+        try f.webStore.saveSession(idHash: String(repeating: "a", count: 64), WebSession(subject: "old", authTime: now, expiresAt: now.adding(seconds: 60)))
+        try f.webStore.saveSession(idHash: String(repeating: "b", count: 64), WebSession(subject: "live", authTime: now, expiresAt: now.adding(seconds: 7200)))
+        _ = try f.webStore.increment(key: "short", windowSeconds: 60, now: now)
+        _ = try f.webStore.increment(key: "long", windowSeconds: 86_400, now: now)
+        let removed = f.webStore.collectGarbage(now: now.adding(seconds: 120), shards: 0..<256)
+        #expect(removed.sessions == 1 && removed.counters == 1)
+        #expect(try f.webStore.session(idHash: String(repeating: "a", count: 64)) == nil)
+        #expect(try f.webStore.session(idHash: String(repeating: "b", count: 64))?.subject == "live")
+        #expect(try f.webStore.count(key: "long", windowSeconds: 86_400, now: now).count == 1)
+        // A counter removed under a waiting incrementer is recreated, not lost.
+        #expect(try f.webStore.increment(key: "short", windowSeconds: 60, now: now.adding(seconds: 120)).count == 1)
+    }
+
     @Test func successfulEntriesAreNotCounted() throws {
         let f = try WebFixture { config, _ in config.web.limits.userCodePerIP = .init(maximum: 2, windowSeconds: 600) }
         let (_, user) = try f.startFlow()

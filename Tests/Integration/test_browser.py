@@ -195,3 +195,37 @@ def test_delegated_sign_in_through_nginx_auth_basic(make_stack, readable_dir):
     tokens = assert_oauth_json(s.token(flow["device_code"]), 200)
     assert tokens["access_token"]
     assert "subject erin" in s.flow_path(flow["device_code"]).read_text()
+
+
+def test_users_add_then_sign_in_on_the_page(make_stack):
+    """`devicegate users add` (password on stdin) adds and then updates a user of the
+    embedded users file; the page accepts exactly the current password."""
+    s = make_stack(workers=2)
+    users_file = s.root / "htpasswd"
+
+    def add(name, password, *extra):
+        return subprocess.run([DEVICEGATE_BIN, "users", "add", name, "-c", str(s.config), *extra],
+                              input=password + "\n", capture_output=True, text=True, timeout=20)
+
+    r = add("frank", "first password", "--bcrypt")
+    assert r.returncode == 0 and "added frank" in r.stdout, r.stderr
+    assert "frank:$2b$" in users_file.read_text() and "demo:$y$" in users_file.read_text()
+    r = add("frank", "second password")
+    assert r.returncode == 0 and "updated frank" in r.stdout, r.stderr
+    assert users_file.read_text().count("frank:") == 1
+    assert (users_file.stat().st_mode & 0o777) == 0o600
+    bad = subprocess.run([DEVICEGATE_BIN, "users", "add", "bad name", "-c", str(s.config)], input="x\n",
+                         capture_output=True, text=True, timeout=20)
+    assert bad.returncode != 0 and "username" in bad.stderr
+
+    def sign_in(password):
+        session = requests.Session()
+        page = session.get(s.url("/device"), timeout=HTTP_TIMEOUT)
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        return session.post(s.url("/device/signin"), data={"username": "frank", "password": password,
+                                                            "csrf_token": token},
+                            timeout=HTTP_TIMEOUT, allow_redirects=False)
+
+    assert sign_in("first password").status_code == 403
+    r = sign_in("second password")
+    assert r.status_code == 303 and "devicegate_session=" in r.headers.get("Set-Cookie", "")
