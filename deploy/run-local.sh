@@ -101,9 +101,8 @@ One flow has been started already:
   device_code          ${device_code:-?}
   verification page    ${verification:-$base_url/device}
 
-Approve it in a browser: open the verification page, sign in, approve.
+Approve it in a browser: open the verification page above, sign in, approve.
 
-  verification page    ${verification:-$base_url/device}
   sign in as           demo / ${demo_password:-(see run/demo-config.txt)}
   more users           $bin users add NAME --config $config
 

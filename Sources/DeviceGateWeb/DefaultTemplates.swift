@@ -209,9 +209,10 @@ public enum DefaultTemplates {
     }
     .code-shown {
       font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
-      font-size: 2rem; letter-spacing: .18em; text-align: center; font-weight: 700; margin: 8px 0 0;
+      font-size: 2rem; letter-spacing: .18em; text-align: center; font-weight: 700; margin: 8px 0 16px;
       padding: 10px; border: 2px dashed var(--line); border-radius: 10px; overflow-wrap: anywhere;
     }
+    .code-shown + .hint { margin-top: -8px; }
     .client { overflow-wrap: anywhere; }
     .scopes { list-style: none; padding: 0; margin: 0; border: 1px solid var(--line); border-radius: 10px; }
     .scopes li { padding: 12px 14px; border-top: 1px solid var(--line); display: flex; justify-content: space-between; gap: 12px; align-items: baseline; }
