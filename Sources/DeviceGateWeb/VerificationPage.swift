@@ -117,6 +117,9 @@ public final class VerificationPage: RequestHandler {
             return page(405, "message", visitor, [
                 "title": "Not allowed", "heading": "That did not work", "text": "This page cannot be used that way.",
             ], extra: [("Allow", allow)])
+        case (base + "/", "GET") where base != "/":
+            // "/device/" (a hand-typed URL): the page lives at "/device"; keep ?code=.
+            return redirect(to: base + (request.query.isEmpty ? "" : "?" + request.query))
         default:
             let visitor = try identify(request, now: clock.now())
             return page(404, "message", visitor, [
