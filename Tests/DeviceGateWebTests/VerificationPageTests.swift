@@ -466,6 +466,28 @@ import Testing
         #expect(try f.webStore.increment(key: "short", windowSeconds: 60, now: now.adding(seconds: 120)).count == 1)
     }
 
+    @Test func failedDecisionsCountTowardsTheUserCodeLimit() throws {
+        let f = try WebFixture { config, _ in config.web.limits.userCodePerIP = .init(maximum: 3, windowSeconds: 600) }
+        let (_, user) = try f.startFlow()
+        let browser = Browser(f, address: "192.0.2.77")
+        browser.signIn()
+        browser.get()
+        for code in ["BBBB-BBBB", "CCCC-CCCC", "not a code"] { #expect(browser.decide("approve", code: code).status != 200) }
+        #expect(browser.enter(user).status == 429)
+    }
+
+    @Test func signingInAgainRotatesTheSessionID() throws {
+        let f = try WebFixture()
+        let browser = Browser(f)
+        browser.signIn()
+        let first = try #require(browser.cookies["__Host-devicegate_session"])
+        browser.signIn("bob", "bcrypt pw")
+        let second = try #require(browser.cookies["__Host-devicegate_session"])
+        #expect(first != second)
+        #expect(try f.webStore.session(idHash: Encoding.sha256Hex(first)) == nil)
+        #expect(try f.webStore.session(idHash: Encoding.sha256Hex(second))?.subject == "bob")
+    }
+
     @Test func successfulEntriesAreNotCounted() throws {
         let f = try WebFixture { config, _ in config.web.limits.userCodePerIP = .init(maximum: 2, windowSeconds: 600) }
         let (_, user) = try f.startFlow()
