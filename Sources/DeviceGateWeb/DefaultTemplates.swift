@@ -53,7 +53,7 @@ public enum DefaultTemplates {
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
       <label for="user_code">Code</label>
       <input id="user_code" name="user_code" class="code" type="text" value="{{user_code}}"
-             placeholder="{{placeholder}}" maxlength="40" required autofocus
+             placeholder="{{placeholder}}" maxlength="40" inputmode="{{inputmode}}" required autofocus
              autocomplete="off" autocapitalize="characters" autocorrect="off" spellcheck="false">
       {{#prefilled}}<p class="hint">Check that this matches the code on your device, then continue.</p>{{/prefilled}}
       <button type="submit" class="primary">Continue</button>

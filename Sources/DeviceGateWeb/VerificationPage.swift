@@ -227,6 +227,8 @@ public final class VerificationPage: RequestHandler {
         if let canonical = configuration.userCode.normalize(prefill) { prefill = configuration.userCode.display(canonical) }
         var values: [String: Any] = [
             "title": "Connect a device", "action": base, "user_code": String(prefill.prefix(40)), "placeholder": placeholder,
+            // Digit codes get the phone's number pad.
+            "inputmode": configuration.userCode.charset == .digits ? "numeric" : "text",
         ]
         if !prefill.isEmpty && error == nil { values["prefilled"] = true }
         if let error { values["error"] = error }

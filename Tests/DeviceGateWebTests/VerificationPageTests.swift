@@ -61,6 +61,14 @@ import Testing
         #expect(f.poll(device).error == "authorization_pending")
     }
 
+    @Test func digitCodesGetANumberPad() throws {
+        let f = try WebFixture { config, _ in config.userCode = UserCodeFormat(length: 9, charset: .digits, groupSize: 3) }
+        let r = Browser(f).get()
+        #expect(r.bodyText.contains("inputmode=\"numeric\""))
+        #expect(r.bodyText.contains("placeholder=\"XXX-XXX-XXX\""))
+        #expect(try WebFixture().app.handle(HTTPRequest(method: "GET", path: "/device")).bodyText.contains("inputmode=\"text\""))
+    }
+
     @Test func prefillIsEscaped() throws {
         let f = try WebFixture()
         let r = Browser(f).get("/device", query: "code=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E")

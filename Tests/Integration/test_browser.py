@@ -229,3 +229,37 @@ def test_users_add_then_sign_in_on_the_page(make_stack):
     assert sign_in("first password").status_code == 403
     r = sign_in("second password")
     assert r.status_code == 303 and "devicegate_session=" in r.headers.get("Set-Cookie", "")
+
+
+def test_concurrent_decisions_on_different_workers_decide_once(make_stack):
+    """Two signed-in people press Approve and Deny on the same code at the same moment,
+    answered by different workers: exactly one decision is taken, the other gets 409."""
+    from harness import run_threads
+    s = make_stack(workers=4)
+    for attempt in range(3):
+        flow = s.new_flow()
+        consents = []
+        for _ in range(2):
+            session = requests.Session()
+            page = session.get(s.url("/device"), timeout=HTTP_TIMEOUT)
+            token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+            page = session.post(s.url("/device/signin"), data={
+                "username": s.demo_user, "password": s.demo_password, "user_code": flow["user_code"],
+                "csrf_token": token}, timeout=HTTP_TIMEOUT)
+            assert page.status_code == 200 and 'value="approve"' in page.text, page.text[:300]
+            consents.append((session, page.text.split('name="csrf_token" value="')[1].split('"')[0]))
+        results = {}
+
+        def decide(index, action):
+            def run():
+                session, token = consents[index]
+                r = session.post(s.url("/device/decision"), data={
+                    "user_code": flow["user_code"], "action": action, "csrf_token": token}, timeout=HTTP_TIMEOUT)
+                results[action] = r.status_code
+            return run
+
+        run_threads([decide(0, "approve"), decide(1, "deny")])
+        assert sorted(results.values()) == [200, 409], results
+        winner = "approve" if results["approve"] == 200 else "deny"
+        status = s.flow_status(flow["device_code"])
+        assert status == ("approved" if winner == "approve" else "denied"), (results, status)

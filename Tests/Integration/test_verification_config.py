@@ -29,3 +29,37 @@ def test_check_config_reports_a_broken_template_with_line_and_column(make_stack)
     r = run_cli("check-config", "-c", s.config)
     assert r.returncode == 0, r.stderr
     assert "overridden: consent" in r.stdout
+
+
+def test_users_add_prompts_twice_on_a_terminal(tmp_path):
+    """On a terminal `devicegate users add` asks twice, without echo, and refuses a mismatch."""
+    import os
+    import pty
+    import subprocess
+    import time
+
+    from harness import DEVICEGATE_BIN, clean_env
+
+    users = tmp_path / "htpasswd"
+
+    def run(first, second):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([DEVICEGATE_BIN, "users", "add", "gina", "--file", str(users)],
+                                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+        os.close(slave)
+        time.sleep(0.3)
+        os.write(master, (first + "\n").encode())
+        time.sleep(0.3)
+        os.write(master, (second + "\n").encode())
+        out, err = proc.communicate(timeout=20)
+        os.close(master)
+        return proc.returncode, out.decode(), err.decode()
+
+    code, out, err = run("terminal pw", "terminal pw")
+    assert code == 0 and "added gina" in out, err
+    assert "Password for gina:" in err and "Again:" in err
+    assert "terminal pw" not in out + err
+    assert users.read_text().startswith("gina:$y$")
+    code, out, err = run("one", "two")
+    assert code == 1 and "do not match" in err
+    assert users.read_text().count("gina:") == 1
