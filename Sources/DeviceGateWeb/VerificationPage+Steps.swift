@@ -1,0 +1,198 @@
+import DeviceFlow
+import DeviceGateConfig
+import DeviceGateHTTP
+import Logging
+
+/// The steps of the verification page: code entry, sign-in, decision, sign-out.
+extension VerificationPage {
+    /// What a typed user code leads to: a pending flow, or the page explaining why not. Every
+    /// outcome but a pending flow counts as a failed entry (RFC 8628 §5.1); while the limit is
+    /// reached nothing is looked up at all.
+    enum CodeOutcome {
+        case pending(DeviceFlowRecord, display: String)
+        case refused(HTTPResponse)
+    }
+
+    func resolve(code typed: String, request: HTTPRequest, visitor: Visitor, now: UnixTime, logger: Logger) throws -> CodeOutcome {
+        if let refusal = try guardian.checkUserCode(address: request.remoteAddress, now: now) {
+            logger.notice("user-code entry rate limited", metadata: ["limit.global": "\(refusal.global)"])
+            return .refused(tooManyAttempts(visitor, refusal, now: now, what: "codes"))
+        }
+        let format = configuration.userCode
+        guard let canonical = format.normalize(typed) else {
+            try guardian.failUserCode(address: request.remoteAddress, now: now)
+            let error = typed.isEmpty ? "Enter the code shown on your device."
+                : "That is not a valid code. Codes are \(format.length) \(format.charset == .digits ? "digits" : "letters"), like \(placeholder)."
+            return .refused(try enterPage(request, visitor: visitor, status: 400, code: typed, error: error))
+        }
+        let display = format.display(canonical)
+        let record = try service.lookUp(userCode: canonical)
+        func fail(_ status: Int, _ error: String) throws -> CodeOutcome {
+            try guardian.failUserCode(address: request.remoteAddress, now: now)
+            return .refused(try enterPage(request, visitor: visitor, status: status, code: display, error: error))
+        }
+        guard let record else {
+            logger.info("unknown user code entered")
+            return try fail(404, "We don’t recognise that code. Check it against the code on your device and try again.")
+        }
+        if record.isExpired(at: now) {
+            return try fail(410, "That code has expired. Start again on your device to get a new code.")
+        }
+        switch record.status {
+        case .pending: return .pending(record, display: display)
+        case .approved, .redeemed: return try fail(409, "That code has already been used. Start again on your device if you need a new one.")
+        case .denied: return try fail(409, "That request was denied and cannot be used again. Start again on your device.")
+        }
+    }
+
+    func clientName(_ record: DeviceFlowRecord) -> String {
+        service.clients[record.clientID]?.displayName ?? record.clientID
+    }
+
+    func consentPage(_ record: DeviceFlowRecord, display: String, visitor: Visitor, extra: [(String, String)] = []) -> HTTPResponse {
+        let scopes: [[String: Any]] = record.scope.map {
+            ["name": $0, "description": ScopeWords.describe($0, custom: settings.scopeDescriptions)]
+        }
+        return page(200, "consent", visitor, [
+            "title": "Allow access?", "client_name": clientName(record), "user_code": display, "scopes": scopes,
+            "action": path.decision,
+        ], extra: extra)
+    }
+
+    func signInPage(_ status: Int, visitor: Visitor, record: DeviceFlowRecord?, display: String?, username: String = "",
+                    error: String? = nil) -> HTTPResponse {
+        // After a failed sign-in the flow is not looked up again: a wrong password must not
+        // turn the sign-in form into a way around the user-code limit.
+        var values: [String: Any] = ["title": "Sign in", "action": path.signIn, "username": username]
+        if let record { values["client_name"] = clientName(record) }
+        if let display { values["user_code"] = display }
+        if let error { values["error"] = error }
+        return page(status, "signin", visitor, values)
+    }
+
+    func notSignedInDelegated(_ visitor: Visitor) -> HTTPResponse {
+        messagePage(403, visitor, title: "Not signed in", heading: "You are not signed in",
+                    text: "This service signs people in through its web server, and no signed-in user arrived with this request.",
+                    detail: "If you are the operator: nginx must authenticate this location (auth_basic or auth_request) and pass fastcgi_param REMOTE_USER $remote_user.")
+    }
+
+    // MARK: Steps
+
+    /// `POST /device`: the person confirmed a code.
+    func submitCode(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
+        let typed = (try? form.single("user_code")) ?? nil
+        switch try resolve(code: typed ?? "", request: request, visitor: visitor, now: now, logger: logger) {
+        case .refused(let response): return response
+        case .pending(let record, let display):
+            if visitor.subject != nil { return consentPage(record, display: display, visitor: visitor) }
+            if settings.signIn == .delegated { return notSignedInDelegated(visitor) }
+            return signInPage(200, visitor: visitor, record: record, display: display)
+        }
+    }
+
+    /// `POST /device/signin`: embedded sign-in against the users file.
+    func signIn(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
+        guard settings.signIn == .embedded else { return notSignedInDelegated(visitor) }
+        let username = ((try? form.single("username")) ?? nil) ?? ""
+        let password = ((try? form.single("password")) ?? nil) ?? ""
+        let typedCode = ((try? form.single("user_code")) ?? nil) ?? ""
+        let format = configuration.userCode
+        let display = format.normalize(typedCode).map(format.display)
+        let countedName = UsersFile.isValidUsername(username) ? username : "(invalid)"
+        if let refusal = try guardian.checkSignIn(address: request.remoteAddress, username: countedName, now: now) {
+            logger.notice("sign-in rate limited", metadata: ["user": "\(countedName)"])
+            return tooManyAttempts(visitor, refusal, now: now, what: "passwords")
+        }
+        let users = PageTemplates.readFile(settings.usersFile).map { UsersFile.parse($0).file }
+        if users == nil { logger.error("cannot read the users file", metadata: ["path": "\(settings.usersFile)"]) }
+        let hash = UsersFile.isValidUsername(username) ? users?.hash(for: username) : nil
+        // An unknown user still costs one hash computation, so timing does not tell names apart.
+        let verified = PasswordHashing.verify(password, hash: hash ?? PasswordHashing.decoy) && hash != nil
+        guard verified else {
+            try guardian.failSignIn(address: request.remoteAddress, username: countedName, now: now)
+            logger.notice("sign-in failed", metadata: ["user": "\(countedName)"])
+            return signInPage(403, visitor: visitor, record: nil, display: display, username: String(username.prefix(64)),
+                              error: "Wrong username or password.")
+        }
+        // A new session id on every sign-in (no fixation); the old session, if any, ends.
+        if let old = visitor.sessionID { try store.deleteSession(idHash: Encoding.sha256Hex(old)) }
+        let id = WebCookies.newToken(random)
+        let session = WebSession(subject: username, authTime: now, expiresAt: now.adding(seconds: Int64(settings.sessionLifetime)))
+        try store.saveSession(idHash: Encoding.sha256Hex(id), session)
+        logger.info("signed in", metadata: ["user": "\(username)"])
+        var signedIn = visitor
+        signedIn.sessionID = id
+        signedIn.session = session
+        signedIn.subject = username
+        signedIn.authTime = now
+        signedIn.setCookies = visitor.setCookies.filter { !$0.1.hasPrefix(cookies.sessionName + "=") } + [cookies.setSession(id)]
+        signedIn.csrfToken = csrfToken(for: signedIn)
+        guard display != nil else { return redirect(to: base, cookies: signedIn.setCookies) }
+        switch try resolve(code: typedCode, request: request, visitor: signedIn, now: now, logger: logger) {
+        case .refused(let response): return response
+        case .pending(let record, let shown): return consentPage(record, display: shown, visitor: signedIn)
+        }
+    }
+
+    /// `POST /device/decision`: approve or deny, RFC 8628 §3.3. Binds the flow to the signed-in
+    /// subject; a flow already decided (by anyone) stays as it is.
+    func decide(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
+        guard let subject = visitor.subject, let authTime = visitor.authTime else {
+            if settings.signIn == .delegated { return notSignedInDelegated(visitor) }
+            return messagePage(401, visitor, title: "Sign in", heading: "Please sign in first",
+                               text: "Your sign-in has ended. Enter the code again to continue.")
+        }
+        let action = (try? form.single("action")) ?? nil
+        guard action == "approve" || action == "deny" else {
+            return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "Choose Approve or Deny.")
+        }
+        let typed = ((try? form.single("user_code")) ?? nil) ?? ""
+        if let refusal = try guardian.checkUserCode(address: request.remoteAddress, now: now) {
+            return tooManyAttempts(visitor, refusal, now: now, what: "codes")
+        }
+        let format = configuration.userCode
+        guard let canonical = format.normalize(typed) else {
+            try guardian.failUserCode(address: request.remoteAddress, now: now)
+            return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "The device code was missing or not valid.")
+        }
+        let result = action == "approve"
+            ? try service.approve(userCode: canonical, subject: subject, authTime: authTime, now: now)
+            : try service.deny(userCode: canonical, now: now)
+        switch result {
+        case .success(let record):
+            logger.info(action == "approve" ? "flow approved" : "flow denied", metadata: [
+                "client.id": "\(record.clientID)", "user": "\(subject)", "flow.id": "\(record.id.prefix(12))",
+            ])
+            return page(200, "done", visitor, [
+                "title": action == "approve" ? "Device connected" : "Request denied", "approved": action == "approve",
+                "client_name": clientName(record),
+            ])
+        case .failure(let refusal):
+            if refusal == .unknownCode { try guardian.failUserCode(address: request.remoteAddress, now: now) }
+            logger.notice("decision refused", metadata: ["reason": "\(refusal)", "user": "\(subject)"])
+            switch refusal {
+            case .unknownCode:
+                return messagePage(404, visitor, title: "Unknown code", heading: "Code not recognised",
+                                   text: "We don’t recognise that code. Start again on your device.")
+            case .expired:
+                return messagePage(410, visitor, title: "Code expired", heading: "This code has expired",
+                                   text: "Nothing was changed. Start again on your device to get a new code.")
+            case .alreadyApproved, .alreadyRedeemed:
+                return messagePage(409, visitor, title: "Already decided", heading: "Already approved",
+                                   text: "This request was already approved, so nothing was changed. You can go back to your device.")
+            case .alreadyDenied:
+                return messagePage(409, visitor, title: "Already decided", heading: "Already denied",
+                                   text: "This request was already denied, so nothing was changed. Start again on your device if that was a mistake.")
+            }
+        }
+    }
+
+    /// `POST /device/signout`.
+    func signOut(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
+        if let id = visitor.sessionID {
+            try store.deleteSession(idHash: Encoding.sha256Hex(id))
+            logger.info("signed out", metadata: ["user": "\(visitor.subject ?? "")"])
+        }
+        return redirect(to: base, cookies: visitor.setCookies + [cookies.clearSession()])
+    }
+}
