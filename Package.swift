@@ -24,9 +24,15 @@ let package = Package(
         .target(name: "DeviceGateConfig", dependencies: ["DeviceFlow", "Yams"]),
         // The flock-ed state directory: the only code that calls open/flock/fsync/rename.
         .target(name: "FlowStore", dependencies: ["DeviceFlow"]),
+        // Signing keys, JWTs (RFC 7515/7519/9068), id_tokens, access-token validation.
+        .target(name: "TokenSigning", dependencies: [
+            "DeviceFlow", "FlowStore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         // Transport-neutral request -> response: routing, forms, JSON, the OAuth endpoints.
         .target(name: "DeviceGateHTTP", dependencies: [
-            "DeviceFlow", "DeviceGateConfig",
+            "DeviceFlow", "DeviceGateConfig", "TokenSigning",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The libfcgi accept loop and the worker supervisor; knows nothing about OAuth.
@@ -35,7 +41,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "devicegate", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "FastCGIServer",
+            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "FastCGIServer", "TokenSigning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

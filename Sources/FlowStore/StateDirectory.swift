@@ -13,6 +13,10 @@ import DeviceFlow
 ///   flows/<xx>/<id>.lock        flock target + soft poll state; never renamed over
 ///   codes/<xx>/<key>            user-code index: "<flow id> <expires ms>" (created with link(2))
 ///   tokens/<xx>/<hash>.token    issued access tokens
+///   refresh/<xx>/<hash>         refresh-token index: "<family id> <expires ms>"
+///   families/<xx>/<id>.family   refresh-token family (rotation state); <id>.lock beside it
+///   revoked/<xx>/<sha256(jti)>  revoked access tokens: "<expires ms>"
+///   keys/                       signing keys (unless tokens.keys_dir says otherwise)
 /// ```
 /// `<xx>` is the first two hex digits of the file's key: 256 shards per kind, all created at
 /// initialisation, so no request ever creates a directory, and garbage collection can walk one
@@ -38,6 +42,11 @@ public struct StateDirectory: Sendable {
     func flowsShard(_ shard: String) -> String { "\(root)/flows/\(shard)" }
     func codesShard(_ shard: String) -> String { "\(root)/codes/\(shard)" }
     func tokensShard(_ shard: String) -> String { "\(root)/tokens/\(shard)" }
+    func refreshShard(_ shard: String) -> String { "\(root)/refresh/\(shard)" }
+    func familiesShard(_ shard: String) -> String { "\(root)/families/\(shard)" }
+    func revokedShard(_ shard: String) -> String { "\(root)/revoked/\(shard)" }
+    public var keysDirectory: String { "\(root)/keys" }
+    static let kinds = ["flows", "codes", "tokens", "refresh", "families", "revoked"]
     var pepperPath: String { "\(root)/pepper" }
 
     /// Why a state directory cannot be used, phrased for an operator.
@@ -63,11 +72,11 @@ public struct StateDirectory: Sendable {
             }
         }
         do {
+            for kind in Self.kinds where Sys.stat("\(root)/\(kind)/ff") == nil {
+                try Sys.mkdir("\(root)/\(kind)")
+                for i in 0..<Self.shardCount { try Sys.mkdir("\(root)/\(kind)/\(Self.shardName(i))") }
+            }
             if try Sys.readFile("\(root)/VERSION") == nil {
-                for kind in ["flows", "codes", "tokens"] {
-                    try Sys.mkdir("\(root)/\(kind)")
-                    for i in 0..<Self.shardCount { try Sys.mkdir("\(root)/\(kind)/\(Self.shardName(i))") }
-                }
                 if try Sys.readFile(pepperPath) == nil {
                     let temp = try Sys.writeTemp(directory: root, SystemSecureRandom().bytes(32))
                     if try !Sys.linkIfAbsent(temp, pepperPath) { /* another process won the race */ }

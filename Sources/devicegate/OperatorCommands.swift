@@ -152,6 +152,15 @@ struct DemoConfigCommand: ParsableCommand {
         user_code:
           length: 8
           charset: base20
+        users:
+          alice:
+            name: Alice Example
+            email: alice@example.com
+            email_verified: true
+            groups: [demo]
+        tokens:
+          format: jwt          # RFC 9068 access tokens; "opaque" checks each one in the state directory
+          signing_alg: RS256
         clients:
           - client_id: demo-tv
             name: Demo TV
