@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
-        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting"]),
+        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "TokenSigning"]),
+        .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "FlowStore", "DeviceGateTesting"]),
     ]
 )
