@@ -40,7 +40,7 @@ public final class DeviceGateApp {
         case endpoints.token:
             response = oauthEndpoint(request, logger: logger, token)
         default:
-            response = handlers.lazy.compactMap { $0.handle(request, logger: logger) }.first
+            response = firstHandlerResponse(request, logger: logger)
                 ?? OAuthResponses.error(.notFound("no such endpoint: \(request.path.prefix(200))"))
         }
         logger.debug("request", metadata: [
@@ -48,6 +48,16 @@ public final class DeviceGateApp {
             "http.status": "\(response.status)", "client.address": "\(request.remoteAddress)",
         ])
         return response
+    }
+
+    /// The first handler that takes the request. A plain loop on purpose: `lazy.compactMap(…).first`
+    /// runs the winning handler twice (once to find the start index, once to subscript it),
+    /// which would perform every approval and count every failed attempt twice.
+    private func firstHandlerResponse(_ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
+        for handler in handlers {
+            if let response = handler.handle(request, logger: logger) { return response }
+        }
+        return nil
     }
 
     /// The checks every OAuth POST endpoint shares: method, body size, content type, form.
