@@ -8,7 +8,7 @@ struct DeviceGateCommand: ParsableCommand {
         abstract: "OAuth 2.0 Device Authorization Grant (RFC 8628) server: FastCGI workers behind nginx.",
         subcommands: [
             ServeCommand.self, WorkerCommand.self, CheckConfigCommand.self, ApproveCommand.self,
-            DenyCommand.self, GarbageCollectCommand.self, HashSecretCommand.self, DemoConfigCommand.self, KeysCommand.self,
+            DenyCommand.self, GarbageCollectCommand.self, HashSecretCommand.self, DemoConfigCommand.self, KeysCommand.self, StatusCommand.self,
         ])
 
     static func main() {

@@ -98,6 +98,20 @@ struct GarbageCollectCommand: ParsableCommand {
     }
 }
 
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Summarise the state directory: flows by state, tokens, locks held, disk used.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let store = try options.openStore(config)
+        print("state_dir    \(config.stateDirectory)")
+        print(store.summary(now: SystemClock().now()))
+    }
+}
+
 struct HashSecretCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hash-secret",
