@@ -27,9 +27,15 @@ let package = Package(
         .target(name: "DeviceGateConfig", dependencies: ["DeviceFlow", "Yams"]),
         // The flock-ed state directory: the only code that calls open/flock/fsync/rename.
         .target(name: "FlowStore", dependencies: ["DeviceFlow"]),
+        // Signing keys, JWTs (RFC 7515/7519/9068), id_tokens, access-token validation.
+        .target(name: "TokenSigning", dependencies: [
+            "DeviceFlow", "FlowStore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         // Transport-neutral request -> response: routing, forms, JSON, the OAuth endpoints.
         .target(name: "DeviceGateHTTP", dependencies: [
-            "DeviceFlow", "DeviceGateConfig",
+            "DeviceFlow", "DeviceGateConfig", "TokenSigning",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The verification page (RFC 8628 §3.3): code entry, sign-in, consent, sessions, limits.
@@ -44,7 +50,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "devicegate", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer",
+            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer", "TokenSigning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -55,7 +61,8 @@ let package = Package(
         .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
-        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting"]),
+        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "TokenSigning"]),
+        .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "FlowStore", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "FlowStore", "DeviceGateTesting"]),
     ]
 )

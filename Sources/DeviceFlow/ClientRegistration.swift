@@ -16,13 +16,17 @@ public struct ClientRegistration: Sendable, Equatable {
     /// Scopes granted when the request omits `scope` (RFC 6749 §3.3: the server may use a
     /// pre-defined default). Always a subset of `allowedScopes`.
     public var defaultScopes: ScopeSet
+    /// Issue a refresh token on every grant, not only when `offline_access` is granted.
+    public var issuesRefreshTokens: Bool
 
-    public init(clientID: String, displayName: String, kind: Kind, allowedScopes: ScopeSet, defaultScopes: ScopeSet) {
+    public init(clientID: String, displayName: String, kind: Kind, allowedScopes: ScopeSet, defaultScopes: ScopeSet,
+                issuesRefreshTokens: Bool = false) {
         self.clientID = clientID
         self.displayName = displayName
         self.kind = kind
         self.allowedScopes = allowedScopes
         self.defaultScopes = defaultScopes
+        self.issuesRefreshTokens = issuesRefreshTokens
     }
 
     public var isConfidential: Bool {

@@ -7,14 +7,17 @@ public struct FlowService {
     public let policy: FlowPolicy
     public let issuer: any TokenIssuer
     public let random: any SecureRandom
+    /// Lifetime of a refresh-token family, seconds from the approval.
+    public var refreshTokenLifetime: Int
 
     public init(store: any FlowStorage, clients: ClientRegistry, policy: FlowPolicy, issuer: any TokenIssuer,
-                random: any SecureRandom = SystemSecureRandom()) {
+                random: any SecureRandom = SystemSecureRandom(), refreshTokenLifetime: Int = 30 * 86_400) {
         self.store = store
         self.clients = clients
         self.policy = policy
         self.issuer = issuer
         self.random = random
+        self.refreshTokenLifetime = refreshTokenLifetime
     }
 
     /// RFC 8628 §3.1–3.2: starts a flow for an authenticated client. A user-code collision with
@@ -51,13 +54,80 @@ public struct FlowService {
             case .redeem(let approval):
                 let record = record!
                 let grant = TokenGrant(clientID: record.clientID, subject: approval.subject, scope: record.scope,
-                                       authTime: approval.authTime, flowID: record.id)
+                                       authTime: approval.authTime, flowID: record.id,
+                                       issueRefreshToken: record.scope.contains("offline_access") || client.issuesRefreshTokens)
                 let tokens = try issuer.issue(grant, now: now)
                 try store.saveAccessToken(tokens.accessTokenRecord)
+                if let refreshHash = tokens.refreshTokenHash {
+                    var family = RefreshFamily(
+                        id: Encoding.hex(random.bytes(32)), clientID: record.clientID, subject: approval.subject, scope: record.scope,
+                        authTime: approval.authTime, createdAt: now, expiresAt: now.adding(seconds: Int64(refreshTokenLifetime)),
+                        currentTokenHash: refreshHash)
+                    family.record(.init(id: tokens.accessTokenID, expiresAt: tokens.accessTokenRecord.expiresAt), now: now)
+                    try store.createRefreshFamily(family)
+                }
                 var redeemed = record
                 redeemed.status = .redeemed(approval, at: now)
                 return FlowUpdate(record: redeemed, result: .tokens(tokens))
             }
+        }
+    }
+
+    /// The refresh_token grant, RFC 6749 §6, rotating the token on every use (RFC 9700
+    /// §4.14.2). A token that was already rotated away revokes its whole family, including the
+    /// access tokens issued from it.
+    public func refresh(refreshToken: String, client: ClientRegistration, requestedScope: ScopeSet?, now: UnixTime) throws -> PollResult {
+        let hash = Encoding.sha256Hex(refreshToken)
+        guard let familyID = try store.refreshFamilyID(forTokenHash: hash) else {
+            return .error(.invalidGrant("unknown refresh_token"))
+        }
+        return try store.updateRefreshFamily(id: familyID) { family in
+            switch RefreshDecision.decide(family: family, presentedHash: hash, clientID: client.clientID, requestedScope: requestedScope, now: now) {
+            case .refuse(let error):
+                return (nil, .error(error))
+            case .reuseDetected:
+                var revoked = family!
+                revoked.revokedAt = now
+                for token in revoked.accessTokens where token.expiresAt > now {
+                    try store.revokeAccessToken(id: token.id, expiresAt: token.expiresAt)
+                }
+                return (revoked, .error(.invalidGrant("refresh_token was already used; the grant has been revoked")))
+            case .rotate(let scope):
+                var updated = family!
+                let grant = TokenGrant(clientID: updated.clientID, subject: updated.subject, scope: scope,
+                                       authTime: updated.authTime, flowID: updated.id, issueRefreshToken: true)
+                let tokens = try issuer.issue(grant, now: now)
+                try store.saveAccessToken(tokens.accessTokenRecord)
+                updated.currentTokenHash = tokens.refreshTokenHash!
+                updated.record(.init(id: tokens.accessTokenID, expiresAt: tokens.accessTokenRecord.expiresAt), now: now)
+                return (updated, .tokens(tokens))
+            }
+        }
+    }
+
+    /// RFC 7009 revocation of a refresh token: revokes its family and the access tokens issued
+    /// from it. Returns false when the token is unknown or belongs to another client.
+    public func revokeRefreshToken(_ token: String, client: ClientRegistration, now: UnixTime) throws -> Bool {
+        guard let familyID = try store.refreshFamilyID(forTokenHash: Encoding.sha256Hex(token)) else { return false }
+        return try store.updateRefreshFamily(id: familyID) { family in
+            guard var family, family.clientID == client.clientID else { return (nil, false) }
+            guard family.revokedAt == nil else { return (nil, true) }
+            family.revokedAt = now
+            for access in family.accessTokens where access.expiresAt > now {
+                try store.revokeAccessToken(id: access.id, expiresAt: access.expiresAt)
+            }
+            return (family, true)
+        }
+    }
+
+    /// The state of a refresh token for introspection (RFC 7662): the family when the token is
+    /// its current, unrevoked, unexpired one.
+    public func activeRefreshFamily(_ token: String, now: UnixTime) throws -> RefreshFamily? {
+        let hash = Encoding.sha256Hex(token)
+        guard let familyID = try store.refreshFamilyID(forTokenHash: hash) else { return nil }
+        return try store.updateRefreshFamily(id: familyID) { family in
+            guard let family, family.revokedAt == nil, now < family.expiresAt, family.currentTokenHash == hash else { return (nil, nil) }
+            return (nil, family)
         }
     }
 

@@ -59,4 +59,20 @@ public protocol FlowStorage: AnyObject {
 
     /// Looks an access token up by its SHA-256.
     func accessToken(hash: String) throws -> AccessTokenRecord?
+
+    /// Persists a new refresh-token family and indexes its current token, durably.
+    func createRefreshFamily(_ family: RefreshFamily) throws
+
+    /// The family a refresh token (by SHA-256) belongs to, current or rotated away.
+    func refreshFamilyID(forTokenHash hash: String) throws -> String?
+
+    /// Read-modify-write of a family under its exclusive lock. When the returned family has a
+    /// new `currentTokenHash`, the store indexes it before writing the family.
+    func updateRefreshFamily<R>(id: String, _ body: (RefreshFamily?) throws -> (family: RefreshFamily?, result: R)) throws -> R
+
+    /// Records that an access token (by id) is revoked until it expires anyway.
+    func revokeAccessToken(id: String, expiresAt: UnixTime) throws
+
+    /// One stat(2): no lock, so resource checks never contend.
+    func isAccessTokenRevoked(id: String) -> Bool
 }

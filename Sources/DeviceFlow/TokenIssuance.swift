@@ -9,13 +9,16 @@ public struct TokenGrant: Sendable, Equatable {
     public var authTime: UnixTime
     /// The flow the grant came from (SHA-256 of its device code), for audit and revocation.
     public var flowID: String
+    /// Whether the response carries a (new) refresh token.
+    public var issueRefreshToken: Bool
 
-    public init(clientID: String, subject: String, scope: ScopeSet, authTime: UnixTime, flowID: String) {
+    public init(clientID: String, subject: String, scope: ScopeSet, authTime: UnixTime, flowID: String, issueRefreshToken: Bool = false) {
         self.clientID = clientID
         self.subject = subject
         self.scope = scope
         self.authTime = authTime
         self.flowID = flowID
+        self.issueRefreshToken = issueRefreshToken
     }
 }
 
@@ -53,9 +56,11 @@ public struct IssuedTokens: Sendable, Equatable {
     /// Written durably before the response leaves, so an introspection or revocation always
     /// finds a token the client holds.
     public var accessTokenRecord: AccessTokenRecord
+    /// The access token's id (JWT `jti`; the SHA-256 of an opaque token), used for revocation.
+    public var accessTokenID: String
 
     public init(accessToken: String, tokenType: String = "Bearer", expiresIn: Int, scope: ScopeSet,
-                idToken: String? = nil, refreshToken: String? = nil, accessTokenRecord: AccessTokenRecord) {
+                idToken: String? = nil, refreshToken: String? = nil, accessTokenRecord: AccessTokenRecord, accessTokenID: String? = nil) {
         self.accessToken = accessToken
         self.tokenType = tokenType
         self.expiresIn = expiresIn
@@ -63,7 +68,10 @@ public struct IssuedTokens: Sendable, Equatable {
         self.idToken = idToken
         self.refreshToken = refreshToken
         self.accessTokenRecord = accessTokenRecord
+        self.accessTokenID = accessTokenID ?? accessTokenRecord.tokenHash
     }
+
+    public var refreshTokenHash: String? { refreshToken.map(Encoding.sha256Hex) }
 }
 
 /// Turns a grant into tokens. The opaque issuer below is the default; a signing issuer
@@ -74,6 +82,9 @@ public protocol TokenIssuer: Sendable {
 
 /// Issues opaque bearer tokens: 256 bits from the CSPRNG, base64url, stored as SHA-256.
 public struct OpaqueTokenIssuer: TokenIssuer {
+    /// A refresh token: 256 bits from the CSPRNG, base64url; only its SHA-256 is stored.
+    public static func newRefreshToken(_ random: any SecureRandom) -> String { Encoding.base64URL(random.bytes(32)) }
+
     public var accessTokenLifetime: Int
     public var random: any SecureRandom
 
@@ -88,6 +99,7 @@ public struct OpaqueTokenIssuer: TokenIssuer {
             tokenHash: Encoding.sha256Hex(token), clientID: grant.clientID, subject: grant.subject,
             scope: grant.scope, issuedAt: now, expiresAt: now.adding(seconds: Int64(accessTokenLifetime)),
             flowID: grant.flowID)
-        return IssuedTokens(accessToken: token, expiresIn: accessTokenLifetime, scope: grant.scope, accessTokenRecord: record)
+        return IssuedTokens(accessToken: token, expiresIn: accessTokenLifetime, scope: grant.scope,
+                            refreshToken: grant.issueRefreshToken ? Self.newRefreshToken(random) : nil, accessTokenRecord: record)
     }
 }

@@ -194,7 +194,7 @@ struct Reader {
     }
 
     mutating func readEndpoints(_ node: Node, into endpoints: inout DeviceGateConfiguration.Endpoints) {
-        for (key, value) in mapping(node, "endpoints", allowed: ["device_authorization", "token", "verification", "verification_uri"]) {
+        for (key, value) in mapping(node, "endpoints", allowed: ["device_authorization", "token", "verification", "verification_uri", "userinfo", "introspection", "revocation", "auth_check"]) {
             let path = "endpoints.\(key)"
             guard let text = string(value, path) else { continue }
             if key == "verification_uri" {
@@ -209,6 +209,10 @@ struct Reader {
             case "device_authorization": endpoints.deviceAuthorization = text
             case "token": endpoints.token = text
             case "verification": endpoints.verification = text
+            case "userinfo": endpoints.userinfo = text
+            case "introspection": endpoints.introspection = text
+            case "revocation": endpoints.revocation = text
+            case "auth_check": endpoints.authCheck = text.hasSuffix("/") ? text : text + "/"
             default: break
             }
         }
@@ -223,7 +227,8 @@ struct Reader {
             var id: String?, name: String?, type = "public", secretHash: String?
             var allowed: [String]?, defaults: [String]?
             var typeNode: Node?
-            for (key, value) in mapping(item, base, allowed: ["client_id", "name", "type", "secret_hash", "allowed_scopes", "default_scopes"]) {
+            var refreshTokens = false
+            for (key, value) in mapping(item, base, allowed: ["client_id", "name", "type", "secret_hash", "allowed_scopes", "default_scopes", "refresh_tokens"]) {
                 let path = "\(base).\(key)"
                 switch key {
                 case "client_id": id = string(value, path)
@@ -232,6 +237,9 @@ struct Reader {
                 case "secret_hash": secretHash = string(value, path)
                 case "allowed_scopes": allowed = strings(value, path)
                 case "default_scopes": defaults = strings(value, path)
+                case "refresh_tokens":
+                    guard let text = string(value, path), let flag = Bool(text) else { issue(value, path, "expected true or false"); continue }
+                    refreshTokens = flag
                 default: break
                 }
             }
@@ -266,7 +274,7 @@ struct Reader {
                 issue(typeNode, "\(base).type", "expected public or confidential"); continue
             }
             clients.append(ClientRegistration(clientID: clientID, displayName: name ?? clientID, kind: kind,
-                                              allowedScopes: allowedScopes, defaultScopes: defaultScopes))
+                                              allowedScopes: allowedScopes, defaultScopes: defaultScopes, issuesRefreshTokens: refreshTokens))
         }
         return clients
     }
@@ -333,7 +341,10 @@ struct Reader {
             issue(at: "server.log_level", "expected one of \(Self.logLevels.sorted().joined(separator: ", "))")
         }
         let paths = [("endpoints.device_authorization", config.endpoints.deviceAuthorization),
-                     ("endpoints.token", config.endpoints.token), ("endpoints.verification", config.endpoints.verification)]
+                     ("endpoints.token", config.endpoints.token), ("endpoints.verification", config.endpoints.verification),
+                     ("endpoints.userinfo", config.endpoints.userinfo), ("endpoints.introspection", config.endpoints.introspection),
+                     ("endpoints.revocation", config.endpoints.revocation), ("endpoints.auth_check", config.endpoints.authCheck),
+                     ("discovery ({issuer}/.well-known/openid-configuration)", config.discoveryPath), ("jwks ({issuer}/jwks/)", config.jwksPath)]
         for (i, a) in paths.enumerated() {
             for b in paths[(i + 1)...] where a.1 == b.1 {
                 issue(at: b.0, "is the same path as \(a.0)")

@@ -61,6 +61,15 @@ public struct DeviceGateConfiguration: Sendable {
         /// Absolute `verification_uri`; derived from the issuer's origin and `verification`
         /// when not set.
         public var verificationURI: String?
+        /// OIDC Core §5.3.
+        public var userinfo = "/application/o/userinfo/"
+        /// RFC 7662.
+        public var introspection = "/application/o/introspect/"
+        /// RFC 7009.
+        public var revocation = "/application/o/revoke/"
+        /// Prefix of the nginx `auth_request` check; the rest of the path names the scopes a
+        /// location requires, e.g. `/_devicegate/auth/orders.read`.
+        public var authCheck = "/_devicegate/auth/"
         public init() {}
     }
 
@@ -88,6 +97,21 @@ public struct DeviceGateConfiguration: Sendable {
         let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         return String(issuer[..<hostEnd])
     }
+
+    /// The issuer's path, always ending in "/": authentik's per-application `/application/o/<slug>/`.
+    public var issuerPath: String {
+        let path = String(issuer.dropFirst(issuerOrigin.count))
+        return path.hasSuffix("/") ? (path.isEmpty ? "/" : path) : path + "/"
+    }
+
+    /// OIDC Discovery §4: `{issuer}/.well-known/openid-configuration`.
+    public var discoveryPath: String { issuerPath + ".well-known/openid-configuration" }
+    /// authentik's JWKS shape: `/application/o/<slug>/jwks/`.
+    public var jwksPath: String { issuerPath + "jwks/" }
+
+    public func absoluteURL(_ path: String) -> String { issuerOrigin + path }
+
+    public var keysDirectory: String { tokens.keysDirectory ?? stateDirectory + "/keys" }
 
     public var verificationURI: String {
         endpoints.verificationURI ?? (issuerOrigin + endpoints.verification)

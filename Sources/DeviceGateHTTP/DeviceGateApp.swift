@@ -61,7 +61,7 @@ public final class DeviceGateApp {
     }
 
     /// The checks every OAuth POST endpoint shares: method, body size, content type, form.
-    private func oauthEndpoint(_ request: HTTPRequest, logger: Logger, _ body: (HTTPRequest, FormFields, Logger) throws -> HTTPResponse) -> HTTPResponse {
+    func oauthEndpoint(_ request: HTTPRequest, logger: Logger, _ body: (HTTPRequest, FormFields, Logger) throws -> HTTPResponse) -> HTTPResponse {
         guard request.method == "POST" else {
             return OAuthResponses.error(.methodNotAllowed("use POST"), allow: "POST")
         }
@@ -87,7 +87,7 @@ public final class DeviceGateApp {
     }
 
     /// Authenticates the calling client, RFC 6749 §2.3 / §3.2.1.
-    private func authenticate(_ request: HTTPRequest, _ form: FormFields) throws(OAuthError) -> ClientRegistration {
+    func authenticate(_ request: HTTPRequest, _ form: FormFields) throws(OAuthError) -> ClientRegistration {
         let credentials = try ClientCredentialsExtraction.extract(authorization: request.authorization, form: form)
         switch service.clients.authenticate(credentials) {
         case .success(let client): return client
@@ -114,16 +114,30 @@ public final class DeviceGateApp {
     }
 
     static let deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
+    static let refreshTokenGrant = "refresh_token"
 
     /// RFC 8628 §3.4–3.5: `POST /application/o/token/`.
     private func token(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
         guard let grantType = try form.single("grant_type") else { throw OAuthError.invalidRequest("missing grant_type") }
         let client = try authenticate(request, form)
-        guard grantType == Self.deviceCodeGrant else {
+        let result: FlowService.PollResult
+        switch grantType {
+        case Self.deviceCodeGrant:
+            guard let deviceCode = try form.single("device_code") else { throw OAuthError.invalidRequest("missing device_code") }
+            result = try service.poll(deviceCode: deviceCode, client: client, now: clock.now())
+        case Self.refreshTokenGrant:
+            // RFC 6749 §6: refresh_token required, scope optional and never wider.
+            guard let refreshToken = try form.single("refresh_token") else { throw OAuthError.invalidRequest("missing refresh_token") }
+            var scope: ScopeSet?
+            if let text = try form.single("scope") {
+                guard let parsed = ScopeSet.parse(text) else { throw OAuthError.invalidScope("scope contains invalid characters") }
+                scope = parsed
+            }
+            result = try service.refresh(refreshToken: refreshToken, client: client, requestedScope: scope, now: clock.now())
+        default:
             throw OAuthError.unsupportedGrantType("grant_type \(grantType.prefix(100)) is not supported")
         }
-        guard let deviceCode = try form.single("device_code") else { throw OAuthError.invalidRequest("missing device_code") }
-        switch try service.poll(deviceCode: deviceCode, client: client, now: clock.now()) {
+        switch result {
         case .tokens(let tokens):
             logger.info("tokens issued", metadata: ["client.id": "\(client.clientID)", "subject": "\(tokens.accessTokenRecord.subject)", "scope": "\(tokens.scope)"])
             return OAuthResponses.tokens(tokens)

@@ -37,7 +37,7 @@ public final class FileFlowStore: FlowStorage {
         return (dir, "\(dir)/\(key)")
     }
 
-    private static func isHexKey(_ s: String) -> Bool {
+    static func isHexKey(_ s: String) -> Bool {
         s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 

@@ -40,6 +40,10 @@ extension FileFlowStore {
             report += collectFlows(directory.flowsShard(shard), now: now, cutoff: cutoff, retentionSeconds: retentionSeconds)
             report += collectCodes(directory.codesShard(shard), now: now, cutoff: cutoff)
             report += collectTokens(directory.tokensShard(shard), now: now)
+            // Refresh index entries share the user-code index format: "<family id> <expires ms>".
+            report += collectCodes(directory.refreshShard(shard), now: now, cutoff: now)
+            report += collectFamilies(directory.familiesShard(shard), now: now)
+            report += collectRevocations(directory.revokedShard(shard), now: now)
         }
         return report
     }
@@ -109,6 +113,44 @@ extension FileFlowStore {
             if entry.expiresAt < cutoff {
                 try? Sys.unlink(path)
                 report.codes += 1
+            }
+        }
+        return report
+    }
+
+    private func collectFamilies(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
+        var report = GarbageCollectionReport()
+        guard let names = try? Sys.listDirectory(dir) else { return report }
+        for name in names where name.hasSuffix(".family") {
+            let id = String(name.dropLast(7))
+            let recordPath = "\(dir)/\(name)", lockPath = "\(dir)/\(id).lock"
+            guard let bytes = try? Sys.readFile(recordPath), let family = try? RecordCoding.decodeFamily(bytes, path: recordPath) else {
+                report.unreadable += 1
+                continue
+            }
+            guard family.expiresAt < now, let fd = try? Sys.open(lockPath, O_RDWR | O_CREAT) else { continue }
+            Sys.closeAfter(fd) { fd in
+                guard (try? Sys.lockExclusive(fd, lockPath, wait: false)) == true else { report.busy += 1; return }
+                try? Sys.unlink(recordPath)
+                try? Sys.unlink(lockPath)
+                report.tokens += 1
+            }
+        }
+        for name in names { _ = sweepTemp(dir, name, now: now, into: &report) }
+        return report
+    }
+
+    private func collectRevocations(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
+        var report = GarbageCollectionReport()
+        guard let names = try? Sys.listDirectory(dir) else { return report }
+        for name in names {
+            if sweepTemp(dir, name, now: now, into: &report) { continue }
+            let path = "\(dir)/\(name)"
+            guard let bytes = try? Sys.readFile(path),
+                  let ms = Int64(String(decoding: bytes, as: UTF8.self).split(separator: "\n").first ?? "") else { continue }
+            if ms < now.milliseconds {
+                try? Sys.unlink(path)
+                report.tokens += 1
             }
         }
         return report

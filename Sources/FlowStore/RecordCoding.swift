@@ -72,6 +72,37 @@ enum RecordCoding {
             scope: scope, issuedAt: try f.time("issued_ms"), expiresAt: try f.time("expires_ms"), flowID: try f.string("flow_id"))
     }
 
+    // MARK: Refresh-token families
+
+    static let familyMagic = "devicegate-family 1"
+
+    static func encode(_ f: RefreshFamily) -> [UInt8] {
+        render(familyMagic, [
+            ("id", f.id), ("client_id", f.clientID), ("subject", f.subject), ("scope", f.scope.description),
+            ("auth_time_ms", "\(f.authTime.milliseconds)"), ("created_ms", "\(f.createdAt.milliseconds)"),
+            ("expires_ms", "\(f.expiresAt.milliseconds)"), ("current", f.currentTokenHash),
+            ("revoked_ms", "\(f.revokedAt?.milliseconds ?? 0)"),
+            ("access_tokens", f.accessTokens.map { "\($0.id):\($0.expiresAt.milliseconds)" }.joined(separator: ",")),
+        ])
+    }
+
+    static func decodeFamily(_ bytes: [UInt8], path: String) throws -> RefreshFamily {
+        let f = try parse(bytes, magic: familyMagic, path: path)
+        guard let scope = ScopeSet.parse(try f.string("scope")) else { throw FlowStorageError(.corrupt, "\(path): bad scope") }
+        var accessTokens: [RefreshFamily.IssuedAccessToken] = []
+        for item in try f.string("access_tokens").split(separator: ",") {
+            let parts = item.split(separator: ":")
+            guard parts.count == 2, let ms = Int64(parts[1]) else { throw FlowStorageError(.corrupt, "\(path): bad access_tokens") }
+            accessTokens.append(.init(id: String(parts[0]), expiresAt: UnixTime(milliseconds: ms)))
+        }
+        let revoked = try f.int("revoked_ms")
+        return RefreshFamily(
+            id: try f.string("id"), clientID: try f.string("client_id"), subject: try f.string("subject"), scope: scope,
+            authTime: try f.time("auth_time_ms"), createdAt: try f.time("created_ms"), expiresAt: try f.time("expires_ms"),
+            currentTokenHash: try f.string("current"), revokedAt: revoked > 0 ? UnixTime(milliseconds: revoked) : nil,
+            accessTokens: accessTokens)
+    }
+
     // MARK: User-code index entries: "<flow id> <expires ms>\n"
 
     static func encodeIndex(flowID: String, expiresAt: UnixTime) -> [UInt8] {

@@ -13,6 +13,10 @@ import DeviceFlow
 ///   flows/<xx>/<id>.lock        flock target + soft poll state; never renamed over
 ///   codes/<xx>/<key>            user-code index: "<flow id> <expires ms>" (created with link(2))
 ///   tokens/<xx>/<hash>.token    issued access tokens
+///   refresh/<xx>/<hash>         refresh-token index: "<family id> <expires ms>"
+///   families/<xx>/<id>.family   refresh-token family (rotation state); <id>.lock beside it
+///   revoked/<xx>/<sha256(jti)>  revoked access tokens: "<expires ms>"
+///   keys/                       signing keys (unless tokens.keys_dir says otherwise)
 ///   web-secret                  32 random bytes keying CSRF tokens (0600)
 ///   sessions/<xx>/<hash>.session verification-page sessions, by SHA-256 of the session id
 ///   limits/<xx>/<hash>          failed-attempt counters (flock-ed in place, soft state)
@@ -43,13 +47,17 @@ public struct StateDirectory: Sendable {
     func tokensShard(_ shard: String) -> String { "\(root)/tokens/\(shard)" }
     func sessionsShard(_ shard: String) -> String { "\(root)/sessions/\(shard)" }
     func limitsShard(_ shard: String) -> String { "\(root)/limits/\(shard)" }
+    func refreshShard(_ shard: String) -> String { "\(root)/refresh/\(shard)" }
+    func familiesShard(_ shard: String) -> String { "\(root)/families/\(shard)" }
+    func revokedShard(_ shard: String) -> String { "\(root)/revoked/\(shard)" }
+    public var keysDirectory: String { "\(root)/keys" }
     var pepperPath: String { "\(root)/pepper" }
     var webSecretPath: String { "\(root)/web-secret" }
 
     /// The kinds whose 256 shards are all created up front (the flow hot path never creates a
     /// directory). Kinds added after a directory was first initialised are created on the next
     /// start.
-    static let kinds = ["flows", "codes", "tokens"]
+    static let kinds = ["flows", "codes", "tokens", "refresh", "families", "revoked"]
     /// Kinds whose shards are created on first use: only the verification page writes them, at
     /// human pace, so one stat(2) per write is nothing and start-up stays fast.
     static let lazyKinds = ["sessions", "limits"]

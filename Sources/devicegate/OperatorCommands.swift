@@ -123,6 +123,20 @@ struct GarbageCollectCommand: ParsableCommand {
     }
 }
 
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Summarise the state directory: flows by state, tokens, locks held, disk used.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let store = try options.openStore(config)
+        print("state_dir    \(config.stateDirectory)")
+        print(store.summary(now: SystemClock().now()))
+    }
+}
+
 struct HashSecretCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hash-secret",
@@ -193,6 +207,14 @@ struct DemoConfigCommand: ParsableCommand {
             name: Demo User
             email: demo@example.com
             email_verified: true
+          alice:
+            name: Alice Example
+            email: alice@example.com
+            email_verified: true
+            groups: [demo]
+        tokens:
+          format: jwt          # RFC 9068 access tokens; "opaque" checks each one in the state directory
+          signing_alg: RS256
         clients:
           - client_id: demo-tv
             name: Demo TV

@@ -10,6 +10,7 @@ import DeviceGateWeb
 import FastCGIServer
 import FlowStore
 import Logging
+import TokenSigning
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +35,13 @@ struct ServeCommand: ParsableCommand {
         let config = try options.load()
         let logger = makeLogger("devicegate.supervisor", level: config.server.logLevel)
         let store = try options.openStore(config)
+        do {
+            try KeyRing.ensureKey(files: KeyFiles(directory: config.keysDirectory),
+                                  algorithm: SigningKey.Algorithm(rawValue: config.tokens.signingAlgorithm) ?? .rs256, now: SystemClock().now())
+        } catch {
+            printError("devicegate: cannot prepare signing keys in \(config.keysDirectory): \(error)")
+            throw ExitCode(1)
+        }
 
         let listenFD: Int32
         if inheritSocket || config.server.listen == .inherited {
@@ -117,11 +125,7 @@ struct WorkerCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let store = try options.openStore(config)
-        let app = DeviceGateApp(
-            configuration: config,
-            service: FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
-                                 issuer: OpaqueTokenIssuer(accessTokenLifetime: config.lifetimes.accessToken)),
-            clock: SystemClock(), logger: logger)
+        let app = try makeApplication(config: config, store: store, logger: logger)
         let templates: PageTemplates
         do {
             templates = try PageTemplates(directory: config.web.templatesDirectory)
@@ -135,4 +139,28 @@ struct WorkerCommand: ParsableCommand {
         let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, logger: logger, handler: app.handle)
         throw ExitCode(worker.run())
     }
+}
+
+/// Builds the application a worker serves: the OAuth endpoints, signed tokens, and the OIDC
+/// and gateway endpoints.
+func makeApplication(config: DeviceGateConfiguration, store: FileFlowStore, logger: Logger) throws -> DeviceGateApp {
+    let keys = KeyRing(files: try KeyFiles(directory: config.keysDirectory),
+                       maximumTokenLifetime: max(config.lifetimes.accessToken, config.tokens.idTokenLifetime))
+    let issuer: any TokenIssuer
+    switch config.tokens.format {
+    case .jwt:
+        issuer = SignedTokenIssuer(issuer: config.issuer, audience: config.tokens.audience ?? config.issuer,
+                                   accessTokenLifetime: config.lifetimes.accessToken, idTokenLifetime: config.tokens.idTokenLifetime,
+                                   keys: keys, users: config.users)
+    case .opaque:
+        issuer = OpaqueWithIDTokenIssuer(opaque: OpaqueTokenIssuer(accessTokenLifetime: config.lifetimes.accessToken),
+                                         signed: SignedTokenIssuer(issuer: config.issuer, audience: config.tokens.audience ?? config.issuer,
+                                                                   accessTokenLifetime: config.lifetimes.accessToken,
+                                                                   idTokenLifetime: config.tokens.idTokenLifetime, keys: keys, users: config.users))
+    }
+    let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer,
+                              refreshTokenLifetime: config.tokens.refreshTokenLifetime)
+    let app = DeviceGateApp(configuration: config, service: service, clock: SystemClock(), logger: logger)
+    app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)))
+    return app
 }

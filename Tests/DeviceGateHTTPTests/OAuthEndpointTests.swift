@@ -287,3 +287,24 @@ struct FormDecodingTests {
         #expect(throws: OAuthError.self) { try FormDecoding.decode(Array(body.utf8)) }
     }
 }
+
+/// Counts how often it is asked, to prove the app asks each handler once per request.
+final class CountingHandler: RequestHandler {
+    var calls = 0
+    func handle(_ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
+        guard request.path == "/counted" else { return nil }
+        calls += 1
+        return HTTPResponse(status: 200)
+    }
+}
+
+struct RequestHandlerRoutingTests {
+    @Test func theAnsweringHandlerRunsExactlyOnce() throws {
+        let f = try AppFixture()
+        let counting = CountingHandler()
+        f.app.handlers = [counting]
+        #expect(f.app.handle(HTTPRequest(method: "GET", path: "/counted")).status == 200)
+        #expect(counting.calls == 1)
+        #expect(f.app.handle(HTTPRequest(method: "GET", path: "/other")).status == 404)
+    }
+}

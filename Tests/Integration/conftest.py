@@ -27,7 +27,8 @@ def stack():
 
 @pytest.fixture
 def make_stack():
-    """Factory: ``make_stack(workers=3, transform=fn)`` starts a private stack; all are torn down."""
+    """Factory: ``make_stack(workers=3, transform=fn)`` starts a private stack; all are torn down.
+    Other keyword arguments (``nginx_http``, ``nginx_server``) go to ``Stack``."""
     made: list[Stack] = []
 
     def factory(workers: int = 4, transform=None, start: bool = True, **kw) -> Stack:

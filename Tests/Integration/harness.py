@@ -38,6 +38,11 @@ NGINX_BIN = os.environ.get("NGINX_BIN") or "/usr/sbin/nginx"
 
 DEVICE_PATH = "/application/o/device/"
 TOKEN_PATH = "/application/o/token/"
+USERINFO_PATH = "/application/o/userinfo/"
+INTROSPECT_PATH = "/application/o/introspect/"
+REVOKE_PATH = "/application/o/revoke/"
+#: Prefix of the nginx auth_request check; the rest of the path names the required scopes.
+AUTH_CHECK_PREFIX = "/_devicegate/auth/"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 FORM = "application/x-www-form-urlencoded"
 USER_CODE_RE = re.compile(r"^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")
@@ -260,9 +265,16 @@ http {{
     scgi_temp_path        {root}/nginx/tmp/scgi;
     client_max_body_size    64k;
     client_body_buffer_size 64k;
+    # For the repository's snippets (nginx/, linked as <nginx dir>/devicegate/), which
+    # fastcgi_pass to the upstream named "devicegate".
+    upstream devicegate {{
+        server unix:{socket};
+    }}
+{http_extra}
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
+{server_extra}
         location / {{
             fastcgi_pass unix:{socket};
             fastcgi_pass_request_headers off;
@@ -296,9 +308,16 @@ NGINX_PARAMS = [line.strip() for line in NGINX_CONF.splitlines() if line.strip()
 
 
 class Stack:
-    """nginx + ``devicegate serve`` in a temporary directory."""
+    """nginx + ``devicegate serve`` in a temporary directory.
 
-    def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None):
+    ``nginx_http`` and ``nginx_server`` are inserted into nginx's http{} and server{} blocks
+    (before the catch-all ``location /``); ``{port2}`` in them becomes ``self.port2``, a second
+    free port for an extra server (e.g. an upstream API), and ``{root}`` the stack's directory. The repository's ``nginx/`` directory
+    is linked as ``devicegate/`` next to nginx.conf, so ``include devicegate/<file>;`` works.
+    """
+
+    def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None,
+                 nginx_http: str = "", nginx_server: str = ""):
         if not os.access(DEVICEGATE_BIN, os.X_OK):
             pytest.fail(f"devicegate binary not found at {DEVICEGATE_BIN} (build it or set DEVICEGATE_BIN)")
         if not os.access(NGINX_BIN, os.X_OK):
@@ -317,6 +336,9 @@ class Stack:
         self.config = self.root / "devicegate.yaml"
         self.base = f"http://127.0.0.1:{self.port}"
         self.issuer = f"{self.base}/application/o/devicegate/"
+        self.port2 = free_port()
+        self.nginx_http = nginx_http
+        self.nginx_server = nginx_server
         self.serve: subprocess.Popen | None = None
         self.nginx: subprocess.Popen | None = None
         self._local = threading.local()
@@ -353,8 +375,14 @@ class Stack:
             (self.root / sub).mkdir(exist_ok=True)
             os.chmod(self.root / sub, 0o777 if sub.endswith("tmp") else 0o755)
         conf = self.root / "nginx" / "nginx.conf"
+        link = self.root / "nginx" / "devicegate"
+        if not link.is_symlink():
+            link.symlink_to(REPO / "nginx")
         for attempt in range(3):
+            def extra(text: str) -> str:  # not str.format: nginx blocks are full of braces
+                return text.replace("{port2}", str(self.port2)).replace("{root}", str(self.root))
             conf.write_text(NGINX_CONF.format(root=self.root, port=self.port, socket=self.socket_path,
+                                              http_extra=extra(self.nginx_http), server_extra=extra(self.nginx_server),
                                               verification=self._verification_locations()))
             self.nginx_log = open(self.root / "nginx" / "stderr.log", "ab")
             self.nginx = subprocess.Popen([NGINX_BIN, "-p", str(self.root / "nginx") + "/", "-c", str(conf),
@@ -366,9 +394,9 @@ class Stack:
                 pass
             if self.nginx.poll() is None and self._port_open():
                 return
-            # Lost the race for the port (or another failure): try a new port once more.
+            # Lost the race for the port (or another failure): try new ports once more.
             self._stop_nginx()
-            self.port = free_port()
+            self.port, self.port2 = free_port(), free_port()
         raise AssertionError(f"nginx did not start: {self.tail('nginx/error.log')} {self.tail('nginx/stderr.log')}")
 
     def _verification_locations(self) -> str:
@@ -505,6 +533,70 @@ class Stack:
     @property
     def cli_basic(self) -> str:
         return basic_auth("demo-cli", self.cli_secret)
+
+    # ---- tokens (issue 4: signed tokens, refresh, userinfo, introspection, revocation)
+
+    def grant(self, scope: str | None = None, client_id: str = "demo-tv", subject: str = "alice",
+              confidential: bool = False) -> dict:
+        """A whole device flow (authorize, approve with the CLI, redeem); the token response.
+        ``confidential`` authenticates demo-cli with HTTP Basic on both requests."""
+        auth = self.cli_basic if confidential else None
+        kw = {"client_id": None, "auth": auth} if confidential else {"client_id": client_id}
+        flow = self.new_flow(scope=scope, **kw)
+        approved = self.approve(flow["user_code"], subject=subject)
+        assert approved.returncode == 0, approved.stderr
+        return assert_oauth_json(self.token(flow["device_code"], **kw), 200)
+
+    def refresh(self, refresh_token: str | None, client_id: str | None = "demo-tv", scope: str | None = None,
+                auth: str | None = None, **extra) -> requests.Response:
+        """POST the token endpoint with the refresh_token grant (RFC 6749 §6)."""
+        data = {"grant_type": "refresh_token"}
+        if refresh_token is not None:
+            data["refresh_token"] = refresh_token
+        if client_id is not None:
+            data["client_id"] = client_id
+        if scope is not None:
+            data["scope"] = scope
+        data.update(extra)
+        return self.post(TOKEN_PATH, data=data, headers={"Authorization": auth} if auth else None)
+
+    def userinfo(self, access_token: str | None, method: str = "GET") -> requests.Response:
+        """OIDC Core §5.3 userinfo with ``Authorization: Bearer`` (none when the token is None)."""
+        headers = {"Authorization": f"Bearer {access_token}"} if access_token is not None else {}
+        return self.http.request(method, self.url(USERINFO_PATH), headers=headers, timeout=HTTP_TIMEOUT)
+
+    def introspect(self, token: str | None, auth: str | None = "demo-cli", **extra) -> requests.Response:
+        """RFC 7662 introspection; ``auth="demo-cli"`` means demo-cli with HTTP Basic."""
+        data = {"token": token} if token is not None else {}
+        data.update(extra)
+        if auth == "demo-cli":
+            auth = self.cli_basic
+        return self.post(INTROSPECT_PATH, data=data, headers={"Authorization": auth} if auth else None)
+
+    def revoke(self, token: str | None, client_id: str | None = "demo-tv", auth: str | None = None,
+               **extra) -> requests.Response:
+        """RFC 7009 revocation, by default as the public client demo-tv."""
+        data = {"token": token} if token is not None else {}
+        if client_id is not None:
+            data["client_id"] = client_id
+        data.update(extra)
+        return self.post(REVOKE_PATH, data=data, headers={"Authorization": auth} if auth else None)
+
+    def discovery(self) -> dict:
+        """OIDC Discovery §4: ``{issuer}.well-known/openid-configuration``."""
+        r = self.http.get(self.issuer + ".well-known/openid-configuration", timeout=HTTP_TIMEOUT)
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        return r.json()
+
+    def jwks(self) -> dict:
+        """The JWK Set at the discovery document's ``jwks_uri``."""
+        r = self.http.get(self.discovery()["jwks_uri"], timeout=HTTP_TIMEOUT)
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        return r.json()
+
+    def keys_cli(self, *args) -> subprocess.CompletedProcess:
+        """``devicegate keys ARGS -c CONFIG``."""
+        return run_cli("keys", *args, "-c", self.config)
 
     # ---- operator CLI
 

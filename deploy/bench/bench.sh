@@ -6,6 +6,7 @@
 #
 #     deploy/bench/bench.sh [--ceiling-only] [--duration S] [--connections N]
 #                           [--threads N] [--workers N] [--nginx-workers N|auto]
+#                           [--max-seed S]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -18,15 +19,17 @@
 #                           device_codes it returns are kept for the polls
 #   poll (slow_down path)   token polls cycling over 1,000 of those codes:
 #                           each is polled again within 5 s -> 400 slow_down
-#   poll (pending path)     token polls over all the other codes, each polled
-#                           at most every few seconds -> 400
+#   poll (pending path)     token polls over all the other codes (topped up,
+#                           unmeasured, to 5 x the poll rate, for at most
+#                           --max-seed seconds, default 60), so each is
+#                           polled at most once per 5 s -> 400
 #                           authorization_pending (the share is reported)
 #
 # For each: requests/s, p50/p99 latency, the status distribution (responses
 # other than the expected ones are counted as unexpected), socket errors,
 # peak RSS per worker (VmHWM, reset before each scenario) and the ratio to the
 # ceiling. Everything lives in run/bench/ and every process started here is
-# stopped on exit. About 1 minute plus the build.
+# stopped on exit. About 1 to 2 minutes plus the build.
 #
 # DEVICEGATE_BIN=path uses a prebuilt binary instead of `swift build -c release`.
 set -euo pipefail
@@ -44,8 +47,9 @@ threads=2
 workers=4
 nginx_workers=1
 slow_down_codes=1000
+max_seed=60
 
-usage() { sed -n '3,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
@@ -54,6 +58,7 @@ while (($#)); do
         --threads) threads=$2; shift ;;
         --workers) workers=$2; shift ;;
         --nginx-workers) nginx_workers=$2; shift ;;
+        --max-seed) max_seed=$2; shift ;;
         -h | --help) usage ;;
         *) printf 'unknown option: %s\n' "$1" >&2; usage 2 ;;
     esac
@@ -90,9 +95,8 @@ base=http://127.0.0.1:$port
 
 if ! $ceiling_only; then
     bin=$(dg_binary)
-    dg_demo_config "$bin" "$dg_dir" "$base/application/o/devicegate/" "$dg_socket"
+    dg_demo_config "$bin" "$dg_dir" "$base/application/o/devicegate/" "$dg_socket" "$workers"
     config=$(dg_config_file "$dg_dir")
-    dg_set_workers "$config" "$workers"
     dg_check_config "$bin" "$config"
     log "starting devicegate serve ($workers workers)"
     dg_serve "$bin" "$config" "$work/devicegate.log" "$work/devicegate.pid"
@@ -134,14 +138,14 @@ fi
 worker_pids() { child_pids "$(<"$1")"; }
 
 # Results, one entry per scenario.
-names=() rps=() p50=() p99=() statuses=() unexpected=() sockerr=() rss=()
+names=() rps=() p50=() p99=() statuses=() unexpected=() sockerr=() rss=() rss_all=()
 
-# run_wrk OUT LUA PATH [ARGS...]: one wrk run, full output in OUT.
+# run_wrk OUT SECONDS LUA PATH [ARGS...]: one wrk run, full output in OUT.
 run_wrk() {
-    local out=$1 lua=$2 path=$3
-    shift 3
+    local out=$1 seconds=$2 lua=$3 path=$4
+    shift 4
     LUA_PATH="$bench_dir/?.lua;;" wrk --threads "$threads" --connections "$connections" \
-        --duration "${duration}s" --latency --script "$bench_dir/$lua" "$base$path" \
+        --duration "${seconds}s" --latency --script "$bench_dir/$lua" "$base$path" \
         ${1+-- "$@"} >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
 }
 
@@ -150,18 +154,19 @@ run_wrk() {
 scenario() {
     local name=$1 pidfile=$2 expected=$3 lua=$4 path=$5
     shift 5
-    local slug=${name,,} pids pid hwm max_kb=0 line
+    local slug=${name,,} pids pid hwm max_kb=0 all_mb="" line
     slug=${slug//[^a-z0-9]/_}
     pids=$(worker_pids "$pidfile")
     # Reset each worker's peak RSS to its current RSS (clear_refs 5).
     for pid in $pids; do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
 
     log "$name: wrk -t$threads -c$connections -d${duration}s"
-    run_wrk "$work/$slug.wrk.txt" "$lua" "$path" "$@"
+    run_wrk "$work/$slug.wrk.txt" "$duration" "$lua" "$path" "$@"
 
     for pid in $pids; do
         hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-        ((hwm > max_kb)) && max_kb=$hwm
+        if ((hwm > max_kb)); then max_kb=$hwm; fi
+        all_mb+="${all_mb:+ }$(awk -v kb="$hwm" 'BEGIN {printf "%.1f", kb / 1024}')"
     done
 
     line=$(grep '^BENCH ' "$work/$slug.wrk.txt") || die "no summary in $work/$slug.wrk.txt"
@@ -176,30 +181,27 @@ scenario() {
         key="$status $error"
         dist+="${dist:+, }$key: $count"
         [[ $key =~ $expected ]] || bad=$((bad + count))
-        [[ $error == authorization_pending ]] && pending=$((pending + count))
+        if [[ $error == authorization_pending ]]; then pending=$((pending + count)); fi
     done < <(grep '^BENCH_STATUS ' "$work/$slug.wrk.txt" | sort -k4,4nr)
     if [[ $expected == *authorization_pending* ]] && ((requests > 0)); then
         dist+=" ($(awk -v p="$pending" -v n="$requests" 'BEGIN {printf "%.1f", 100 * p / n}')% pending)"
     fi
 
     names+=("$name")
-    rps+=("$(awk -v n="$requests" -v us="$duration_us" 'BEGIN {printf "%.0f", n / (us / 1e6)}')")
+    last_rps=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN {printf "%.0f", n / (us / 1e6)}')
+    rps+=("$last_rps")
     p50+=("$(ms "$p50_us")") p99+=("$(ms "$p99_us")")
     statuses+=("$dist") unexpected+=("$bad")
     sockerr+=("$((connect + read + write + timeout))")
     rss+=("$(awk -v kb="$max_kb" 'BEGIN {printf "%.1f MB", kb / 1024}')")
+    rss_all+=("$all_mb")
 }
 
 field() { sed -nE "s/.*(^| )$1=([0-9]+).*/\2/p" <<<"$2"; }
 ms() { awk -v us="$1" 'BEGIN {printf "%.2f ms", us / 1000}'; }
 
 # Warm-up (not reported): page in code, fill nginx's and the kernel's caches.
-warm_up() {
-    local saved=$duration
-    duration=2
-    run_wrk "$work/warmup.txt" "$@"
-    duration=$saved
-}
+warm_up() { run_wrk "$work/warmup.txt" 2 "$@"; }
 
 warm_up trivial.lua /__bench/trivial
 scenario "ceiling: trivial C responder" "$work/trivial.pid" '^400 authorization_pending$' \
@@ -208,18 +210,34 @@ scenario "ceiling: trivial C responder" "$work/trivial.pid" '^400 authorization_
 if ! $ceiling_only; then
     warm_up device_auth.lua /application/o/device/
     scenario "device authorization" "$work/devicegate.pid" '^200 -$' \
-        device_auth.lua /application/o/device/ "$work/codes-"
-    cat "$work"/codes-*.txt >"$work/codes-all.txt"
-    total_codes=$(wc -l <"$work/codes-all.txt")
-    ((total_codes > slow_down_codes)) ||
-        die "device authorization produced only $total_codes device codes"
+        device_auth.lua /application/o/device/ "$work/flows-auth-"
+    auth_rps=$last_rps
+    cat "$work"/flows-auth-*.txt >"$work/codes-all.txt"
+    ((slow_down_codes < $(wc -l <"$work/codes-all.txt"))) ||
+        die "device authorization produced too few device codes; see $work/device_authorization.wrk.txt"
     head -n "$slow_down_codes" "$work/codes-all.txt" >"$work/codes-slow-down.txt"
-    tail -n +"$((slow_down_codes + 1))" "$work/codes-all.txt" >"$work/codes-pending.txt"
 
     scenario "poll (slow_down path, $slow_down_codes codes)" "$work/devicegate.pid" \
         '^400 (slow_down|authorization_pending)$' \
         poll.lua /application/o/token/ "$work/codes-slow-down.txt" "$threads"
-    scenario "poll (pending path, $((total_codes - slow_down_codes)) codes)" "$work/devicegate.pid" \
+
+    # The pending path needs every code to be polled at most once per 5 s
+    # interval: at least 5 x (polls/s) codes. Estimate polls/s from the
+    # slow_down run (+20%) and create the missing flows (not measured), within
+    # --max-seed seconds.
+    needed=$((slow_down_codes + 6 * last_rps))
+    have=$(wc -l <"$work/codes-all.txt")
+    if ((have < needed)); then
+        seconds=$(((needed - have) / (auth_rps > 0 ? auth_rps : 1) + 1))
+        ((seconds <= max_seed)) || seconds=$max_seed
+        log "creating ~$((needed - have)) more pending flows for the pending path (${seconds}s)"
+        run_wrk "$work/seed.wrk.txt" "$seconds" device_auth.lua /application/o/device/ "$work/flows-seed-"
+        cat "$work"/flows-seed-*.txt >>"$work/codes-all.txt"
+    fi
+    tail -n +"$((slow_down_codes + 1))" "$work/codes-all.txt" >"$work/codes-pending.txt"
+    pending_codes=$(wc -l <"$work/codes-pending.txt")
+
+    scenario "poll (pending path, $pending_codes codes)" "$work/devicegate.pid" \
         '^400 (slow_down|authorization_pending)$' \
         poll.lua /application/o/token/ "$work/codes-pending.txt" "$threads"
 fi
@@ -243,8 +261,19 @@ report() {
     for i in "${!names[@]}"; do
         printf '  %-40s %s\n' "${names[i]}" "${statuses[i]}"
     done
-    printf '\nRSS/worker: the largest VmHWM (peak RSS) among the workers during the scenario.\n'
-    printf 'unexpected: responses other than the expected status/error for the scenario.\n'
-    printf 'Raw wrk output: %s/*.wrk.txt\n' "$work"
+    printf '\npeak RSS of each worker, MB (VmHWM, reset before each scenario):\n'
+    for i in "${!names[@]}"; do
+        printf '  %-40s %s\n' "${names[i]}" "${rss_all[i]}"
+    done
+    cat <<EOF
+
+RSS/worker  the largest of those
+unexpected  responses other than expected: 400 authorization_pending for the
+            ceiling, 200 for device authorization, 400 slow_down or
+            authorization_pending for polls
+sockerr     wrk's connect, read and write errors and timeouts
+ceiling     requests/s relative to the trivial C responder
+raw output  $work/*.wrk.txt
+EOF
 }
 report | tee "$work/results.txt"

@@ -19,9 +19,10 @@ static const char response[] =
     "Status: 400 Bad Request\r\n"
     "Content-Type: application/json\r\n"
     "Cache-Control: no-store\r\n"
+    "Pragma: no-cache\r\n"
     "\r\n"
     "{\"error\":\"authorization_pending\","
-    "\"error_description\":\"The user has not yet completed the authorization\"}";
+    "\"error_description\":\"the user has not yet approved or denied this request\"}";
 
 int main(void)
 {

@@ -208,10 +208,11 @@ upstream_answers() {
 
 # ---- devicegate command-line contract ---------------------------------------
 #
-#   devicegate demo-config --output DIR --issuer URL --listen unix:PATH
+#   devicegate demo-config --output DIR --issuer URL --listen unix:PATH --workers N
 #       writes DIR/devicegate.yaml (state_dir DIR/state) with the public
 #       client demo-tv and the confidential client demo-cli, and prints
-#       demo-cli's generated secret on a line containing "secret".
+#       demo-cli's generated secret on a line containing "secret"
+#       ("demo-cli client_secret: ...").
 #   devicegate check-config --config FILE
 #   devicegate serve --config FILE          binds server.listen, runs
 #       server.workers workers; SIGTERM stops gracefully.
@@ -240,12 +241,13 @@ dg_binary() {
     printf '%s/devicegate\n' "$(cd "$DG_ROOT" && swift build -c release --show-bin-path)"
 }
 
-# dg_demo_config BIN DIR ISSUER SOCKET: demo configuration in DIR; the
-# command's output (with the secret) is kept in DIR/demo-config.txt.
+# dg_demo_config BIN DIR ISSUER SOCKET [WORKERS]: demo configuration in DIR
+# (server.workers = WORKERS, default 4); the command's output (with the
+# secret) is kept in DIR/demo-config.txt.
 dg_demo_config() {
-    local bin=$1 dir=$2 issuer=$3 socket=$4
+    local bin=$1 dir=$2 issuer=$3 socket=$4 workers=${5:-4}
     "$bin" demo-config --output "$dir" --issuer "$issuer" --listen "unix:$socket" \
-        >"$dir/demo-config.txt" ||
+        --workers "$workers" >"$dir/demo-config.txt" 2>&1 ||
         die "devicegate demo-config failed: $(cat "$dir/demo-config.txt")"
     [[ -f $(dg_config_file "$dir") ]] || die "devicegate demo-config wrote no $(dg_config_file "$dir")"
 }
@@ -261,12 +263,6 @@ dg_demo_secret() {
 
 dg_check_config() {
     "$1" check-config --config "$2" >&2 || die "devicegate check-config $2 failed"
-}
-
-# dg_set_workers CONFIG N: set server.workers in the YAML file CONFIG.
-dg_set_workers() {
-    python3 "$DG_ROOT/deploy/lib/yaml_set.py" "$1" server.workers "$2" ||
-        die "could not set server.workers in $1"
 }
 
 # dg_serve BIN CONFIG LOG PIDFILE: start `devicegate serve` in the background,

@@ -1,5 +1,5 @@
 /// A minimal JSON object writer for responses: fixed shapes, no reflection, no Foundation.
-public struct JSONObject {
+public struct JSONObject: Sendable {
     private var bytes: [UInt8] = [UInt8(ascii: "{")]
     private var first = true
 
@@ -25,6 +25,26 @@ public struct JSONObject {
     public mutating func add(_ name: String, _ value: Bool) {
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    public mutating func add(_ name: String, _ values: [String]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (i, v) in values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            Self.appendString(v, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    public mutating func add(_ name: String, objects: [JSONObject]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (i, o) in objects.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: o.finished())
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 
     public func finished() -> [UInt8] { bytes + [UInt8(ascii: "}")] }

@@ -1,0 +1,250 @@
+import DeviceFlow
+import DeviceGateConfig
+import Logging
+import TokenSigning
+
+/// Discovery, JWKS, userinfo, introspection, revocation and the nginx `auth_request` check:
+/// everything a device and a resource server need to use the tokens.
+public final class OIDCEndpoints: RequestHandler {
+    let app: DeviceGateApp
+    let keys: KeyRing?
+    let validator: AccessTokenValidator
+    var configuration: DeviceGateConfiguration { app.configuration }
+
+    public init(app: DeviceGateApp, keys: KeyRing?, validator: AccessTokenValidator) {
+        self.app = app
+        self.keys = keys
+        self.validator = validator
+    }
+
+    public func handle(_ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
+        let endpoints = configuration.endpoints
+        switch request.path {
+        case configuration.discoveryPath:
+            return request.method == "GET" || request.method == "HEAD" ? discovery() : OAuthResponses.error(.methodNotAllowed("use GET"), allow: "GET, HEAD")
+        case configuration.jwksPath:
+            return request.method == "GET" || request.method == "HEAD" ? jwks() : OAuthResponses.error(.methodNotAllowed("use GET"), allow: "GET, HEAD")
+        case endpoints.userinfo:
+            return userinfo(request)
+        case endpoints.introspection:
+            return app.oauthEndpoint(request, logger: logger, introspect)
+        case endpoints.revocation:
+            return app.oauthEndpoint(request, logger: logger, revoke)
+        case _ where request.path.hasPrefix(endpoints.authCheck):
+            return authCheck(request, requiredScopes: String(request.path.dropFirst(endpoints.authCheck.count)))
+        default:
+            return nil
+        }
+    }
+
+    private var now: UnixTime { app.clock.now() }
+
+    private static func publicJSON(_ object: JSONObject) -> HTTPResponse {
+        // Public metadata may be cached briefly (keys rotate; a day-long cache would hide a new kid).
+        HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "public, max-age=300")],
+                     body: object.finished())
+    }
+
+    // MARK: Discovery (OIDC Discovery 1.0 §3, RFC 8414 §2)
+
+    func discovery() -> HTTPResponse {
+        let c = configuration
+        var o = JSONObject()
+        o.add("issuer", c.issuer)
+        o.add("device_authorization_endpoint", c.absoluteURL(c.endpoints.deviceAuthorization))
+        o.add("token_endpoint", c.absoluteURL(c.endpoints.token))
+        o.add("userinfo_endpoint", c.absoluteURL(c.endpoints.userinfo))
+        o.add("jwks_uri", c.absoluteURL(c.jwksPath))
+        o.add("introspection_endpoint", c.absoluteURL(c.endpoints.introspection))
+        o.add("revocation_endpoint", c.absoluteURL(c.endpoints.revocation))
+        o.add("grant_types_supported", ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"])
+        // No authorization endpoint: the device flow needs none, so no response types either.
+        o.add("response_types_supported", [String]())
+        o.add("subject_types_supported", ["public"])
+        let algorithms = Set((keys?.publishedKeys(now: now) ?? []).map(\.algorithm.rawValue))
+        o.add("id_token_signing_alg_values_supported", algorithms.isEmpty ? [c.tokens.signingAlgorithm] : algorithms.sorted())
+        var methods: [String] = []
+        if c.clients.contains(where: { !$0.isConfidential }) { methods.append("none") }
+        if c.clients.contains(where: \.isConfidential) { methods += ["client_secret_basic", "client_secret_post"] }
+        o.add("token_endpoint_auth_methods_supported", methods)
+        o.add("revocation_endpoint_auth_methods_supported", methods)
+        o.add("introspection_endpoint_auth_methods_supported", ["client_secret_basic", "client_secret_post"])
+        var scopes: [String] = []
+        for client in c.clients { for s in client.allowedScopes where !scopes.contains(s) { scopes.append(s) } }
+        o.add("scopes_supported", scopes)
+        var claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "azp"]
+        if scopes.contains("profile") { claims += ["name", "preferred_username"] }
+        if scopes.contains("email") { claims += ["email", "email_verified"] }
+        o.add("claims_supported", claims)
+        return Self.publicJSON(o)
+    }
+
+    // MARK: JWKS (RFC 7517 §5)
+
+    func jwks() -> HTTPResponse {
+        let jwks = (keys?.publishedKeys(now: now) ?? []).compactMap { key -> JSONObject? in
+            guard let fields = try? key.jwkFields() else { return nil }
+            var o = JSONObject()
+            for (name, value) in fields { o.add(name, value) }
+            return o
+        }
+        var o = JSONObject()
+        o.add("keys", objects: jwks)
+        return Self.publicJSON(o)
+    }
+
+    // MARK: Bearer tokens (RFC 6750)
+
+    /// RFC 6750 §3: a challenge, with `error` only when a token was presented.
+    static func bearerChallenge(status: Int, error: String?, detail: String?, scope: String? = nil) -> HTTPResponse {
+        var challenge = "Bearer realm=\"devicegate\""
+        if let error { challenge += ", error=\"\(error)\"" }
+        if let detail { challenge += ", error_description=\"\(detail.filter { $0 != "\"" && $0 != "\\" })\"" }
+        if let scope { challenge += ", scope=\"\(scope)\"" }
+        var body = JSONObject()
+        body.add("error", error ?? "invalid_request")
+        body.add("error_description", detail ?? "a bearer access token is required")
+        return HTTPResponse(status: status, headers: OAuthResponses.jsonHeaders + [("WWW-Authenticate", challenge)], body: body.finished())
+    }
+
+    static func bearerToken(_ authorization: String?) -> String? {
+        guard let header = authorization, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = header.dropFirst(7).trimmingSpaces()
+        return token.isEmpty ? nil : String(token)
+    }
+
+    struct Refusal: Error { var response: HTTPResponse }
+
+    private func check(_ token: String?) -> Result<ValidatedAccessToken, Refusal> {
+        guard let token else { return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: nil, detail: nil))) }
+        switch validator.validate(token, now: now) {
+        case .success(let v): return .success(v)
+        case .failure(.expired): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token has expired")))
+        case .failure(.revoked): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token has been revoked")))
+        case .failure(.invalid): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token is not valid")))
+        }
+    }
+
+    // MARK: userinfo (OIDC Core §5.3)
+
+    func userinfo(_ request: HTTPRequest) -> HTTPResponse {
+        guard request.method == "GET" || request.method == "POST" else {
+            return OAuthResponses.error(.methodNotAllowed("use GET or POST"), allow: "GET, POST")
+        }
+        var token = Self.bearerToken(request.authorization)
+        if request.method == "POST", FormDecoding.isFormContentType(request.contentType) {
+            // RFC 6750 §2.2: the form-encoded body parameter; never both at once (§2).
+            let bodyToken: String?
+            do {
+                bodyToken = try FormDecoding.decode(request.body).single("access_token")
+            } catch {
+                return Self.bearerChallenge(status: 400, error: "invalid_request", detail: "malformed form body")
+            }
+            if let bodyToken {
+                if token != nil { return Self.bearerChallenge(status: 400, error: "invalid_request", detail: "send the token once") }
+                token = bodyToken
+            }
+        }
+        let validated: ValidatedAccessToken
+        switch check(token) {
+        case .success(let v): validated = v
+        case .failure(let refusal): return refusal.response
+        }
+        guard validated.scope.contains("openid") else {
+            return Self.bearerChallenge(status: 403, error: "insufficient_scope", detail: "userinfo needs the openid scope", scope: "openid")
+        }
+        var o = JSONObject()
+        o.add("sub", validated.subject)
+        SignedTokenIssuer.addProfileClaims(to: &o, subject: validated.subject, scope: validated.scope, users: configuration.users)
+        return OAuthResponses.json(200, o)
+    }
+
+    // MARK: Introspection (RFC 7662)
+
+    func introspect(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
+        let client = try app.authenticate(request, form)
+        guard client.isConfidential else {
+            throw OAuthError.invalidClient("introspection is for confidential clients (resource servers)")
+        }
+        guard let token = try form.single("token") else { throw OAuthError.invalidRequest("missing token") }
+        let hint = try form.single("token_type_hint")
+        var o = JSONObject()
+        let now = self.now
+        func asAccess() -> Bool {
+            guard case .success(let v) = validator.validate(token, now: now) else { return false }
+            o.add("active", true)
+            o.add("scope", v.scope.description)
+            o.add("client_id", v.clientID)
+            o.add("sub", v.subject)
+            o.add("exp", Int(v.expiresAt.seconds))
+            o.add("iat", Int(v.issuedAt.seconds))
+            o.add("iss", configuration.issuer)
+            o.add("token_type", "Bearer")
+            o.add("jti", v.tokenID)
+            if let aud = v.audience { o.add("aud", aud) }
+            return true
+        }
+        func asRefresh() throws -> Bool {
+            guard let family = try app.service.activeRefreshFamily(token, now: now) else { return false }
+            o.add("active", true)
+            o.add("scope", family.scope.description)
+            o.add("client_id", family.clientID)
+            o.add("sub", family.subject)
+            o.add("exp", Int(family.expiresAt.seconds))
+            o.add("iss", configuration.issuer)
+            o.add("token_type", "refresh_token")
+            return true
+        }
+        // RFC 7662 §2.1: the hint orders the lookups; it never limits them.
+        let found: Bool
+        if hint == "refresh_token" { found = try asRefresh() || asAccess() } else { found = try asAccess() || asRefresh() }
+        if !found { o.add("active", false) }
+        logger.info("introspection", metadata: ["client.id": "\(client.clientID)", "active": "\(found)"])
+        return OAuthResponses.json(200, o)
+    }
+
+    // MARK: Revocation (RFC 7009)
+
+    func revoke(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
+        let client = try app.authenticate(request, form)
+        guard let token = try form.single("token") else { throw OAuthError.invalidRequest("missing token") }
+        let now = self.now
+        // RFC 7009 §2.1: refresh tokens revoke their whole grant; access tokens just themselves.
+        if try app.service.revokeRefreshToken(token, client: client, now: now) {
+            logger.info("refresh token revoked", metadata: ["client.id": "\(client.clientID)"])
+        } else if case .success(let access) = validator.validate(token, now: now) {
+            guard access.clientID == client.clientID else {
+                throw OAuthError(code: "unauthorized_client", detail: "the token was not issued to this client")
+            }
+            try app.service.store.revokeAccessToken(id: access.tokenID, expiresAt: access.expiresAt)
+            logger.info("access token revoked", metadata: ["client.id": "\(client.clientID)"])
+        }
+        // RFC 7009 §2.2: 200 also for tokens that are unknown, expired or already revoked.
+        return HTTPResponse(status: 200, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+    }
+
+    // MARK: nginx auth_request gateway
+
+    /// Answers nginx's `auth_request` subrequest: 200 with the subject, client and scope in
+    /// headers that `auth_request_set` copies upstream; 401 or 403 with a Bearer challenge.
+    /// The path after the prefix names the required scopes, separated by `+` or `,`.
+    func authCheck(_ request: HTTPRequest, requiredScopes: String) -> HTTPResponse {
+        let required = requiredScopes.split(whereSeparator: { $0 == "+" || $0 == "," || $0 == " " }).map(String.init)
+        let validated: ValidatedAccessToken
+        switch check(Self.bearerToken(request.authorization)) {
+        case .success(let v): validated = v
+        case .failure(let refusal): return refusal.response
+        }
+        let missing = required.filter { !validated.scope.contains($0) }
+        guard missing.isEmpty else {
+            return Self.bearerChallenge(status: 403, error: "insufficient_scope", detail: "this resource needs scope \(required.joined(separator: " "))",
+                                        scope: required.joined(separator: " "))
+        }
+        return HTTPResponse(status: 200, headers: [
+            ("X-Devicegate-Subject", validated.subject),
+            ("X-Devicegate-Client", validated.clientID),
+            ("X-Devicegate-Scope", validated.scope.description),
+            ("Cache-Control", "no-store"),
+        ])
+    }
+}

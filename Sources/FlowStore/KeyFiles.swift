@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeviceFlow
+
+/// A signing key as stored: PEM private key plus its metadata.
+public struct StoredKey: Sendable, Equatable {
+    /// JWS `kid`.
+    public var kid: String
+    /// JWS `alg`: RS256 or ES256.
+    public var alg: String
+    public var createdAt: UnixTime
+    /// When a newer key replaced it; nil for the active key.
+    public var retiredAt: UnixTime?
+    public var pem: String
+
+    public init(kid: String, alg: String, createdAt: UnixTime, retiredAt: UnixTime? = nil, pem: String) {
+        self.kid = kid
+        self.alg = alg
+        self.createdAt = createdAt
+        self.retiredAt = retiredAt
+        self.pem = pem
+    }
+}
+
+/// The signing keys directory (`<state>/keys` or `tokens.keys_dir`): `<kid>.pem` files (0600)
+/// and an `index` with one `kid alg created_ms retired_ms` line per key, replaced atomically
+/// under `index.lock`. Workers notice a rotation by the index's modification time.
+public final class KeyFiles {
+    public let directory: String
+    private var indexPath: String { "\(directory)/index" }
+    private var lockPath: String { "\(directory)/index.lock" }
+
+    public init(directory: String) throws {
+        self.directory = directory
+        try Sys.mkdir(directory, 0o700)
+    }
+
+    /// Modification time of the index in nanoseconds, or nil if there is none yet.
+    public func indexVersion() -> Int64? {
+        guard let st = Sys.stat(indexPath) else { return nil }
+        return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec) + Int64(st.st_ino) << 40
+    }
+
+    public func load() throws -> [StoredKey] {
+        guard let bytes = try Sys.readFile(indexPath) else { return [] }
+        var keys: [StoredKey] = []
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ").map(String.init)
+            guard parts.count == 4, let created = Int64(parts[2]), let retired = Int64(parts[3]),
+                  !parts[0].isEmpty, parts[0].utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }) else {
+                throw FlowStorageError(.corrupt, "\(indexPath): bad line")
+            }
+            guard let pem = try Sys.readFile("\(directory)/\(parts[0]).pem") else {
+                throw FlowStorageError(.corrupt, "\(directory)/\(parts[0]).pem is missing")
+            }
+            keys.append(StoredKey(kid: parts[0], alg: parts[1], createdAt: UnixTime(milliseconds: created),
+                                  retiredAt: retired > 0 ? UnixTime(milliseconds: retired) : nil, pem: String(decoding: pem, as: UTF8.self)))
+        }
+        return keys
+    }
+
+    /// Adds `key` as the active key, retiring the current one at `now`, and drops keys retired
+    /// before `forgetRetiredBefore` (their tokens have all expired). Under the index lock, so two
+    /// concurrent rotations cannot lose a key.
+    public func activate(_ key: StoredKey, now: UnixTime, forgetRetiredBefore: UnixTime?, onlyIfNone: Bool = false) throws -> Bool {
+        guard let fd = try Sys.open(lockPath, O_RDWR | O_CREAT) else { throw FlowStorageError(.io, "open \(lockPath)") }
+        return try Sys.closeAfter(fd) { fd in
+            _ = try Sys.lockExclusive(fd, lockPath)
+            var keys = try load()
+            if onlyIfNone && !keys.isEmpty { return false }
+            try Sys.atomicWrite(directory: directory, name: "\(key.kid).pem", Array(key.pem.utf8))
+            keys = keys.map { k in var k = k; if k.retiredAt == nil { k.retiredAt = now }; return k }
+            var dropped: [String] = []
+            if let cutoff = forgetRetiredBefore {
+                dropped = keys.filter { ($0.retiredAt ?? now) < cutoff }.map(\.kid)
+                keys.removeAll { dropped.contains($0.kid) }
+            }
+            keys.append(key)
+            let index = keys.map { "\($0.kid) \($0.alg) \($0.createdAt.milliseconds) \($0.retiredAt?.milliseconds ?? 0)\n" }.joined()
+            try Sys.atomicWrite(directory: directory, name: "index", Array(index.utf8))
+            for kid in dropped { try? Sys.unlink("\(directory)/\(kid).pem") }
+            return true
+        }
+    }
+}

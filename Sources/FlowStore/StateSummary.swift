@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeviceFlow
+
+/// What `devicegate status` prints: a walk of the whole state directory (an operator command,
+/// never on a request path).
+public struct StateSummary: Sendable, CustomStringConvertible {
+    public var pending = 0, approved = 0, denied = 0, redeemed = 0, expired = 0, unreadable = 0
+    public var accessTokens = 0, refreshFamilies = 0, revocations = 0
+    /// Lock files some process holds right now (tried with LOCK_NB).
+    public var locksHeld = 0
+    public var files = 0
+    public var bytesOnDisk: Int64 = 0
+
+    public var description: String {
+        """
+        flows        pending \(pending), approved \(approved), denied \(denied), redeemed \(redeemed), expired \(expired)\(unreadable > 0 ? ", UNREADABLE \(unreadable)" : "")
+        tokens       access \(accessTokens), refresh families \(refreshFamilies), revoked \(revocations)
+        locks held   \(locksHeld)
+        disk         \(files) files, \(bytesOnDisk / 1024) KiB allocated
+        """
+    }
+}
+
+extension FileFlowStore {
+    public func summary(now: UnixTime) -> StateSummary {
+        var s = StateSummary()
+        func walk(_ kind: String, _ visit: (String, String) -> Void) {
+            for i in 0..<StateDirectory.shardCount {
+                let dir = "\(directory.root)/\(kind)/\(StateDirectory.shardName(i))"
+                for name in (try? Sys.listDirectory(dir)) ?? [] {
+                    let path = "\(dir)/\(name)"
+                    if let st = Sys.stat(path) { s.files += 1; s.bytesOnDisk += Int64(st.st_blocks) * 512 }
+                    visit(name, path)
+                }
+            }
+        }
+        func probeLock(_ path: String) {
+            guard let fd = try? Sys.open(path, O_RDWR) else { return }
+            Sys.closeAfter(fd) { fd in
+                if (try? Sys.lockExclusive(fd, path, wait: false)) == false { s.locksHeld += 1 }
+            }
+        }
+        walk("flows") { name, path in
+            if name.hasSuffix(".lock") { probeLock(path); return }
+            guard name.hasSuffix(".flow") else { return }
+            guard let bytes = try? Sys.readFile(path), let r = try? RecordCoding.decodeFlow(bytes, path: path) else { s.unreadable += 1; return }
+            switch r.status {
+            case .redeemed: s.redeemed += 1
+            case _ where r.isExpired(at: now): s.expired += 1
+            case .pending: s.pending += 1
+            case .approved: s.approved += 1
+            case .denied: s.denied += 1
+            }
+        }
+        walk("codes") { _, _ in }
+        walk("tokens") { name, _ in if name.hasSuffix(".token") { s.accessTokens += 1 } }
+        walk("refresh") { _, _ in }
+        walk("families") { name, path in
+            if name.hasSuffix(".lock") { probeLock(path) } else if name.hasSuffix(".family") { s.refreshFamilies += 1 }
+        }
+        walk("revoked") { _, _ in s.revocations += 1 }
+        return s
+    }
+}

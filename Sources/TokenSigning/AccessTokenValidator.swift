@@ -1,0 +1,85 @@
+import DeviceFlow
+
+/// What a valid access token says.
+public struct ValidatedAccessToken: Sendable, Equatable {
+    public var subject: String
+    public var clientID: String
+    public var scope: ScopeSet
+    public var issuedAt: UnixTime
+    public var expiresAt: UnixTime
+    public var tokenID: String
+    public var audience: String?
+}
+
+/// Validates bearer access tokens for userinfo, introspection and the nginx gateway: a JWT's
+/// signature, `typ` at+jwt, issuer, expiry and revocation (RFC 9068 §4), or an opaque token's
+/// stored record. No exclusive lock is taken: revocation is one stat(2).
+///
+/// Verified JWTs are cached per worker by SHA-256 for their remaining life, so a busy API pays
+/// the signature check once per token per worker; revocation is still checked every time.
+public final class AccessTokenValidator: @unchecked Sendable {
+    public enum Failure: Error, Equatable {
+        case invalid(String)
+        case expired
+        case revoked
+    }
+
+    let issuer: String
+    let keys: KeyRing?
+    let store: any FlowStorage
+    private var cache: [String: ValidatedAccessToken] = [:]
+    private let cacheLimit = 10_000
+
+    public init(issuer: String, keys: KeyRing?, store: any FlowStorage) {
+        self.issuer = issuer
+        self.keys = keys
+        self.store = store
+    }
+
+    public func validate(_ token: String, now: UnixTime) -> Result<ValidatedAccessToken, Failure> {
+        guard !token.isEmpty, token.utf8.count < 16_384 else { return .failure(.invalid("malformed token")) }
+        let hash = Encoding.sha256Hex(token)
+        let validated: ValidatedAccessToken
+        if let cached = cache[hash] {
+            validated = cached
+        } else {
+            switch decode(token, hash: hash, now: now) {
+            case .success(let v): validated = v
+            case .failure(let f): return .failure(f)
+            }
+            if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[hash] = validated
+        }
+        if now >= validated.expiresAt {
+            cache[hash] = nil
+            return .failure(.expired)
+        }
+        if store.isAccessTokenRevoked(id: validated.tokenID) { return .failure(.revoked) }
+        return .success(validated)
+    }
+
+    private func decode(_ token: String, hash: String, now: UnixTime) -> Result<ValidatedAccessToken, Failure> {
+        if token.contains("."), let keys {
+            let verified: JWT.Verified
+            do {
+                verified = try JWT.verify(token) { keys.verificationKey(kid: $0, now: now) }
+            } catch {
+                return .failure(.invalid(error.description))
+            }
+            guard verified.type?.lowercased() == "at+jwt" || verified.type?.lowercased() == "application/at+jwt" else {
+                return .failure(.invalid("not an access token (typ must be at+jwt)"))
+            }
+            guard verified.string("iss") == issuer else { return .failure(.invalid("wrong issuer")) }
+            guard let sub = verified.string("sub"), let client = verified.string("client_id"), let jti = verified.string("jti"),
+                  let exp = verified.int("exp"), let iat = verified.int("iat") else {
+                return .failure(.invalid("missing required claims"))
+            }
+            return .success(ValidatedAccessToken(
+                subject: sub, clientID: client, scope: ScopeSet.parse(verified.string("scope") ?? "") ?? ScopeSet(),
+                issuedAt: UnixTime(seconds: iat), expiresAt: UnixTime(seconds: exp), tokenID: jti, audience: verified.string("aud")))
+        }
+        guard let record = try? store.accessToken(hash: hash) else { return .failure(.invalid("unknown token")) }
+        return .success(ValidatedAccessToken(subject: record.subject, clientID: record.clientID, scope: record.scope,
+                                             issuedAt: record.issuedAt, expiresAt: record.expiresAt, tokenID: record.tokenHash, audience: nil))
+    }
+}
