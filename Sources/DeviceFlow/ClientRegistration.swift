@@ -40,7 +40,8 @@ public struct ClientRegistration: Sendable, Equatable {
         guard let requested, !requested.isEmpty else { return .success(defaultScopes) }
         let refused = requested.subtracting(allowedScopes)
         guard refused.isEmpty else {
-            return .failure(.invalidScope("scope not allowed for this client: \(refused.joined(separator: " "))"))
+            // Echo at most 200 bytes: the description is for a developer, not a mirror.
+            return .failure(.invalidScope("scope not allowed for this client: \(String(refused.joined(separator: " ").prefix(200)))"))
         }
         return .success(requested)
     }
