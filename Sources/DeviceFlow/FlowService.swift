@@ -105,18 +105,26 @@ public struct FlowService {
         }
     }
 
+    public enum RefreshRevocation: Sendable, Equatable {
+        case revoked
+        case unknown
+        /// RFC 7009 §2.1: the token was issued to another client; the request is refused.
+        case otherClient
+    }
+
     /// RFC 7009 revocation of a refresh token: revokes its family and the access tokens issued
-    /// from it. Returns false when the token is unknown or belongs to another client.
-    public func revokeRefreshToken(_ token: String, client: ClientRegistration, now: UnixTime) throws -> Bool {
-        guard let familyID = try store.refreshFamilyID(forTokenHash: Encoding.sha256Hex(token)) else { return false }
+    /// from it.
+    public func revokeRefreshToken(_ token: String, client: ClientRegistration, now: UnixTime) throws -> RefreshRevocation {
+        guard let familyID = try store.refreshFamilyID(forTokenHash: Encoding.sha256Hex(token)) else { return .unknown }
         return try store.updateRefreshFamily(id: familyID) { family in
-            guard var family, family.clientID == client.clientID else { return (nil, false) }
-            guard family.revokedAt == nil else { return (nil, true) }
+            guard var family else { return (nil, .unknown) }
+            guard family.clientID == client.clientID else { return (nil, .otherClient) }
+            guard family.revokedAt == nil else { return (nil, .revoked) }
             family.revokedAt = now
             for access in family.accessTokens where access.expiresAt > now {
                 try store.revokeAccessToken(id: access.id, expiresAt: access.expiresAt)
             }
-            return (family, true)
+            return (family, .revoked)
         }
     }
 

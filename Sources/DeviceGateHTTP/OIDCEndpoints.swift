@@ -162,6 +162,10 @@ public final class OIDCEndpoints: RequestHandler {
     // MARK: Introspection (RFC 7662)
 
     func introspect(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
+        // RFC 7662 §2.1 requires client authentication; none at all is invalid_client (RFC 6749 §5.2).
+        guard !(request.authorization ?? "").isEmpty || form.has("client_id") else {
+            throw OAuthError.invalidClient("introspection requires client authentication (client_secret_basic or client_secret_post)")
+        }
         let client = try app.authenticate(request, form)
         guard client.isConfidential else {
             throw OAuthError.invalidClient("introspection is for confidential clients (resource servers)")
@@ -210,9 +214,13 @@ public final class OIDCEndpoints: RequestHandler {
         guard let token = try form.single("token") else { throw OAuthError.invalidRequest("missing token") }
         let now = self.now
         // RFC 7009 §2.1: refresh tokens revoke their whole grant; access tokens just themselves.
-        if try app.service.revokeRefreshToken(token, client: client, now: now) {
+        switch try app.service.revokeRefreshToken(token, client: client, now: now) {
+        case .revoked:
             logger.info("refresh token revoked", metadata: ["client.id": "\(client.clientID)"])
-        } else if case .success(let access) = validator.validate(token, now: now) {
+        case .otherClient:
+            throw OAuthError(code: "unauthorized_client", detail: "the token was not issued to this client")
+        case .unknown:
+            guard case .success(let access) = validator.validate(token, now: now) else { break }
             guard access.clientID == client.clientID else {
                 throw OAuthError(code: "unauthorized_client", detail: "the token was not issued to this client")
             }

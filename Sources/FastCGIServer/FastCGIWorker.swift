@@ -111,8 +111,9 @@ public final class FastCGIWorker {
             path: param("DOCUMENT_URI", request) ?? param("SCRIPT_NAME", request) ?? "",
             query: param("QUERY_STRING", request) ?? "",
             contentType: param("CONTENT_TYPE", request).flatMap { $0.isEmpty ? nil : $0 },
-            authorization: param("HTTP_AUTHORIZATION", request),
-            cookie: param("HTTP_COOKIE", request),
+            // nginx passes an absent header as an empty parameter: treat both alike.
+            authorization: param("HTTP_AUTHORIZATION", request).flatMap { $0.isEmpty ? nil : $0 },
+            cookie: param("HTTP_COOKIE", request).flatMap { $0.isEmpty ? nil : $0 },
             remoteAddress: param("REMOTE_ADDR", request) ?? "",
             remoteUser: param("REMOTE_USER", request).flatMap { $0.isEmpty ? nil : $0 },
             requestID: param("REQUEST_ID", request) ?? "",
@@ -134,8 +135,10 @@ public final class FastCGIWorker {
     private func writeResponse(_ response: HTTPResponse, to out: UnsafeMutablePointer<FCGX_Stream>?) {
         var head = "Status: \(response.status) \(HTTPResponse.reason(response.status))\r\n"
         for (name, value) in response.headers {
-            // Header values are ours, but never let a CR or LF split a header.
-            let safe = value.contains(where: { $0 == "\r" || $0 == "\n" }) ? value.filter { $0 != "\r" && $0 != "\n" } : value
+            // Never let a control byte split a header (values can carry a subject or a scope).
+            // Bytes, not Characters: Swift treats "\r\n" as one Character equal to neither.
+            let safe = value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
+                ? String(decoding: value.utf8.filter { $0 >= 0x20 && $0 != 0x7F }, as: UTF8.self) : value
             head += "\(name): \(safe)\r\n"
         }
         head += "Content-Length: \(response.body.count)\r\n\r\n"

@@ -83,6 +83,9 @@ struct ApproveCommand: ParsableCommand {
 
     func validate() throws {
         guard !subject.isEmpty, subject.utf8.count <= 255 else { throw ValidationError("--subject must be 1 to 255 bytes") }
+        guard !subject.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ValidationError("--subject must not contain control characters")
+        }
     }
 
     func run() throws {

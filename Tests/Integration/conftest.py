@@ -54,13 +54,20 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.fixture(scope="session", autouse=True)
 def expiring_flows(request):
-    """When an ``expiry`` test is selected: a stack with a 60 s device_code lifetime and a few
-    flows in different states, created at session start. Otherwise None."""
+    """When an ``expiry`` test is selected: a stack with a 60 s device_code and access-token
+    lifetime, a few flows in different states and two token grants, created at session start.
+    Otherwise None."""
     if not any(item.get_closest_marker("expiry") for item in request.session.items):
         yield None
         return
-    s = Stack(workers=2, transform=lambda t: t.replace("device_code: 600", f"device_code: {EXPIRY_SECONDS}")
-              .replace("poll_interval: 5", "poll_interval: 1"))
+    def short_lifetimes(text: str) -> str:
+        for old, new in (("device_code: 600", f"device_code: {EXPIRY_SECONDS}"), ("poll_interval: 5", "poll_interval: 1"),
+                         ("access_token: 3600", f"access_token: {EXPIRY_SECONDS}")):
+            assert old in text, f"demo config changed: {old!r} not found"
+            text = text.replace(old, new, 1)
+        return text
+
+    s = Stack(workers=2, transform=short_lifetimes)
     try:
         s.start()
         flows = {name: s.new_flow() for name in ("pending", "approved", "denied", "other_client")}
@@ -68,6 +75,11 @@ def expiring_flows(request):
         s.token(flows["pending"]["device_code"])
         assert s.approve(flows["approved"]["user_code"]).returncode == 0
         assert s.deny(flows["denied"]["user_code"]).returncode == 0
-        yield {"stack": s, "flows": flows, "created": created}
+        # Tokens with a 60 s access-token lifetime (test_tokens.py); one of them is used now,
+        # so that the workers have it verified and cached when it expires.
+        tokens = {name: s.grant("openid offline_access") for name in ("used", "unused")}
+        for _ in range(4):
+            assert s.userinfo(tokens["used"]["access_token"]).status_code == 200
+        yield {"stack": s, "flows": flows, "created": created, "tokens": tokens}
     finally:
         s.cleanup()

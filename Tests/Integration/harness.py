@@ -312,8 +312,9 @@ class Stack:
 
     ``nginx_http`` and ``nginx_server`` are inserted into nginx's http{} and server{} blocks
     (before the catch-all ``location /``); ``{port2}`` in them becomes ``self.port2``, a second
-    free port for an extra server (e.g. an upstream API), and ``{root}`` the stack's directory. The repository's ``nginx/`` directory
-    is linked as ``devicegate/`` next to nginx.conf, so ``include devicegate/<file>;`` works.
+    free port for an extra server (e.g. an upstream API), and ``{root}`` the stack's directory.
+    The repository's ``nginx/`` directory is linked as ``devicegate/`` next to nginx.conf, so
+    ``include devicegate/<file>;`` works.
     """
 
     def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None,

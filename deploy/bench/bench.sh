@@ -6,7 +6,8 @@
 #
 #     deploy/bench/bench.sh [--ceiling-only] [--duration S] [--connections N]
 #                           [--threads N] [--workers N] [--nginx-workers N|auto]
-#                           [--max-seed S]
+#                           [--max-seed S] [--flow-threads N]
+#                           [--flow-approve web|cli]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -24,6 +25,23 @@
 #                           --max-seed seconds, default 60), so each is
 #                           polled at most once per 5 s -> 400
 #                           authorization_pending (the share is reported)
+#   complete flows          NOT wrk: flows.py, --flow-threads (default 8)
+#                           threads each running whole flows back to back:
+#                           POST device authorization, approve, POST token
+#                           -> 200. Approval through the verification page
+#                           (web: each thread signs in once as the demo user,
+#                           then POST /device and POST /device/decision per
+#                           flow, 4 HTTP requests per flow in all) when the
+#                           binary has one, else (or with --flow-approve cli)
+#                           `devicegate approve`, one process per flow.
+#                           Reported per flow; per-step p50/p99 below the table
+#   auth_request            GET /__bench/api with "Authorization: Bearer",
+#                           cycling over the access tokens of those flows: a
+#                           location protected by nginx/devicegate-gateway.conf
+#                           (auth_request /_devicegate/auth/openid) whose
+#                           resource is a small static file -> 200. (Not
+#                           "return 200": return runs in nginx's rewrite
+#                           phase, before auth_request, and would skip it.)
 #
 # For each: requests/s, p50/p99 latency, the status distribution (responses
 # other than the expected ones are counted as unexpected), socket errors,
@@ -48,8 +66,10 @@ workers=4
 nginx_workers=1
 slow_down_codes=1000
 max_seed=60
+flow_threads=8
+flow_approve=auto
 
-usage() { sed -n '3,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
@@ -59,6 +79,8 @@ while (($#)); do
         --workers) workers=$2; shift ;;
         --nginx-workers) nginx_workers=$2; shift ;;
         --max-seed) max_seed=$2; shift ;;
+        --flow-threads) flow_threads=$2; shift ;;
+        --flow-approve) flow_approve=$2; shift ;;
         -h | --help) usage ;;
         *) printf 'unknown option: %s\n' "$1" >&2; usage 2 ;;
     esac
@@ -107,6 +129,10 @@ python3 "$bench_dir/prefork.py" --socket "$trivial_socket" --workers "$workers" 
     -- "$work/trivial" </dev/null >>"$work/trivial.log" 2>&1 &
 echo "$!" >"$work/trivial.pid"
 
+# The protected resource of the auth_request scenario.
+mkdir -p "$work/www"
+printf '{"ok":true}\n' >"$work/www/api.json"
+
 NGINX_WORKER_PROCESSES=$nginx_workers NGINX_ACCESS_LOG=off \
 NGINX_EXTRA_HTTP="
     upstream bench_trivial {
@@ -116,6 +142,18 @@ NGINX_EXTRA_SERVER="
         location = /__bench/trivial {
             fastcgi_pass bench_trivial;
             include devicegate/devicegate-fastcgi.conf;
+        }
+
+        include devicegate/devicegate-gateway.conf;
+        location = /__bench/api {
+            auth_request     /_devicegate/auth/openid;
+            auth_request_set \$devicegate_subject   \$upstream_http_x_devicegate_subject;
+            auth_request_set \$devicegate_challenge \$upstream_http_www_authenticate;
+            error_page 401 = @devicegate_unauthorized;
+            error_page 403 = @devicegate_forbidden;
+            error_page 500 = @devicegate_gateway_unavailable;
+            default_type application/json;
+            alias $work/www/api.json;
         }" \
     write_nginx_conf "$work" "$port" "$dg_socket"
 log "starting nginx on $base (worker_processes $nginx_workers)"
@@ -156,12 +194,19 @@ scenario() {
     shift 5
     local slug=${name,,} pids pid hwm max_kb=0 all_mb="" line
     slug=${slug//[^a-z0-9]/_}
+    last_out=$work/$slug.wrk.txt
     pids=$(worker_pids "$pidfile")
     # Reset each worker's peak RSS to its current RSS (clear_refs 5).
     for pid in $pids; do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
 
-    log "$name: wrk -t$threads -c$connections -d${duration}s"
-    run_wrk "$work/$slug.wrk.txt" "$duration" "$lua" "$path" "$@"
+    if [[ $lua == *.py ]]; then
+        log "$name: $lua --threads $flow_threads --duration $duration"
+        python3 "$bench_dir/$lua" --url "$base" --threads "$flow_threads" --duration "$duration" \
+            "$@" >"$work/$slug.wrk.txt" 2>&1 || die "$lua failed: $(tail -n 20 "$work/$slug.wrk.txt")"
+    else
+        log "$name: wrk -t$threads -c$connections -d${duration}s"
+        run_wrk "$work/$slug.wrk.txt" "$duration" "$lua" "$path" "$@"
+    fi
 
     for pid in $pids; do
         hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
@@ -240,6 +285,32 @@ if ! $ceiling_only; then
     scenario "poll (pending path, $pending_codes codes)" "$work/devicegate.pid" \
         '^400 (slow_down|authorization_pending)$' \
         poll.lua /application/o/token/ "$work/codes-pending.txt" "$threads"
+
+    # The demo user of the verification page, if this build has one.
+    demo_signin=$(sed -nE 's/^demo sign-in: username ([^ ,]+), password ([^ ]+)$/\1 \2/p' "$dg_dir/demo-config.txt")
+    if [[ $flow_approve == auto ]]; then
+        flow_approve=cli
+        [[ -n $demo_signin ]] && flow_approve=web
+    fi
+    if [[ $flow_approve == web ]]; then
+        [[ -n $demo_signin ]] || die "--flow-approve web: no demo sign-in in $dg_dir/demo-config.txt"
+        read -r demo_user demo_password <<<"$demo_signin"
+        flow_args=(--approve web --user "$demo_user" --password "$demo_password")
+    else
+        flow_args=(--approve cli --bin "$bin" --config "$config")
+    fi
+    scenario "complete flows ($flow_approve approve)" "$work/devicegate.pid" '^200 -$' \
+        flows.py - "${flow_args[@]}" --tokens "$work/tokens.txt"
+    flow_steps=$(grep '^FLOWS ' "$last_out" || true)
+    tokens=$(wc -l <"$work/tokens.txt")
+    ((tokens > 0)) || die "the complete-flow scenario produced no access tokens"
+
+    # Guard against measuring an unprotected location: no token must be 401.
+    [[ $(http_status GET "$base/__bench/api") == 401 ]] ||
+        die "/__bench/api answers without a token: auth_request is not in effect"
+    warm_up auth_check.lua /__bench/api "$work/tokens.txt"
+    scenario "auth_request ($tokens tokens)" "$work/devicegate.pid" '^200 -$' \
+        auth_check.lua /__bench/api "$work/tokens.txt"
 fi
 
 # ---- Report -----------------------------------------------------------------
@@ -270,10 +341,34 @@ report() {
 RSS/worker  the largest of those
 unexpected  responses other than expected: 400 authorization_pending for the
             ceiling, 200 for device authorization, 400 slow_down or
-            authorization_pending for polls
+            authorization_pending for polls, 200 for complete flows (the
+            token response) and auth_request checks
 sockerr     wrk's connect, read and write errors and timeouts
 ceiling     requests/s relative to the trivial C responder
 raw output  $work/*.wrk.txt
 EOF
+    if [[ -n ${flow_steps:-} ]]; then
+        local how steps
+        if [[ $flow_approve == web ]]; then
+            how='Approval "web": POST /device and POST /device/decision, signed in
+once per thread (4 HTTP requests per flow).'
+        else
+            how='Approval "cli": one `devicegate approve` process per flow (2 HTTP
+requests and 1 process start per flow).'
+        fi
+        steps=$(tr ' ' '\n' <<<"${flow_steps#FLOWS }" | awk -F= '
+            { split($1, k, "_"); v[k[1] " " k[2]] = sprintf("%.1f", $2 / 1000); if (!(k[1] in seen)) { seen[k[1]] = 1; order[++n] = k[1] } }
+            END { for (i = 1; i <= n; i++) printf "  %-10s p50 %7s ms   p99 %7s ms\n", order[i], v[order[i] " p50"], v[order[i] " p99"] }')
+        cat <<EOF
+
+complete flows: flows/s, not requests/s, from a Python driver (flows.py,
+$flow_threads threads) on the same cores. A flow is device authorization,
+approval and the token request.
+$how
+The ratio compares flows/s with the ceiling's requests/s; p50/p99 are per
+whole flow. Per step:
+$steps
+EOF
+    fi
 }
 report | tee "$work/results.txt"
