@@ -21,23 +21,27 @@ ensure_packages libfcgi-dev libcrypt-dev pkg-config=pkg-config nginx-light=nginx
     chromium chromium-driver
 require_swift
 
-# A python3 that has pytest, requests and selenium: the one on PATH if it does
-# (selenium added from PyPI if only that is missing), otherwise Debian's, with
-# Debian's packages.
+# A python3 with what the integration tests import: pytest, requests, selenium
+# (the browser test) and joserfc (an independent JOSE implementation that
+# verifies our tokens). The python3 on PATH, with anything missing added from
+# PyPI; failing that, Debian's python3 with Debian's packages and pip.
+modules='import pytest, requests, selenium, joserfc'
 python=
 for candidate in python3 /usr/bin/python3; do
-    if "$candidate" -c 'import pytest, requests, selenium' >/dev/null 2>&1; then
+    if "$candidate" -c "$modules" >/dev/null 2>&1; then
         python=$candidate
         break
     fi
 done
-if [[ -z $python ]] && python3 -c 'import pytest, requests' >/dev/null 2>&1 &&
-    python3 -m pip install -q selenium >/dev/null 2>&1 &&
-    python3 -c 'import selenium' >/dev/null 2>&1; then
+if [[ -z $python ]] && command -v python3 >/dev/null &&
+    python3 -m pip install -q pytest requests selenium joserfc >/dev/null 2>&1 &&
+    python3 -c "$modules" >/dev/null 2>&1; then
     python=python3
 fi
 if [[ -z $python ]]; then
-    ensure_packages python3 python3-pytest python3-requests python3-selenium
+    ensure_packages python3 python3-pytest python3-requests python3-selenium python3-pip
+    /usr/bin/python3 -m pip install -q --break-system-packages joserfc >/dev/null 2>&1 || true
+    /usr/bin/python3 -c "$modules" >/dev/null 2>&1 || die "cannot provide pytest, requests, selenium and joserfc for python3"
     python=/usr/bin/python3
 fi
 
