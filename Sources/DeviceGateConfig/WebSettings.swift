@@ -22,7 +22,7 @@ public struct WebSettings: Sendable, Equatable {
     }
 
     /// Brute-force limits (RFC 8628 §5.1 for user codes; sign-in likewise). The defaults and
-    /// their arithmetic are in docs-verification-page.md.
+    /// their arithmetic are in the README (The verification page → Brute force).
     public struct Limits: Sendable, Equatable {
         /// Failed user-code entries from one client IP.
         public var userCodePerIP = Limit(maximum: 10, windowSeconds: 600)
