@@ -15,6 +15,7 @@ subprocess and wait has a timeout.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import os
 import re
@@ -650,3 +651,37 @@ def run_threads(targets, timeout: float = 60):
     assert not alive, f"{len(alive)} threads still running after {timeout}s"
 
 
+def check_state_files(state, expect_flows: int | None = None, max_temp: int = 0) -> tuple[int, int]:
+    """Every flow and token record is complete (first line the format, last line `end`), at
+    most ``max_temp`` temporary files are left behind (a worker SIGKILLed between writing its
+    temp file and renaming it leaves one, for garbage collection to sweep; it is never read as
+    a record), and no lock file is held. Returns (flows, locks)."""
+    flows = list(state.glob("flows/*/*.flow"))
+    if expect_flows is not None:
+        assert len(flows) == expect_flows, f"{len(flows)} flow files, expected {expect_flows}"
+    for path in flows:
+        lines = path.read_bytes().split(b"\n")
+        assert lines[0] == b"devicegate-flow 1" and lines[-2:] == [b"end", b""], \
+            f"torn flow record {path}: {lines[:1]} ... {lines[-3:]}"
+    for path in state.glob("tokens/*/*.token"):
+        data = path.read_bytes()
+        assert data.startswith(b"devicegate-token 1\n") and data.endswith(b"\nend\n"), f"torn token {path}"
+    leftovers = [p for p in state.rglob(".tmp-*")]
+    assert len(leftovers) <= max_temp, f"temporary files left behind: {leftovers[:5]}"
+    locks = list(state.glob("flows/*/*.lock"))
+
+    def held():
+        out = []
+        for path in locks:
+            fd = os.open(path, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except BlockingIOError:
+                out.append(path)
+            finally:
+                os.close(fd)
+        return out
+    # A live worker may hold a lock for an instant (garbage collection); a dead one never.
+    wait_until(lambda: not held(), 3, what="every flow lock to be free")
+    return len(flows), len(locks)

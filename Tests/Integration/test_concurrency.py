@@ -1,7 +1,6 @@
 """Exactly-once redemption across workers, and durability when workers are SIGKILLed under
 load."""
 
-import fcntl
 import os
 import random
 import signal
@@ -12,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from harness import assert_oauth_json, run_threads, wait_until
+from harness import assert_oauth_json, check_state_files, run_threads, wait_until
 
 
 def _approve_all(stack, flows, parallel=8):
@@ -71,34 +70,6 @@ def test_each_code_redeems_exactly_once_across_workers(stack):
 
 
 # --------------------------------------------------------------------------- SIGKILL
-
-
-def _check_state_files(state):
-    """Every flow record is complete, and no lock is left held."""
-    flows = list(state.glob("flows/*/*.flow"))
-    locks = list(state.glob("flows/*/*.lock"))
-    for path in flows:
-        data = path.read_bytes()
-        assert data.startswith(b"devicegate-flow 1\n") and data.endswith(b"\nend\n"), f"torn record {path}: {data[-80:]!r}"
-    for path in state.glob("tokens/*/*.token"):
-        data = path.read_bytes()
-        assert data.startswith(b"devicegate-token 1\n") and data.endswith(b"\nend\n"), f"torn token {path}"
-
-    def held_locks():
-        held = []
-        for path in locks:
-            fd = os.open(path, os.O_RDWR)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            except BlockingIOError:
-                held.append(path)
-            finally:
-                os.close(fd)
-        return held
-    # A garbage-collection pass may hold a lock for an instant; a dead worker's never.
-    wait_until(lambda: not held_locks(), 3, what="every flow lock to be free")
-    return len(flows), len(locks)
 
 
 def test_sigkill_workers_under_load_loses_nothing(make_stack):
@@ -205,7 +176,7 @@ def test_sigkill_workers_under_load_loses_nothing(make_stack):
     # Losing answers must stay the exception (a kill hits one request at most).
     assert len(lost_in_flight) <= len(kills), (lost_in_flight, len(kills))
 
-    n_flows, n_locks = _check_state_files(s.state)
+    n_flows, n_locks = check_state_files(s.state, max_temp=len(kills))
     assert n_flows >= len(log)
     print(f"\nSIGKILL test: {len(log)} flows, {len(kills)} kills, {len(not_created)} device 502s, "
           f"{sum(st[0] == 502 for e in log for st in e['statuses'])} poll 502s, "

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
 import signal
@@ -24,7 +23,7 @@ import pytest
 import requests
 
 from harness import (
-    assert_oauth_error, assert_oauth_json, proc_stat, run_threads, wait_until,
+    assert_oauth_error, assert_oauth_json, check_state_files, proc_stat, run_threads, wait_until,
 )
 
 WORKERS = 8
@@ -62,42 +61,6 @@ def classify(r: requests.Response, allow_upstream_gone: bool) -> tuple:
         return (r.status_code, f"5xx: {r.text[:120]!r}", None)
     body = assert_oauth_json(r, r.status_code)
     return (r.status_code, body.get("error"), None)
-
-
-def check_state_files(state, expect_flows: int | None = None, max_temp: int = 0) -> tuple[int, int]:
-    """Every flow and token record is complete (first line the format, last line `end`), at
-    most ``max_temp`` temporary files are left behind (a worker SIGKILLed between writing its
-    temp file and renaming it leaves one, for garbage collection to sweep; it is never read as
-    a record), and no lock file is held. Returns (flows, locks)."""
-    flows = list(state.glob("flows/*/*.flow"))
-    if expect_flows is not None:
-        assert len(flows) == expect_flows, f"{len(flows)} flow files, expected {expect_flows}"
-    for path in flows:
-        lines = path.read_bytes().split(b"\n")
-        assert lines[0] == b"devicegate-flow 1" and lines[-2:] == [b"end", b""], \
-            f"torn flow record {path}: {lines[:1]} ... {lines[-3:]}"
-    for path in state.glob("tokens/*/*.token"):
-        data = path.read_bytes()
-        assert data.startswith(b"devicegate-token 1\n") and data.endswith(b"\nend\n"), f"torn token {path}"
-    leftovers = [p for p in state.rglob(".tmp-*")]
-    assert len(leftovers) <= max_temp, f"temporary files left behind: {leftovers[:5]}"
-    locks = list(state.glob("flows/*/*.lock"))
-
-    def held():
-        out = []
-        for path in locks:
-            fd = os.open(path, os.O_RDWR)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            except BlockingIOError:
-                out.append(path)
-            finally:
-                os.close(fd)
-        return out
-    # A live worker may hold a lock for an instant (garbage collection); a dead one never.
-    wait_until(lambda: not held(), 3, what="every flow lock to be free")
-    return len(flows), len(locks)
 
 
 def run_load(s, flows, approve, deny, kill_seconds: float = 0.0):
