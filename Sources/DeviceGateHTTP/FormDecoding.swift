@@ -54,7 +54,7 @@ public enum FormDecoding {
             if b == UInt8(ascii: "%") {
                 let h = raw.index(after: i)
                 guard h != raw.endIndex, raw.index(after: h) != raw.endIndex,
-                      let hi = hexValue(raw[h]), let lo = hexValue(raw[raw.index(after: h)]) else {
+                      let hi = Encoding.hexDigitValue(raw[h]), let lo = Encoding.hexDigitValue(raw[raw.index(after: h)]) else {
                     throw .invalidRequest("invalid percent-encoding in form data")
                 }
                 out.append(hi << 4 | lo)
@@ -69,15 +69,6 @@ public enum FormDecoding {
         return text
     }
 
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
-
     /// True for `application/x-www-form-urlencoded`, with or without parameters such as charset.
     public static func isFormContentType(_ value: String?) -> Bool {
         guard let value else { return false }
@@ -87,7 +78,8 @@ public enum FormDecoding {
 }
 
 extension Substring {
-    func trimmingSpaces() -> Substring {
+    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace, RFC 9110 §5.6.3).
+    public func trimmingSpaces() -> Substring {
         var s = self
         while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" { s.removeLast() }

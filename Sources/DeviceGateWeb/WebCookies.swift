@@ -1,5 +1,6 @@
 import DeviceFlow
 import DeviceGateConfig
+import DeviceGateHTTP
 
 /// Cookie names and attributes of the verification page.
 ///
@@ -55,15 +56,6 @@ struct WebCookies: Sendable {
 
     /// 256 bits from the CSPRNG, base64url: 43 characters.
     static func newToken(_ random: some SecureRandom) -> String { Encoding.base64URL(random.bytes(32)) }
-}
-
-extension Substring {
-    func trimmingSpaces() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return s
-    }
 }
 
 /// Plain-words descriptions of scopes for the consent page.
