@@ -1,3 +1,4 @@
+import DeviceFlow
 import Yams
 
 /// Settings of the verification page (`web:` in the configuration file).
@@ -61,15 +62,7 @@ public struct WebSettings: Sendable, Equatable {
     public static func parseColor(_ text: String) -> (UInt8, UInt8, UInt8)? {
         guard text.hasPrefix("#") else { return nil }
         let hex = Array(text.utf8.dropFirst())
-        func digit(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
-        let digits = hex.compactMap(digit)
+        let digits = hex.compactMap { Encoding.hexDigitValue($0) }
         guard digits.count == hex.count else { return nil }
         switch digits.count {
         case 3: return (digits[0] * 17, digits[1] * 17, digits[2] * 17)
