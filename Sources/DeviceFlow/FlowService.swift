@@ -141,8 +141,7 @@ public struct FlowService {
 
     /// Finds the flow a typed user code names, RFC 8628 §3.3. Nil for a malformed or unknown code.
     public func lookUp(userCode input: String) throws -> DeviceFlowRecord? {
-        guard let canonical = policy.userCode.normalize(input),
-              let id = try store.flowID(forUserCodeKey: store.userCodeKey(forCanonicalUserCode: canonical)) else { return nil }
+        guard let id = try flowID(userCode: input) else { return nil }
         return try store.updateFlow(id: id) { record, _ in FlowUpdate(result: record) }
     }
 
@@ -156,15 +155,19 @@ public struct FlowService {
         try decide(userCode: userCode) { FlowDecision.deny($0, now: now) }
     }
 
+    /// The flow a typed user code names, through the HMAC-keyed index; nil for a malformed or
+    /// unknown code (a malformed one costs no store lookup).
+    private func flowID(userCode input: String) throws -> String? {
+        guard let canonical = policy.userCode.normalize(input) else { return nil }
+        return try store.flowID(forUserCodeKey: store.userCodeKey(forCanonicalUserCode: canonical))
+    }
+
     private func decide(userCode: String, _ decision: (DeviceFlowRecord?) -> Result<DeviceFlowRecord, DecisionRefusal>) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
-        guard let canonical = policy.userCode.normalize(userCode),
-              let id = try store.flowID(forUserCodeKey: store.userCodeKey(forCanonicalUserCode: canonical)) else {
-            return .failure(.unknownCode)
-        }
+        guard let id = try flowID(userCode: userCode) else { return .failure(.unknownCode) }
         return try store.updateFlow(id: id) { record, _ in
-            // The index may point at an older flow that reused this code after expiry.
-            let current = record.flatMap { $0.userCodeKey == store.userCodeKey(forCanonicalUserCode: canonical) ? $0 : nil }
-            let result = decision(current)
+            // The index entry named by a code always points at the newest flow holding it: a code
+            // reused after expiry replaced the entry, so an older flow is never reached here.
+            let result = decision(record)
             if case .success(let updated) = result { return FlowUpdate(record: updated, result: result) }
             return FlowUpdate(result: result)
         }
