@@ -27,6 +27,10 @@ let package = Package(
         .target(name: "DeviceGateConfig", dependencies: ["DeviceFlow", "Yams"]),
         // The flock-ed state directory: the only code that calls open/flock/fsync/rename.
         .target(name: "FlowStore", dependencies: ["DeviceFlow"]),
+        // The operator's view: audit events, counters for the metrics, JSON logs.
+        .target(name: "Operations", dependencies: [
+            "DeviceFlow", "FlowStore", .product(name: "Logging", package: "swift-log"),
+        ]),
         // Signing keys, JWTs (RFC 7515/7519/9068), id_tokens, access-token validation.
         .target(name: "TokenSigning", dependencies: [
             "DeviceFlow", "FlowStore",
@@ -35,12 +39,12 @@ let package = Package(
         ]),
         // Transport-neutral request -> response: routing, forms, JSON, the OAuth endpoints.
         .target(name: "DeviceGateHTTP", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "TokenSigning",
+            "DeviceFlow", "DeviceGateConfig", "FlowStore", "TokenSigning", "Operations",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The verification page (RFC 8628 §3.3): code entry, sign-in, consent, sessions, limits.
         .target(name: "DeviceGateWeb", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "CCrypt",
+            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Operations", "CCrypt",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -50,12 +54,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "devicegate", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer", "TokenSigning",
+            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer", "TokenSigning", "Operations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Test support shared by the test targets: manual clock, temp dirs, in-memory store.
-        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP"], path: "Tests/DeviceGateTesting"),
+        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Operations"], path: "Tests/DeviceGateTesting"),
         // A child process for FlowStoreTests' multi-process race; not shipped.
         .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "FlowStore"], path: "Tests/StoreRaceTool"),
         .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
@@ -63,6 +67,7 @@ let package = Package(
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
         .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "TokenSigning"]),
         .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "FlowStore", "DeviceGateTesting"]),
-        .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "FlowStore", "DeviceGateTesting"]),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", "FlowStore", "DeviceFlow", "DeviceGateTesting"]),
+        .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "Operations"]),
     ]
 )

@@ -29,6 +29,7 @@ public struct ConfigurationLoader {
         ("DEVICEGATE_WORKERS", "server.workers"),
         ("DEVICEGATE_MAX_BODY_BYTES", "server.max_body_bytes"),
         ("DEVICEGATE_LOG_LEVEL", "server.log_level"),
+        ("DEVICEGATE_LOG_FORMAT", "server.log_format"),
     ]
 
     public init() {}
@@ -122,7 +123,7 @@ struct Reader {
     }
 
     mutating func readRoot(_ root: Node, into config: inout DeviceGateConfiguration) {
-        for (key, value) in mapping(root, "", allowed: ["issuer", "state_dir", "server", "lifetimes", "user_code", "endpoints", "clients", "users", "web", "tokens"]) {
+        for (key, value) in mapping(root, "", allowed: ["issuer", "state_dir", "server", "lifetimes", "user_code", "endpoints", "clients", "users", "web", "tokens", "audit", "metrics"]) {
             switch key {
             case "issuer": config.issuer = string(value, key) ?? config.issuer
             case "state_dir": config.stateDirectory = string(value, key) ?? config.stateDirectory
@@ -134,13 +135,15 @@ struct Reader {
             case "users": config.users = readUsers(value)
             case "web": readWeb(value, into: &config.web)
             case "tokens": readTokens(value, into: &config.tokens)
+            case "audit": readAudit(value, into: &config.operations)
+            case "metrics": readMetrics(value, into: &config.operations)
             default: break
             }
         }
     }
 
     mutating func readServer(_ node: Node, into server: inout DeviceGateConfiguration.Server) {
-        for (key, value) in mapping(node, "server", allowed: ["listen", "workers", "max_body_bytes", "log_level", "socket_mode"]) {
+        for (key, value) in mapping(node, "server", allowed: ["listen", "workers", "max_body_bytes", "log_level", "log_format", "socket_mode"]) {
             let path = "server.\(key)"
             switch key {
             case "listen":
@@ -152,6 +155,11 @@ struct Reader {
             case "workers": server.workers = int(value, path, range: 1...256) ?? server.workers
             case "max_body_bytes": server.maxBodyBytes = int(value, path, range: 1024...(16 << 20)) ?? server.maxBodyBytes
             case "log_level": server.logLevel = string(value, path) ?? server.logLevel
+            case "log_format":
+                guard let text = string(value, path) else { continue }
+                if let format = DeviceGateConfiguration.LogFormat(rawValue: text) { server.logFormat = format } else {
+                    issue(value, path, "expected text or json")
+                }
             case "socket_mode":
                 if let text = string(value, path) {
                     if let mode = Int(text, radix: 8), (0...0o777).contains(mode), text.count >= 3 { server.socketMode = mode } else {
@@ -316,6 +324,8 @@ struct Reader {
             case "server.max_body_bytes":
                 if let n = Int(value), (1024...(16 << 20)).contains(n) { config.server.maxBodyBytes = n } else { bad("expected a number from 1024 to 16777216") }
             case "server.log_level": config.server.logLevel = value
+            case "server.log_format":
+                if let format = DeviceGateConfiguration.LogFormat(rawValue: value) { config.server.logFormat = format } else { bad("expected text or json") }
             default: break
             }
         }
@@ -345,6 +355,7 @@ struct Reader {
                      ("endpoints.userinfo", config.endpoints.userinfo), ("endpoints.introspection", config.endpoints.introspection),
                      ("endpoints.revocation", config.endpoints.revocation), ("endpoints.auth_check", config.endpoints.authCheck),
                      ("discovery ({issuer}/.well-known/openid-configuration)", config.discoveryPath), ("jwks ({issuer}/jwks/)", config.jwksPath)]
+            + (config.operations.metricsEnabled ? [("metrics.path", config.operations.metricsPath)] : [])
         for (i, a) in paths.enumerated() {
             for b in paths[(i + 1)...] where a.1 == b.1 {
                 issue(at: b.0, "is the same path as \(a.0)")

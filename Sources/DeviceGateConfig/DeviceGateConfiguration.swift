@@ -39,7 +39,13 @@ public struct DeviceGateConfiguration: Sendable {
         /// Permission bits of a unix socket that `serve` binds itself: 0660 lets the service
         /// user and its group (nginx's) connect, nobody else.
         public var socketMode: Int = 0o660
+        /// `text` (swift-log's stream format) or `json` (one object per line, for log shippers).
+        public var logFormat: LogFormat = .text
         public init() {}
+    }
+
+    public enum LogFormat: String, Sendable, Equatable {
+        case text, json
     }
 
     public struct Lifetimes: Sendable, Equatable {
@@ -87,8 +93,15 @@ public struct DeviceGateConfiguration: Sendable {
     public var web = WebSettings()
     /// Signed tokens: keys, refresh tokens, the gateway.
     public var tokens = TokenSettings()
+    /// Audit log, metrics.
+    public var operations = OperationsSettings()
 
     public init() {}
+
+    /// Where audit events go: `audit.file`, or `<state_dir>/audit.jsonl`.
+    public var auditDestination: AuditDestination {
+        operations.audit ?? .file(path: stateDirectory + "/audit.jsonl")
+    }
 
     /// scheme://host[:port] of the issuer.
     public var issuerOrigin: String {

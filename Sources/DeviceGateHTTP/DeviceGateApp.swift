@@ -1,6 +1,7 @@
 import DeviceFlow
 import DeviceGateConfig
 import Logging
+import Operations
 
 /// A feature that serves its own paths (the verification page, the token gateway). The app asks
 /// each in turn after its own OAuth endpoints; nil means "not mine".
@@ -19,6 +20,8 @@ public final class DeviceGateApp {
     let logger: Logger
     /// Features with their own paths, asked in order after the OAuth endpoints.
     public var handlers: [any RequestHandler] = []
+    /// Audit events and the counters behind the metrics.
+    public var telemetry: Telemetry = .disabled()
 
     public init(configuration: DeviceGateConfiguration, service: FlowService, clock: any WallClock, logger: Logger) {
         self.configuration = configuration
@@ -28,6 +31,7 @@ public final class DeviceGateApp {
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let started = Telemetry.monotonicMicroseconds()
         var logger = self.logger
         if !request.requestID.isEmpty { logger[metadataKey: "request.id"] = "\(request.requestID)" }
         let endpoints = configuration.endpoints
@@ -47,7 +51,35 @@ public final class DeviceGateApp {
             "http.method": "\(request.method)", "http.path": "\(request.path.prefix(200))",
             "http.status": "\(response.status)", "client.address": "\(request.remoteAddress)",
         ])
+        telemetry.observe(metricsEndpoint(request.path), status: response.status,
+                          microseconds: Telemetry.monotonicMicroseconds() &- started)
         return response
+    }
+
+    /// The `endpoint` label a path is counted under.
+    func metricsEndpoint(_ path: String) -> MetricsLayout.Endpoint {
+        let endpoints = configuration.endpoints
+        switch path {
+        case endpoints.deviceAuthorization: return .deviceAuthorization
+        case endpoints.token: return .token
+        case endpoints.userinfo: return .userinfo
+        case endpoints.introspection: return .introspection
+        case endpoints.revocation: return .revocation
+        case configuration.discoveryPath: return .discovery
+        case configuration.jwksPath: return .jwks
+        case configuration.operations.metricsPath: return .metrics
+        case _ where path.hasPrefix(endpoints.authCheck): return .authCheck
+        case _ where path == endpoints.verification || path.hasPrefix(endpoints.verification + (endpoints.verification.hasSuffix("/") ? "" : "/")):
+            return .verification
+        default: return .other
+        }
+    }
+
+    /// Writes an audit event stamped with the request's address and id.
+    public func audit(_ kind: AuditEvent.Kind, _ request: HTTPRequest, user: String? = nil, clientID: String? = nil,
+                      flowID: String? = nil, scope: String? = nil, details: [(String, String)] = []) {
+        telemetry.record(AuditEvent(kind, time: clock.now(), address: request.remoteAddress, user: user, clientID: clientID,
+                                    flowID: flowID, scope: scope, requestID: request.requestID, details: details))
     }
 
     /// The first handler that takes the request. A plain loop on purpose: `lazy.compactMap(…).first`
@@ -77,6 +109,7 @@ public final class DeviceGateApp {
         } catch let error as OAuthError {
             return OAuthResponses.error(error)
         } catch let error as FlowStorageError {
+            telemetry.countStorageFailure()
             logger.error("state directory failure", metadata: ["error": "\(error)"])
             let detail = error.kind == .noSpace ? "the server's state storage is full; try again later" : "the server's state storage failed; try again later"
             return OAuthResponses.error(.temporarilyUnavailable(detail))
@@ -110,11 +143,14 @@ public final class DeviceGateApp {
         let scope = try client.resolveScopes(requested: requested).get()
         let response = try service.authorizeDevice(client: client, scope: scope, now: clock.now())
         logger.info("device authorization", metadata: ["client.id": "\(client.clientID)", "scope": "\(scope)"])
+        audit(.flowStarted, request, clientID: client.clientID, flowID: Encoding.sha256Hex(response.deviceCode), scope: "\(scope)")
         return OAuthResponses.deviceAuthorization(response)
     }
 
     static let deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
     static let refreshTokenGrant = "refresh_token"
+
+    private func grantName(_ grantType: String) -> String { grantType == Self.deviceCodeGrant ? "device_code" : grantType }
 
     /// RFC 8628 §3.4–3.5: `POST /application/o/token/`.
     private func token(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
@@ -140,8 +176,14 @@ public final class DeviceGateApp {
         switch result {
         case .tokens(let tokens):
             logger.info("tokens issued", metadata: ["client.id": "\(client.clientID)", "subject": "\(tokens.accessTokenRecord.subject)", "scope": "\(tokens.scope)"])
+            audit(.tokenIssued, request, user: tokens.accessTokenRecord.subject, clientID: client.clientID,
+                  flowID: tokens.accessTokenRecord.flowID, scope: "\(tokens.scope)", details: [("grant", grantName(grantType))])
             return OAuthResponses.tokens(tokens)
         case .error(let error):
+            if error.code == "invalid_grant" {
+                // A code or refresh token that is unknown, another client's, spent or reused.
+                audit(.grantRefused, request, clientID: client.clientID, details: [("grant", grantName(grantType)), ("reason", error.detail)])
+            }
             return OAuthResponses.error(error)
         }
     }

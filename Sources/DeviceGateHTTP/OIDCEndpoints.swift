@@ -217,6 +217,7 @@ public final class OIDCEndpoints: RequestHandler {
         switch try app.service.revokeRefreshToken(token, client: client, now: now) {
         case .revoked:
             logger.info("refresh token revoked", metadata: ["client.id": "\(client.clientID)"])
+            app.audit(.tokenRevoked, request, clientID: client.clientID, details: [("token_type", "refresh_token")])
         case .otherClient:
             throw OAuthError(code: "unauthorized_client", detail: "the token was not issued to this client")
         case .unknown:
@@ -226,6 +227,7 @@ public final class OIDCEndpoints: RequestHandler {
             }
             try app.service.store.revokeAccessToken(id: access.tokenID, expiresAt: access.expiresAt)
             logger.info("access token revoked", metadata: ["client.id": "\(client.clientID)"])
+            app.audit(.tokenRevoked, request, user: access.subject, clientID: client.clientID, details: [("token_type", "access_token")])
         }
         // RFC 7009 §2.2: 200 also for tokens that are unknown, expired or already revoked.
         return HTTPResponse(status: 200, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")])

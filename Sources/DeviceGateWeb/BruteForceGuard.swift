@@ -32,17 +32,23 @@ struct BruteForceGuard {
         return Encoding.hex(bytes[0..<8]) + "::/64"
     }
 
-    private func keys(userCodeFrom address: String) -> [(String, WebSettings.Limit, Bool)] {
-        [("user-code-ip:\(Self.clientKey(address))", limits.userCodePerIP, false), ("user-code-global", limits.userCodeGlobal, true)]
+    /// A counter: its key in the store, its limit, whether it is global, and its name in the
+    /// audit log's `lockout` events.
+    private typealias Counter = (key: String, limit: WebSettings.Limit, global: Bool, name: String)
+
+    private func keys(userCodeFrom address: String) -> [Counter] {
+        [("user-code-ip:\(Self.clientKey(address))", limits.userCodePerIP, false, "user_code_per_ip"),
+         ("user-code-global", limits.userCodeGlobal, true, "user_code_global")]
     }
 
-    private func keys(signInFrom address: String, username: String) -> [(String, WebSettings.Limit, Bool)] {
-        [("sign-in-ip:\(Self.clientKey(address))", limits.signInPerIP, false), ("sign-in-user:\(username)", limits.signInPerUser, false)]
+    private func keys(signInFrom address: String, username: String) -> [Counter] {
+        [("sign-in-ip:\(Self.clientKey(address))", limits.signInPerIP, false, "sign_in_per_ip"),
+         ("sign-in-user:\(username)", limits.signInPerUser, false, "sign_in_per_user")]
     }
 
-    private func check(_ keys: [(String, WebSettings.Limit, Bool)], now: UnixTime) throws -> Refusal? {
+    private func check(_ keys: [Counter], now: UnixTime) throws -> Refusal? {
         var refusal: Refusal?
-        for (key, limit, global) in keys {
+        for (key, limit, global, _) in keys {
             let reading = try store.count(key: key, windowSeconds: limit.windowSeconds, now: now)
             if reading.count >= limit.maximum {
                 let retry = max(refusal?.retryAt ?? reading.windowEnd, reading.windowEnd)
@@ -52,16 +58,29 @@ struct BruteForceGuard {
         return refusal
     }
 
-    private func fail(_ keys: [(String, WebSettings.Limit, Bool)], now: UnixTime) throws {
-        for (key, limit, _) in keys { _ = try store.increment(key: key, windowSeconds: limit.windowSeconds, now: now) }
+    /// A limit this failure used up: from now until `until`, attempts are refused.
+    struct Lockout: Equatable {
+        var limit: String
+        var until: UnixTime
+    }
+
+    /// Counts a failure; returns the limits it exhausted (the failure that reaches a maximum
+    /// starts a lockout, and only that one, so each lockout is reported once).
+    private func fail(_ keys: [Counter], now: UnixTime) throws -> [Lockout] {
+        var lockouts: [Lockout] = []
+        for (key, limit, _, name) in keys {
+            let reading = try store.increment(key: key, windowSeconds: limit.windowSeconds, now: now)
+            if reading.count == limit.maximum { lockouts.append(Lockout(limit: name, until: reading.windowEnd)) }
+        }
+        return lockouts
     }
 
     func checkUserCode(address: String, now: UnixTime) throws -> Refusal? { try check(keys(userCodeFrom: address), now: now) }
-    func failUserCode(address: String, now: UnixTime) throws { try fail(keys(userCodeFrom: address), now: now) }
+    func failUserCode(address: String, now: UnixTime) throws -> [Lockout] { try fail(keys(userCodeFrom: address), now: now) }
     func checkSignIn(address: String, username: String, now: UnixTime) throws -> Refusal? {
         try check(keys(signInFrom: address, username: username), now: now)
     }
-    func failSignIn(address: String, username: String, now: UnixTime) throws {
+    func failSignIn(address: String, username: String, now: UnixTime) throws -> [Lockout] {
         try fail(keys(signInFrom: address, username: username), now: now)
     }
 }

@@ -2,6 +2,7 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import Logging
+import Operations
 
 /// The steps of the verification page: code entry, sign-in, decision, sign-out.
 extension VerificationPage {
@@ -20,7 +21,7 @@ extension VerificationPage {
         }
         let format = configuration.userCode
         guard let canonical = format.normalize(typed) else {
-            try guardian.failUserCode(address: request.remoteAddress, now: now)
+            try rejectUserCode(request, reason: typed.isEmpty ? "empty" : "malformed", now: now)
             let error = typed.isEmpty ? "Enter the code shown on your device."
                 : "That is not a valid code. Codes are \(format.length) \(format.charset == .digits ? "digits" : "letters"), like \(placeholder)."
             return .refused(try enterPage(request, visitor: visitor, status: 400, code: typed, error: error))
@@ -28,7 +29,7 @@ extension VerificationPage {
         let display = format.display(canonical)
         let record = try service.lookUp(userCode: canonical)
         func fail(_ status: Int, _ error: String) throws -> CodeOutcome {
-            try guardian.failUserCode(address: request.remoteAddress, now: now)
+            try rejectUserCode(request, reason: ["404": "unknown", "410": "expired"]["\(status)"] ?? "decided", now: now)
             return .refused(try enterPage(request, visitor: visitor, status: status, code: display, error: error))
         }
         guard let record else {
@@ -76,6 +77,29 @@ extension VerificationPage {
                     detail: "If you are the operator: nginx must authenticate this location (auth_basic or auth_request) and pass fastcgi_param REMOTE_USER $remote_user.")
     }
 
+    // MARK: Audit
+
+    func audit(_ kind: AuditEvent.Kind, _ request: HTTPRequest, user: String? = nil, clientID: String? = nil, flowID: String? = nil,
+               scope: String? = nil, now: UnixTime, details: [(String, String)] = []) {
+        telemetry.record(AuditEvent(kind, time: now, address: request.remoteAddress, user: user, clientID: clientID,
+                                    flowID: flowID, scope: scope, requestID: request.requestID, details: details))
+    }
+
+    func auditLockouts(_ lockouts: [BruteForceGuard.Lockout], _ request: HTTPRequest, user: String? = nil, now: UnixTime) {
+        for lockout in lockouts {
+            audit(.lockout, request, user: lockout.limit == "sign_in_per_user" ? user : nil, now: now,
+                  details: [("limit", lockout.limit), ("until", Timestamp.iso8601(lockout.until))])
+        }
+    }
+
+    /// A typed user code that leads to no pending flow: counted against the RFC 8628 §5.1
+    /// limits and written to the audit log (the code itself never is).
+    func rejectUserCode(_ request: HTTPRequest, reason: String, now: UnixTime) throws {
+        let lockouts = try guardian.failUserCode(address: request.remoteAddress, now: now)
+        audit(.userCodeRejected, request, now: now, details: [("reason", reason)])
+        auditLockouts(lockouts, request, now: now)
+    }
+
     // MARK: Steps
 
     /// `POST /device`: the person confirmed a code.
@@ -109,8 +133,10 @@ extension VerificationPage {
         // An unknown user still costs one hash computation, so timing does not tell names apart.
         let verified = PasswordHashing.verify(password, hash: hash ?? PasswordHashing.decoy) && hash != nil
         guard verified else {
-            try guardian.failSignIn(address: request.remoteAddress, username: countedName, now: now)
+            let lockouts = try guardian.failSignIn(address: request.remoteAddress, username: countedName, now: now)
             logger.notice("sign-in failed", metadata: ["user": "\(countedName)"])
+            audit(.signInFailed, request, user: countedName, now: now, details: [("reason", hash == nil ? "unknown user" : "wrong password")])
+            auditLockouts(lockouts, request, user: countedName, now: now)
             return signInPage(403, visitor: visitor, record: nil, display: display, username: String(username.prefix(64)),
                               error: "Wrong username or password.")
         }
@@ -120,6 +146,7 @@ extension VerificationPage {
         let session = WebSession(subject: username, authTime: now, expiresAt: now.adding(seconds: Int64(settings.sessionLifetime)))
         try store.saveSession(idHash: Encoding.sha256Hex(id), session)
         logger.info("signed in", metadata: ["user": "\(username)"])
+        audit(.signInSucceeded, request, user: username, now: now)
         var signedIn = visitor
         signedIn.sessionID = id
         signedIn.session = session
@@ -152,7 +179,7 @@ extension VerificationPage {
         }
         let format = configuration.userCode
         guard let canonical = format.normalize(typed) else {
-            try guardian.failUserCode(address: request.remoteAddress, now: now)
+            try rejectUserCode(request, reason: "malformed", now: now)
             return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "The device code was missing or not valid.")
         }
         let result = action == "approve"
@@ -163,12 +190,14 @@ extension VerificationPage {
             logger.info(action == "approve" ? "flow approved" : "flow denied", metadata: [
                 "client.id": "\(record.clientID)", "user": "\(subject)", "flow.id": "\(record.id.prefix(12))",
             ])
+            audit(action == "approve" ? .flowApproved : .flowDenied, request, user: subject, clientID: record.clientID,
+                  flowID: record.id, scope: "\(record.scope)", now: now, details: [("via", "web")])
             return page(200, "done", visitor, [
                 "title": action == "approve" ? "Device connected" : "Request denied", "approved": action == "approve",
                 "client_name": clientName(record),
             ])
         case .failure(let refusal):
-            if refusal == .unknownCode { try guardian.failUserCode(address: request.remoteAddress, now: now) }
+            if refusal == .unknownCode { try rejectUserCode(request, reason: "unknown", now: now) }
             logger.notice("decision refused", metadata: ["reason": "\(refusal)", "user": "\(subject)"])
             switch refusal {
             case .unknownCode:

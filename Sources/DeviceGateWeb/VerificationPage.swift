@@ -2,6 +2,7 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import Logging
+import Operations
 
 /// The verification page, RFC 8628 §3.3: the person enters the user code, signs in, sees who
 /// asks for what, and approves or denies.
@@ -31,10 +32,13 @@ public final class VerificationPage: RequestHandler {
     let base: String
     let stylesheet: [UInt8]
     let securityHeaders: [(String, String)]
+    /// Sign-ins, failed sign-ins, lockouts, rejected codes and decisions go to the audit log.
+    let telemetry: Telemetry
 
     public init(configuration: DeviceGateConfiguration, service: FlowService, store: any WebStateStorage, clock: any WallClock,
-                templates: PageTemplates, random: any SecureRandom = SystemSecureRandom()) {
+                templates: PageTemplates, random: any SecureRandom = SystemSecureRandom(), telemetry: Telemetry = .disabled()) {
         self.configuration = configuration
+        self.telemetry = telemetry
         self.settings = configuration.web
         self.service = service
         self.store = store

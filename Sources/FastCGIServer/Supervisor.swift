@@ -39,6 +39,8 @@ public final class Supervisor {
     private var toReplace: [pid_t] = []                  // waiting for a rolling replace
     private var recentDeaths: [Int64] = []
     public private(set) var restarts = 0
+    /// Called after a worker died unexpectedly and a replacement is due (the metrics count it).
+    public var onWorkerRestart: (() -> Void)?
 
     public init(settings: Settings, logger: Logger, reload: @escaping () -> Int?, tick: @escaping () -> Void) {
         self.settings = settings
@@ -134,6 +136,7 @@ public final class Supervisor {
             let how = (status & 0x7F) == 0 ? "exit status \((status >> 8) & 0xFF)" : "signal \(status & 0x7F)"
             logger.warning("worker died; restarting", metadata: ["pid": "\(pid)", "how": "\(how)"])
             restarts += 1
+            onWorkerRestart?()
             let t = now()
             recentDeaths = recentDeaths.filter { t - $0 < 10 } + [t]
             if recentDeaths.count > 2 * settings.workers {

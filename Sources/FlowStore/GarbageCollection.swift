@@ -13,6 +13,8 @@ public struct GarbageCollectionReport: Sendable, Equatable, CustomStringConverti
     /// Expired flows whose lock was held at that moment; a later pass removes them.
     public var busy = 0
     public var unreadable = 0
+    /// The flows left in the shards visited, by state: the metrics' flow gauge.
+    public var census = FlowCensus()
 
     public init() {}
 
@@ -20,10 +22,34 @@ public struct GarbageCollectionReport: Sendable, Equatable, CustomStringConverti
         lhs.flows += rhs.flows; lhs.codes += rhs.codes; lhs.tokens += rhs.tokens
         lhs.temporaryFiles += rhs.temporaryFiles; lhs.orphanLocks += rhs.orphanLocks
         lhs.busy += rhs.busy; lhs.unreadable += rhs.unreadable
+        lhs.census += rhs.census
     }
 
     public var description: String {
         "removed \(flows) flows, \(codes) user-code entries, \(tokens) tokens, \(temporaryFiles) temp files, \(orphanLocks) orphan locks; \(busy) busy, \(unreadable) unreadable"
+    }
+}
+
+/// Flows by state, as `devicegate status` and the metrics count them: a redeemed flow is
+/// redeemed, any other past its expiry is expired.
+public struct FlowCensus: Sendable, Equatable {
+    public var pending = 0, approved = 0, denied = 0, redeemed = 0, expired = 0
+
+    public init() {}
+
+    public mutating func count(_ record: DeviceFlowRecord, now: UnixTime) {
+        switch record.status {
+        case .redeemed: redeemed += 1
+        case _ where record.isExpired(at: now): expired += 1
+        case .pending: pending += 1
+        case .approved: approved += 1
+        case .denied: denied += 1
+        }
+    }
+
+    public static func += (lhs: inout FlowCensus, rhs: FlowCensus) {
+        lhs.pending += rhs.pending; lhs.approved += rhs.approved; lhs.denied += rhs.denied
+        lhs.redeemed += rhs.redeemed; lhs.expired += rhs.expired
     }
 }
 
@@ -84,10 +110,17 @@ extension FileFlowStore {
                 report.unreadable += 1
                 continue
             }
-            guard record.expiresAt < cutoff else { continue }
+            guard record.expiresAt < cutoff else {
+                report.census.count(record, now: now)
+                continue
+            }
             guard let fd = try? Sys.open(lockPath, O_RDWR | O_CREAT) else { continue }
             Sys.closeAfter(fd) { fd in
-                guard (try? Sys.lockExclusive(fd, lockPath, wait: false)) == true else { report.busy += 1; return }
+                guard (try? Sys.lockExclusive(fd, lockPath, wait: false)) == true else {
+                    report.busy += 1
+                    report.census.count(record, now: now)
+                    return
+                }
                 let codeDir = directory.codesShard(StateDirectory.shard(of: record.userCodeKey))
                 let codePath = "\(codeDir)/\(record.userCodeKey)"
                 if let entry = try? Sys.readFile(codePath).flatMap(RecordCoding.decodeIndex), entry.flowID == id {

@@ -20,6 +20,9 @@ import DeviceFlow
 ///   web-secret                  32 random bytes keying CSRF tokens (0600)
 ///   sessions/<xx>/<hash>.session verification-page sessions, by SHA-256 of the session id
 ///   limits/<xx>/<hash>          failed-attempt counters (flock-ed in place, soft state)
+///   metrics/slot-<n>            one process's counters, mmap-ed (see CounterPage)
+///   metrics/census              flows by state per shard, kept by the garbage collector
+///   audit.jsonl                 the audit log, unless audit.file says otherwise
 /// ```
 /// `<xx>` is the first two hex digits of the file's key: 256 shards per kind, created at
 /// initialisation for flows, codes and tokens, so no OAuth request ever creates a directory, and garbage collection can walk one
@@ -60,7 +63,7 @@ public struct StateDirectory: Sendable {
     static let kinds = ["flows", "codes", "tokens", "refresh", "families", "revoked"]
     /// Kinds whose shards are created on first use: only the verification page writes them, at
     /// human pace, so one stat(2) per write is nothing and start-up stays fast.
-    static let lazyKinds = ["sessions", "limits"]
+    static let lazyKinds = ["sessions", "limits", "metrics"]
 
     /// Makes sure a lazily created shard exists.
     func ensureShard(_ path: String) throws {

@@ -6,6 +6,7 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateWeb
 import FlowStore
+import Operations
 
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,10 +52,11 @@ struct CheckConfigCommand: ParsableCommand {
 }
 
 /// Shared by approve and deny: load, open, act, report.
-private func decide(_ options: ConfigOptions, userCode: String, verb: String,
+private func decide(_ options: ConfigOptions, userCode: String, verb: String, subject: String?,
                     _ action: (FlowService, UnixTime) throws -> Result<DeviceFlowRecord, DecisionRefusal>) throws {
     let config = try options.load()
     let store = try options.openStore(config)
+    let telemetry = try makeTelemetry(config, store: store, logger: makeLogger("devicegate", level: config.server.logLevel))
     let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
                               issuer: OpaqueTokenIssuer(accessTokenLifetime: config.lifetimes.accessToken))
     let result: Result<DeviceFlowRecord, DecisionRefusal>
@@ -66,6 +68,12 @@ private func decide(_ options: ConfigOptions, userCode: String, verb: String,
     }
     switch result {
     case .success(let record):
+        // The person at the keyboard, and the subject the tokens will name (approve only).
+        var details = [("via", "cli"), ("operator", commandUser())]
+        if let subject { details.append(("subject", subject)) }
+        telemetry.record(AuditEvent(subject != nil ? .flowApproved : .flowDenied, time: SystemClock().now(), address: "local",
+                                    user: subject ?? commandUser(), clientID: record.clientID, flowID: record.id,
+                                    scope: "\(record.scope)", details: details))
         print("\(verb) \(config.userCode.display(config.userCode.normalize(userCode) ?? userCode)) for client \(record.clientID) (scope: \(record.scope))")
     case .failure(let refusal):
         printError("devicegate: \(refusal)")
@@ -89,7 +97,7 @@ struct ApproveCommand: ParsableCommand {
     }
 
     func run() throws {
-        try decide(options, userCode: userCode, verb: "approved") { service, now in
+        try decide(options, userCode: userCode, verb: "approved", subject: subject) { service, now in
             try service.approve(userCode: userCode, subject: subject, authTime: now, now: now)
         }
     }
@@ -103,7 +111,7 @@ struct DenyCommand: ParsableCommand {
     @Argument(help: "The user code shown on the device.") var userCode: String
 
     func run() throws {
-        try decide(options, userCode: userCode, verb: "denied") { service, now in
+        try decide(options, userCode: userCode, verb: "denied", subject: nil) { service, now in
             try service.deny(userCode: userCode, now: now)
         }
     }

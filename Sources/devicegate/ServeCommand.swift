@@ -10,6 +10,7 @@ import DeviceGateWeb
 import FastCGIServer
 import FlowStore
 import Logging
+import Operations
 import TokenSigning
 
 struct ServeCommand: ParsableCommand {
@@ -33,8 +34,15 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let logger = makeLogger("devicegate.supervisor", level: config.server.logLevel)
+        let logger = makeLogger("devicegate.supervisor", level: config.server.logLevel, format: config.server.logFormat)
         let store = try options.openStore(config)
+        // The supervisor counts worker restarts, and keeps the census of flows the metrics
+        // report; opening the audit log here reports a bad audit.file before any worker starts.
+        let telemetry = try makeTelemetry(config, store: store, logger: logger)
+        var census: CounterPage?
+        if config.operations.metricsEnabled {
+            census = try? CounterPage.claim(named: "census", in: store.directory, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
+        }
         do {
             try KeyRing.ensureKey(files: KeyFiles(directory: config.keysDirectory),
                                   algorithm: SigningKey.Algorithm(rawValue: config.tokens.signingAlgorithm) ?? .rs256, now: SystemClock().now())
@@ -75,28 +83,43 @@ struct ServeCommand: ParsableCommand {
         let clock = SystemClock()
         let retention = config.lifetimes.expiredRetention
         let webStore = try options.openWebStore(store)
+        census?[MetricsLayout.censusWorkers] = UInt64(settings.workers)
         let supervisor = Supervisor(settings: settings, logger: logger, reload: {
             switch options.loadResult() {
             case .success(let newConfig):
                 if newConfig.server.listen != config.server.listen || newConfig.stateDirectory != config.stateDirectory {
                     logger.warning("server.listen and state_dir changes take effect only on restart")
                 }
-                return fixedWorkers ?? newConfig.server.workers
+                let count = fixedWorkers ?? newConfig.server.workers
+                census?[MetricsLayout.censusWorkers] = UInt64(count)
+                return count
             case .failure(let failure):
                 logger.error("configuration invalid", metadata: ["issues": "\(failure.message)"])
                 return nil
             }
         }, tick: {
-            // Incremental garbage collection: one shard a second, a full cycle every ~4 minutes.
-            let report = store.collectGarbage(now: clock.now(), retentionSeconds: retention, shards: [shard])
-            let web = webStore.collectGarbage(now: clock.now(), shards: [shard])
-            if report.flows + report.tokens + report.codes + web.sessions + web.counters > 0 {
-                logger.debug("garbage collected", metadata: [
-                    "shard": "\(shard)", "report": "\(report)", "sessions": "\(web.sessions)", "counters": "\(web.counters)",
-                ])
-            }
-            shard = (shard + 1) % StateDirectory.shardCount
+            // Incremental garbage collection and the census of flows, shard after shard for at
+            // most 20 ms a second (at least one shard): a small state directory is swept every
+            // second, and a million flows cost the supervisor a bounded share of one core.
+            let deadline = Telemetry.monotonicMicroseconds() + 20_000
+            var visited = 0
+            repeat {
+                let report = store.collectGarbage(now: clock.now(), retentionSeconds: retention, shards: [shard])
+                let web = webStore.collectGarbage(now: clock.now(), shards: [shard])
+                if let census {
+                    let counts = [report.census.pending, report.census.approved, report.census.denied, report.census.redeemed, report.census.expired]
+                    for (state, count) in counts.enumerated() { census[MetricsLayout.census(shard: shard, state: state)] = UInt64(count) }
+                }
+                if report.flows + report.tokens + report.codes + web.sessions + web.counters > 0 {
+                    logger.debug("garbage collected", metadata: [
+                        "shard": "\(shard)", "report": "\(report)", "sessions": "\(web.sessions)", "counters": "\(web.counters)",
+                    ])
+                }
+                shard = (shard + 1) % StateDirectory.shardCount
+                visited += 1
+            } while visited < StateDirectory.shardCount && Telemetry.monotonicMicroseconds() < deadline
         })
+        supervisor.onWorkerRestart = { telemetry.countWorkerRestart() }
         let status = supervisor.run()
         if case .unix(let path) = config.server.listen, listenFD != 0 { unlink(path) }
         throw ExitCode(status)
@@ -118,7 +141,7 @@ struct WorkerCommand: ParsableCommand {
             if getppid() != parent { throw ExitCode(0) }
         }
         let config = try options.load()
-        var logger = makeLogger("devicegate.worker", level: config.server.logLevel)
+        var logger = makeLogger("devicegate.worker", level: config.server.logLevel, format: config.server.logFormat)
         logger[metadataKey: "pid"] = "\(getpid())"
         guard FastCGIWorker.standardInputIsListeningSocket() else {
             printError("devicegate worker: fd 0 is not a listening socket; run it under `devicegate serve`, spawn-fcgi or a systemd .socket unit")
@@ -126,6 +149,7 @@ struct WorkerCommand: ParsableCommand {
         }
         let store = try options.openStore(config)
         let app = try makeApplication(config: config, store: store, logger: logger)
+        app.telemetry = try makeTelemetry(config, store: store, logger: logger)
         let templates: PageTemplates
         do {
             templates = try PageTemplates(directory: config.web.templatesDirectory)
@@ -135,7 +159,7 @@ struct WorkerCommand: ParsableCommand {
         }
         let webStore = try options.openWebStore(store)
         app.handlers.append(VerificationPage(configuration: config, service: app.service, store: webStore,
-                                             clock: SystemClock(), templates: templates))
+                                             clock: SystemClock(), templates: templates, telemetry: app.telemetry))
         let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, logger: logger, handler: app.handle)
         throw ExitCode(worker.run())
     }
@@ -162,5 +186,8 @@ func makeApplication(config: DeviceGateConfiguration, store: FileFlowStore, logg
                               refreshTokenLifetime: config.tokens.refreshTokenLifetime)
     let app = DeviceGateApp(configuration: config, service: service, clock: SystemClock(), logger: logger)
     app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)))
+    if config.operations.metricsEnabled {
+        app.handlers.append(MetricsEndpoint(settings: config.operations, stateDirectory: store.directory))
+    }
     return app
 }

@@ -6,6 +6,7 @@ import DeviceFlow
 import DeviceGateConfig
 import FlowStore
 import Logging
+import Operations
 
 /// The system wall clock.
 struct SystemClock: WallClock {
@@ -102,8 +103,8 @@ func printError(_ message: String, newline: Bool = true) {
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-func makeLogger(_ label: String, level: String) -> Logger {
-    var logger = Logger(label: label)
+func makeLogger(_ label: String, level: String, format: DeviceGateConfiguration.LogFormat = .text) -> Logger {
+    var logger = format == .json ? Logger(label: label, factory: { JSONLogHandler(label: $0) }) : Logger(label: label)
     logger.logLevel = Logger.Level(rawValue: level) ?? .info
     return logger
 }
@@ -113,4 +114,42 @@ func absolutePath(_ path: String) -> String {
     guard let cwd = getcwd(nil, 0) else { return path }
     defer { free(cwd) }
     return String(cString: cwd) + "/" + path
+}
+
+/// Opens the audit log where the configuration says, or explains why not and exits 1: a
+/// problem found at start, never on the first approval.
+func openAuditSink(_ config: DeviceGateConfiguration) throws -> (any AuditSink)? {
+    switch config.auditDestination {
+    case .off: return nil
+    case .standardError: return StandardErrorAuditSink()
+    case .file(let path):
+        do {
+            return try FileAuditSink(path: path)
+        } catch {
+            printError("devicegate: cannot open the audit log (audit.file): \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// A process's telemetry: the audit log, and a counter page when metrics are enabled. A page
+/// that cannot be claimed (a full disk) costs the metrics, never the service.
+func makeTelemetry(_ config: DeviceGateConfiguration, store: FileFlowStore, logger: Logger) throws -> Telemetry {
+    let audit = try openAuditSink(config)
+    var page: CounterPage?
+    if config.operations.metricsEnabled {
+        do {
+            page = try CounterPage.claimSlot(in: store.directory, layout: MetricsLayout.id, count: MetricsLayout.count)
+        } catch {
+            logger.warning("metrics disabled in this process: cannot claim a counter page", metadata: ["error": "\(error)"])
+        }
+    }
+    return Telemetry(audit: audit, counters: page, logger: logger)
+}
+
+/// The user running a command, for the audit log (`sudo devicegate approve` names the sudoer).
+func commandUser() -> String {
+    let env = environment()
+    if let user = env["SUDO_USER"] ?? env["USER"] ?? env["LOGNAME"], !user.isEmpty { return user }
+    return "uid \(getuid())"
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateConfig
+import Operations
 
 /// A clock the test moves by hand.
 public final class ManualClock: WallClock, @unchecked Sendable {
@@ -112,4 +113,17 @@ public func regularFiles(under root: String) -> [String] {
         if entry.pointee.d_type == UInt8(DT_DIR) { out += regularFiles(under: path) } else { out.append(path) }
     }
     return out
+}
+
+/// An audit sink that keeps the events, for tests that check what the audit log would say.
+public final class RecordingAuditSink: AuditSink, @unchecked Sendable {
+    public private(set) var events: [AuditEvent] = []
+    public var failing = false
+    public init() {}
+    public func write(_ event: AuditEvent) throws {
+        if failing { throw FlowStorageError(.noSpace, "write audit.jsonl: No space left on device") }
+        events.append(event)
+    }
+    public func kinds() -> [AuditEvent.Kind] { events.map(\.kind) }
+    public func lines() -> [String] { events.map { String(decoding: $0.jsonLine(), as: UTF8.self) } }
 }

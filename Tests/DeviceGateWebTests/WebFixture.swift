@@ -8,6 +8,7 @@ import DeviceGateTesting
 import DeviceGateWeb
 import FlowStore
 import Logging
+import Operations
 import Testing
 
 /// Hashes made by the real tools, so the users file is proven compatible with them.
@@ -29,6 +30,8 @@ final class WebFixture {
     let store: FileFlowStore
     let webStore: FileWebStateStore
     let app: DeviceGateApp
+    /// What the audit log would hold.
+    let audit = RecordingAuditSink()
 
     static let alicePassword = "correct horse battery"
 
@@ -48,8 +51,10 @@ final class WebFixture {
                                   issuer: OpaqueTokenIssuer(accessTokenLifetime: 3600))
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: logger)
+        app.telemetry = Telemetry(audit: audit, counters: nil, logger: logger)
         let templates = try PageTemplates(directory: config.web.templatesDirectory)
-        app.handlers.append(VerificationPage(configuration: config, service: service, store: webStore, clock: clock, templates: templates))
+        app.handlers.append(VerificationPage(configuration: config, service: service, store: webStore, clock: clock, templates: templates,
+                                             telemetry: app.telemetry))
     }
 
     deinit { temp.remove() }

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeviceFlow
+import FlowStore
+import Logging
+
+/// What a worker tells the operator: audit events, and the counters behind the metrics.
+///
+/// Recording never fails a request. An audit line that cannot be written (a full disk) is
+/// logged and counted (`devicegate_audit_write_failures_total`), and the request goes on: the
+/// decision it records is already durable in the state directory.
+public final class Telemetry: @unchecked Sendable {
+    let audit: (any AuditSink)?
+    let counters: CounterPage?
+    let logger: Logger
+    private var lastAuditFailureLog: Int64?
+
+    public init(audit: (any AuditSink)?, counters: CounterPage?, logger: Logger) {
+        self.audit = audit
+        self.counters = counters
+        self.logger = logger
+    }
+
+    /// Records nothing: tests and commands that need no audit trail.
+    public static func disabled() -> Telemetry { Telemetry(audit: nil, counters: nil, logger: Logger(label: "devicegate.none")) }
+
+    public func record(_ event: AuditEvent) {
+        counters?.add(MetricsLayout.event(event.kind))
+        guard let audit else { return }
+        do {
+            try audit.write(event)
+        } catch {
+            counters?.add(MetricsLayout.auditWriteFailures)
+            // Once a minute at most: a full disk would otherwise double every request's logging.
+            let now = event.time.milliseconds
+            if lastAuditFailureLog.map({ now &- $0 >= 60_000 || now < $0 }) ?? true {
+                lastAuditFailureLog = now
+                logger.error("cannot write the audit log", metadata: ["error": "\(error)", "event": "\(event.kind.rawValue)"])
+            }
+        }
+    }
+
+    /// Counts one request: its endpoint, status and how long the application took.
+    public func observe(_ endpoint: MetricsLayout.Endpoint, status: Int, microseconds: UInt64) {
+        guard let counters else { return }
+        counters.add(MetricsLayout.requests(endpoint, status: status))
+        if let bucket = MetricsLayout.bucket(endpoint, microseconds: microseconds) { counters.add(bucket) }
+        counters.add(MetricsLayout.latencySum(endpoint), microseconds)
+    }
+
+    public func countStorageFailure() { counters?.add(MetricsLayout.storageFailures) }
+
+    public func countWorkerRestart() { counters?.add(MetricsLayout.workerRestarts) }
+
+    /// Monotonic microseconds, for request timing.
+    public static func monotonicMicroseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+    }
+}
+
+/// The audit log as a JSON-lines file (`audit.file`, default `<state_dir>/audit.jsonl`).
+public final class FileAuditSink: AuditSink {
+    let file: AuditLogFile
+    public init(path: String) throws { file = try AuditLogFile(path: path) }
+    public func write(_ event: AuditEvent) throws { try file.append(line: event.jsonLine()) }
+}
+
+/// The audit log on standard error (`audit.file: -`): under systemd, the journal.
+public final class StandardErrorAuditSink: AuditSink {
+    public init() {}
+    public func write(_ event: AuditEvent) throws {
+        let line = Array("audit: ".utf8) + event.jsonLine() + [0x0A]
+        _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
