@@ -84,6 +84,7 @@ public final class VerificationPage: RequestHandler {
         do {
             return try route(request, logger: logger)
         } catch {
+            if error is FlowStorageError { telemetry.countStorageFailure() }
             logger.error("verification page failure", metadata: ["error": "\(error)"])
             var visitor = Visitor()
             visitor.csrfToken = ""

@@ -55,7 +55,11 @@ public final class CounterPage: @unchecked Sendable {
         try Sys.mkdir(dir)
         var n = 0
         while true {
-            if let page = try claim(path: "\(dir)/slot-\(n)", layout: layout, count: count) { return page }
+            do {
+                if let page = try claim(path: "\(dir)/slot-\(n)", layout: layout, count: count) { return page }
+            } catch let error as FlowStorageError where error.kind != .noSpace {
+                // Not ours (say, left by a command run as root): leave it, try the next.
+            }
             n += 1
             if n > 4096 { throw FlowStorageError(.io, "no free metrics slot in \(dir)") }
         }

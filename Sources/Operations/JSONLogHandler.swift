@@ -22,8 +22,11 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
+        write(level: event.level, message: event.message, explicit: event.metadata, error: event.error)
+    }
+
+    func write(level: Logger.Level, message: Logger.Message, explicit: Logger.Metadata?, error: (any Error)?) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         var object = JSONObject()
@@ -33,6 +36,7 @@ public struct JSONLogHandler: LogHandler {
         object.add("message", message.description)
         var merged = metadata
         if let explicit { merged.merge(explicit) { _, new in new } }
+        if let error { merged["error"] = "\(error)" }
         for key in merged.keys.sorted() { object.add(key, "\(merged[key]!)") }
         let bytes = object.finished() + [0x0A]
         _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }

@@ -66,7 +66,7 @@ public enum MetricsExposition {
         out += "devicegate_lockouts_total \(values[MetricsLayout.event(.lockout)])\n"
         header("devicegate_worker_restarts_total", "counter", "Workers that died unexpectedly and were restarted by the supervisor.")
         out += "devicegate_worker_restarts_total \(values[MetricsLayout.workerRestarts])\n"
-        header("devicegate_storage_failures_total", "counter", "Requests answered 503 because the state directory failed (a full disk, an I/O error).")
+        header("devicegate_storage_failures_total", "counter", "Requests that failed because the state directory did (a full disk, an I/O error): answered 503.")
         out += "devicegate_storage_failures_total \(values[MetricsLayout.storageFailures])\n"
         header("devicegate_audit_write_failures_total", "counter", "Audit events that could not be written to the audit log.")
         out += "devicegate_audit_write_failures_total \(values[MetricsLayout.auditWriteFailures])\n"

@@ -7,9 +7,10 @@ import os
 import re
 import signal
 import stat
+import subprocess
 import time
 
-from harness import DEVICE_PATH, TOKEN_PATH, assert_oauth_error, assert_oauth_json, sha256_hex, wait_until
+from harness import DEVICEGATE_BIN, assert_oauth_error, assert_oauth_json, clean_env, sha256_hex, wait_until
 
 METRICS_SERVER = "        include devicegate/devicegate-metrics.conf;\n"
 
@@ -149,3 +150,11 @@ def test_json_logs_carry_the_request_id(make_stack):
     assert len(auth) == 1 and re.fullmatch(r"[0-9a-f]{32}", auth[0]["request.id"]) and auth[0]["client.id"] == "demo-tv"
     audit = [l for l in audit_lines(s) if l["event"] == "flow.started"]
     assert audit[0]["request_id"] == auth[0]["request.id"]  # one id joins the log, the audit log and nginx's log
+
+
+def test_an_unwritable_audit_log_stops_the_start_with_a_clear_message(make_stack):
+    s = make_stack(workers=2, start=False, transform=lambda text: text + "\naudit:\n  file: /proc/devicegate-nowhere/audit.jsonl\n")
+    r = subprocess.run([DEVICEGATE_BIN, "serve", "-c", str(s.config)], capture_output=True, text=True, timeout=30,
+                       env=clean_env(), stdin=subprocess.DEVNULL)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "cannot open the audit log (audit.file)" in r.stderr and "/proc/devicegate-nowhere/audit.jsonl" in r.stderr, r.stderr
