@@ -37,12 +37,19 @@ struct WebCookies: Sendable {
 
     /// Values of the Cookie header, RFC 6265 §5.4 `name=value; name=value`. Only well-formed
     /// 43-character base64url values are returned: ours are always that shape.
+    ///
+    /// Split on bytes, not Characters: a `;` right after a prepended concatenation mark
+    /// (U+0600–U+0605) belongs to the mark's grapheme cluster, so a Character split glued
+    /// another site's cookie to ours and lost ours (found by Tests/Fuzz, target `cookie`).
     static func value(_ name: String, in header: String?) -> String? {
         guard let header else { return nil }
-        for part in header.split(separator: ";") {
-            let pair = part.trimmingSpaces()
-            guard let eq = pair.firstIndex(of: "="), pair[..<eq] == name else { continue }
-            let value = String(pair[pair.index(after: eq)...])
+        let name = Array(name.utf8)
+        for part in header.utf8.split(separator: UInt8(ascii: ";")) {
+            var pair = part[...]
+            while let f = pair.first, f == UInt8(ascii: " ") || f == UInt8(ascii: "\t") { pair.removeFirst() }
+            while let l = pair.last, l == UInt8(ascii: " ") || l == UInt8(ascii: "\t") { pair.removeLast() }
+            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")), pair[..<eq].elementsEqual(name) else { continue }
+            let value = String(decoding: pair[pair.index(after: eq)...], as: UTF8.self)
             if isToken(value) { return value }
         }
         return nil
