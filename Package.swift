@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "FastCGIServer", dependencies: [
             "CFastCGI", "CSupport", "DeviceGateHTTP",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: fuzzed),
         .executableTarget(name: "devicegate", dependencies: [
             "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer", "TokenSigning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -67,8 +67,8 @@ let package = Package(
         .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "FlowStore"], path: "Tests/StoreRaceTool"),
         // Hostile-input properties (Tests/Fuzz): shared by the libFuzzer executable and FuzzTests.
         .target(name: "DeviceGateFuzzing", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateWeb", "FlowStore", "TokenSigning", "DeviceGateTesting",
-            .product(name: "Logging", package: "swift-log"),
+            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer", "FlowStore", "TokenSigning",
+            "DeviceGateTesting", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/Fuzz/DeviceGateFuzzing", swiftSettings: fuzzed),
         // libFuzzer's driver, declared for DeviceGateFuzz (the runtime comes with -sanitize=fuzzer).
         .systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),

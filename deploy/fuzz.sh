@@ -13,7 +13,7 @@
 #                       quick after `swift build` (only devicegate's own modules
 #                       are recompiled, with coverage instrumentation), but the
 #                       next ordinary `swift build` recompiles them again.
-#   TARGET              form user-code basic-auth scope cookie record app
+#   TARGET              fastcgi form user-code basic-auth scope cookie record bearer-token app
 #                       (default: all)
 #
 # Exits non-zero when a target traps, violates a property, hangs (an input
@@ -28,7 +28,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$DG_ROOT"
 
-all_targets=(form user-code basic-auth scope cookie record app)
+all_targets=(fastcgi form user-code basic-auth scope cookie record bearer-token app)
 seconds=25
 keep=
 scratch=()
@@ -96,7 +96,7 @@ for target in "${targets[@]}"; do
     rate=$(final_stat average_exec_per_sec "$logfile")
     grown=$(find "$corpus" -type f | wc -l)
     seeded=$(find "$seeds" -type f | wc -l)
-    line=$(printf '%-10s %s: %s execs in %ss (%s/s), corpus %s seeds + %s new' "$target" \
+    line=$(printf '%-12s %s: %s execs in %ss (%s/s), corpus %s seeds + %s new' "$target" \
         "$( ((status == 0)) && echo ok || echo "FAILED (exit $status)")" "${execs:-?}" "$seconds" "${rate:-?}" "$seeded" "$grown")
     summary+=("$line")
     if ((status != 0)); then

@@ -3,7 +3,7 @@
 # Build devicegate and run every test: the Swift unit tests, then the
 # integration tests in Tests/Integration (Python, pytest), which start their
 # own nginx and devicegate workers, then libFuzzer over the hostile-input
-# properties (deploy/fuzz.sh, $DEVICEGATE_FUZZ_SECONDS per target, default 20).
+# properties (deploy/fuzz.sh, $DEVICEGATE_FUZZ_SECONDS per target, default 12).
 #
 #     deploy/test.sh
 #
@@ -67,8 +67,8 @@ else
 fi
 
 # Last: it recompiles devicegate's own modules with coverage instrumentation.
-# Seven targets at 20 s: about 2.5 minutes, plus a minute of building.
-fuzz_seconds=${DEVICEGATE_FUZZ_SECONDS:-20}
+# Nine targets at 12 s: about 2 minutes, plus up to a minute of building.
+fuzz_seconds=${DEVICEGATE_FUZZ_SECONDS:-12}
 log "fuzzing (deploy/fuzz.sh --seconds $fuzz_seconds)"
 bash deploy/fuzz.sh --seconds "$fuzz_seconds" || failed+=("fuzzing")
 

@@ -15,13 +15,23 @@ struct CorpusTests {
 
     static func files(_ target: FuzzTarget) -> [String] { InputFiles.list("\(corpus)/\(target.rawValue)") }
 
-    @Test(arguments: FuzzTarget.allCases.filter { $0 != .app })
+    @Test(arguments: FuzzTarget.allCases.filter { $0 != .app && $0 != .bearerToken })
     func seeds(_ target: FuzzTarget) throws {
         let files = Self.files(target)
         #expect(files.count >= 5, "\(target.rawValue): no seed corpus in \(Self.corpus)")
         for file in files {
             let bytes = try #require(InputFiles.read(file))
             #expect(throws: Never.self, "\(file)") { try target.run(bytes) }
+        }
+    }
+
+    @Test func bearerTokenSeeds() throws {
+        let temp = TemporaryDirectory()
+        defer { temp.remove() }
+        let harness = try AppHarness(root: temp.path)
+        for file in Self.files(.bearerToken) {
+            let bytes = try #require(InputFiles.read(file))
+            #expect(throws: Never.self, "\(file)") { try BearerTokenProperties.check(bytes, in: harness) }
         }
     }
 

@@ -38,6 +38,16 @@ struct PropertyTests {
 
     static let textAlphabet = ["a", "Z", "0", " ", "+", "%", "&", "=", "é", "😀", "\u{0}", "\n", "~", "*", ":", "/"]
 
+    @Test func fastCGIBodies() {
+        Self.expectHolds(.fastcgi, Self.inputs(.fastcgi, count: 3000, seed: 10) { g in
+            let body = g.soup(maxParts: 12)
+            let length = g.pick(["", "-1", "0", "+\(body.count)", "\(body.count)", "\(g.int(body.count + 1))", "\(body.count + 1 + g.int(9))",
+                                 "9223372036854775808", "1e3", " 5"])
+            let limit = g.pick(["", "\(g.int(64))", "\(body.count)", "\(max(0, body.count - 1))"])
+            return Array(length.utf8) + [0] + Array(limit.utf8) + [0] + (0..<g.int(4)).map { _ in UInt8(1 + g.int(20)) } + [0] + body
+        })
+    }
+
     @Test func formDecoding() {
         Self.expectHolds(.form, Self.inputs(.form, count: 4000, seed: 1) { g in
             let pairs = (0..<g.int(6)).map { _ in (g.string(Self.textAlphabet, maxLength: 8), g.string(Self.textAlphabet, maxLength: 12)) }
@@ -79,6 +89,21 @@ struct PropertyTests {
                      "subject %41\n", "created_ms 1\n", "expires_ms -1\n", "interval 5\n", "access_tokens a:1,b:2\n", "revoked_ms 0\n",
                      "end\n", "%", "\n", " "]
         Self.expectHolds(.record, Self.inputs(.record, count: 600, seed: 6) { g in Array(g.string(lines, maxLength: 16).utf8) })
+    }
+
+    @Test func bearerTokens() throws {
+        let temp = TemporaryDirectory()
+        defer { temp.remove() }
+        let harness = try AppHarness(root: temp.path)
+        let parts = ["{", "}", "\"alg\":", "\"ES256\"", "\"none\"", "\"kid\":\"{kid}\"", "\"typ\":\"at+jwt\"", ",", ".", "\u{0}", "[", "1e999"]
+        var failures: [String] = []
+        for input in Self.inputs(.bearerToken, count: 600, seed: 8, structured: { g in Array(g.string(parts, maxLength: 12).utf8) }) {
+            do { try BearerTokenProperties.check(input, in: harness) } catch {
+                failures.append("\(error)")
+                if failures.count == 3 { break }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
     @Test func wholeApp() throws {

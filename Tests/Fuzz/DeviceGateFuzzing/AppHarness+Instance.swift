@@ -6,6 +6,7 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 import DeviceGateWeb
+import FastCGIServer
 import FlowStore
 import Logging
 import TokenSigning
@@ -17,6 +18,9 @@ extension AppHarness {
         let store: FileFlowStore
         let webStore: FileWebStateStore
         let app: DeviceGateApp
+        let keys: KeyRing
+        /// The validator the OIDC endpoints and the gateway use.
+        let validator: AccessTokenValidator
         let clock: ManualClock
         let cookies: WebCookies
         /// The verification page's path, without a trailing slash.
@@ -55,7 +59,7 @@ extension AppHarness {
             let files = try KeyFiles(directory: config.keysDirectory)
             try KeyRing.ensureKey(files: files, algorithm: .es256, now: clock.now())
             // As makeApplication does.
-            let keys = KeyRing(files: files, maximumTokenLifetime: max(config.lifetimes.accessToken, config.tokens.idTokenLifetime))
+            keys = KeyRing(files: files, maximumTokenLifetime: max(config.lifetimes.accessToken, config.tokens.idTokenLifetime))
             let signed = SignedTokenIssuer(issuer: config.issuer, audience: config.tokens.audience ?? config.issuer,
                                            accessTokenLifetime: config.lifetimes.accessToken, idTokenLifetime: config.tokens.idTokenLifetime,
                                            keys: keys, users: config.users)
@@ -65,7 +69,8 @@ extension AppHarness {
                                       refreshTokenLifetime: config.tokens.refreshTokenLifetime)
             app = DeviceGateApp(configuration: config, service: service, clock: clock,
                                 logger: Logger(label: "fuzz", factory: { _ in RenderingLogHandler() }))
-            app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)))
+            validator = AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)
+            app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: validator))
             // As `devicegate worker` adds it.
             app.handlers.append(VerificationPage(configuration: config, service: service, store: webStore, clock: clock,
                                                  templates: try PageTemplates(directory: config.web.templatesDirectory)))
@@ -121,12 +126,7 @@ extension AppHarness {
                 fills["device_code"] = flow.deviceCode
             }
             if wants("access", "refresh", "id_token") {
-                let now = clock.now()
-                let flow = try service.authorizeDevice(client: tv, scope: scope, now: now)
-                guard case .success = try service.approve(userCode: flow.userCode, subject: "bob", authTime: now, now: now),
-                      case .tokens(let tokens) = try service.poll(deviceCode: flow.deviceCode, client: tv, now: now) else {
-                    throw SetupError(description: "a fresh flow did not give tokens")
-                }
+                let tokens = try freshTokens()
                 fills["access"] = tokens.accessToken
                 fills["refresh"] = tokens.refreshToken ?? ""
                 fills["id_token"] = tokens.idToken ?? ""
@@ -141,22 +141,44 @@ extension AppHarness {
             return makeRequest(input, fills: fills)
         }
 
-        /// As FastCGIWorker.readRequest does: an empty Content-Type, Authorization, Cookie or
-        /// REMOTE_USER is absent; a body over the limit arrives empty and flagged.
+        /// The tokens of a flow started, approved by bob and redeemed just now.
+        func freshTokens() throws -> IssuedTokens {
+            let service = app.service
+            let tv = service.clients["tv"]!
+            let now = clock.now()
+            let flow = try service.authorizeDevice(client: tv, scope: ScopeSet(["openid", "offline_access", "email"]), now: now)
+            guard case .success = try service.approve(userCode: flow.userCode, subject: "bob", authTime: now, now: now),
+                  case .tokens(let tokens) = try service.poll(deviceCode: flow.deviceCode, client: tv, now: now) else {
+                throw SetupError(description: "a fresh flow did not give tokens")
+            }
+            return tokens
+        }
+
+        private var sample: IssuedTokens?
+
+        /// One access token, minted at the first call and kept while it is valid.
+        func sampleAccessToken() throws -> String {
+            if let sample, clock.now() < sample.accessTokenRecord.expiresAt { return sample.accessToken }
+            let tokens = try freshTokens()
+            sample = tokens
+            return tokens.accessToken
+        }
+
+        /// The request FastCGIWorker builds from these parameters: nginx sends an absent
+        /// header as an empty parameter, and CONTENT_LENGTH as the body's length (`L` declares
+        /// one over the limit).
         private func makeRequest(_ input: AppInput, fills: [String: String]) -> HTTPRequest {
             func text(_ bytes: [UInt8]) -> String { String(decoding: fill(bytes, fills), as: UTF8.self) }
-            func optional(_ bytes: [UInt8]) -> String? { bytes.isEmpty ? nil : text(bytes) }
-            var body = fill(input.body, fills)
-            var exceeded = input.bodyExceededLimit
-            if exceeded || body.count > config.server.maxBodyBytes {
-                exceeded = true
-                body = []
-            }
-            return HTTPRequest(method: text(input.method), path: text(input.path), query: text(input.query),
-                               contentType: optional(input.contentType), authorization: optional(input.authorization),
-                               cookie: optional(input.cookie), remoteAddress: text(input.remoteAddress),
-                               remoteUser: optional(input.remoteUser), requestID: text(input.requestID), body: body,
-                               bodyExceededLimit: exceeded)
+            let body = fill(input.body, fills)
+            let limit = config.server.maxBodyBytes
+            let params = [
+                "REQUEST_METHOD": text(input.method), "DOCUMENT_URI": text(input.path), "QUERY_STRING": text(input.query),
+                "CONTENT_TYPE": text(input.contentType), "HTTP_AUTHORIZATION": text(input.authorization),
+                "HTTP_COOKIE": text(input.cookie), "REMOTE_ADDR": text(input.remoteAddress), "REMOTE_USER": text(input.remoteUser),
+                "REQUEST_ID": text(input.requestID),
+                "CONTENT_LENGTH": input.bodyExceededLimit ? "\(limit + 1)" : body.isEmpty ? "" : "\(body.count)",
+            ]
+            return FastCGIWorker.request(maxBodyBytes: limit, param: { params[$0] }, read: BodyStream(body).read)
         }
     }
 }

@@ -28,7 +28,8 @@ import TokenSigning
 /// Two apps share a clock: embedded sign-in with JWT access tokens and generous user-code
 /// limits (so the fuzzer gets past them), and delegated sign-in (REMOTE_USER) with opaque
 /// tokens and the default limits. Both are wired as `devicegate worker` wires them
-/// (`makeApplication` in Sources/devicegate/ServeCommand.swift, plus the verification page).
+/// (`makeApplication` in Sources/devicegate/ServeCommand.swift, plus the verification page),
+/// and get their requests from the worker's `FastCGIWorker.request`.
 public final class AppHarness {
     public let root: String
     let clock = ManualClock()

@@ -1,5 +1,5 @@
-/// One request as the FastCGI worker would hand it to the app, in a byte layout a fuzzer can
-/// mutate: NUL-separated fields, the body last (it may hold NULs itself).
+/// One request's FastCGI parameters and body, in a byte layout a fuzzer can mutate:
+/// NUL-separated fields, the body last (it may hold NULs itself).
 ///
 ///     CONTROL \0 REQUEST_METHOD \0 DOCUMENT_URI \0 QUERY_STRING \0 CONTENT_TYPE \0
 ///     HTTP_AUTHORIZATION \0 HTTP_COOKIE \0 REMOTE_ADDR \0 REMOTE_USER \0 REQUEST_ID \0 body

@@ -5,6 +5,8 @@
 /// The same checks run under libFuzzer (`deploy/fuzz.sh`, the `DeviceGateFuzz` executable) and
 /// in `swift test` (FuzzTests: the checked-in corpus plus seeded random inputs).
 public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// `FastCGIWorker.request`: FastCGI parameters and the body stream, CONTENT_LENGTH above all.
+    case fastcgi
     /// `FormDecoding.decode`, `component`, `isFormContentType` and the `FormFields` accessors.
     case form
     /// `UserCodeFormat.normalize`, `display` and `generate` (RFC 8628 §6.1).
@@ -17,19 +19,24 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case cookie
     /// `RecordCoding`: every state-file decoder of the FlowStore.
     case record
+    /// `AccessTokenValidator` and `JWT.verify` on tokens the app never signed.
+    case bearerToken = "bearer-token"
     /// The whole `DeviceGateApp` with OIDC endpoints and the verification page, fed one
-    /// request made of FastCGI parameters and a body (see `AppHarness`).
+    /// request made of FastCGI parameters and a body, through `FastCGIWorker.request` (see
+    /// `AppHarness`).
     case app
 
     /// Runs one input through the target's properties.
     public func run(_ data: [UInt8]) throws(PropertyViolation) {
         switch self {
+        case .fastcgi: try FastCGIProperties.check(data)
         case .form: try FormProperties.check(data)
         case .userCode: try UserCodeProperties.check(data)
         case .basicAuth: try BasicAuthProperties.check(data)
         case .scope: try ScopeProperties.check(data)
         case .cookie: try CookieProperties.check(data)
         case .record: try RecordProperties.check(data)
+        case .bearerToken: try BearerTokenProperties.check(data)
         case .app: try AppHarness.shared().check(data)
         }
     }
