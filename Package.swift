@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// deploy/fuzz.sh builds DeviceGateFuzz with DEVICEGATE_FUZZ=1: that target and the modules it
+// exercises are then compiled with libFuzzer's coverage instrumentation and linked against
+// libFuzzer (-sanitize=fuzzer). Ordinary builds never see the flag.
+let fuzzing = Context.environment["DEVICEGATE_FUZZ"] == "1"
+let fuzzed: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []
+
 let package = Package(
     name: "devicegate",
     platforms: [.macOS(.v14)],
@@ -22,46 +28,58 @@ let package = Package(
         // Async-signal-safe flags and prctl: things Swift cannot express directly.
         .target(name: "CSupport"),
         // RFC 8628 / RFC 6749 logic with no I/O: codes, records, decisions, errors.
-        .target(name: "DeviceFlow", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "DeviceFlow", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: fuzzed),
         // The YAML configuration file, environment overrides and validation.
-        .target(name: "DeviceGateConfig", dependencies: ["DeviceFlow", "Yams"]),
+        .target(name: "DeviceGateConfig", dependencies: ["DeviceFlow", "Yams"], swiftSettings: fuzzed),
         // The flock-ed state directory: the only code that calls open/flock/fsync/rename.
-        .target(name: "FlowStore", dependencies: ["DeviceFlow"]),
+        .target(name: "FlowStore", dependencies: ["DeviceFlow"], swiftSettings: fuzzed),
         // The operator's view: audit events, counters for the metrics, JSON logs.
         .target(name: "Operations", dependencies: [
             "DeviceFlow", "FlowStore", .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: fuzzed),
         // Signing keys, JWTs (RFC 7515/7519/9068), id_tokens, access-token validation.
         .target(name: "TokenSigning", dependencies: [
             "DeviceFlow", "FlowStore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
-        ]),
+        ], swiftSettings: fuzzed),
         // Transport-neutral request -> response: routing, forms, JSON, the OAuth endpoints.
         .target(name: "DeviceGateHTTP", dependencies: [
             "DeviceFlow", "DeviceGateConfig", "FlowStore", "TokenSigning", "Operations",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: fuzzed),
         // The verification page (RFC 8628 §3.3): code entry, sign-in, consent, sessions, limits.
         .target(name: "DeviceGateWeb", dependencies: [
             "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Operations", "CCrypt",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: fuzzed),
         // The libfcgi accept loop and the worker supervisor; knows nothing about OAuth.
         .target(name: "FastCGIServer", dependencies: [
             "CFastCGI", "CSupport", "DeviceGateHTTP",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: fuzzed),
         .executableTarget(name: "devicegate", dependencies: [
             "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer", "TokenSigning", "Operations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Test support shared by the test targets: manual clock, temp dirs, in-memory store.
-        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Operations"], path: "Tests/DeviceGateTesting"),
+        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Operations"], path: "Tests/DeviceGateTesting",
+                swiftSettings: fuzzed),
         // A child process for FlowStoreTests' multi-process race; not shipped.
         .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "FlowStore"], path: "Tests/StoreRaceTool"),
+        // Hostile-input properties (Tests/Fuzz): shared by the libFuzzer executable and FuzzTests.
+        .target(name: "DeviceGateFuzzing", dependencies: [
+            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer", "FlowStore", "TokenSigning",
+            "Operations", "DeviceGateTesting", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/Fuzz/DeviceGateFuzzing", swiftSettings: fuzzed),
+        // libFuzzer's driver, declared for DeviceGateFuzz (the runtime comes with -sanitize=fuzzer).
+        .systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),
+        // The fuzzer when built by deploy/fuzz.sh; otherwise it replays inputs from files.
+        .executableTarget(name: "DeviceGateFuzz", dependencies: ["DeviceGateFuzzing", "CLibFuzzer"], path: "Tests/Fuzz/DeviceGateFuzz",
+                          swiftSettings: fuzzed + (fuzzing ? [.define("FUZZING")] : []),
+                          linkerSettings: fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []),
         .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
@@ -69,5 +87,6 @@ let package = Package(
         .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "FlowStore", "DeviceGateTesting"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "FlowStore", "DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "Operations"]),
+        .testTarget(name: "FuzzTests", dependencies: ["DeviceGateFuzzing", "DeviceFlow", "DeviceGateHTTP", "DeviceGateTesting", "FastCGIServer"]),
     ]
 )

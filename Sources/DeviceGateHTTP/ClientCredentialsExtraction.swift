@@ -1,11 +1,12 @@
 import DeviceFlow
 
-/// Reads client credentials from a request: RFC 6749 §2.3.1.
-enum ClientCredentialsExtraction {
+/// Reads client credentials from a request: RFC 6749 §2.3.1. Package-visible for the fuzz
+/// harness (Tests/Fuzz).
+package enum ClientCredentialsExtraction {
     /// Extracts the credentials and refuses ambiguity: two methods at once, or a body
     /// `client_id` that differs from the Basic one, is `invalid_request` (RFC 6749 §2.3:
     /// "The client MUST NOT use more than one authentication method in each request").
-    static func extract(authorization: String?, form: FormFields) throws(OAuthError) -> ClientCredentials {
+    package static func extract(authorization: String?, form: FormFields) throws(OAuthError) -> ClientCredentials {
         let bodyID = try form.single("client_id")
         let bodySecret = try form.single("client_secret")
         if let header = authorization, header.count >= 6, header.prefix(6).lowercased() == "basic " {
@@ -22,7 +23,7 @@ enum ClientCredentialsExtraction {
     }
 
     /// `base64(urlencode(id) ":" urlencode(secret))`, RFC 6749 §2.3.1.
-    static func decodeBasic(_ encoded: String) -> (String, String)? {
+    package static func decodeBasic(_ encoded: String) -> (String, String)? {
         guard let raw = base64Decode(encoded.trimmingCharacters()),
               let colon = raw.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         guard let id = try? FormDecoding.component(raw[..<colon]),
@@ -30,7 +31,7 @@ enum ClientCredentialsExtraction {
         return (id, secret)
     }
 
-    static func base64Decode(_ text: String) -> [UInt8]? {
+    package static func base64Decode(_ text: String) -> [UInt8]? {
         var values: [UInt8] = []
         values.reserveCapacity(text.utf8.count)
         var padding = 0

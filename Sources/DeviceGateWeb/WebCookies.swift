@@ -7,18 +7,19 @@ import DeviceGateHTTP
 /// Production cookies are `__Host-` prefixed (RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain,
 /// so no other host or subdomain can plant or overwrite them), HttpOnly (no script ever reads
 /// them) and SameSite=Lax (not sent on cross-site POSTs). `web.insecure_development_cookies`
-/// drops Secure and the prefix for plain http://127.0.0.1.
-struct WebCookies: Sendable {
+/// drops Secure and the prefix for plain http://127.0.0.1. Package-visible for the fuzz harness
+/// (Tests/Fuzz).
+package struct WebCookies: Sendable {
     let secure: Bool
     let sessionLifetime: Int
 
-    init(settings: WebSettings) {
+    package init(settings: WebSettings) {
         secure = !settings.insecureDevelopmentCookies
         sessionLifetime = settings.sessionLifetime
     }
 
-    var sessionName: String { secure ? "__Host-devicegate_session" : "devicegate_session" }
-    var csrfName: String { secure ? "__Host-devicegate_csrf" : "devicegate_csrf" }
+    package var sessionName: String { secure ? "__Host-devicegate_session" : "devicegate_session" }
+    package var csrfName: String { secure ? "__Host-devicegate_csrf" : "devicegate_csrf" }
 
     private var attributes: String { "Path=/; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "") }
 
@@ -37,18 +38,25 @@ struct WebCookies: Sendable {
 
     /// Values of the Cookie header, RFC 6265 §5.4 `name=value; name=value`. Only well-formed
     /// 43-character base64url values are returned: ours are always that shape.
-    static func value(_ name: String, in header: String?) -> String? {
+    ///
+    /// Split on bytes, not Characters: a `;` right after a prepended concatenation mark
+    /// (U+0600–U+0605) belongs to the mark's grapheme cluster, so a Character split glued
+    /// another site's cookie to ours and lost ours (found by Tests/Fuzz, target `cookie`).
+    package static func value(_ name: String, in header: String?) -> String? {
         guard let header else { return nil }
-        for part in header.split(separator: ";") {
-            let pair = part.trimmingSpaces()
-            guard let eq = pair.firstIndex(of: "="), pair[..<eq] == name else { continue }
-            let value = String(pair[pair.index(after: eq)...])
+        let name = Array(name.utf8)
+        for part in header.utf8.split(separator: UInt8(ascii: ";")) {
+            var pair = part[...]
+            while let f = pair.first, f == UInt8(ascii: " ") || f == UInt8(ascii: "\t") { pair.removeFirst() }
+            while let l = pair.last, l == UInt8(ascii: " ") || l == UInt8(ascii: "\t") { pair.removeLast() }
+            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")), pair[..<eq].elementsEqual(name) else { continue }
+            let value = String(decoding: pair[pair.index(after: eq)...], as: UTF8.self)
             if isToken(value) { return value }
         }
         return nil
     }
 
-    static func isToken(_ value: String) -> Bool {
+    package static func isToken(_ value: String) -> Bool {
         value.utf8.count == 43 && value.utf8.allSatisfy { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
         }

@@ -83,52 +83,62 @@ public final class FastCGIWorker {
     }
 
     private func readRequest(_ request: UnsafeMutablePointer<FCGX_Request>) -> HTTPRequest {
-        let declared = param("CONTENT_LENGTH", request).flatMap { Int($0) }
+        let input = request.pointee.`in`
+        return Self.request(maxBodyBytes: maxBodyBytes, param: { param($0, request) }) { buffer in
+            Int(FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), input))
+        }
+    }
+
+    /// The request that FastCGI parameters and a body stream describe; `read` fills a buffer
+    /// from the stream and returns how much it read, 0 or less at its end. Apart from libfcgi
+    /// so that it can be fuzzed (Tests/Fuzz, targets `fastcgi` and `app`).
+    package static func request(maxBodyBytes: Int, param: (String) -> String?,
+                                read: (UnsafeMutableRawBufferPointer) -> Int) -> HTTPRequest {
+        // A CONTENT_LENGTH that is not a number, or is negative, counts as absent (a negative
+        // one used to trap allocating the body; nginx never sends one, other clients might).
+        let declared = param("CONTENT_LENGTH").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         var body: [UInt8] = []
         var exceeded = false
-        let input = request.pointee.`in`
         if let declared, declared > maxBodyBytes {
             exceeded = true
-            drain(input, upTo: min(declared, 16 << 20))
+            drain(read, upTo: min(declared, 16 << 20))
         } else {
             // Read what was declared (or until EOF when no length came), never more than the limit + 1.
             let want = declared ?? (maxBodyBytes + 1)
             body = [UInt8](repeating: 0, count: want)
             var got = 0
             while got < want {
-                let n = body.withUnsafeMutableBytes { raw in
-                    FCGX_GetStr(raw.baseAddress!.assumingMemoryBound(to: CChar.self) + got, Int32(want - got), input)
-                }
+                let n = body.withUnsafeMutableBytes { raw in read(UnsafeMutableRawBufferPointer(rebasing: raw[got...])) }
                 if n <= 0 { break }
-                got += Int(n)
+                got += n
             }
             body.removeSubrange(got...)
-            if got > maxBodyBytes { exceeded = true; body = []; drain(input, upTo: 16 << 20) }
+            if got > maxBodyBytes { exceeded = true; body = []; drain(read, upTo: 16 << 20) }
         }
         return HTTPRequest(
             // No defaults: a request without these is malformed and the app refuses it.
-            method: param("REQUEST_METHOD", request) ?? "",
-            path: param("DOCUMENT_URI", request) ?? param("SCRIPT_NAME", request) ?? "",
-            query: param("QUERY_STRING", request) ?? "",
-            contentType: param("CONTENT_TYPE", request).flatMap { $0.isEmpty ? nil : $0 },
+            method: param("REQUEST_METHOD") ?? "",
+            path: param("DOCUMENT_URI") ?? param("SCRIPT_NAME") ?? "",
+            query: param("QUERY_STRING") ?? "",
+            contentType: param("CONTENT_TYPE").flatMap { $0.isEmpty ? nil : $0 },
             // nginx passes an absent header as an empty parameter: treat both alike.
-            authorization: param("HTTP_AUTHORIZATION", request).flatMap { $0.isEmpty ? nil : $0 },
-            cookie: param("HTTP_COOKIE", request).flatMap { $0.isEmpty ? nil : $0 },
-            remoteAddress: param("REMOTE_ADDR", request) ?? "",
-            remoteUser: param("REMOTE_USER", request).flatMap { $0.isEmpty ? nil : $0 },
-            requestID: param("REQUEST_ID", request) ?? "",
+            authorization: param("HTTP_AUTHORIZATION").flatMap { $0.isEmpty ? nil : $0 },
+            cookie: param("HTTP_COOKIE").flatMap { $0.isEmpty ? nil : $0 },
+            remoteAddress: param("REMOTE_ADDR") ?? "",
+            remoteUser: param("REMOTE_USER").flatMap { $0.isEmpty ? nil : $0 },
+            requestID: param("REQUEST_ID") ?? "",
             body: body,
             bodyExceededLimit: exceeded)
     }
 
     /// Reads and discards input, so the web server is not cut off mid-body.
-    private func drain(_ input: UnsafeMutablePointer<FCGX_Stream>?, upTo limit: Int) {
-        var scratch = [CChar](repeating: 0, count: 16384)
+    private static func drain(_ read: (UnsafeMutableRawBufferPointer) -> Int, upTo limit: Int) {
+        var scratch = [UInt8](repeating: 0, count: 16384)
         var total = 0
         while total < limit {
-            let n = scratch.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32($0.count), input) }
+            let n = scratch.withUnsafeMutableBytes { read($0) }
             if n <= 0 { break }
-            total += Int(n)
+            total += n
         }
     }
 

@@ -2,14 +2,14 @@ import DeviceFlow
 
 /// The on-disk text form of records: one `key value` pair a line, values percent-encoded,
 /// closed by an `end` line so a truncated file can never parse. Small, greppable, and cheap
-/// to parse on the poll path (no JSON decoder).
-enum RecordCoding {
+/// to parse on the poll path (no JSON decoder). Package-visible for the fuzz harness (Tests/Fuzz).
+package enum RecordCoding {
     static let flowMagic = "devicegate-flow 1"
     static let tokenMagic = "devicegate-token 1"
 
     // MARK: Flow records
 
-    static func encode(_ r: DeviceFlowRecord) -> [UInt8] {
+    package static func encode(_ r: DeviceFlowRecord) -> [UInt8] {
         var fields: [(String, String)] = [
             ("id", r.id), ("user_code_key", r.userCodeKey), ("client_id", r.clientID),
             ("scope", r.scope.description), ("created_ms", "\(r.createdAt.milliseconds)"),
@@ -30,7 +30,7 @@ enum RecordCoding {
         return render(flowMagic, fields)
     }
 
-    static func decodeFlow(_ bytes: [UInt8], path: String) throws -> DeviceFlowRecord {
+    package static func decodeFlow(_ bytes: [UInt8], path: String) throws -> DeviceFlowRecord {
         let f = try parse(bytes, magic: flowMagic, path: path)
         func approval() throws -> DeviceFlowRecord.Approval {
             .init(subject: try f.string("subject"), authTime: try f.time("auth_time_ms"), approvedAt: try f.time("approved_ms"))
@@ -54,7 +54,7 @@ enum RecordCoding {
 
     // MARK: Access tokens
 
-    static func encode(_ t: AccessTokenRecord) -> [UInt8] {
+    package static func encode(_ t: AccessTokenRecord) -> [UInt8] {
         render(tokenMagic, [
             ("token_hash", t.tokenHash), ("client_id", t.clientID), ("subject", t.subject),
             ("scope", t.scope.description), ("issued_ms", "\(t.issuedAt.milliseconds)"),
@@ -62,7 +62,7 @@ enum RecordCoding {
         ])
     }
 
-    static func decodeToken(_ bytes: [UInt8], path: String) throws -> AccessTokenRecord {
+    package static func decodeToken(_ bytes: [UInt8], path: String) throws -> AccessTokenRecord {
         let f = try parse(bytes, magic: tokenMagic, path: path)
         guard let scope = ScopeSet.parse(try f.string("scope")) else {
             throw FlowStorageError(.corrupt, "\(path): bad scope")
@@ -76,7 +76,7 @@ enum RecordCoding {
 
     static let familyMagic = "devicegate-family 1"
 
-    static func encode(_ f: RefreshFamily) -> [UInt8] {
+    package static func encode(_ f: RefreshFamily) -> [UInt8] {
         render(familyMagic, [
             ("id", f.id), ("client_id", f.clientID), ("subject", f.subject), ("scope", f.scope.description),
             ("auth_time_ms", "\(f.authTime.milliseconds)"), ("created_ms", "\(f.createdAt.milliseconds)"),
@@ -86,7 +86,7 @@ enum RecordCoding {
         ])
     }
 
-    static func decodeFamily(_ bytes: [UInt8], path: String) throws -> RefreshFamily {
+    package static func decodeFamily(_ bytes: [UInt8], path: String) throws -> RefreshFamily {
         let f = try parse(bytes, magic: familyMagic, path: path)
         guard let scope = ScopeSet.parse(try f.string("scope")) else { throw FlowStorageError(.corrupt, "\(path): bad scope") }
         var accessTokens: [RefreshFamily.IssuedAccessToken] = []
@@ -105,11 +105,11 @@ enum RecordCoding {
 
     // MARK: User-code index entries: "<flow id> <expires ms>\n"
 
-    static func encodeIndex(flowID: String, expiresAt: UnixTime) -> [UInt8] {
+    package static func encodeIndex(flowID: String, expiresAt: UnixTime) -> [UInt8] {
         Array("\(flowID) \(expiresAt.milliseconds)\n".utf8)
     }
 
-    static func decodeIndex(_ bytes: [UInt8]) -> (flowID: String, expiresAt: UnixTime)? {
+    package static func decodeIndex(_ bytes: [UInt8]) -> (flowID: String, expiresAt: UnixTime)? {
         let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard parts.count == 2, parts[0].utf8.count == 64, let ms = Int64(parts[1]) else { return nil }
         return (String(parts[0]), UnixTime(milliseconds: ms))
@@ -119,14 +119,14 @@ enum RecordCoding {
 
     static let pollStateSize = 28
 
-    static func encodePoll(_ p: PollState) -> [UInt8] {
+    package static func encodePoll(_ p: PollState) -> [UInt8] {
         let last = p.lastPollAt?.milliseconds ?? 0
         return Array((pad(String(max(0, last)), 20) + " " + pad(String(min(max(0, p.interval), 999_999)), 6) + "\n").utf8)
     }
 
     /// Decodes the soft state; anything unreadable (a torn write after power loss, an empty new
     /// file) yields nil and the caller falls back to the record's interval.
-    static func decodePoll(_ bytes: [UInt8]) -> PollState? {
+    package static func decodePoll(_ bytes: [UInt8]) -> PollState? {
         guard bytes.count == pollStateSize, bytes[20] == UInt8(ascii: " "), bytes[27] == UInt8(ascii: "\n") else { return nil }
         guard let last = Int64(String(decoding: bytes[0..<20], as: UTF8.self)),
               let interval = Int(String(decoding: bytes[21..<27], as: UTF8.self)) else { return nil }
@@ -137,14 +137,14 @@ enum RecordCoding {
 
     static let sessionMagic = "devicegate-session 1"
 
-    static func encode(_ s: WebSession) -> [UInt8] {
+    package static func encode(_ s: WebSession) -> [UInt8] {
         render(sessionMagic, [
             ("subject", s.subject), ("auth_time_ms", "\(s.authTime.milliseconds)"),
             ("expires_ms", "\(s.expiresAt.milliseconds)"),
         ])
     }
 
-    static func decodeSession(_ bytes: [UInt8], path: String) throws -> WebSession {
+    package static func decodeSession(_ bytes: [UInt8], path: String) throws -> WebSession {
         let f = try parse(bytes, magic: sessionMagic, path: path)
         return WebSession(subject: try f.string("subject"), authTime: try f.time("auth_time_ms"), expiresAt: try f.time("expires_ms"))
     }
@@ -153,12 +153,12 @@ enum RecordCoding {
 
     static let counterSize = 28
 
-    static func encodeCounter(_ c: WindowCount) -> [UInt8] {
+    package static func encodeCounter(_ c: WindowCount) -> [UInt8] {
         Array((pad(String(max(0, c.windowEnd.milliseconds)), 20) + " " + pad(String(min(max(0, c.count), 999_999)), 6) + "\n").utf8)
     }
 
     /// A torn or empty counter reads as nil: the window starts again from zero.
-    static func decodeCounter(_ bytes: [UInt8]) -> WindowCount? {
+    package static func decodeCounter(_ bytes: [UInt8]) -> WindowCount? {
         guard bytes.count == counterSize, bytes[20] == UInt8(ascii: " "), bytes[27] == UInt8(ascii: "\n") else { return nil }
         guard let end = Int64(String(decoding: bytes[0..<20], as: UTF8.self)),
               let count = Int(String(decoding: bytes[21..<27], as: UTF8.self)) else { return nil }

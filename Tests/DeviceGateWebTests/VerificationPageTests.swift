@@ -251,6 +251,20 @@ import Testing
         #expect(replay.get().bodyText.contains("alice") == false)
     }
 
+    /// Regression (Tests/Fuzz/corpus/cookie/prepend-mark): another cookie whose value ends in a
+    /// prepended concatenation mark (U+0600–U+0605) swallowed the `;` after it when the header
+    /// was split on Characters, and the session cookie behind it was lost.
+    @Test(arguments: ["\u{600}", "\u{603}", "\u{605}"])
+    func sessionCookieAfterAPrependedMarkIsFound(_ mark: String) throws {
+        let f = try WebFixture()
+        let browser = Browser(f)
+        browser.signIn()
+        let id = try #require(browser.cookies["__Host-devicegate_session"])
+        let r = f.app.handle(HTTPRequest(method: "GET", path: "/device", cookie: "theme=dark\(mark); __Host-devicegate_session=\(id)"))
+        #expect(r.status == 200)
+        #expect(r.bodyText.contains("Sign out"))
+    }
+
     @Test func expiredSessionsAreNotHonoured() throws {
         let f = try WebFixture { config, _ in config.web.sessionLifetime = 600 }
         let (device, user) = try f.startFlow()

@@ -1,0 +1,95 @@
+import DeviceFlow
+import DeviceGateHTTP
+
+extension AppHarness.Instance {
+    /// Whether the verification page answers this path (the OAuth endpoints are asked first).
+    func isVerificationPath(_ path: String) -> Bool {
+        let endpoints = config.endpoints
+        let oauth = [endpoints.deviceAuthorization, endpoints.token, config.discoveryPath, config.jwksPath,
+                     endpoints.userinfo, endpoints.introspection, endpoints.revocation]
+        if oauth.contains(path) || path.hasPrefix(endpoints.authCheck) { return false }
+        return path == base || path.hasPrefix(base == "/" ? "/" : base + "/")
+    }
+
+    /// The properties listed on `AppHarness`.
+    func checkResponse(_ response: HTTPResponse, to request: HTTPRequest) throws(PropertyViolation) {
+        let status = response.status
+        try require((200..<500).contains(status), "status \(status)")
+        try require(HTTPResponse.reason(status) != "Status", "status \(status) has no reason phrase")
+        for (name, _) in response.headers {
+            try require(!name.isEmpty && name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }, "header name \(quoted(name))")
+        }
+        for value in headers(response, "Set-Cookie") {
+            try require(value.hasPrefix(cookies.sessionName + "=") || value.hasPrefix(cookies.csrfName + "="), "Set-Cookie \(quoted(value))")
+        }
+        if request.path == config.operations.metricsPath {
+            try checkMetrics(response)
+        } else if !request.method.isEmpty, !request.path.isEmpty, isVerificationPath(request.path) {
+            try checkPage(response)
+        } else {
+            try checkOAuth(response)
+        }
+    }
+
+    /// The metrics: Prometheus text to the allowed addresses, a short refusal to the others.
+    private func checkMetrics(_ response: HTTPResponse) throws(PropertyViolation) {
+        let type = response.header("Content-Type") ?? ""
+        try require([200, 403, 405].contains(response.status), "metrics answered \(response.status)")
+        try require(type.hasPrefix("text/plain"), "metrics with Content-Type \(quoted(type))")
+        guard response.status == 200 else { return }
+        for line in response.bodyText.split(separator: "\n") where !line.hasPrefix("#") {
+            let value = line.split(separator: " ").last.map(String.init) ?? ""
+            try require(line.hasPrefix("devicegate_") && Double(value) != nil, "metrics line \(quoted(String(line)))")
+        }
+    }
+
+    /// RFC 6749 §5.2 errors, JSON bodies.
+    private func checkOAuth(_ response: HTTPResponse) throws(PropertyViolation) {
+        let status = response.status
+        let type = response.header("Content-Type")
+        if status >= 400 {
+            try require(type == "application/json", "error with Content-Type \(String(describing: type))")
+            guard let json = JSONValue.parse(response.body), case .object = json else {
+                throw PropertyViolation("error body is not a JSON object")
+            }
+            try require(!(json["error"]?.string ?? "").isEmpty, "error body without a string \"error\"")
+            try require(json["error_description"] == nil || json["error_description"]?.string != nil, "error_description is not a string")
+            try require(response.header("Cache-Control")?.contains("no-store") == true, "error without Cache-Control: no-store")
+            if status == 401 { try require(response.header("WWW-Authenticate") != nil, "401 without WWW-Authenticate") }
+            if status == 405 { try require(response.header("Allow") != nil, "405 without Allow") }
+        } else if !response.body.isEmpty {
+            try require(type == "application/json", "\(status) body with Content-Type \(String(describing: type))")
+            guard case .object = JSONValue.parse(response.body) else { throw PropertyViolation("\(status) body is not a JSON object") }
+        }
+    }
+
+    /// The verification page's answers.
+    private func checkPage(_ response: HTTPResponse) throws(PropertyViolation) {
+        let status = response.status
+        let type = response.header("Content-Type") ?? ""
+        if status == 303 {
+            let location = response.header("Location") ?? ""
+            try require(location.hasPrefix("/") && !location.hasPrefix("//") && !location.hasPrefix("/\\"), "redirect to \(quoted(location))")
+            return
+        }
+        if type.hasPrefix("text/css") {
+            try require(status == 200, "stylesheet with status \(status)")
+            return
+        }
+        try require(type == "text/html; charset=utf-8", "page with Content-Type \(quoted(type))")
+        try require(response.header("Content-Security-Policy")?.contains("default-src 'none'") == true, "page without its Content-Security-Policy")
+        try require(response.header("X-Frame-Options") == "DENY", "page without X-Frame-Options: DENY")
+        try require(response.header("Cache-Control") == "no-store", "page without Cache-Control: no-store")
+        if status == 429 { try require(response.header("Retry-After").flatMap { Int($0) }.map { $0 > 0 } == true, "429 without Retry-After") }
+        if status == 405 { try require(response.header("Allow") != nil, "405 without Allow") }
+        try require(!response.body.lowercasedASCII.contains(Array("<script".utf8)), "a page holds <script")
+    }
+
+    private func headers(_ response: HTTPResponse, _ name: String) -> [String] {
+        response.headers.filter { $0.0.lowercased() == name.lowercased() }.map(\.1)
+    }
+}
+
+extension Array where Element == UInt8 {
+    var lowercasedASCII: [UInt8] { map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 } }
+}
