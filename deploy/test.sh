@@ -18,8 +18,9 @@ cd "$DG_ROOT"
 
 # libcrypt-dev: libxcrypt for the users file (bcrypt/yescrypt). chromium and
 # chromium-driver: the verification page's end-to-end test in a real browser.
+# strace: the durability-order test watches a worker's syscalls.
 ensure_packages libfcgi-dev libcrypt-dev pkg-config=pkg-config nginx-light=nginx curl=curl python3=python3 \
-    chromium chromium-driver
+    chromium chromium-driver strace=strace
 require_swift
 
 # A python3 with what the integration tests import: pytest, requests, selenium

@@ -3,7 +3,7 @@ import Crypto
 /// Byte encodings used for codes, hashes and file names.
 public enum Encoding {
     private static let hexDigits = Array("0123456789abcdef".utf8)
-    private static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     public static func hex<B: Sequence>(_ bytes: B) -> String where B.Element == UInt8 {
         var out: [UInt8] = []

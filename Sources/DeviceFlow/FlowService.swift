@@ -26,7 +26,8 @@ public struct FlowService {
         var attempts = 0
         while true {
             let flow = NewFlow.draw(client: client, scope: scope, policy: policy, now: now, random: random,
-                                    userCodeKey: store.userCodeKey(forCanonicalUserCode:))
+                                    userCodeKey: store.userCodeKey(forCanonicalUserCode:),
+                                    idSharesUserCodeKeyShard: store.colocatesFlowsWithUserCodes)
             do {
                 try store.createFlow(flow.record)
                 return flow.response(policy: policy)

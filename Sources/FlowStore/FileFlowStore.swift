@@ -8,76 +8,81 @@ import DeviceFlow
 /// directory scan, no global lock).
 ///
 /// What is durable and what is soft:
-/// - new flows, the user-code index, approvals, denials, redemptions and issued tokens are
-///   written temp → fsync → rename → fsync(dir) before the request is answered;
+/// - a new flow and its user-code claim: one record file, fsynced, then linked under both names
+///   and the directory fsynced, before the device is answered (`createFlow`);
+/// - approvals, denials, redemptions and issued tokens are written temp → fsync → rename →
+///   fsync(dir) before the request is answered;
 /// - the last-poll time and grown interval are soft: written in place into the flow's lock
 ///   file without fsync. A crash can lose them; the worst outcome is one poll answered
 ///   `authorization_pending` instead of `slow_down`.
 public final class FileFlowStore: FlowStorage {
     public let directory: StateDirectory
     private let pepper: [UInt8]
+    /// Whether the directory predates user-code claims beside the flows and may still hold
+    /// entries in `codes/` (see `FileFlowStore+UserCodeClaims.swift`).
+    let hasLegacyCodeIndex: Bool
 
     /// Opens a prepared state directory (see `StateDirectory.prepare()`).
     public init(directory: StateDirectory) throws {
         self.directory = directory
         self.pepper = try directory.loadPepper()
+        self.hasLegacyCodeIndex = Sys.stat(directory.codesRoot) != nil
     }
 
     public func userCodeKey(forCanonicalUserCode code: String) -> String {
         Encoding.hmacSHA256Hex(key: pepper, code)
     }
 
-    private func flowPaths(_ id: String) -> (dir: String, record: String, lock: String) {
+    /// New flows get ids in the shard of their user-code key (see `createFlow`).
+    public var colocatesFlowsWithUserCodes: Bool { true }
+
+    func flowPaths(_ id: String) -> (dir: String, record: String, lock: String) {
         let dir = directory.flowsShard(StateDirectory.shard(of: id))
         return (dir, "\(dir)/\(id).flow", "\(dir)/\(id).lock")
-    }
-
-    private func codePaths(_ key: String) -> (dir: String, entry: String) {
-        let dir = directory.codesShard(StateDirectory.shard(of: key))
-        return (dir, "\(dir)/\(key)")
     }
 
     static func isHexKey(_ s: String) -> Bool {
         s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
+    /// Makes a new pending flow durable and claims its user code, in this order:
+    ///
+    /// 1. the record is written to a temp file in the flow's shard and fsynced: from here on,
+    ///    every name that points at it finds a complete record, whatever happens;
+    /// 2. the user code is claimed by link(2) of that same file as `<key>.code` in the key's
+    ///    shard, which fails if a claim exists (a live user code is never shared; an expired
+    ///    one is replaced under the shard's claims lock);
+    /// 3. the soft lock file is created, and the temp file renamed to `<id>.flow`;
+    /// 4. the directory is fsynced, which makes both names durable at once. The device code
+    ///    is drawn so that the id and the key share their shard (`colocatesFlowsWithUserCodes`);
+    ///    when they do not, both directories are fsynced.
+    ///
+    /// Two fsyncs in all, and nothing is answered before both. A crash before step 4 leaves at
+    /// most names of a complete record that nobody was told about, which garbage collection
+    /// removes when it expires; a failure removes what was made and throws.
     public func createFlow(_ record: DeviceFlowRecord) throws {
         precondition(Self.isHexKey(record.id) && Self.isHexKey(record.userCodeKey))
         let flow = flowPaths(record.id)
-        let code = codePaths(record.userCodeKey)
+        let claim = claimPaths(record.userCodeKey)
 
-        // 1. Claim the user code: link(2) publishes the index entry only if none exists.
-        let temp = try Sys.writeTemp(directory: code.dir, RecordCoding.encodeIndex(flowID: record.id, expiresAt: record.expiresAt))
-        defer { try? Sys.unlink(temp) }
-        if try !Sys.linkIfAbsent(temp, code.entry) {
-            // Taken. A stale entry of an expired flow may be replaced; a live one may not.
-            if let existing = try Sys.readFile(code.entry).flatMap(RecordCoding.decodeIndex),
-               existing.expiresAt < record.createdAt {
-                try Sys.rename(temp, code.entry)
-            } else {
-                throw FlowStorageError(.userCodeInUse, "user code collision")
-            }
-        }
+        var temp: String? = try Sys.writeTemp(directory: flow.dir, RecordCoding.encode(record))
+        defer { if let temp { try? Sys.unlink(temp) } }
+        try claimUserCode(file: temp!, claim: claim, for: record)
         do {
-            // 2. The lock file with fresh soft state (not durable; polls recreate it if lost).
+            // The lock file with fresh soft state (not durable; polls recreate it if lost).
             if let fd = try Sys.open(flow.lock, O_RDWR | O_CREAT) {
                 try Sys.closeAfter(fd) { try Sys.pwriteAll($0, flow.lock, RecordCoding.encodePoll(PollState(interval: record.interval)), offset: 0) }
             }
-            // 3. The durable record, then both directory entries made durable.
-            try Sys.atomicWrite(directory: flow.dir, name: "\(record.id).flow", RecordCoding.encode(record), syncDirectory: false)
+            try Sys.rename(temp!, flow.record)
+            temp = nil
             try Sys.fsyncDirectory(flow.dir)
-            try Sys.fsyncDirectory(code.dir)
+            if claim.dir != flow.dir { try Sys.fsyncDirectory(claim.dir) }
         } catch {
-            try? Sys.unlink(code.entry)
+            try? Sys.unlink(claim.entry)
             try? Sys.unlink(flow.record)
             try? Sys.unlink(flow.lock)
             throw error
         }
-    }
-
-    public func flowID(forUserCodeKey key: String) throws -> String? {
-        guard Self.isHexKey(key) else { return nil }
-        return try Sys.readFile(codePaths(key).entry).flatMap(RecordCoding.decodeIndex)?.flowID
     }
 
     public func updateFlow<R>(id: String, _ body: (DeviceFlowRecord?, PollState) throws -> FlowUpdate<R>) throws -> R {

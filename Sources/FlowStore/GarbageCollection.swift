@@ -64,7 +64,12 @@ extension FileFlowStore {
         for index in shards {
             let shard = StateDirectory.shardName(index % StateDirectory.shardCount)
             report += collectFlows(directory.flowsShard(shard), now: now, cutoff: cutoff, retentionSeconds: retentionSeconds)
-            report += collectCodes(directory.codesShard(shard), now: now, cutoff: cutoff)
+            if hasLegacyCodeIndex {
+                // The user-code index of earlier versions: emptied as its flows expire, then removed.
+                report += collectCodes(directory.codesShard(shard), now: now, cutoff: cutoff)
+                Sys.removeDirectoryIfEmpty(directory.codesShard(shard))
+                Sys.removeDirectoryIfEmpty(directory.codesRoot)
+            }
             report += collectTokens(directory.tokensShard(shard), now: now)
             // Refresh index entries share the user-code index format: "<family id> <expires ms>".
             report += collectCodes(directory.refreshShard(shard), now: now, cutoff: now)
@@ -103,6 +108,15 @@ extension FileFlowStore {
                 }
                 continue
             }
+            if name.hasSuffix(".code") {
+                // Claims whose flow is gone (a crash before the record was renamed into place,
+                // or a flow collected from another shard), kept as long as a flow would be.
+                if let claim = try? readClaim("\(dir)/\(name)"), claim.expiresAt < cutoff,
+                   removeClaim("\(dir)/\(name)", in: dir, flowID: nil, expiredBefore: cutoff) {
+                    report.codes += 1
+                }
+                continue
+            }
             guard name.hasSuffix(".flow") else { continue }
             let id = String(name.dropLast(5))
             let recordPath = "\(dir)/\(name)", lockPath = "\(dir)/\(id).lock"
@@ -121,10 +135,11 @@ extension FileFlowStore {
                     report.census.count(record, now: now)
                     return
                 }
-                let codeDir = directory.codesShard(StateDirectory.shard(of: record.userCodeKey))
-                let codePath = "\(codeDir)/\(record.userCodeKey)"
-                if let entry = try? Sys.readFile(codePath).flatMap(RecordCoding.decodeIndex), entry.flowID == id {
-                    try? Sys.unlink(codePath)
+                let claim = claimPaths(record.userCodeKey)
+                if removeClaim(claim.entry, in: claim.dir, flowID: id, expiredBefore: cutoff) { report.codes += 1 }
+                let legacyPath = legacyCodePath(record.userCodeKey)
+                if hasLegacyCodeIndex, let entry = try? Sys.readFile(legacyPath).flatMap(RecordCoding.decodeIndex), entry.flowID == id {
+                    try? Sys.unlink(legacyPath)
                     report.codes += 1
                 }
                 try? Sys.unlink(recordPath)

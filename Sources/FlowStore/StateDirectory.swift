@@ -11,7 +11,10 @@ import DeviceFlow
 ///   pepper                      32 random bytes keying the user-code index (0600)
 ///   flows/<xx>/<id>.flow        durable flow record (atomic replace)
 ///   flows/<xx>/<id>.lock        flock target + soft poll state; never renamed over
-///   codes/<xx>/<key>            user-code index: "<flow id> <expires ms>" (created with link(2))
+///   flows/<xx>/<key>.code       user-code claim: a hard link to the flow's first record,
+///                               created with link(2); <xx> is the key's first byte, and new
+///                               flows get ids with the same first byte (one directory fsync)
+///   flows/<xx>/claims.flock     flock target for replacing or removing claims; never removed
 ///   tokens/<xx>/<hash>.token    issued access tokens
 ///   refresh/<xx>/<hash>         refresh-token index: "<family id> <expires ms>"
 ///   families/<xx>/<id>.family   refresh-token family (rotation state); <id>.lock beside it
@@ -23,10 +26,12 @@ import DeviceFlow
 ///   metrics/slot-<n>            one process's counters, mmap-ed (see CounterPage)
 ///   metrics/census              flows by state per shard, kept by the garbage collector
 ///   audit.jsonl                 the audit log, unless audit.file says otherwise
+///   codes/<xx>/<key>            only in directories made by earlier versions: their user-code
+///                               index ("<flow id> <expires ms>"), read until collected
 /// ```
 /// `<xx>` is the first two hex digits of the file's key: 256 shards per kind, created at
-/// initialisation for flows, codes and tokens, so no OAuth request ever creates a directory, and garbage collection can walk one
-/// shard at a time.
+/// initialisation for flows, tokens, refresh, families and revoked, so no OAuth request ever
+/// creates a directory, and garbage collection can walk one shard at a time.
 public struct StateDirectory: Sendable {
     public let root: String
     public static let version = "devicegate-state 1"
@@ -46,7 +51,8 @@ public struct StateDirectory: Sendable {
     static func shard(of key: String) -> String { String(key.prefix(2)) }
 
     func flowsShard(_ shard: String) -> String { "\(root)/flows/\(shard)" }
-    func codesShard(_ shard: String) -> String { "\(root)/codes/\(shard)" }
+    var codesRoot: String { "\(root)/codes" }
+    func codesShard(_ shard: String) -> String { "\(codesRoot)/\(shard)" }
     func tokensShard(_ shard: String) -> String { "\(root)/tokens/\(shard)" }
     func sessionsShard(_ shard: String) -> String { "\(root)/sessions/\(shard)" }
     func limitsShard(_ shard: String) -> String { "\(root)/limits/\(shard)" }
@@ -60,7 +66,7 @@ public struct StateDirectory: Sendable {
     /// The kinds whose 256 shards are all created up front (the flow hot path never creates a
     /// directory). Kinds added after a directory was first initialised are created on the next
     /// start.
-    static let kinds = ["flows", "codes", "tokens", "refresh", "families", "revoked"]
+    static let kinds = ["flows", "tokens", "refresh", "families", "revoked"]
     /// Kinds whose shards are created on first use: only the verification page writes them, at
     /// human pace, so one stat(2) per write is nothing and start-up stays fast.
     static let lazyKinds = ["sessions", "limits", "metrics"]

@@ -137,6 +137,12 @@ enum Sys {
         if Glibc.mkdir(path, mode) != 0 && errno != EEXIST { throw error("mkdir", path) }
     }
 
+    /// rmdir(2), for a directory that is no longer used; one that is not empty (or is gone)
+    /// stays as it is.
+    static func removeDirectoryIfEmpty(_ path: String) {
+        _ = Glibc.rmdir(path)
+    }
+
     static func stat(_ path: String) -> Glibc.stat? {
         var st = Glibc.stat()
         return fstatat(AT_FDCWD, path, &st, 0) == 0 ? st : nil

@@ -64,6 +64,45 @@ struct MultiProcessRaceTests {
     }
 }
 
+extension MultiProcessRaceTests {
+    /// Several processes create flows with the same user codes at the same moment: half of the
+    /// codes free, half held by a flow that has expired (so each creator may replace that
+    /// claim). Every code ends up with exactly one new flow, and its claim names that flow.
+    /// Replacing an expired claim without the claims lock lets two creators both win.
+    @Test func racingCreatorsNeverShareAUserCode() throws {
+        let f = try StoreFixture()
+        let keys = 300, processes = 6
+        let now = SystemClockForTests().now()
+        for i in stride(from: 0, to: keys, by: 2) {
+            let then = now.adding(seconds: -1000)
+            try f.store.createFlow(DeviceFlowRecord(id: Encoding.sha256Hex("old flow \(i)"), userCodeKey: Encoding.sha256Hex("user code \(i)"),
+                                                    clientID: "tv", scope: ScopeSet(["openid"]), createdAt: then,
+                                                    expiresAt: then.adding(seconds: 600), interval: 5))
+        }
+        let pids = (0..<processes).compactMap { i in
+            spawnProcess([Self.toolPath, "claims", f.root, "\(keys)", "\(now.milliseconds)"], outputPath: "\(f.temp.path)/claims\(i)")
+        }
+        #expect(pids.count == processes)
+        for pid in pids { #expect(waitForExit(pid) == 0) }
+
+        var winners: [Int: [String]] = [:]
+        var unexpected: [String] = []
+        for i in 0..<processes {
+            for line in String(decoding: f.read("\(f.temp.path)/claims\(i)"), as: UTF8.self).split(separator: "\n") {
+                let parts = line.split(separator: " ").map(String.init)
+                if parts.count == 3, parts[0] == "won", let key = Int(parts[1]) { winners[key, default: []].append(parts[2]) } else { unexpected.append(String(line)) }
+            }
+        }
+        #expect(unexpected.isEmpty, "\(unexpected.prefix(5))")
+        let shared = winners.filter { $0.value.count > 1 }.keys.sorted()
+        #expect(shared.count == 0, "user codes handed to more than one flow, e.g. \(shared.prefix(5))")
+        #expect(winners.count == keys, "every user code went to some flow")
+        for (key, ids) in winners where ids.count == 1 {
+            #expect(try f.store.flowID(forUserCodeKey: Encoding.sha256Hex("user code \(key)")) == ids[0])
+        }
+    }
+}
+
 struct SystemClockForTests: WallClock {
     func now() -> UnixTime {
         var ts = timespec()

@@ -652,14 +652,15 @@ def run_threads(targets, timeout: float = 60):
 
 
 def check_state_files(state, expect_flows: int | None = None, max_temp: int = 0) -> tuple[int, int]:
-    """Every flow and token record is complete (first line the format, last line `end`), at
-    most ``max_temp`` temporary files are left behind (a worker SIGKILLed between writing its
-    temp file and renaming it leaves one, for garbage collection to sweep; it is never read as
-    a record), and no lock file is held. Returns (flows, locks)."""
+    """Every flow record, user-code claim (a second name of a flow's first record) and token
+    record is complete (first line the format, last line `end`), at most ``max_temp``
+    temporary files are left behind (a worker SIGKILLed between writing its temp file and
+    renaming it leaves one, for garbage collection to sweep; it is never read as a record),
+    and no lock file is held. Returns (flows, locks)."""
     flows = list(state.glob("flows/*/*.flow"))
     if expect_flows is not None:
         assert len(flows) == expect_flows, f"{len(flows)} flow files, expected {expect_flows}"
-    for path in flows:
+    for path in flows + list(state.glob("flows/*/*.code")):
         lines = path.read_bytes().split(b"\n")
         assert lines[0] == b"devicegate-flow 1" and lines[-2:] == [b"end", b""], \
             f"torn flow record {path}: {lines[:1]} ... {lines[-3:]}"

@@ -341,8 +341,8 @@ def test_full_disk_answers_503_and_recovers(make_stack):
         assert s.flow_status(pending["device_code"]) == "pending"
         # Nothing half-written: every record parses, no temp file, no dangling index entry.
         check_state_files(s.state, expect_flows=flows_before)
-        n_codes = len([p for p in s.state.glob("codes/*/*") if not p.name.startswith(".")])
-        assert n_codes == flows_before, f"{n_codes} user-code index entries for {flows_before} flows"
+        n_codes = len(list(s.state.glob("flows/*/*.code")))
+        assert n_codes == flows_before, f"{n_codes} user-code claims for {flows_before} flows"
         assert s.serve.poll() is None and len(s.worker_pids()) == 2
 
         # Space returns: the service recovers without a restart.

@@ -2,6 +2,7 @@
 // the same flows through the real state directory and report what each one won.
 //
 //   StoreRaceTool STATE_DIR CODES_FILE
+//   StoreRaceTool claims STATE_DIR KEYS CREATED_MS   (see below)
 //
 // CODES_FILE holds one "device_code user_code" pair a line. Each process walks the list in its
 // own shuffled order, tries to approve every flow, then polls every code until it is either
@@ -22,7 +23,31 @@ struct Clock: WallClock {
 }
 
 let args = CommandLine.arguments
-guard args.count == 3, let file = fopen(args[2], "r") else { print("usage: StoreRaceTool STATE_DIR CODES_FILE"); exit(2) }
+
+// StoreRaceTool claims STATE_DIR KEYS CREATED_MS: creates one flow for each of the user-code
+// keys sha256("user code <i>"), i < KEYS, in order, at CREATED_MS, and prints "won <i> <flow id>"
+// for each it got. Every copy walks the same keys, so they collide on each one.
+if args.count == 5, args[1] == "claims", let keys = Int(args[3]), let ms = Int64(args[4]) {
+    let store = try FileFlowStore(directory: StateDirectory(root: args[2]))
+    let now = UnixTime(milliseconds: ms)
+    var output = ""
+    for i in 0..<keys {
+        let id = Encoding.hex(SystemSecureRandom().bytes(32))
+        let record = DeviceFlowRecord(id: id, userCodeKey: Encoding.sha256Hex("user code \(i)"), clientID: "tv",
+                                      scope: ScopeSet(["openid"]), createdAt: now, expiresAt: now.adding(seconds: 600), interval: 5)
+        do {
+            try store.createFlow(record)
+            output += "won \(i) \(id)\n"
+        } catch let error as FlowStorageError where error.kind == .userCodeInUse {
+        } catch {
+            output += "unexpected \(i) \(error)\n"
+        }
+    }
+    print(output, terminator: "")
+    exit(0)
+}
+
+guard args.count == 3, let file = fopen(args[2], "r") else { print("usage: StoreRaceTool STATE_DIR CODES_FILE | claims STATE_DIR KEYS CREATED_MS"); exit(2) }
 var pairs: [(String, String)] = []
 var line: UnsafeMutablePointer<CChar>? = nil
 var capacity = 0

@@ -4,10 +4,10 @@
 # responder, on this machine. A measurement script, not a test: it prints a
 # table and fails only if something could not be run.
 #
-#     deploy/bench/bench.sh [--ceiling-only] [--duration S] [--connections N]
-#                           [--threads N] [--workers N] [--nginx-workers N|auto]
-#                           [--max-seed S] [--flow-threads N]
-#                           [--flow-approve web|cli]
+#     deploy/bench/bench.sh [--ceiling-only | --only device_auth] [--duration S]
+#                           [--connections N] [--threads N] [--workers N]
+#                           [--nginx-workers N|auto] [--max-seed S]
+#                           [--flow-threads N] [--flow-approve web|cli] [--dir D]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -43,11 +43,19 @@
 #                           "return 200": return runs in nginx's rewrite
 #                           phase, before auth_request, and would skip it.)
 #
+# --only device_auth runs the ceiling and device authorization only (the
+# ratio needs the ceiling of the same run): about 30 s, for trying changes to
+# the durable write path.
+#
+# Everything lives in --dir (default run/bench, emptied first), the state
+# directory in D/dg/state: durable writes cost what fsync costs on the
+# filesystem D is on, so put it where the state directory will be deployed.
+#
 # For each: requests/s, p50/p99 latency, the status distribution (responses
 # other than the expected ones are counted as unexpected), socket errors,
 # peak RSS per worker (VmHWM, reset before each scenario) and the ratio to the
-# ceiling. Everything lives in run/bench/ and every process started here is
-# stopped on exit. About 1 to 2 minutes plus the build.
+# ceiling. Every process started here is stopped on exit. About 1 to 2
+# minutes plus the build.
 #
 # DEVICEGATE_BIN=path uses a prebuilt binary instead of `swift build -c release`.
 set -euo pipefail
@@ -68,11 +76,17 @@ slow_down_codes=1000
 max_seed=60
 flow_threads=8
 flow_approve=auto
+work=
+
+only=""
 
 usage() { sed -n '3,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
+        --only)
+            [[ ${2:-} == device_auth ]] || { printf -- '--only: expected device_auth\n' >&2; usage 2; }
+            only=$2; shift ;;
         --duration) duration=$2; shift ;;
         --connections) connections=$2; shift ;;
         --threads) threads=$2; shift ;;
@@ -81,6 +95,7 @@ while (($#)); do
         --max-seed) max_seed=$2; shift ;;
         --flow-threads) flow_threads=$2; shift ;;
         --flow-approve) flow_approve=$2; shift ;;
+        --dir) work=$2; shift ;;
         -h | --help) usage ;;
         *) printf 'unknown option: %s\n' "$1" >&2; usage 2 ;;
     esac
@@ -91,7 +106,11 @@ ensure_packages libfcgi-dev libcrypt-dev nginx-light=nginx wrk=wrk curl=curl gcc
 
 # ---- Processes, cleaned up on every exit ------------------------------------
 
-work=$DG_ROOT/run/bench
+work=${work:-$DG_ROOT/run/bench}
+# It is emptied below: refuse a directory that is not (an earlier) one of ours.
+if [[ -d $work && -n $(ls -A "$work") && ! -e $work/nginx.conf && ! -d $work/dg ]]; then
+    die "--dir $work is not empty and not a bench directory"
+fi
 trivial_socket=$work/trivial.sock
 dg_dir=$work/dg
 dg_socket=$dg_dir/devicegate.sock
@@ -257,6 +276,9 @@ if ! $ceiling_only; then
     scenario "device authorization" "$work/devicegate.pid" '^200 -$' \
         device_auth.lua /application/o/device/ "$work/flows-auth-"
     auth_rps=$last_rps
+fi
+
+if ! $ceiling_only && [[ -z $only ]]; then
     cat "$work"/flows-auth-*.txt >"$work/codes-all.txt"
     ((slow_down_codes < $(wc -l <"$work/codes-all.txt"))) ||
         die "device authorization produced too few device codes; see $work/device_authorization.wrk.txt"

@@ -1,0 +1,103 @@
+"""What a worker asks of the kernel for one device authorization, in order (strace): the device
+is answered only after the record's data and both of its names -- the flow record and the
+user-code claim -- are durable. This is what a power cut right after the answer relies on, and
+no kill -9 test can see it."""
+
+import hashlib
+import hmac
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from harness import assert_oauth_json, sha256_hex, wait_until
+
+# pid prefix (strace -f -o), call, arguments, result.
+LINE = re.compile(r"^(?:\d+\s+)?(\w+)\((.*)\)\s+=\s+(-?\d+)")
+# A descriptor as strace -y prints it: 5</path/to/file>.
+FD = re.compile(r"^(\d+)<([^>]*)>")
+STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _trace(pid: int, log, action):
+    """Runs ``action`` while strace records the file calls of ``pid``; returns the events."""
+    tracer = subprocess.Popen(
+        ["strace", "-f", "-y", "-qq", "-s", "64", "-o", str(log), "-p", str(pid),
+         "-e", "trace=openat,write,pwrite64,fsync,fdatasync,link,linkat,rename,renameat,renameat2,close"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def attached():
+        status = open(f"/proc/{pid}/status").read()
+        return re.search(r"^TracerPid:\s+[1-9]", status, re.M) is not None
+    try:
+        wait_until(lambda: attached() or tracer.poll() is not None, 10, what="strace to attach")
+        if tracer.poll() is not None:
+            pytest.skip(f"strace cannot attach here: {tracer.stderr.read().decode().strip()}")
+        action()
+        time.sleep(0.2)
+    finally:
+        tracer.terminate()
+        tracer.wait(10)
+    events = []
+    for line in log.read_text().splitlines():
+        m = LINE.match(line)
+        if m:
+            events.append((m.group(1), m.group(2), int(m.group(3))))
+    return events
+
+
+def _fd_path(args: str) -> str | None:
+    m = FD.match(args)
+    return m.group(2) if m else None
+
+
+def _strings(args: str) -> list[str]:
+    return STRING.findall(args)
+
+
+def test_a_new_flow_is_durable_before_the_device_is_answered(make_stack):
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    s = make_stack(workers=1)
+    (pid,) = s.worker_pids()
+    answer = {}
+    events = _trace(pid, s.root / "strace.txt", lambda: answer.update(flow=assert_oauth_json(s.device(), 200)))
+    flow = answer["flow"]
+
+    fid = sha256_hex(flow["device_code"])
+    key = hmac.new((s.state / "pepper").read_bytes(), flow["user_code"].replace("-", "").encode(),
+                   hashlib.sha256).hexdigest()
+    shard = s.state / "flows" / fid[:2]
+    record, claim = str(shard / f"{fid}.flow"), str(shard / f"{key}.code")
+    assert fid[:2] == key[:2], "the device code is drawn so that the flow and its claim share a shard"
+
+    def index(predicate, what):
+        hits = [i for i, e in enumerate(events) if predicate(*e)]
+        assert hits, f"no {what} in the trace:\n" + "\n".join(map(str, events))
+        return hits[0]
+
+    renamed = index(lambda call, args, rc: call.startswith("rename") and rc == 0 and _strings(args)[-1:] == [record],
+                    f"rename to {record}")
+    temp = _strings(events[renamed][1])[0]
+    assert "/.tmp-" in temp and temp.startswith(str(shard) + "/")
+    linked = index(lambda call, args, rc: call.startswith("link") and rc == 0 and _strings(args) == [temp, claim],
+                   f"link of {temp} to the claim {claim}")
+    wrote = index(lambda call, args, rc: call == "write" and _fd_path(args) == temp, f"write of {temp}")
+    synced = index(lambda call, args, rc: call in ("fsync", "fdatasync") and _fd_path(args) == temp and rc == 0,
+                   f"fsync of {temp}")
+    dir_synced = index(lambda call, args, rc: call == "fsync" and _fd_path(args) == str(shard) and rc == 0,
+                       f"fsync of {shard}")
+    answered = index(lambda call, args, rc: call == "write" and "Status: 200" in args, "the FastCGI answer")
+
+    assert wrote < synced < min(linked, renamed), \
+        "the record's data must be durable before any name points at it"
+    assert max(linked, renamed) < dir_synced < answered, \
+        "both names must be made durable (fsync of their directory) before the device is answered"
+    fsyncs = [e for e in events[:answered] if e[0] in ("fsync", "fdatasync")]
+    assert len(fsyncs) == 2, f"expected 2 fsyncs per device authorization (README), saw {fsyncs}"
+
+    # And the result on disk: one file under both names.
+    assert (shard / f"{fid}.flow").stat().st_ino == (shard / f"{key}.code").stat().st_ino
+    assert_oauth_json(s.token(flow["device_code"]), 400)
