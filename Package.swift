@@ -58,6 +58,10 @@ let package = Package(
         .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP"], path: "Tests/DeviceGateTesting"),
         // A child process for FlowStoreTests' multi-process race; not shipped.
         .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "FlowStore"], path: "Tests/StoreRaceTool"),
+        // Fills a state directory for deploy/bench/bench.sh --entries; a benchmark tool, not shipped.
+        .executableTarget(name: "BenchPopulate", dependencies: [
+            "DeviceFlow", "FlowStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "deploy/bench/BenchPopulate"),
         .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
