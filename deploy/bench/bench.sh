@@ -8,6 +8,7 @@
 #                           [--connections N] [--threads N] [--workers N]
 #                           [--nginx-workers N|auto] [--max-seed S]
 #                           [--flow-threads N] [--flow-approve web|cli] [--dir D]
+#                           [--smaps] [--entries 1k,100k,1M [--populate-jobs N]]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -57,7 +58,48 @@
 # ceiling. Every process started here is stopped on exit. About 1 to 2
 # minutes plus the build.
 #
-# DEVICEGATE_BIN=path uses a prebuilt binary instead of `swift build -c release`.
+# --smaps: after the last scenario, where each worker's memory is, by mapping
+# (smaps.py: libraries, heap, anonymous), into run/bench/smaps.txt.
+#
+# DEVICEGATE_BIN=path uses a prebuilt binary instead of building one (`swift
+# build -c release --static-swift-stdlib`, deploy/lib/common.sh).
+#
+# --entries SIZES: instead of the above, the cost per request against the
+# number of entries in the state directory. SIZES are increasing (1k, 100k, 1M
+# or plain numbers); one state directory is grown from each size to the next
+# and removed at the end (deleting and re-creating millions of files at once
+# would measure ext4's inode allocator skipping recently deleted inodes). For
+# each size N:
+#
+#   populate      BenchPopulate (deploy/bench/BenchPopulate, built like the
+#                 release binary) adds entries up to N. An entry is a pending
+#                 flow (durable record, lock file with soft poll state,
+#                 user-code index entry), an access-token record and a
+#                 revocation: 5 files. They are written by the store's own
+#                 code, so the format is exactly what the workers read; fsync
+#                 is skipped (LD_PRELOAD nofsync.so, from nofsync.c), then one
+#                 `sync -f` writes everything out before anything is measured.
+#                 Everything expires in a day: neither polls nor garbage
+#                 collection see an expired entry. 200 flows of the first size
+#                 are approved (the auth_request tokens). --populate-jobs
+#                 writers (default 2).
+#   serve         devicegate serve on it (restarted for each size), then:
+#   ceiling       trivial.c, as above: the machine's noise, same run
+#   poll slow_down  800 codes of the flows just added, polled in a loop
+#   poll pending  6 x the slow_down rate of other codes just added (each
+#                 polled at most once per 5 s -> authorization_pending); only
+#                 for sizes with that many (not 1k)
+#   auth_request  the approved flows redeemed once (redeem.py), then their
+#                 JWTs checked through nginx; each check stats revoked/
+#   device authorization  new durable flows into the populated shards
+#
+# The supervisor's garbage collection runs throughout as in production (one
+# of 256 shards a second, reading every entry of that shard): its CPU, in % of
+# one core during each scenario, is a column of its own. One table per
+# scenario, one row per size, with the ratio to the first (smallest) size.
+# Needs 5 free inodes and about 20 KiB of disk per entry (checked first); the
+# filesystem is named in the output. With DEVICEGATE_BIN set, a BenchPopulate
+# beside it is used if present (BENCH_POPULATE_BIN names another).
 set -euo pipefail
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -79,8 +121,11 @@ flow_approve=auto
 work=
 
 only=""
+entry_sizes=()
+populate_jobs=2
+smaps=false
 
-usage() { sed -n '3,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
@@ -96,6 +141,9 @@ while (($#)); do
         --flow-threads) flow_threads=$2; shift ;;
         --flow-approve) flow_approve=$2; shift ;;
         --dir) work=$2; shift ;;
+        --entries) IFS=, read -r -a entry_sizes <<<"$2"; shift ;;
+        --populate-jobs) populate_jobs=$2; shift ;;
+        --smaps) smaps=true ;;
         -h | --help) usage ;;
         *) printf 'unknown option: %s\n' "$1" >&2; usage 2 ;;
     esac
@@ -115,16 +163,29 @@ trivial_socket=$work/trivial.sock
 dg_dir=$work/dg
 dg_socket=$dg_dir/devicegate.sock
 
+# remove_tree DIR: rm -rf, many at a time. On a filesystem mounted with
+# `discard` every freed block is discarded as its file is unlinked (here about
+# 0.3 ms a file, waiting on the disk): one rm would take half an hour for a
+# million entries; 32 in parallel overlap the waits.
+remove_tree() {
+    [[ -d $1 ]] || return 0
+    find "$1" -mindepth 2 -maxdepth 2 -type d -print0 | xargs -0 -r -n 8 -P 32 rm -rf
+    rm -rf "$1"
+}
+
 cleanup() {
     nginx_stop "$work"
     stop_pidfile "$work/trivial.pid" prefork.py TERM 5
     stop_pidfile "$work/devicegate.pid" devicegate TERM 10
+    # A populated state directory (--entries) is millions of files: never leave one behind.
+    if ((${#entry_sizes[@]})); then remove_tree "$dg_dir/state"; fi
 }
 # Leftovers of an interrupted run first, then ours on every exit.
 [[ -d $work ]] && cleanup
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+remove_tree "$dg_dir/state"
 rm -rf "$work"
 mkdir -p "$work" "$dg_dir"
 
@@ -134,13 +195,48 @@ gcc -O2 -Wall -Wextra -o "$work/trivial" "$bench_dir/trivial.c" -lfcgi
 port=$(free_port)
 base=http://127.0.0.1:$port
 
+# entry_count SPEC: 1k -> 1000, 100k -> 100000, 1M -> 1000000, 5000 -> 5000.
+entry_count() {
+    case $1 in
+        *[kK]) printf '%s\n' "$((${1%?} * 1000))" ;;
+        *[mM]) printf '%s\n' "$((${1%?} * 1000000))" ;;
+        *) printf '%s\n' "$(($1))" ;;
+    esac
+}
+entries=()
+for spec in "${entry_sizes[@]}"; do
+    [[ $spec =~ ^[0-9]+[kKmM]?$ ]] || die "--entries: not a size: $spec (1000, 1k, 100k, 1M, ...)"
+    entries+=("$(entry_count "$spec")")
+done
+if ((${#entries[@]})) && $ceiling_only; then die "--entries and --ceiling-only do not go together"; fi
+for i in "${!entries[@]}"; do
+    ((entries[i] > 0 && (i == 0 || entries[i] > entries[i - 1]))) ||
+        die "--entries: sizes must be positive and increasing: ${entry_sizes[*]}"
+done
+
 if ! $ceiling_only; then
     bin=$(dg_binary)
     dg_demo_config "$bin" "$dg_dir" "$base/application/o/devicegate/" "$dg_socket" "$workers"
     config=$(dg_config_file "$dg_dir")
     dg_check_config "$bin" "$config"
-    log "starting devicegate serve ($workers workers)"
-    dg_serve "$bin" "$config" "$work/devicegate.log" "$work/devicegate.pid"
+    if ((${#entries[@]} == 0)); then
+        log "starting devicegate serve ($workers workers)"
+        dg_serve "$bin" "$config" "$work/devicegate.log" "$work/devicegate.pid"
+    else
+        populate_bin=${BENCH_POPULATE_BIN:-}
+        if [[ -z $populate_bin && -n ${DEVICEGATE_BIN:-} && -x $(dirname "$DEVICEGATE_BIN")/BenchPopulate ]]; then
+            populate_bin=$(dirname "$DEVICEGATE_BIN")/BenchPopulate
+        fi
+        if [[ -z $populate_bin ]]; then
+            log "building BenchPopulate (swift build ${DG_RELEASE_FLAGS[*]})"
+            (cd "$DG_ROOT" && swift build "${DG_RELEASE_FLAGS[@]}" --product BenchPopulate >&2) ||
+                die "swift build failed"
+            populate_bin=$(cd "$DG_ROOT" && swift build -c release --show-bin-path)/BenchPopulate
+        fi
+        [[ -x $populate_bin ]] || die "no BenchPopulate at $populate_bin"
+        log "building nofsync.c"
+        gcc -O2 -Wall -Wextra -shared -fPIC -o "$work/nofsync.so" "$bench_dir/nofsync.c"
+    fi
 fi
 
 log "starting trivial.c ($workers processes on one socket)"
@@ -180,11 +276,11 @@ nginx_start "$work"
 
 wait_until 15 upstream_answers POST "$base/__bench/trivial" ||
     die "trivial responder not answering; see $work/trivial.log, $work/nginx-error.log"
-if ! $ceiling_only; then
-    dg_answers() {
-        pid_alive "$(<"$work/devicegate.pid")" || die "devicegate exited; see $work/devicegate.log"
-        upstream_answers POST "$base/application/o/token/"
-    }
+dg_answers() {
+    pid_alive "$(<"$work/devicegate.pid")" || die "devicegate exited; see $work/devicegate.log"
+    upstream_answers POST "$base/application/o/token/"
+}
+if ! $ceiling_only && ((${#entries[@]} == 0)); then
     wait_until 30 dg_answers ||
         die "devicegate not answering; see $work/devicegate.log, $work/nginx-error.log"
 fi
@@ -194,8 +290,19 @@ fi
 # worker_pids PIDFILE: the worker processes under the supervisor in PIDFILE.
 worker_pids() { child_pids "$(<"$1")"; }
 
-# Results, one entry per scenario.
-names=() rps=() p50=() p99=() statuses=() unexpected=() sockerr=() rss=() rss_all=()
+# Results, one entry per scenario (sizes and sup_cpu for --entries).
+names=() rps=() p50=() p99=() statuses=() unexpected=() sockerr=() rss=() rss_all=() sizes=() sup_cpu=()
+# The --entries size being measured (empty otherwise).
+entries_now=""
+
+# cpu_ticks PID: user + system CPU time of PID so far, in clock ticks (0 if gone).
+cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    stat=${stat##*) }
+    awk '{print $12 + $13}' <<<"$stat"   # utime, stime: fields 14 and 15 of the whole line
+}
+clock_ticks=$(getconf CLK_TCK)
 
 # run_wrk OUT SECONDS LUA PATH [ARGS...]: one wrk run, full output in OUT.
 run_wrk() {
@@ -211,12 +318,17 @@ run_wrk() {
 scenario() {
     local name=$1 pidfile=$2 expected=$3 lua=$4 path=$5
     shift 5
-    local slug=${name,,} pids pid hwm max_kb=0 all_mb="" line
+    local slug=${entries_now:+${entries_now}_}${name,,} pids pid hwm max_kb=0 all_mb="" line
     slug=${slug//[^a-z0-9]/_}
     last_out=$work/$slug.wrk.txt
     pids=$(worker_pids "$pidfile")
     # Reset each worker's peak RSS to its current RSS (clear_refs 5).
     for pid in $pids; do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
+    # The devicegate supervisor's CPU (garbage collection) over the scenario.
+    local supervisor="" ticks0=0 started_ns
+    [[ -f $work/devicegate.pid ]] && supervisor=$(<"$work/devicegate.pid")
+    [[ -n $supervisor ]] && ticks0=$(cpu_ticks "$supervisor")
+    started_ns=$(date +%s%N)
 
     if [[ $lua == *.py ]]; then
         log "$name: $lua --threads $flow_threads --duration $duration"
@@ -227,10 +339,20 @@ scenario() {
         run_wrk "$work/$slug.wrk.txt" "$duration" "$lua" "$path" "$@"
     fi
 
+    if [[ -n $supervisor ]]; then
+        sup_cpu+=("$(awk -v t="$(($(cpu_ticks "$supervisor") - ticks0))" -v hz="$clock_ticks" \
+            -v ns="$(($(date +%s%N) - started_ns))" 'BEGIN {printf "%.1f%%", 100 * t / hz / (ns / 1e9)}')")
+    else
+        sup_cpu+=("-")
+    fi
+    sizes+=("$entries_now")
+
+    local now_kb
     for pid in $pids; do
         hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        now_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
         if ((hwm > max_kb)); then max_kb=$hwm; fi
-        all_mb+="${all_mb:+ }$(awk -v kb="$hwm" 'BEGIN {printf "%.1f", kb / 1024}')"
+        all_mb+="${all_mb:+ }$(awk -v kb="$hwm" -v now="$now_kb" 'BEGIN {printf "%.1f/%.1f", kb / 1024, now / 1024}')"
     done
 
     line=$(grep '^BENCH ' "$work/$slug.wrk.txt") || die "no summary in $work/$slug.wrk.txt"
@@ -266,6 +388,190 @@ ms() { awk -v us="$1" 'BEGIN {printf "%.2f ms", us / 1000}'; }
 
 # Warm-up (not reported): page in code, fill nginx's and the kernel's caches.
 warm_up() { run_wrk "$work/warmup.txt" 2 "$@"; }
+
+# ---- --entries: cost per request against entries in the state directory ----
+
+# What BenchPopulate writes per entry: a flow (record, lock file, user-code
+# index entry), an access-token record and a revocation.
+files_per_entry=5
+approved_flows=200
+entries_slow_down_codes=800
+max_pending_codes=150000
+populate_notes=()
+
+# fs_description PATH: "ext4 on /dev/vda (mounted on /)".
+fs_description() {
+    findmnt -n -o FSTYPE,SOURCE,TARGET -T "$1" | awk '{printf "%s on %s (mounted on %s)", $1, $2, $3}'
+}
+
+# check_space DIR N: DIR's filesystem has the inodes and blocks N entries need
+# (a 4 KiB block per file: these files are too small to share one).
+check_space() {
+    local dir=$1 n=$2 iavail kavail need_inodes need_kb
+    read -r iavail kavail < <(df --output=iavail,avail -k "$dir" | tail -n 1)
+    need_inodes=$((files_per_entry * n + 100000))
+    need_kb=$((4 * files_per_entry * n + 2097152))
+    ((iavail >= need_inodes)) ||
+        die "$n entries need ~$need_inodes free inodes: $(df -i "$dir" | tail -n 1)"
+    ((kavail >= need_kb)) ||
+        die "$n entries need ~$((need_kb / 1048576)) GiB free: $(df -h "$dir" | tail -n 1)"
+}
+
+seconds_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN {printf "%.1f", (b - a) / 1e9}'; }
+
+# skip_scenario NAME REASON: a row with no figures.
+skip_scenario() {
+    names+=("$1") rps+=("-") p50+=("-") p99+=("-") statuses+=("not run: $2") unexpected+=("-")
+    sockerr+=("-") rss+=("-") rss_all+=("-") sizes+=("$entries_now") sup_cpu+=("-")
+}
+
+# measure_entries N: grow the state directory to N entries (it starts empty and
+# only grows: deleting millions of files and creating as many again at once
+# would measure ext4's inode allocator skipping recently deleted inodes),
+# serve it, run the scenarios, stop.
+populated=0
+measure_entries() {
+    local n=$1 state=$dg_dir/state add=$(($1 - populated)) approve=0 t0 populate_s sync_s files disk
+    local shard_names indexed
+    entries_now=$n
+    ((populated > 0)) || approve=$approved_flows
+    check_space "$dg_dir" "$add"
+    log "$n entries: adding $add ($((files_per_entry * add)) files, $populate_jobs jobs, fsync skipped)"
+    t0=$(date +%s%N)
+    LD_PRELOAD=$work/nofsync.so "$populate_bin" "$state" --flows "$add" --approved "$approve" \
+        --tokens "$add" --revoked "$add" --client-id "$DG_PUBLIC_CLIENT" --scope openid \
+        --jobs "$populate_jobs" --codes "$work/codes-populated.txt" \
+        --codes-limit "$((entries_slow_down_codes + max_pending_codes))" \
+        --approved-codes "$work/codes-approved-$n.txt" >"$work/populate-$n.txt" 2>&1 ||
+        die "BenchPopulate failed: $(tail -n 5 "$work/populate-$n.txt")"
+    populate_s=$(seconds_since "$t0")
+    populated=$n
+    log "$n entries: added in ${populate_s}s; sync -f"
+    t0=$(date +%s%N)
+    sync -f "$state"
+    sync_s=$(seconds_since "$t0")
+    files=$(du -sx --inodes "$state" | cut -f1)
+    disk=$(du -sxh "$state" | cut -f1)
+    shard_names=$(($(ls -f "$state/flows/00" | wc -l) - 2))
+    indexed=$(lsattr -d "$state/flows/00" 2>/dev/null | awk '{print ($1 ~ /I/) ? "hashed (htree)" : "linear"}') ||
+        indexed="?"
+
+    log "$n entries: starting devicegate serve ($workers workers)"
+    dg_serve "$bin" "$config" "$work/devicegate.log" "$work/devicegate.pid"
+    wait_until 30 dg_answers ||
+        die "devicegate not answering; see $work/devicegate.log, $work/nginx-error.log"
+
+    warm_up trivial.lua /__bench/trivial
+    scenario "ceiling: trivial C responder" "$work/trivial.pid" '^400 authorization_pending$' \
+        trivial.lua /__bench/trivial
+
+    # Codes of the flows just added: never polled before.
+    head -n "$entries_slow_down_codes" "$work/codes-populated.txt" >"$work/codes-slow-down.txt"
+    warm_up poll.lua /application/o/token/ "$work/codes-slow-down.txt" "$threads"
+    scenario "poll, slow_down path ($entries_slow_down_codes codes)" "$work/devicegate.pid" \
+        '^400 (slow_down|authorization_pending)$' \
+        poll.lua /application/o/token/ "$work/codes-slow-down.txt" "$threads"
+
+    # Each code at most once per 5 s interval: 6 x the slow_down rate (+20%).
+    local needed=$((6 * last_rps)) have
+    have=$(($(wc -l <"$work/codes-populated.txt") - entries_slow_down_codes))
+    if ((have >= needed && needed > 0)); then
+        sed -n "$((entries_slow_down_codes + 1)),$((entries_slow_down_codes + needed))p" \
+            "$work/codes-populated.txt" >"$work/codes-pending.txt"
+        scenario "poll, pending path (6 x rate codes)" "$work/devicegate.pid" \
+            '^400 (slow_down|authorization_pending)$' \
+            poll.lua /application/o/token/ "$work/codes-pending.txt" "$threads"
+        statuses[-1]+=" [$needed codes]"
+    else
+        skip_scenario "poll, pending path (6 x rate codes)" "needs $needed unpolled codes, $n entries have $have"
+    fi
+
+    # Access tokens (JWTs, valid for an hour) once, from the approved flows.
+    if [[ ! -s $work/tokens.txt ]]; then
+        python3 "$bench_dir/redeem.py" --url "$base" --client-id "$DG_PUBLIC_CLIENT" \
+            --codes "$work/codes-approved-$n.txt" --tokens "$work/tokens.txt" >"$work/redeem.txt" 2>&1 ||
+            die "redeeming the approved flows failed: $(cat "$work/redeem.txt")"
+        [[ $(http_status GET "$base/__bench/api") == 401 ]] ||
+            die "/__bench/api answers without a token: auth_request is not in effect"
+    fi
+    warm_up auth_check.lua /__bench/api "$work/tokens.txt"
+    scenario "auth_request ($approved_flows tokens)" "$work/devicegate.pid" '^200 -$' \
+        auth_check.lua /__bench/api "$work/tokens.txt"
+
+    warm_up device_auth.lua /application/o/device/
+    scenario "device authorization (durable)" "$work/devicegate.pid" '^200 -$' \
+        device_auth.lua /application/o/device/
+
+    stop_pidfile "$work/devicegate.pid" devicegate TERM 10
+    populate_notes+=("$(printf '  %9s entries: %9s files, %5s on disk; added in %5ss + sync %5ss; flows/00: %5s names, %s' \
+        "$(group "$n")" "$(group "$files")" "$disk" "$populate_s" "$sync_s" "$shard_names" "$indexed")")
+    entries_now=""
+}
+
+# group N: 1234567 -> 1,234,567.
+group() { sed -E ':a; s/^([0-9]+)([0-9]{3})/\1,\2/; ta' <<<"$1"; }
+
+report_entries() {
+    local scenario i j first ceiling seen="|" vs of
+    printf '\ndevicegate: cost per request against the number of entries in the state directory\n'
+    printf 'filesystem: %s; state directory %s\n' "$(fs_description "$dg_dir")" "$dg_dir/state"
+    printf '%s cores, %s devicegate workers, nginx worker_processes %s; wrk -t%s -c%s -d%ss per scenario.\n' \
+        "$(nproc)" "$workers" "$nginx_workers" "$threads" "$connections" "$duration"
+    printf 'An entry: a pending flow (record, lock file, user-code index entry), an access-token record\n'
+    printf 'and a revocation: %s files. %s of the flows approved (auth_request tokens). Nothing expired;\n' \
+        "$files_per_entry" "$approved_flows"
+    printf 'page, inode and dentry caches warm (the directory was just written).\n'
+    for i in "${!names[@]}"; do
+        scenario=${names[i]}
+        [[ $seen == *"|$scenario|"* ]] && continue
+        seen+="$scenario|"
+        printf '\n%s\n' "$scenario"
+        printf '  %11s %8s %10s %10s %8s %8s %7s %10s %10s\n' \
+            entries 'req/s' p50 p99 'vs first' 'ceiling' 'GC CPU' 'unexpected' 'RSS/worker'
+        first=""
+        for j in "${!names[@]}"; do
+            [[ ${names[j]} == "$scenario" ]] || continue
+            vs=- of=-
+            if [[ ${rps[j]} != - ]]; then
+                [[ -n $first ]] || first=${rps[j]}
+                vs=$(awk -v a="${rps[j]}" -v b="$first" 'BEGIN {printf "%.2f", a / b}')
+                for ceiling in "${!names[@]}"; do
+                    if [[ ${names[ceiling]} == ceiling* && ${sizes[ceiling]} == "${sizes[j]}" ]]; then
+                        of=$(awk -v a="${rps[j]}" -v b="${rps[ceiling]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')
+                    fi
+                done
+            fi
+            printf '  %11s %8s %10s %10s %8s %8s %7s %10s %10s\n' "$(group "${sizes[j]}")" "${rps[j]}" \
+                "${p50[j]}" "${p99[j]}" "$vs" "$of" "${sup_cpu[j]}" "${unexpected[j]}" "${rss[j]}"
+        done
+    done
+    printf '\nstatus distribution (STATUS error: count):\n'
+    for i in "${!names[@]}"; do
+        printf '  %9s  %-38s %s\n' "$(group "${sizes[i]}")" "${names[i]}" "${statuses[i]}"
+    done
+    printf '\nthe state directory, grown from one size to the next, removed at the end:\n'
+    printf '%s\n' "${populate_notes[@]}"
+    cat <<EOF
+
+vs first    req/s relative to the same scenario at the smallest size
+ceiling     req/s relative to the trivial C responder at the same size
+GC CPU      the devicegate supervisor's CPU during the scenario, % of one
+            core: garbage collection reads every entry of one of the 256
+            shards a second (it runs during the ceiling scenario too)
+unexpected  responses other than the expected ones, as in the default mode
+raw output  $work/*.wrk.txt, $work/populate-*.txt
+EOF
+}
+
+if ((${#entries[@]})); then
+    for n in "${entries[@]}"; do measure_entries "$n"; done
+    log "removing the state directory"
+    t0=$(date +%s%N)
+    remove_tree "$dg_dir/state"
+    populate_notes+=("  removed in $(seconds_since "$t0")s")
+    report_entries | tee "$work/results-entries.txt"
+    exit 0
+fi
 
 warm_up trivial.lua /__bench/trivial
 scenario "ceiling: trivial C responder" "$work/trivial.pid" '^400 authorization_pending$' \
@@ -354,13 +660,15 @@ report() {
     for i in "${!names[@]}"; do
         printf '  %-40s %s\n' "${names[i]}" "${statuses[i]}"
     done
-    printf '\npeak RSS of each worker, MB (VmHWM, reset before each scenario):\n'
+    printf '\nRSS of each worker, MB: peak during the scenario (VmHWM, reset before it) / at its end (VmRSS):\n'
     for i in "${!names[@]}"; do
         printf '  %-40s %s\n' "${names[i]}" "${rss_all[i]}"
     done
     cat <<EOF
 
-RSS/worker  the largest of those
+RSS/worker  the largest peak. A sign-in checks a yescrypt hash (the demo
+            user's): 16 MiB of scratch memory for a moment, by design of the
+            hash, released at once (compare the peak with the end)
 unexpected  responses other than expected: 400 authorization_pending for the
             ceiling, 200 for device authorization, 400 slow_down or
             authorization_pending for polls, 200 for complete flows (the
@@ -394,3 +702,8 @@ EOF
     fi
 }
 report | tee "$work/results.txt"
+if $smaps && ! $ceiling_only; then
+    # shellcheck disable=SC2046
+    python3 "$bench_dir/smaps.py" $(worker_pids "$work/devicegate.pid") >"$work/smaps.txt"
+    printf '\nworker memory by mapping (smaps.py): %s\n' "$work/smaps.txt"
+fi
