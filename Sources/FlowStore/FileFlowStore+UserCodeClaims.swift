@@ -75,11 +75,16 @@ extension FileFlowStore {
                 }
             }
         }
-        // A live flow created before the upgrade holds the code in the old index.
-        if hasLegacyCodeIndex, let old = try Sys.readFile(legacyCodePath(record.userCodeKey)).flatMap(RecordCoding.decodeIndex),
-           old.expiresAt >= record.createdAt {
+        // A live flow created before the upgrade may hold the code in the old index.
+        guard hasLegacyCodeIndex else { return }
+        do {
+            if let old = try Sys.readFile(legacyCodePath(record.userCodeKey)).flatMap(RecordCoding.decodeIndex),
+               old.expiresAt >= record.createdAt {
+                throw FlowStorageError(.userCodeInUse, "user code collision")
+            }
+        } catch {
             try? Sys.unlink(claim.entry)
-            throw FlowStorageError(.userCodeInUse, "user code collision")
+            throw error
         }
     }
 
