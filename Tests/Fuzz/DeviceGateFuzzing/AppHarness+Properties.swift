@@ -22,7 +22,7 @@ extension AppHarness.Instance {
         for value in headers(response, "Set-Cookie") {
             try require(value.hasPrefix(cookies.sessionName + "=") || value.hasPrefix(cookies.csrfName + "="), "Set-Cookie \(quoted(value))")
         }
-        if request.path == config.operations.metricsPath {
+        if !request.method.isEmpty, request.path == config.operations.metricsPath {
             try checkMetrics(response)
         } else if !request.method.isEmpty, !request.path.isEmpty, isVerificationPath(request.path) {
             try checkPage(response)
