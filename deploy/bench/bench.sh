@@ -8,7 +8,8 @@
 #                           [--connections N] [--threads N] [--workers N]
 #                           [--nginx-workers N|auto] [--max-seed S]
 #                           [--flow-threads N] [--flow-approve web|cli] [--dir D]
-#                           [--smaps] [--entries 1k,100k,1M [--populate-jobs N]]
+#                           [--smaps] [--entries 1k,100k,1M [--populate-jobs N]
+#                           [--entries-dir DIR]]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -86,20 +87,24 @@
 #   serve         devicegate serve on it (restarted for each size), then:
 #   ceiling       trivial.c, as above: the machine's noise, same run
 #   poll slow_down  800 codes of the flows just added, polled in a loop
-#   poll pending  6 x the slow_down rate of other codes just added (each
-#                 polled at most once per 5 s -> authorization_pending); only
-#                 for sizes with that many (not 1k)
+#   poll pending  90,000 other codes just added, each polled at most once
+#                 per 5 s up to ~18,000 polls/s -> authorization_pending;
+#                 only for sizes with that many (not 1k)
 #   auth_request  the approved flows redeemed once (redeem.py), then their
 #                 JWTs checked through nginx; each check stats revoked/
 #   device authorization  new durable flows into the populated shards
 #
 # The supervisor's garbage collection runs throughout as in production (one
 # of 256 shards a second, reading every entry of that shard): its CPU, in % of
-# one core during each scenario, is a column of its own. One table per
-# scenario, one row per size, with the ratio to the first (smallest) size.
-# Needs 5 free inodes and about 20 KiB of disk per entry (checked first); the
-# filesystem is named in the output. With DEVICEGATE_BIN set, a BenchPopulate
-# beside it is used if present (BENCH_POPULATE_BIN names another).
+# one core during each scenario, is a column of its own, and so is what was
+# read from the state directory's disk meanwhile (/proc/diskstats, the whole
+# device): cache misses. One table per scenario, one row per size, with the
+# ratio to the first (smallest) size. Needs 5 free inodes and about 20 KiB of
+# disk per entry (checked first); the filesystem is named in the output. The
+# state directory is run/bench/dg/state, or --entries-dir DIR (which must not
+# exist yet) to measure another filesystem. With DEVICEGATE_BIN set, a
+# BenchPopulate beside it is used if present (BENCH_POPULATE_BIN names
+# another).
 set -euo pipefail
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -122,10 +127,11 @@ work=
 
 only=""
 entry_sizes=()
+entries_dir=""
 populate_jobs=2
 smaps=false
 
-usage() { sed -n '3,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
@@ -143,6 +149,7 @@ while (($#)); do
         --dir) work=$2; shift ;;
         --entries) IFS=, read -r -a entry_sizes <<<"$2"; shift ;;
         --populate-jobs) populate_jobs=$2; shift ;;
+        --entries-dir) entries_dir=$2; shift ;;
         --smaps) smaps=true ;;
         -h | --help) usage ;;
         *) printf 'unknown option: %s\n' "$1" >&2; usage 2 ;;
@@ -173,12 +180,17 @@ remove_tree() {
     rm -rf "$1"
 }
 
+# The --entries state directory; entries_made once this run created it.
+entries_state=${entries_dir:-$dg_dir/state}
+entries_made=false
+if [[ -n $entries_dir && -e $entries_dir ]]; then die "--entries-dir $entries_dir exists; name a new directory"; fi
+
 cleanup() {
     nginx_stop "$work"
     stop_pidfile "$work/trivial.pid" prefork.py TERM 5
     stop_pidfile "$work/devicegate.pid" devicegate TERM 10
     # A populated state directory (--entries) is millions of files: never leave one behind.
-    if ((${#entry_sizes[@]})); then remove_tree "$dg_dir/state"; fi
+    if $entries_made; then remove_tree "$entries_state"; fi
 }
 # Leftovers of an interrupted run first, then ours on every exit.
 [[ -d $work ]] && cleanup
@@ -291,7 +303,7 @@ fi
 worker_pids() { child_pids "$(<"$1")"; }
 
 # Results, one entry per scenario (sizes and sup_cpu for --entries).
-names=() rps=() p50=() p99=() statuses=() unexpected=() sockerr=() rss=() rss_all=() sizes=() sup_cpu=()
+names=() rps=() p50=() p99=() statuses=() unexpected=() sockerr=() rss=() rss_all=() sizes=() sup_cpu=() disk_read=()
 # The --entries size being measured (empty otherwise).
 entries_now=""
 
@@ -303,6 +315,17 @@ cpu_ticks() {
     awk '{print $12 + $13}' <<<"$stat"   # utime, stime: fields 14 and 15 of the whole line
 }
 clock_ticks=$(getconf CLK_TCK)
+
+# The block device under the --entries state directory (vda for /dev/vda),
+# if /proc/diskstats knows it; sectors_read: its 512-byte sectors read so far.
+disk_dev=""
+if ((${#entries[@]})); then
+    disk_dev=$(dirname "$entries_state")
+    while [[ ! -e $disk_dev ]]; do disk_dev=$(dirname "$disk_dev"); done
+    disk_dev=$(basename "$(findmnt -n -o SOURCE -T "$disk_dev")")
+    awk -v d="$disk_dev" '$3 == d {found = 1} END {exit !found}' /proc/diskstats || disk_dev=""
+fi
+sectors_read() { awk -v d="$disk_dev" '$3 == d {print $6}' /proc/diskstats; }
 
 # run_wrk OUT SECONDS LUA PATH [ARGS...]: one wrk run, full output in OUT.
 run_wrk() {
@@ -329,6 +352,8 @@ scenario() {
     [[ -f $work/devicegate.pid ]] && supervisor=$(<"$work/devicegate.pid")
     [[ -n $supervisor ]] && ticks0=$(cpu_ticks "$supervisor")
     started_ns=$(date +%s%N)
+    local sectors0=""
+    [[ -n $disk_dev ]] && sectors0=$(sectors_read)
 
     if [[ $lua == *.py ]]; then
         log "$name: $lua --threads $flow_threads --duration $duration"
@@ -346,6 +371,11 @@ scenario() {
         sup_cpu+=("-")
     fi
     sizes+=("$entries_now")
+    if [[ -n $sectors0 ]]; then
+        disk_read+=("$(awk -v a="$sectors0" -v b="$(sectors_read)" 'BEGIN {printf "%.0f MB", (b - a) * 512 / 1e6}')")
+    else
+        disk_read+=("-")
+    fi
 
     local now_kb
     for pid in $pids; do
@@ -396,7 +426,7 @@ warm_up() { run_wrk "$work/warmup.txt" 2 "$@"; }
 files_per_entry=5
 approved_flows=200
 entries_slow_down_codes=800
-max_pending_codes=150000
+entries_pending_codes=90000
 populate_notes=()
 
 # fs_description PATH: "ext4 on /dev/vda (mounted on /)".
@@ -422,7 +452,7 @@ seconds_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN {printf "%.1f", (b -
 # skip_scenario NAME REASON: a row with no figures.
 skip_scenario() {
     names+=("$1") rps+=("-") p50+=("-") p99+=("-") statuses+=("not run: $2") unexpected+=("-")
-    sockerr+=("-") rss+=("-") rss_all+=("-") sizes+=("$entries_now") sup_cpu+=("-")
+    sockerr+=("-") rss+=("-") rss_all+=("-") sizes+=("$entries_now") sup_cpu+=("-") disk_read+=("-")
 }
 
 # measure_entries N: grow the state directory to N entries (it starts empty and
@@ -431,17 +461,19 @@ skip_scenario() {
 # serve it, run the scenarios, stop.
 populated=0
 measure_entries() {
-    local n=$1 state=$dg_dir/state add=$(($1 - populated)) approve=0 t0 populate_s sync_s files disk
+    local n=$1 state=$entries_state add=$(($1 - populated)) approve=0 t0 populate_s sync_s files disk
     local shard_names indexed
     entries_now=$n
     ((populated > 0)) || approve=$approved_flows
-    check_space "$dg_dir" "$add"
+    mkdir -p "$(dirname "$state")"
+    check_space "$(dirname "$state")" "$add"
+    entries_made=true
     log "$n entries: adding $add ($((files_per_entry * add)) files, $populate_jobs jobs, fsync skipped)"
     t0=$(date +%s%N)
     LD_PRELOAD=$work/nofsync.so "$populate_bin" "$state" --flows "$add" --approved "$approve" \
         --tokens "$add" --revoked "$add" --client-id "$DG_PUBLIC_CLIENT" --scope openid \
         --jobs "$populate_jobs" --codes "$work/codes-populated.txt" \
-        --codes-limit "$((entries_slow_down_codes + max_pending_codes))" \
+        --codes-limit "$((entries_slow_down_codes + entries_pending_codes))" \
         --approved-codes "$work/codes-approved-$n.txt" >"$work/populate-$n.txt" 2>&1 ||
         die "BenchPopulate failed: $(tail -n 5 "$work/populate-$n.txt")"
     populate_s=$(seconds_since "$t0")
@@ -457,7 +489,7 @@ measure_entries() {
         indexed="?"
 
     log "$n entries: starting devicegate serve ($workers workers)"
-    dg_serve "$bin" "$config" "$work/devicegate.log" "$work/devicegate.pid"
+    DEVICEGATE_STATE_DIR=$state dg_serve "$bin" "$config" "$work/devicegate.log" "$work/devicegate.pid"
     wait_until 30 dg_answers ||
         die "devicegate not answering; see $work/devicegate.log, $work/nginx-error.log"
 
@@ -472,18 +504,21 @@ measure_entries() {
         '^400 (slow_down|authorization_pending)$' \
         poll.lua /application/o/token/ "$work/codes-slow-down.txt" "$threads"
 
-    # Each code at most once per 5 s interval: 6 x the slow_down rate (+20%).
-    local needed=$((6 * last_rps)) have
+    # Each code at most once per 5 s interval: the same number of codes at every
+    # size ($entries_pending_codes, enough up to ~18,000 polls/s), and at least 6
+    # x the slow_down rate.
+    local needed=$((6 * last_rps)) have use
     have=$(($(wc -l <"$work/codes-populated.txt") - entries_slow_down_codes))
-    if ((have >= needed && needed > 0)); then
-        sed -n "$((entries_slow_down_codes + 1)),$((entries_slow_down_codes + needed))p" \
+    use=$((have < entries_pending_codes ? have : entries_pending_codes))
+    if ((use >= needed && use > 0)); then
+        sed -n "$((entries_slow_down_codes + 1)),$((entries_slow_down_codes + use))p" \
             "$work/codes-populated.txt" >"$work/codes-pending.txt"
-        scenario "poll, pending path (6 x rate codes)" "$work/devicegate.pid" \
+        scenario "poll, pending path (never-polled codes)" "$work/devicegate.pid" \
             '^400 (slow_down|authorization_pending)$' \
             poll.lua /application/o/token/ "$work/codes-pending.txt" "$threads"
-        statuses[-1]+=" [$needed codes]"
+        statuses[-1]+=" [$use codes]"
     else
-        skip_scenario "poll, pending path (6 x rate codes)" "needs $needed unpolled codes, $n entries have $have"
+        skip_scenario "poll, pending path (never-polled codes)" "needs $needed unpolled codes, $n entries have $have"
     fi
 
     # Access tokens (JWTs, valid for an hour) once, from the approved flows.
@@ -514,20 +549,22 @@ group() { sed -E ':a; s/^([0-9]+)([0-9]{3})/\1,\2/; ta' <<<"$1"; }
 report_entries() {
     local scenario i j first ceiling seen="|" vs of
     printf '\ndevicegate: cost per request against the number of entries in the state directory\n'
-    printf 'filesystem: %s; state directory %s\n' "$(fs_description "$dg_dir")" "$dg_dir/state"
+    printf 'filesystem: %s; state directory %s\n' "$(fs_description "$(dirname "$entries_state")")" "$entries_state"
+    printf 'memory: %s GiB; the directory took 4 KiB of disk (and of page cache) a file\n' \
+        "$(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
     printf '%s cores, %s devicegate workers, nginx worker_processes %s; wrk -t%s -c%s -d%ss per scenario.\n' \
         "$(nproc)" "$workers" "$nginx_workers" "$threads" "$connections" "$duration"
     printf 'An entry: a pending flow (record, lock file, user-code index entry), an access-token record\n'
-    printf 'and a revocation: %s files. %s of the flows approved (auth_request tokens). Nothing expired;\n' \
+    printf 'and a revocation: %s files. %s of the flows approved (auth_request tokens). Nothing expired.\n' \
         "$files_per_entry" "$approved_flows"
-    printf 'page, inode and dentry caches warm (the directory was just written).\n'
+    printf 'Caches as the kernel left them after writing the directory (disk read: what they missed).\n'
     for i in "${!names[@]}"; do
         scenario=${names[i]}
         [[ $seen == *"|$scenario|"* ]] && continue
         seen+="$scenario|"
         printf '\n%s\n' "$scenario"
-        printf '  %11s %8s %10s %10s %8s %8s %7s %10s %10s\n' \
-            entries 'req/s' p50 p99 'vs first' 'ceiling' 'GC CPU' 'unexpected' 'RSS/worker'
+        printf '  %11s %8s %10s %10s %8s %8s %7s %9s %10s %10s\n' \
+            entries 'req/s' p50 p99 'vs first' 'ceiling' 'GC CPU' 'disk read' 'unexpected' 'RSS/worker'
         first=""
         for j in "${!names[@]}"; do
             [[ ${names[j]} == "$scenario" ]] || continue
@@ -541,8 +578,8 @@ report_entries() {
                     fi
                 done
             fi
-            printf '  %11s %8s %10s %10s %8s %8s %7s %10s %10s\n' "$(group "${sizes[j]}")" "${rps[j]}" \
-                "${p50[j]}" "${p99[j]}" "$vs" "$of" "${sup_cpu[j]}" "${unexpected[j]}" "${rss[j]}"
+            printf '  %11s %8s %10s %10s %8s %8s %7s %9s %10s %10s\n' "$(group "${sizes[j]}")" "${rps[j]}" \
+                "${p50[j]}" "${p99[j]}" "$vs" "$of" "${sup_cpu[j]}" "${disk_read[j]}" "${unexpected[j]}" "${rss[j]}"
         done
     done
     printf '\nstatus distribution (STATUS error: count):\n'
@@ -558,6 +595,9 @@ ceiling     req/s relative to the trivial C responder at the same size
 GC CPU      the devicegate supervisor's CPU during the scenario, % of one
             core: garbage collection reads every entry of one of the 256
             shards a second (it runs during the ceiling scenario too)
+disk read   read from the state directory's block device meanwhile (the
+            whole device, so other programs' reads count too): what the
+            page, inode and dentry caches did not hold
 unexpected  responses other than the expected ones, as in the default mode
 raw output  $work/*.wrk.txt, $work/populate-*.txt
 EOF
@@ -567,7 +607,8 @@ if ((${#entries[@]})); then
     for n in "${entries[@]}"; do measure_entries "$n"; done
     log "removing the state directory"
     t0=$(date +%s%N)
-    remove_tree "$dg_dir/state"
+    remove_tree "$entries_state"
+    entries_made=false
     populate_notes+=("  removed in $(seconds_since "$t0")s")
     report_entries | tee "$work/results-entries.txt"
     exit 0
