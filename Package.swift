@@ -41,7 +41,7 @@ let package = Package(
         // The YAML configuration file, environment overrides and validation.
         .target(name: "DeviceGateConfig", dependencies: ["DeviceFlow", "Yams"], swiftSettings: fuzzed),
         // The flock-ed state directory: the only code that calls open/flock/fsync/rename.
-        .target(name: "FlowStore", dependencies: ["DeviceFlow"], swiftSettings: fuzzed),
+        .target(name: "FlowStore", dependencies: ["DeviceFlow", "CSupport"], swiftSettings: fuzzed),
         // The operator's view: audit events, counters for the metrics, JSON logs.
         .target(name: "Operations", dependencies: [
             "DeviceFlow", "FlowStore", .product(name: "Logging", package: "swift-log"),

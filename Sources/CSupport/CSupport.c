@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stop_requested = 0;
 
@@ -47,3 +48,7 @@ int dg_wait_readable_or_stop(int fd) {
 }
 
 int dg_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+
+int dg_syncfs(int fd) {
+    return syncfs(fd);
+}

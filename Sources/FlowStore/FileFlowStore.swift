@@ -8,8 +8,9 @@ import DeviceFlow
 /// directory scan, no global lock).
 ///
 /// What is durable and what is soft:
-/// - a new flow and its user-code claim: one record file, fsynced, then linked under both names
-///   and the directory fsynced, before the device is answered (`createFlow`);
+/// - a new flow and its user-code claim: one record file linked under both names, made durable
+///   by a frame in the creation journal before the device is answered (`createFlow`,
+///   `CreationJournal`: one `fdatasync` shared by concurrent creations);
 /// - approvals, denials, redemptions and issued tokens are written temp → fsync → rename →
 ///   fsync(dir) before the request is answered;
 /// - the last-poll time and grown interval are soft: written in place into the flow's lock
@@ -21,12 +22,15 @@ public final class FileFlowStore: FlowStorage {
     /// Whether the directory predates user-code claims beside the flows and may still hold
     /// entries in `codes/` (see `FileFlowStore+UserCodeClaims.swift`).
     let hasLegacyCodeIndex: Bool
+    /// This process's handle on the creation journal (group commit of new flows).
+    let journal: CreationJournal
 
     /// Opens a prepared state directory (see `StateDirectory.prepare()`).
     public init(directory: StateDirectory) throws {
         self.directory = directory
         self.pepper = try directory.loadPepper()
         self.hasLegacyCodeIndex = Sys.stat(directory.codesRoot) != nil
+        self.journal = CreationJournal(directory: "\(directory.root)/journal")
     }
 
     public func userCodeKey(forCanonicalUserCode code: String) -> String {
@@ -47,25 +51,25 @@ public final class FileFlowStore: FlowStorage {
 
     /// Makes a new pending flow durable and claims its user code, in this order:
     ///
-    /// 1. the record is written to a temp file in the flow's shard and fsynced: from here on,
-    ///    every name that points at it finds a complete record, whatever happens;
+    /// 1. the record is written to a temp file in the flow's shard (no fsync);
     /// 2. the user code is claimed by link(2) of that same file as `<key>.code` in the key's
     ///    shard, which fails if a claim exists (a live user code is never shared; an expired
     ///    one is replaced under the shard's claims lock);
     /// 3. the soft lock file is created, and the temp file renamed to `<id>.flow`;
-    /// 4. the directory is fsynced, which makes both names durable at once. The device code
-    ///    is drawn so that the id and the key share their shard (`colocatesFlowsWithUserCodes`);
-    ///    when they do not, both directories are fsynced.
+    /// 4. the record is committed to the creation journal (`CreationJournal`): one frame
+    ///    appended and made durable by an `fdatasync` that concurrent creations share.
     ///
-    /// Two fsyncs in all, and nothing is answered before both. A crash before step 4 leaves at
-    /// most names of a complete record that nobody was told about, which garbage collection
-    /// removes when it expires; a failure removes what was made and throws.
+    /// Nothing is answered before step 4. A crash after it loses at most the record's and the
+    /// claim's pages, which the replay at the next start writes again from the journal; a crash
+    /// before it leaves names of a flow nobody was told about, which garbage collection removes
+    /// when it expires. A failure removes what was made and throws.
     public func createFlow(_ record: DeviceFlowRecord) throws {
         precondition(Self.isHexKey(record.id) && Self.isHexKey(record.userCodeKey))
         let flow = flowPaths(record.id)
         let claim = claimPaths(record.userCodeKey)
+        let bytes = RecordCoding.encode(record)
 
-        var temp: String? = try Sys.writeTemp(directory: flow.dir, RecordCoding.encode(record))
+        var temp: String? = try Sys.writeTemp(directory: flow.dir, bytes, sync: false)
         defer { if let temp { try? Sys.unlink(temp) } }
         try claimUserCode(file: temp!, claim: claim, for: record)
         do {
@@ -75,8 +79,7 @@ public final class FileFlowStore: FlowStorage {
             }
             try Sys.rename(temp!, flow.record)
             temp = nil
-            try Sys.fsyncDirectory(flow.dir)
-            if claim.dir != flow.dir { try Sys.fsyncDirectory(claim.dir) }
+            try journal.commit(bytes, at: record.createdAt)
         } catch {
             try? Sys.unlink(claim.entry)
             try? Sys.unlink(flow.record)

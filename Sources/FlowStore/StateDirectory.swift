@@ -25,6 +25,8 @@ import DeviceFlow
 ///   limits/<xx>/<hash>          failed-attempt counters (flock-ed in place, soft state)
 ///   metrics/slot-<n>            one process's counters, mmap-ed (see CounterPage)
 ///   metrics/census              flows by state per shard, kept by the garbage collector
+///   journal/<window>.log        creation journal: new flows, group-committed (CreationJournal);
+///   journal/<window>.synced     <window> is the creation minute; removed when its flows expire
 ///   audit.jsonl                 the audit log, unless audit.file says otherwise
 ///   codes/<xx>/<key>            only in directories made by earlier versions: their user-code
 ///                               index ("<flow id> <expires ms>"), read until collected
@@ -107,6 +109,7 @@ public struct StateDirectory: Sendable {
                 for i in 0..<Self.shardCount { try Sys.mkdir("\(root)/\(kind)/\(Self.shardName(i))") }
             }
             for kind in Self.lazyKinds { try Sys.mkdir("\(root)/\(kind)") }
+            try Sys.mkdir("\(root)/journal")
             for path in [pepperPath, webSecretPath] where try Sys.readFile(path) == nil {
                 let temp = try Sys.writeTemp(directory: root, SystemSecureRandom().bytes(32))
                 if try !Sys.linkIfAbsent(temp, path) { /* another process won the race */ }

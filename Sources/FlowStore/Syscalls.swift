@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSupport
 import DeviceFlow
 
 /// The few syscalls the store needs, each retried on EINTR and mapped to `FlowStorageError`
@@ -46,6 +47,13 @@ enum Sys {
         }
     }
 
+    /// Runs `body` holding the flock of `fd`, released on every path (the descriptor stays open).
+    static func withExclusiveLock<T>(_ fd: Int32, _ path: String, _ body: () throws -> T) throws -> T {
+        _ = try lockExclusive(fd, path)
+        defer { _ = flock(fd, LOCK_UN) }
+        return try body()
+    }
+
     static func lockShared(_ fd: Int32, _ path: String) throws {
         while true {
             if flock(fd, LOCK_SH) == 0 { return }
@@ -69,9 +77,9 @@ enum Sys {
     }
 
     /// Reads a whole file by path; nil when it does not exist.
-    static func readFile(_ path: String) throws -> [UInt8]? {
+    static func readFile(_ path: String, limit: Int = 1 << 20) throws -> [UInt8]? {
         guard let fd = try open(path, O_RDONLY, missingOK: true) else { return nil }
-        return try closeAfter(fd) { try readAll($0, path) }
+        return try closeAfter(fd) { try readAll($0, path, limit: limit) }
     }
 
     static func pread(_ fd: Int32, _ path: String, count: Int, offset: off_t) throws -> [UInt8] {
@@ -108,6 +116,45 @@ enum Sys {
         while Glibc.fsync(fd) != 0 {
             if errno == EINTR { continue }
             throw error("fsync", path)
+        }
+    }
+
+    static func fdatasync(_ fd: Int32, _ path: String) throws {
+        while Glibc.fdatasync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw error("fdatasync", path)
+        }
+    }
+
+    static func fstat(_ fd: Int32, _ path: String) throws -> Glibc.stat {
+        var st = Glibc.stat()
+        guard Glibc.fstat(fd, &st) == 0 else { throw error("fstat", path) }
+        return st
+    }
+
+    /// One write(2) of a whole frame to a descriptor opened with O_APPEND, so that frames of
+    /// concurrent writers never interleave; returns the offset where it ends. A short write
+    /// (a full disk) is an error: the part written is a torn frame that readers skip.
+    static func appendFrame(_ fd: Int32, _ path: String, _ frame: [UInt8]) throws -> off_t {
+        while true {
+            let n = frame.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n == frame.count { break }
+            if n < 0 && errno == EINTR { continue }
+            throw error("write", path, n < 0 ? errno : ENOSPC)
+        }
+        let end = lseek(fd, 0, SEEK_CUR)
+        guard end >= 0 else { throw error("lseek", path) }
+        return end
+    }
+
+    /// syncfs(2) of the filesystem that holds `path`.
+    static func syncFilesystem(_ path: String) throws {
+        guard let fd = try open(path, O_RDONLY | O_DIRECTORY) else { throw error("open", path) }
+        try closeAfter(fd) { fd in
+            while dg_syncfs(fd) != 0 {
+                if errno == EINTR { continue }
+                throw error("syncfs", path)
+            }
         }
     }
 
@@ -176,9 +223,10 @@ enum Sys {
         if syncDirectory { try fsyncDirectory(directory) }
     }
 
-    /// Writes and fsyncs a fresh temp file in `directory`, returning its path. Temp names start
-    /// with `.tmp-` so garbage collection can remove ones a crash left behind.
-    static func writeTemp(directory: String, _ bytes: [UInt8]) throws -> String {
+    /// Writes (and unless told otherwise fsyncs) a fresh temp file in `directory`, returning its
+    /// path. Temp names start with `.tmp-` so garbage collection can remove ones a crash left
+    /// behind.
+    static func writeTemp(directory: String, _ bytes: [UInt8], sync: Bool = true) throws -> String {
         var suffix: UInt64 = 0
         var generator = SystemRandomNumberGenerator()
         suffix = generator.next()
@@ -187,7 +235,7 @@ enum Sys {
         do {
             try closeAfter(fd) { fd in
                 try writeAll(fd, temp, bytes)
-                try fsync(fd, temp)
+                if sync { try fsync(fd, temp) }
             }
         } catch {
             try? unlink(temp)

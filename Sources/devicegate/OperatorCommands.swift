@@ -130,7 +130,8 @@ struct GarbageCollectCommand: ParsableCommand {
         let report = store.collectGarbage(now: now, retentionSeconds: config.lifetimes.expiredRetention,
                                           shards: 0..<StateDirectory.shardCount)
         let web = try options.openWebStore(store).collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
-        print("\(report); \(web.sessions) sessions, \(web.counters) counters")
+        let logs = try store.checkpointJournal(now: now)
+        print("\(report); \(web.sessions) sessions, \(web.counters) counters; \(logs) journal logs checkpointed")
     }
 }
 

@@ -39,6 +39,7 @@ struct ServeCommand: ParsableCommand {
         // The supervisor counts worker restarts, and keeps the census of flows the metrics
         // report; opening the audit log here reports a bad audit.file before any worker starts.
         let telemetry = try makeTelemetry(config, store: store, logger: logger)
+        recoverJournal(store, logger: logger)
         var census: CounterPage?
         if config.operations.metricsEnabled {
             census = try? CounterPage.claim(named: "census", in: store.directory, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
@@ -102,6 +103,13 @@ struct ServeCommand: ParsableCommand {
             // most 20 ms a second (at least one shard): a small state directory is swept every
             // second, and a million flows cost the supervisor a bounded share of one core.
             let deadline = Telemetry.monotonicMicroseconds() + 20_000
+            // The creation journal's checkpoint: a syncfs once a minute, when a log closes.
+            do {
+                let removed = try store.checkpointJournal(now: clock.now())
+                if removed > 0 { logger.debug("journal checkpoint", metadata: ["logs_removed": "\(removed)"]) }
+            } catch {
+                logger.error("journal checkpoint failed; logs kept for the next one", metadata: ["error": "\(error)"])
+            }
             var visited = 0
             repeat {
                 let report = store.collectGarbage(now: clock.now(), retentionSeconds: retention, shards: [shard])
@@ -148,6 +156,9 @@ struct WorkerCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let store = try options.openStore(config)
+        // Without `serve` (spawn-fcgi, systemd socket activation), each worker replays the
+        // journal at start; the replay is idempotent and safe beside running workers.
+        if supervisorPID == nil { recoverJournal(store, logger: logger) }
         let app = try makeApplication(config: config, store: store, logger: logger)
         app.telemetry = try makeTelemetry(config, store: store, logger: logger)
         let templates: PageTemplates
@@ -162,6 +173,23 @@ struct WorkerCommand: ParsableCommand {
                                              clock: SystemClock(), templates: templates, telemetry: app.telemetry))
         let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, logger: logger, handler: app.handle)
         throw ExitCode(worker.run())
+    }
+}
+
+/// Replays the creation journal after a crash (`FileFlowStore.recoverJournal`) before anything
+/// is served; a journal that cannot be replayed stops the start with exit 1.
+func recoverJournal(_ store: FileFlowStore, logger: Logger) {
+    do {
+        let recovery = try store.recoverJournal(now: SystemClock().now())
+        let metadata: Logger.Metadata = ["recovery": "\(recovery)"]
+        if recovery.restoredRecords + recovery.restoredClaims > 0 {
+            logger.warning("journal replayed: flows restored after a crash", metadata: metadata)
+        } else {
+            logger.debug("journal replayed", metadata: metadata)
+        }
+    } catch {
+        printError("devicegate: cannot replay the creation journal in \(store.directory.root)/journal: \(error)")
+        exit(1)
     }
 }
 

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateTesting
-import FlowStore
+@testable import FlowStore
 import Testing
 
 /// Several processes race on the same flows through one state directory: every flow is
@@ -100,6 +100,16 @@ extension MultiProcessRaceTests {
         for (key, ids) in winners where ids.count == 1 {
             #expect(try f.store.flowID(forUserCodeKey: Encoding.sha256Hex("user code \(key)")) == ids[0])
         }
+        // Six processes appending to one journal log at once: every new flow is one intact
+        // frame (no interleaved or lost appends), and the log is synced to its end.
+        let window = CreationJournal.window(of: now)
+        let log = f.read("\(f.root)/journal/\(window).log")
+        var journaled: [String: Int] = [:]
+        for payload in CreationJournal.payloads(in: log) {
+            if let record = try? RecordCoding.decodeFlow(Array(payload), path: "journal") { journaled[record.id, default: 0] += 1 }
+        }
+        for ids in winners.values { for id in ids { #expect(journaled[id] == 1, "flow \(id.prefix(12)) in the journal") } }
+        #expect(CreationJournal.uint64(f.read("\(f.root)/journal/\(window).synced"), at: 0) == UInt64(log.count))
     }
 }
 

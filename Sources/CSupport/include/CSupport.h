@@ -13,5 +13,8 @@ int dg_stop_requested(void);
 int dg_wait_readable_or_stop(int fd);
 /// prctl(PR_SET_PDEATHSIG, sig): prctl is variadic and cannot be called from Swift.
 int dg_set_parent_death_signal(int sig);
+/// syncfs(2): writes out everything cached for the filesystem holding `fd` (Glibc's Swift
+/// module does not export it).
+int dg_syncfs(int fd);
 
 #endif
