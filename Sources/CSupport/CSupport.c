@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested = 0;
+/* The signal mask while waiting for a connection: the worker's mask without the stop signals,
+ * computed once (not one sigprocmask per request). */
+static sigset_t unblocked_while_waiting;
 
 static void on_stop(int signo) {
     (void)signo;
@@ -27,20 +30,18 @@ void dg_install_stop_handlers(void) {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    sigprocmask(SIG_BLOCK, &set, &unblocked_while_waiting);
+    sigdelset(&unblocked_while_waiting, SIGTERM);
+    sigdelset(&unblocked_while_waiting, SIGINT);
 }
 
 int dg_stop_requested(void) { return stop_requested != 0; }
 
 int dg_wait_readable_or_stop(int fd) {
-    sigset_t during;
-    sigprocmask(SIG_BLOCK, NULL, &during);
-    sigdelset(&during, SIGTERM);
-    sigdelset(&during, SIGINT);
     struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
     for (;;) {
         if (stop_requested) return 0;
-        int n = ppoll(&p, 1, NULL, &during);
+        int n = ppoll(&p, 1, NULL, &unblocked_while_waiting);
         if (n > 0) return 1;
         if (n < 0 && errno == EINTR) continue; /* loop re-checks stop_requested */
         if (n < 0) return -1;

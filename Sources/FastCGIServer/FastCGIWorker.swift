@@ -33,6 +33,24 @@ public final class FastCGIWorker {
         return value != 0
     }
 
+    /// Whether the listening socket (fd 0) is a unix socket: see `requestFullyRead`.
+    private lazy var closesWithoutLingering: Bool = {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(0, $0, &length) == 0 }
+        }
+        return ok && Int32(address.ss_family) == AF_UNIX
+    }()
+
+    /// True when the web server has sent the whole request: the input stream has reached its
+    /// end (FastCGI's empty FCGI_STDIN record), read now if the body was read to its declared
+    /// length without it. Extra bytes beyond the declared body leave it false.
+    static func requestFullyRead(_ input: UnsafeMutablePointer<FCGX_Stream>) -> Bool {
+        if FCGX_HasSeenEOF(input) == EOF { return true }
+        return FCGX_GetChar(input) == EOF && FCGX_HasSeenEOF(input) == EOF && FCGX_GetError(input) == 0
+    }
+
     /// Runs until SIGTERM/SIGINT. Returns the process exit status.
     public func run() -> Int32 {
         guard FCGX_Init() == 0 else {
@@ -70,6 +88,13 @@ public final class FastCGIWorker {
             let httpRequest = readRequest(request)
             let response = handler(httpRequest)
             writeResponse(response, to: request.pointee.out)
+            if closesWithoutLingering, Self.requestFullyRead(request.pointee.in) {
+                // libfcgi's close shuts down the write side, then waits until nginx closes
+                // its end, reading what is left: against a TCP RST that would discard the
+                // response. A unix socket sends no RST, and nothing is left unread: close at
+                // once, and take the next connection without that wait.
+                request.pointee.detached = 1
+            }
             FCGX_Finish_r(request)
         }
         FCGX_Finish_r(request)

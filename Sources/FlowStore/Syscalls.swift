@@ -63,12 +63,17 @@ enum Sys {
     }
 
     /// Reads the whole file (small state files only), up to `limit` bytes.
-    static func readAll(_ fd: Int32, _ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
+    static func readAll(_ fd: Int32, _ path: String, limit: Int = 1 << 20, stopsAtShortRead: Bool = true) throws -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while out.count < limit {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { out.append(contentsOf: chunk[0..<n]); continue }
+            if n > 0 {
+                out.append(contentsOf: chunk[0..<n])
+                // A short read of a regular file is its end: spares the read(2) that returns 0.
+                if n < chunk.count && stopsAtShortRead { break }
+                continue
+            }
             if n == 0 { break }
             if errno == EINTR { continue }
             throw error("read", path)

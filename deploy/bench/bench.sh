@@ -8,7 +8,8 @@
 #                           [--connections N] [--threads N] [--workers N]
 #                           [--nginx-workers N|auto] [--max-seed S]
 #                           [--flow-threads N] [--flow-approve web|cli] [--dir D]
-#                           [--smaps] [--entries 1k,100k,1M [--populate-jobs N]
+#                           [--smaps] [--ceiling-close linger|fast]
+#                           [--entries 1k,100k,1M [--populate-jobs N]
 #                           [--entries-dir DIR]]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
@@ -17,7 +18,11 @@
 # sharing one socket on fd 0 (prefork.py). Both go through the same
 # nginx/devicegate-fastcgi.conf. wrk (Lua scripts in this directory) runs:
 #
-#   ceiling                 trivial.c: fixed 400 authorization_pending
+#   ceiling                 trivial.c: fixed 400 authorization_pending; it
+#                           closes connections as libfcgi does by default
+#                           (waits for nginx to close first), devicegate does
+#                           not on a unix socket: --ceiling-close fast gives
+#                           trivial.c devicegate's close, for the same footing
 #   device authorization    POST client_id=demo-tv&scope=openid -> 200; the
 #                           device_codes it returns are kept for the polls
 #   poll (slow_down path)   token polls cycling over 1,000 of those codes:
@@ -114,6 +119,7 @@ source "$bench_dir/../lib/common.sh"
 # ---- Options ----------------------------------------------------------------
 
 ceiling_only=false
+ceiling_close=linger
 duration=10
 connections=32
 threads=2
@@ -131,10 +137,13 @@ entries_dir=""
 populate_jobs=2
 smaps=false
 
-usage() { sed -n '3,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
+        --ceiling-close)
+            [[ ${2:-} == linger || ${2:-} == fast ]] || { printf -- '--ceiling-close: expected linger or fast\n' >&2; usage 2; }
+            ceiling_close=$2; shift ;;
         --only)
             [[ ${2:-} == device_auth ]] || { printf -- '--only: expected device_auth\n' >&2; usage 2; }
             only=$2; shift ;;
@@ -252,7 +261,7 @@ if ! $ceiling_only; then
 fi
 
 log "starting trivial.c ($workers processes on one socket)"
-python3 "$bench_dir/prefork.py" --socket "$trivial_socket" --workers "$workers" \
+TRIVIAL_CLOSE=$ceiling_close python3 "$bench_dir/prefork.py" --socket "$trivial_socket" --workers "$workers" \
     -- "$work/trivial" </dev/null >>"$work/trivial.log" 2>&1 &
 echo "$!" >"$work/trivial.pid"
 
@@ -688,8 +697,9 @@ report() {
     local i ratio
     printf '\ndevicegate benchmark: %s, nginx worker_processes %s, %s FastCGI workers each,\n' \
         "$(nproc) cores" "$nginx_workers" "$workers"
-    printf 'wrk -t%s -c%s -d%ss per scenario; latency as seen by wrk through nginx.\n\n' \
+    printf 'wrk -t%s -c%s -d%ss per scenario; latency as seen by wrk through nginx;\n' \
         "$threads" "$connections" "$duration"
+    printf 'the ceiling closes connections the %s way (--ceiling-close).\n\n' "$ceiling_close"
     printf '%-40s %9s %10s %10s %10s %8s %12s %9s\n' \
         scenario 'req/s' p50 p99 unexpected 'sockerr' 'RSS/worker' 'ceiling'
     for i in "${!names[@]}"; do
