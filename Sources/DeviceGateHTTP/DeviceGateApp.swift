@@ -28,7 +28,13 @@ public final class DeviceGateApp {
         self.service = service
         self.clock = clock
         self.logger = logger
+        self.discoveryPath = configuration.discoveryPath
+        self.jwksPath = configuration.jwksPath
     }
+
+    /// The issuer-relative paths, derived from the issuer URL once rather than per request.
+    public let discoveryPath: String
+    public let jwksPath: String
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let started = Telemetry.monotonicMicroseconds()
@@ -65,8 +71,8 @@ public final class DeviceGateApp {
         case endpoints.userinfo: return .userinfo
         case endpoints.introspection: return .introspection
         case endpoints.revocation: return .revocation
-        case configuration.discoveryPath: return .discovery
-        case configuration.jwksPath: return .jwks
+        case discoveryPath: return .discovery
+        case jwksPath: return .jwks
         case configuration.operations.metricsPath: return .metrics
         case _ where path.hasPrefix(endpoints.authCheck): return .authCheck
         case _ where path == endpoints.verification || path.hasPrefix(endpoints.verification + (endpoints.verification.hasSuffix("/") ? "" : "/")):

@@ -20,9 +20,9 @@ public final class OIDCEndpoints: RequestHandler {
     public func handle(_ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
         let endpoints = configuration.endpoints
         switch request.path {
-        case configuration.discoveryPath:
+        case app.discoveryPath:
             return request.method == "GET" || request.method == "HEAD" ? discovery() : OAuthResponses.error(.methodNotAllowed("use GET"), allow: "GET, HEAD")
-        case configuration.jwksPath:
+        case app.jwksPath:
             return request.method == "GET" || request.method == "HEAD" ? jwks() : OAuthResponses.error(.methodNotAllowed("use GET"), allow: "GET, HEAD")
         case endpoints.userinfo:
             return userinfo(request)
