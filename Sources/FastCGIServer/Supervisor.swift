@@ -188,6 +188,12 @@ public final class Supervisor {
             if now() >= deadline {
                 for pid in workers.keys { kill(pid, SIGKILL) }
                 logger.warning("workers did not stop in time; killed", metadata: ["count": "\(workers.count)"])
+                // Reaped before returning: whoever runs after `run()` knows no worker is left.
+                for pid in workers.keys {
+                    var status: Int32 = 0
+                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                }
+                workers.removeAll()
                 break
             }
         }

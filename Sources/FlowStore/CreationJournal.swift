@@ -269,12 +269,16 @@ extension FileFlowStore {
     /// that appends to it while it is being removed finds it unlinked under the flock and
     /// writes its frame again into a fresh log. Returns the number of logs removed; runs in
     /// the supervisor, about once a second, and syncs only when a log is due.
-    public func checkpointJournal(now: UnixTime) throws -> Int {
+    ///
+    /// `quiescent`: nothing can be appending (the supervisor, once its workers have exited):
+    /// every log is due, whatever its minute and however recently written, so a clean stop
+    /// leaves no journal to replay at the next start.
+    public func checkpointJournal(now: UnixTime, quiescent: Bool = false) throws -> Int {
         guard let names = try? Sys.listDirectory(journalDirectory) else { return 0 }
         let present = Set(names)
         let due = names.filter { name in
             guard name.hasSuffix(".log"), let window = Int64(name.dropLast(4)) else { return false }
-            return window + CreationJournal.windowSeconds + 5 <= now.seconds
+            return quiescent || window + CreationJournal.windowSeconds + 5 <= now.seconds
         }
         var removed = 0
         if !due.isEmpty {
@@ -286,7 +290,7 @@ extension FileFlowStore {
                 guard let fd = try? Sys.open(path, O_RDONLY, missingOK: true) else { continue }
                 Sys.closeAfter(fd) { fd in
                     guard (try? Sys.lockExclusive(fd, path, wait: false)) == true,
-                          let st = try? Sys.fstat(fd, path), st.st_mtim.tv_sec < began.tv_sec - 1 else { return }
+                          let st = try? Sys.fstat(fd, path), quiescent || st.st_mtim.tv_sec < began.tv_sec - 1 else { return }
                     try? Sys.unlink(path)
                     try? Sys.unlink("\(journalDirectory)/\(name.dropLast(4)).synced")
                     removed += 1

@@ -9,12 +9,13 @@ import os
 import hmac
 import re
 import shutil
+import signal
 import subprocess
 import time
 
 import pytest
 
-from harness import assert_oauth_json, sha256_hex, wait_until
+from harness import assert_oauth_json, pid_alive, sha256_hex, wait_until
 
 # pid prefix (strace -f -o), call, arguments, result.
 LINE = re.compile(r"^(?:\d+\s+)?(\w+)\((.*)\)\s+=\s+(-?\d+)")
@@ -118,6 +119,14 @@ def test_flows_whose_files_a_power_cut_lost_are_rebuilt_from_the_journal_at_star
     redeemed once. Without the replay the lost flows answer invalid_grant."""
     s = make_stack(workers=2)
     flows = [assert_oauth_json(s.device(), 200) for _ in range(30)]
+    # A crash, not a stop: a clean stop checkpoints the journal (syncfs) and empties it.
+    workers = s.worker_pids()
+    s.serve.kill()
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    s.serve.wait(10)
+    wait_until(lambda: not any(pid_alive(pid) for pid in workers), 10, what="the workers to die")
+    assert list((s.state / "journal").glob("*.log")), "the answered flows are in the journal"
     s.stop()
     pepper = (s.state / "pepper").read_bytes()
     for i, flow in enumerate(flows):
@@ -141,3 +150,17 @@ def test_flows_whose_files_a_power_cut_lost_are_rebuilt_from_the_journal_at_star
         assert body["token_type"] == "Bearer"
         assert assert_oauth_json(s.token(flow["device_code"]), 400)["error"] == "invalid_grant"
     assert "journal replayed: flows restored after a crash" in s.tail("devicegate.log", 1_000_000)
+
+
+def test_a_clean_stop_leaves_no_journal_to_replay(make_stack):
+    """SIGTERM: once the workers have exited, the supervisor syncs the filesystem and removes
+    every journal log, so the next start replays nothing."""
+    s = make_stack(workers=2)
+    flows = [assert_oauth_json(s.device(), 200) for _ in range(5)]
+    assert list((s.state / "journal").glob("*.log"))
+    s.stop()
+    assert not list((s.state / "journal").glob("*.log")), list((s.state / "journal").iterdir())
+    assert "journal checkpointed at stop" in s.tail("devicegate.log", 1_000_000)
+    s.start()
+    for flow in flows:
+        assert assert_oauth_json(s.token(flow["device_code"]), 400)["error"] == "authorization_pending"
