@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import Operations
 
 @main
 struct DeviceGateCommand: ParsableCommand {
@@ -14,7 +15,7 @@ struct DeviceGateCommand: ParsableCommand {
 
     static func main() {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = TextLogHandler(label: label)
             handler.logLevel = .trace
             return handler
         }

@@ -104,7 +104,8 @@ func printError(_ message: String, newline: Bool = true) {
 }
 
 func makeLogger(_ label: String, level: String, format: DeviceGateConfiguration.LogFormat = .text) -> Logger {
-    var logger = format == .json ? Logger(label: label, factory: { JSONLogHandler(label: $0) }) : Logger(label: label)
+    var logger = format == .json ? Logger(label: label, factory: { JSONLogHandler(label: $0) })
+                                 : Logger(label: label, factory: { TextLogHandler(label: $0) })
     logger.logLevel = Logger.Level(rawValue: level) ?? .info
     return logger
 }
