@@ -678,7 +678,7 @@ if ! $ceiling_only && [[ -z $only ]]; then
     if [[ $flow_approve == web ]]; then
         [[ -n $demo_signin ]] || die "--flow-approve web: no demo sign-in in $dg_dir/demo-config.txt"
         read -r demo_user demo_password <<<"$demo_signin"
-        flow_args=(--approve web --user "$demo_user" --password "$demo_password")
+        flow_args=(--approve web --user="$demo_user" --password="$demo_password")
     else
         flow_args=(--approve cli --bin "$bin" --config "$config")
     fi
