@@ -264,15 +264,16 @@ extension FileFlowStore {
     /// filesystem writes out every record and claim its frames stand for, and the log is
     /// removed. The journal thus holds about the last minute or two of new flows, and a replay
     /// reads no more than that. A log is removed only if, under its flock (taken without
-    /// waiting), it was last written more than a second before the sync began: a frame
+    /// waiting), it was last written before the sync began: a frame
     /// appended later (a clock stepped back) keeps it until the next checkpoint, and a process
     /// that appends to it while it is being removed finds it unlinked under the flock and
     /// writes its frame again into a fresh log. Returns the number of logs removed; runs in
     /// the supervisor, about once a second, and syncs only when a log is due.
     ///
-    /// `quiescent`: nothing can be appending (the supervisor, once its workers have exited):
-    /// every log is due, whatever its minute and however recently written, so a clean stop
-    /// leaves no journal to replay at the next start.
+    /// `quiescent`: the caller's own workers have exited (a clean stop): every log is due
+    /// whatever its minute, so the next start has nothing to replay. The mtime rule still
+    /// holds, so a log another `serve` on the same directory appended to after the sync began
+    /// is kept.
     public func checkpointJournal(now: UnixTime, quiescent: Bool = false) throws -> Int {
         guard let names = try? Sys.listDirectory(journalDirectory) else { return 0 }
         let present = Set(names)
@@ -282,15 +283,18 @@ extension FileFlowStore {
         }
         var removed = 0
         if !due.isEmpty {
+            // The clock file timestamps come from (coarse: it may lag CLOCK_REALTIME by a few
+            // ms), so a write after this instant has an mtime at or after it.
             var began = timespec()
-            clock_gettime(CLOCK_REALTIME, &began)
+            clock_gettime(CLOCK_REALTIME_COARSE, &began)
             try Sys.syncFilesystem(directory.root)
             for name in due {
                 let path = "\(journalDirectory)/\(name)"
                 guard let fd = try? Sys.open(path, O_RDONLY, missingOK: true) else { continue }
                 Sys.closeAfter(fd) { fd in
                     guard (try? Sys.lockExclusive(fd, path, wait: false)) == true,
-                          let st = try? Sys.fstat(fd, path), quiescent || st.st_mtim.tv_sec < began.tv_sec - 1 else { return }
+                          let st = try? Sys.fstat(fd, path),
+                          (st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < (began.tv_sec, began.tv_nsec) else { return }
                     try? Sys.unlink(path)
                     try? Sys.unlink("\(journalDirectory)/\(name.dropLast(4)).synced")
                     removed += 1

@@ -111,18 +111,25 @@ struct CreationJournalTests {
         f.clock.advance(seconds: 120)
         _ = try f.authorize()
         let other = CreationJournal.window(of: f.clock.now())
-        // Written "just now" as far as the filesystem knows: kept.
         f.clock.advance(seconds: 180)
         _ = try f.authorize()
         let open = CreationJournal.window(of: f.clock.now())
         #expect(Set([closed, other, open]).count == 3)
         utimensat(AT_FDCWD, "\(f.root)/journal/\(closed).log", [timespec(tv_sec: 1000, tv_nsec: 0), timespec(tv_sec: 1000, tv_nsec: 0)], 0)
+        // Appended to after the sync begins, as far as the filesystem's clock says.
+        let later = SystemClockForTests().now().seconds + 60
+        utimensat(AT_FDCWD, "\(f.root)/journal/\(other).log", [timespec(tv_sec: Int(later), tv_nsec: 0), timespec(tv_sec: Int(later), tv_nsec: 0)], 0)
 
         #expect(try f.store.checkpointJournal(now: f.clock.now()) == 1)
         let left = Set(regularFiles(under: "\(f.root)/journal").map { String($0.split(separator: "/").last!) })
         #expect(!left.contains("\(closed).log") && !left.contains("\(closed).synced"))
         #expect(left.contains("\(other).log"), "a log written after the sync began is kept")
         #expect(left.contains("\(open).log"), "the open minute's log is kept")
+        // At a clean stop every log written before the sync is removed, the open minute's too.
+        utimensat(AT_FDCWD, "\(f.root)/journal/\(open).log", [timespec(tv_sec: 1000, tv_nsec: 0), timespec(tv_sec: 1000, tv_nsec: 0)], 0)
+        #expect(try f.store.checkpointJournal(now: f.clock.now(), quiescent: true) == 1)
+        let after = Set(regularFiles(under: "\(f.root)/journal").map { String($0.split(separator: "/").last!) })
+        #expect(after.contains("\(other).log") && !after.contains("\(open).log"))
         // The checkpoint did not lose the flow whose log it removed.
         #expect(f.files().filter { $0.hasSuffix(".flow") }.count == 3)
     }
