@@ -47,6 +47,7 @@ public final class FastCGIWorker {
     /// end (FastCGI's empty FCGI_STDIN record), read now if the body was read to its declared
     /// length without it. Extra bytes beyond the declared body leave it false.
     static func requestFullyRead(_ input: UnsafeMutablePointer<FCGX_Stream>) -> Bool {
+        guard FCGX_GetError(input) == 0 else { return false }
         if FCGX_HasSeenEOF(input) == EOF { return true }
         return FCGX_GetChar(input) == EOF && FCGX_HasSeenEOF(input) == EOF && FCGX_GetError(input) == 0
     }
@@ -88,13 +89,11 @@ public final class FastCGIWorker {
             let httpRequest = readRequest(request)
             let response = handler(httpRequest)
             writeResponse(response, to: request.pointee.out)
-            if closesWithoutLingering, Self.requestFullyRead(request.pointee.in) {
-                // libfcgi's close shuts down the write side, then waits until nginx closes
-                // its end, reading what is left: against a TCP RST that would discard the
-                // response. A unix socket sends no RST, and nothing is left unread: close at
-                // once, and take the next connection without that wait.
-                request.pointee.detached = 1
-            }
+            // libfcgi's close shuts down the write side, then waits until nginx closes its
+            // end, reading what is left: against a TCP RST that would discard the response. A
+            // unix socket sends no RST, and once the request was read to its end nothing is
+            // left unread: close at once, and take the next connection without that wait.
+            request.pointee.detached = closesWithoutLingering && Self.requestFullyRead(request.pointee.in) ? 1 : 0
             FCGX_Finish_r(request)
         }
         FCGX_Finish_r(request)

@@ -15,7 +15,10 @@ import DeviceFlow
 ///
 /// ```
 /// journal/<window>.log      frames appended by every process (O_APPEND, one write(2) each)
-/// journal/<window>.synced   8 bytes: how much of the log is known to be on disk
+/// journal/<window>.synced   16 bytes: how much of the log is known to be on disk, and the
+///                           log's inode (a size left by another log counts for nothing)
+/// journal/<window>-failed-<pid>-<n>.log   a log retired after a failed fdatasync; replayed,
+///                           never removed automatically
 /// journal/recovery.flock    taken while the journal is replayed
 /// ```
 /// `<window>` is the creation time in Unix seconds rounded down to the minute. A frame is
@@ -67,7 +70,7 @@ final class CreationJournal {
         if let s = segment, s.window == window { return s }
         closeSegment()
         guard let log = try Sys.open(logPath(window), O_WRONLY | O_APPEND | O_CREAT) else { throw Sys.error("open", logPath(window)) }
-        let synced: Int32
+        var synced: Int32 = -1
         do {
             guard let fd = try Sys.open(syncedPath(window), O_RDWR | O_CREAT) else { throw Sys.error("open", syncedPath(window)) }
             synced = fd
@@ -75,6 +78,7 @@ final class CreationJournal {
             try Sys.fsyncDirectory(directory)
         } catch {
             Sys.close(log)
+            if synced >= 0 { Sys.close(synced) }
             throw error
         }
         segment = (window, log, synced)
@@ -86,20 +90,34 @@ final class CreationJournal {
     func commit(_ payload: [UInt8], at time: UnixTime) throws {
         let frame = Self.frame(payload)
         let window = Self.window(of: time)
-        // A log is collected only once all of its flows have expired, so it can vanish under
-        // an append only after a clock step back; the frame then goes into a fresh log.
+        // A log can be removed (checkpoint) or retired (a failed sync) under an append: the
+        // frame then goes into a fresh log. Both happen under the log's flock, and the name is
+        // checked against this descriptor's inode under it.
         for _ in 0..<3 {
             let s = try openSegment(window)
             let path = logPath(window)
             do {
                 let end = try Sys.appendFrame(s.log, path, frame)
                 let committed = try Sys.withExclusiveLock(s.log, path) { () -> Bool in
-                    guard try Sys.fstat(s.log, path).st_nlink > 0 else { return false }
-                    let done = try Sys.pread(s.synced, syncedPath(window), count: 8, offset: 0)
-                    if done.count == 8, Self.uint64(done, at: 0) >= UInt64(end) { return true }
-                    let size = try Sys.fstat(s.log, path).st_size
-                    try Sys.fdatasync(s.log, path)
-                    try Sys.pwriteAll(s.synced, syncedPath(window), Self.bytes(UInt64(size)), offset: 0)
+                    let st = try Sys.fstat(s.log, path)
+                    guard let named = Sys.stat(path), named.st_ino == st.st_ino, named.st_dev == st.st_dev else { return false }
+                    // `.synced` is "<size><inode>": a size another log left there counts for nothing.
+                    let done = try Sys.pread(s.synced, syncedPath(window), count: 16, offset: 0)
+                    if done.count == 16, Self.uint64(done, at: 8) == UInt64(st.st_ino), Self.uint64(done, at: 0) >= UInt64(end) {
+                        return true
+                    }
+                    let size = st.st_size
+                    do {
+                        try Sys.fdatasync(s.log, path)
+                    } catch {
+                        // After a failed fdatasync the kernel may have marked the log's pages
+                        // clean: a later sync by anyone would succeed without writing them.
+                        // Retire the log (replay still reads it), so that every frame waiting
+                        // in it is written again into a fresh log and synced there.
+                        try? Sys.rename(path, "\(directory)/\(window)-failed-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log")
+                        throw error
+                    }
+                    try Sys.pwriteAll(s.synced, syncedPath(window), Self.bytes(UInt64(size)) + Self.bytes(UInt64(st.st_ino)), offset: 0)
                     return true
                 }
                 if committed { return }
@@ -263,40 +281,43 @@ extension FileFlowStore {
     /// Checkpoint: once a log's minute is over, `syncfs(2)` of the state directory's
     /// filesystem writes out every record and claim its frames stand for, and the log is
     /// removed. The journal thus holds about the last minute or two of new flows, and a replay
-    /// reads no more than that. A log is removed only if, under its flock (taken without
-    /// waiting), it was last written before the sync began: a frame
-    /// appended later (a clock stepped back) keeps it until the next checkpoint, and a process
-    /// that appends to it while it is being removed finds it unlinked under the flock and
-    /// writes its frame again into a fresh log. Returns the number of logs removed; runs in
-    /// the supervisor, about once a second, and syncs only when a log is due.
+    /// reads no more than that. Each due log's size is noted before the sync, and the log is
+    /// removed only if, under its flock (taken without waiting), it is still that size: a
+    /// frame appended since (a clock stepped back, a stalled worker) keeps it until the next
+    /// checkpoint, and a process that appends to it while it is being removed finds its name
+    /// gone under the flock and writes its frame again into a fresh log. Returns the number of
+    /// logs removed; runs in the supervisor, about once a second, and syncs only when a log is
+    /// due.
+    ///
+    /// The records a log stands for must exist before it can be removed this way: after a
+    /// crash, only once the journal has been replayed (`recoverJournal`), which `serve` does
+    /// at start and `devicegate gc` before its checkpoint.
     ///
     /// `quiescent`: the caller's own workers have exited (a clean stop): every log is due
-    /// whatever its minute, so the next start has nothing to replay. The mtime rule still
-    /// holds, so a log another `serve` on the same directory appended to after the sync began
-    /// is kept.
+    /// whatever its minute, so the next start has nothing to replay.
     public func checkpointJournal(now: UnixTime, quiescent: Bool = false) throws -> Int {
         guard let names = try? Sys.listDirectory(journalDirectory) else { return 0 }
         let present = Set(names)
-        let due = names.filter { name in
-            guard name.hasSuffix(".log"), let window = Int64(name.dropLast(4)) else { return false }
-            return quiescent || window + CreationJournal.windowSeconds + 5 <= now.seconds
+        var due: [(name: String, size: off_t, inode: ino_t)] = []
+        for name in names where name.hasSuffix(".log") {
+            guard let window = Int64(name.dropLast(4)), quiescent || window + CreationJournal.windowSeconds + 5 <= now.seconds,
+                  let st = Sys.stat("\(journalDirectory)/\(name)") else { continue }
+            due.append((name, st.st_size, st.st_ino))
         }
         var removed = 0
         if !due.isEmpty {
-            // The clock file timestamps come from (coarse: it may lag CLOCK_REALTIME by a few
-            // ms), so a write after this instant has an mtime at or after it.
-            var began = timespec()
-            clock_gettime(CLOCK_REALTIME_COARSE, &began)
             try Sys.syncFilesystem(directory.root)
-            for name in due {
-                let path = "\(journalDirectory)/\(name)"
+            for log in due {
+                let path = "\(journalDirectory)/\(log.name)"
                 guard let fd = try? Sys.open(path, O_RDONLY, missingOK: true) else { continue }
                 Sys.closeAfter(fd) { fd in
                     guard (try? Sys.lockExclusive(fd, path, wait: false)) == true,
-                          let st = try? Sys.fstat(fd, path),
-                          (st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < (began.tv_sec, began.tv_nsec) else { return }
+                          let st = try? Sys.fstat(fd, path), st.st_ino == log.inode, st.st_size == log.size else { return }
+                    // `.synced` first: a log without it is synced again before anything is
+                    // answered from it, while a `.synced` left without its log would vouch for
+                    // nothing (it names the log's inode) but is tidier gone.
+                    try? Sys.unlink("\(journalDirectory)/\(log.name.dropLast(4)).synced")
                     try? Sys.unlink(path)
-                    try? Sys.unlink("\(journalDirectory)/\(name.dropLast(4)).synced")
                     removed += 1
                 }
             }

@@ -26,7 +26,7 @@ import DeviceFlow
 ///   metrics/slot-<n>            one process's counters, mmap-ed (see CounterPage)
 ///   metrics/census              flows by state per shard, kept by the garbage collector
 ///   journal/<window>.log        creation journal: new flows, group-committed (CreationJournal);
-///   journal/<window>.synced     <window> is the creation minute; removed when its flows expire
+///   journal/<window>.synced     <window> is the creation minute; removed by the checkpoint
 ///   audit.jsonl                 the audit log, unless audit.file says otherwise
 ///   codes/<xx>/<key>            only in directories made by earlier versions: their user-code
 ///                               index ("<flow id> <expires ms>"), read until collected

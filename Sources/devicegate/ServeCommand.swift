@@ -81,6 +81,7 @@ struct ServeCommand: ParsableCommand {
         settings.stopTimeoutSeconds = 30
         let fixedWorkers = workers
         var shard = 0
+        var checkpointFailed = false
         let clock = SystemClock()
         let retention = config.lifetimes.expiredRetention
         let webStore = try options.openWebStore(store)
@@ -104,11 +105,16 @@ struct ServeCommand: ParsableCommand {
             // second, and a million flows cost the supervisor a bounded share of one core.
             let deadline = Telemetry.monotonicMicroseconds() + 20_000
             // The creation journal's checkpoint: a syncfs once a minute, when a log closes.
-            do {
-                let removed = try store.checkpointJournal(now: clock.now())
-                if removed > 0 { logger.debug("journal checkpoint", metadata: ["logs_removed": "\(removed)"]) }
-            } catch {
-                logger.error("journal checkpoint failed; logs kept for the next one", metadata: ["error": "\(error)"])
+            // After a failed syncfs the kernel may report the next one as a success without
+            // having written the same pages: no log is removed again until a restart replays.
+            if !checkpointFailed {
+                do {
+                    let removed = try store.checkpointJournal(now: clock.now())
+                    if removed > 0 { logger.debug("journal checkpoint", metadata: ["logs_removed": "\(removed)"]) }
+                } catch {
+                    checkpointFailed = true
+                    logger.critical("journal checkpoint failed; journal logs are kept until a restart replays them", metadata: ["error": "\(error)"])
+                }
             }
             var visited = 0
             repeat {
@@ -131,12 +137,12 @@ struct ServeCommand: ParsableCommand {
         let status = supervisor.run()
         // The workers are gone: write everything out and empty the journal, so that the next
         // start has nothing to replay.
-        do {
+        if !checkpointFailed { do {
             let removed = try store.checkpointJournal(now: clock.now(), quiescent: true)
             logger.info("journal checkpointed at stop", metadata: ["logs_removed": "\(removed)"])
         } catch {
             logger.error("journal checkpoint at stop failed; the next start replays it", metadata: ["error": "\(error)"])
-        }
+        } }
         if case .unix(let path) = config.server.listen, listenFD != 0 { unlink(path) }
         throw ExitCode(status)
     }
