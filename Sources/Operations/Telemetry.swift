@@ -72,7 +72,6 @@ public final class FileAuditSink: AuditSink {
 public final class StandardErrorAuditSink: AuditSink {
     public init() {}
     public func write(_ event: AuditEvent) throws {
-        let line = Array("audit: ".utf8) + event.jsonLine() + [0x0A]
-        _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        StandardError.write(Array("audit: ".utf8) + event.jsonLine() + [0x0A])
     }
 }

@@ -15,7 +15,7 @@ struct DeviceGateCommand: ParsableCommand {
 
     static func main() {
         LoggingSystem.bootstrap { label in
-            var handler = TextLogHandler(label: label)
+            var handler = StandardErrorLogHandler(label: label)
             handler.logLevel = .trace
             return handler
         }

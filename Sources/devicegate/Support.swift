@@ -99,13 +99,11 @@ func readTextFile(_ path: String) -> String? {
 }
 
 func printError(_ message: String, newline: Bool = true) {
-    let bytes = Array((message + (newline ? "\n" : "")).utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    StandardError.write(Array((message + (newline ? "\n" : "")).utf8))
 }
 
 func makeLogger(_ label: String, level: String, format: DeviceGateConfiguration.LogFormat = .text) -> Logger {
-    var logger = format == .json ? Logger(label: label, factory: { JSONLogHandler(label: $0) })
-                                 : Logger(label: label, factory: { TextLogHandler(label: $0) })
+    var logger = Logger(label: label) { StandardErrorLogHandler(label: $0, format: format == .json ? .json : .text) }
     logger.logLevel = Logger.Level(rawValue: level) ?? .info
     return logger
 }
