@@ -239,17 +239,12 @@ extension FileFlowStore {
         return result
     }
 
-    private func readsBack(_ path: String) -> DeviceFlowRecord? {
-        guard let bytes = try? Sys.readFile(path) else { return nil }
-        return try? RecordCoding.decodeFlow(bytes, path: path)
-    }
-
     private func restore(_ record: DeviceFlowRecord, _ bytes: [UInt8], into result: inout JournalRecovery) throws {
         let flow = flowPaths(record.id)
         let claim = claimPaths(record.userCodeKey)
-        let recordIntact = readsBack(flow.record) != nil
+        let recordIntact = readFlowRecord(flow.record) != nil
         let claimExists = Sys.stat(claim.entry) != nil
-        let claimIntact = readsBack(claim.entry) != nil
+        let claimIntact = readFlowRecord(claim.entry) != nil
         if recordIntact && claimIntact { return }
 
         var temp: String? = try Sys.writeTemp(directory: flow.dir, bytes)
@@ -257,7 +252,7 @@ extension FileFlowStore {
         if !claimIntact {
             try withClaimsLock(claim.dir) {
                 // Torn by the crash: nothing can be read from it, and the journal says whose it is.
-                if claimExists, readsBack(claim.entry) == nil { try Sys.unlink(claim.entry) }
+                if claimExists, readFlowRecord(claim.entry) == nil { try Sys.unlink(claim.entry) }
                 if try Sys.linkIfAbsent(temp!, claim.entry) { result.restoredClaims += 1 }
             }
         }
@@ -266,7 +261,7 @@ extension FileFlowStore {
                 try Sys.closeAfter(fd) { fd in
                     try Sys.withExclusiveLock(fd, flow.lock) {
                         // Written again only if still not readable under the flow's lock.
-                        guard readsBack(flow.record) == nil else { return }
+                        guard readFlowRecord(flow.record) == nil else { return }
                         try Sys.rename(temp!, flow.record)
                         temp = nil
                         result.restoredRecords += 1
@@ -322,7 +317,8 @@ extension FileFlowStore {
                 }
             }
         }
-        // A `.synced` whose log is gone (a crash between the two unlinks).
+        // A `.synced` whose log is gone: its log was retired after a failed sync, or its
+        // name was missed by a directory listing racing with the log's creation.
         for name in names where name.hasSuffix(".synced") && !present.contains(String(name.dropLast(7)) + ".log") {
             if let window = Int64(name.dropLast(7)), window + CreationJournal.windowSeconds + 5 <= now.seconds {
                 try? Sys.unlink("\(journalDirectory)/\(name)")

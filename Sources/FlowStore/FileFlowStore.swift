@@ -45,6 +45,12 @@ public final class FileFlowStore: FlowStorage {
         return (dir, "\(dir)/\(id).flow", "\(dir)/\(id).lock")
     }
 
+    /// The flow record at `path`; nil when it is missing, unreadable or does not parse (torn).
+    func readFlowRecord(_ path: String) -> DeviceFlowRecord? {
+        guard let bytes = try? Sys.readFile(path) else { return nil }
+        return try? RecordCoding.decodeFlow(bytes, path: path)
+    }
+
     static func isHexKey(_ s: String) -> Bool {
         s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }

@@ -120,7 +120,7 @@ extension FileFlowStore {
             guard name.hasSuffix(".flow") else { continue }
             let id = String(name.dropLast(5))
             let recordPath = "\(dir)/\(name)", lockPath = "\(dir)/\(id).lock"
-            guard let bytes = try? Sys.readFile(recordPath), let record = try? RecordCoding.decodeFlow(bytes, path: recordPath) else {
+            guard let record = readFlowRecord(recordPath) else {
                 report.unreadable += 1
                 continue
             }

@@ -6,7 +6,9 @@ import DeviceFlow
 /// What `devicegate status` prints: a walk of the whole state directory (an operator command,
 /// never on a request path).
 public struct StateSummary: Sendable, CustomStringConvertible {
-    public var pending = 0, approved = 0, denied = 0, redeemed = 0, expired = 0, unreadable = 0
+    /// Flows by state, counted as the metrics' census counts them.
+    public var flows = FlowCensus()
+    public var unreadable = 0
     public var accessTokens = 0, refreshFamilies = 0, revocations = 0
     /// Lock files some process holds right now (tried with LOCK_NB).
     public var locksHeld = 0
@@ -15,7 +17,7 @@ public struct StateSummary: Sendable, CustomStringConvertible {
 
     public var description: String {
         """
-        flows        pending \(pending), approved \(approved), denied \(denied), redeemed \(redeemed), expired \(expired)\(unreadable > 0 ? ", UNREADABLE \(unreadable)" : "")
+        flows        pending \(flows.pending), approved \(flows.approved), denied \(flows.denied), redeemed \(flows.redeemed), expired \(flows.expired)\(unreadable > 0 ? ", UNREADABLE \(unreadable)" : "")
         tokens       access \(accessTokens), refresh families \(refreshFamilies), revoked \(revocations)
         locks held   \(locksHeld)
         disk         \(files) files, \(bytesOnDisk / 1024) KiB allocated
@@ -45,14 +47,8 @@ extension FileFlowStore {
         walk("flows") { name, path in
             if name.hasSuffix(".lock") { probeLock(path); return }
             guard name.hasSuffix(".flow") else { return }
-            guard let bytes = try? Sys.readFile(path), let r = try? RecordCoding.decodeFlow(bytes, path: path) else { s.unreadable += 1; return }
-            switch r.status {
-            case .redeemed: s.redeemed += 1
-            case _ where r.isExpired(at: now): s.expired += 1
-            case .pending: s.pending += 1
-            case .approved: s.approved += 1
-            case .denied: s.denied += 1
-            }
+            guard let record = readFlowRecord(path) else { s.unreadable += 1; return }
+            s.flows.count(record, now: now)
         }
         walk("codes") { _, _ in }
         walk("tokens") { name, _ in if name.hasSuffix(".token") { s.accessTokens += 1 } }
