@@ -63,7 +63,7 @@ enum Sys {
     }
 
     /// Reads the whole file (small state files only), up to `limit` bytes.
-    static func readAll(_ fd: Int32, _ path: String, limit: Int = 1 << 20, stopsAtShortRead: Bool = true) throws -> [UInt8] {
+    static func readAll(_ fd: Int32, _ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while out.count < limit {
@@ -71,7 +71,7 @@ enum Sys {
             if n > 0 {
                 out.append(contentsOf: chunk[0..<n])
                 // A short read of a regular file is its end: spares the read(2) that returns 0.
-                if n < chunk.count && stopsAtShortRead { break }
+                if n < chunk.count { break }
                 continue
             }
             if n == 0 { break }

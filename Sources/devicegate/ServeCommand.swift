@@ -137,12 +137,14 @@ struct ServeCommand: ParsableCommand {
         let status = supervisor.run()
         // The workers are gone: write everything out and empty the journal, so that the next
         // start has nothing to replay.
-        if !checkpointFailed { do {
-            let removed = try store.checkpointJournal(now: clock.now(), quiescent: true)
-            logger.info("journal checkpointed at stop", metadata: ["logs_removed": "\(removed)"])
-        } catch {
-            logger.error("journal checkpoint at stop failed; the next start replays it", metadata: ["error": "\(error)"])
-        } }
+        if !checkpointFailed {
+            do {
+                let removed = try store.checkpointJournal(now: clock.now(), quiescent: true)
+                logger.info("journal checkpointed at stop", metadata: ["logs_removed": "\(removed)"])
+            } catch {
+                logger.error("journal checkpoint at stop failed; the next start replays it", metadata: ["error": "\(error)"])
+            }
+        }
         if case .unix(let path) = config.server.listen, listenFD != 0 { unlink(path) }
         throw ExitCode(status)
     }

@@ -79,8 +79,7 @@ struct CreationJournalTests {
         #expect(recovery.restoredRecords == 2 && recovery.restoredClaims == 2)
         #expect(f.read(paths(approved).record) == approvedRecord, "a later version of a record is kept")
 
-        let service = FlowService(store: reopened, clients: testConfiguration().clientRegistry, policy: f.policy,
-                                  issuer: OpaqueTokenIssuer(accessTokenLifetime: 60))
+        let service = f.makeService(over: reopened)
         for auth in [lost, torn, intact] {
             #expect(try service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now()) == .error(.authorizationPending))
             #expect(try service.approve(userCode: auth.userCode, subject: "bob", authTime: f.clock.now(), now: f.clock.now()).get().id

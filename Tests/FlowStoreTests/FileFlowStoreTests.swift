@@ -29,6 +29,13 @@ final class StoreFixture {
         try service.authorizeDevice(client: client, scope: ScopeSet(["openid"]), now: clock.now())
     }
 
+    /// A service over `store` (the fixture's own unless given: a reopened one), issuing
+    /// 60 s opaque tokens and drawing codes from `random`.
+    func makeService(over store: FileFlowStore? = nil, random: any SecureRandom = SystemSecureRandom()) -> FlowService {
+        FlowService(store: store ?? self.store, clients: testConfiguration().clientRegistry, policy: policy,
+                    issuer: OpaqueTokenIssuer(accessTokenLifetime: 60), random: random)
+    }
+
     func files() -> [String] { regularFiles(under: root) }
 
     func read(_ path: String) -> [UInt8] {
@@ -72,7 +79,7 @@ struct FileFlowStoreTests {
         let auth = try f.authorize()
         _ = try f.service.deny(userCode: auth.userCode, now: f.clock.now())
         let reopened = try FileFlowStore(directory: StateDirectory(root: f.root))
-        let service = FlowService(store: reopened, clients: testConfiguration().clientRegistry, policy: f.policy, issuer: OpaqueTokenIssuer(accessTokenLifetime: 60))
+        let service = f.makeService(over: reopened)
         #expect(try service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now()) == .error(.accessDenied))
         #expect(try service.approve(userCode: auth.userCode, subject: "mallory", authTime: f.clock.now(), now: f.clock.now()) == .failure(.alreadyDenied))
     }
@@ -101,8 +108,7 @@ struct FileFlowStoreTests {
     @Test func userCodeCollisionDrawsAnotherCodeButALiveOneIsNeverShared() throws {
         let f = try StoreFixture()
         let a = try f.authorize()
-        let fixed = FlowService(store: f.store, clients: testConfiguration().clientRegistry, policy: f.policy,
-                                issuer: OpaqueTokenIssuer(accessTokenLifetime: 60), random: FixedUserCodeRandom())
+        let fixed = f.makeService(random: FixedUserCodeRandom())
         let b = try fixed.authorizeDevice(client: f.client, scope: ScopeSet(["openid"]), now: f.clock.now())
         // FixedUserCodeRandom always draws BBBBBBBB; a second draw of it must fail, not share it.
         #expect(throws: FlowStorageError.self) { try fixed.authorizeDevice(client: f.client, scope: ScopeSet(["openid"]), now: f.clock.now()) }

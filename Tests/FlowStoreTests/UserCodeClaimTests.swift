@@ -43,8 +43,7 @@ struct UserCodeClaimTests {
 
     @Test func aClaimWithoutItsRecordHoldsTheCodeUntilItExpiresThenIsCollected() throws {
         let f = try StoreFixture()
-        let fixed = FlowService(store: f.store, clients: testConfiguration().clientRegistry, policy: f.policy,
-                                issuer: OpaqueTokenIssuer(accessTokenLifetime: 60), random: FixedUserCodeRandom())
+        let fixed = f.makeService(random: FixedUserCodeRandom())
         let auth = try fixed.authorizeDevice(client: f.client, scope: ScopeSet(["openid"]), now: f.clock.now())
         let id = Encoding.sha256Hex(auth.deviceCode)
         // What a crash between the claim's link(2) and the record's rename leaves: the claim,
@@ -92,8 +91,7 @@ struct UserCodeClaimTests {
     /// still found, still hold their codes, and are collected, and `codes/` goes with the last.
     @Test func anOlderUserCodeIndexIsReadHonouredAndCollected() throws {
         let f = try StoreFixture()
-        let fixed = FlowService(store: f.store, clients: testConfiguration().clientRegistry, policy: f.policy,
-                                issuer: OpaqueTokenIssuer(accessTokenLifetime: 60), random: FixedUserCodeRandom())
+        let fixed = f.makeService(random: FixedUserCodeRandom())
         let auth = try fixed.authorizeDevice(client: f.client, scope: ScopeSet(["openid"]), now: f.clock.now())
         let id = Encoding.sha256Hex(auth.deviceCode)
         let key = f.store.userCodeKey(forCanonicalUserCode: auth.userCode.replacingDash())
@@ -104,8 +102,7 @@ struct UserCodeClaimTests {
         write("\(f.root)/codes/\(key.prefix(2))/\(key)", "\(id) \(f.clock.now().adding(seconds: 600).milliseconds)\n")
 
         let reopened = try FileFlowStore(directory: StateDirectory(root: f.root))
-        let service = FlowService(store: reopened, clients: testConfiguration().clientRegistry, policy: f.policy,
-                                  issuer: OpaqueTokenIssuer(accessTokenLifetime: 60), random: FixedUserCodeRandom())
+        let service = f.makeService(over: reopened, random: FixedUserCodeRandom())
         #expect(try reopened.flowID(forUserCodeKey: key) == id)
         #expect(throws: FlowStorageError.self) { try service.authorizeDevice(client: f.client, scope: ScopeSet(["openid"]), now: f.clock.now()) }
         #expect(inode("\(f.root)/flows/\(key.prefix(2))/\(key).code") == nil, "the refused claim was taken back")
