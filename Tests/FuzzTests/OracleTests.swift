@@ -93,6 +93,12 @@ struct OracleTests {
             ("delegated-approve", 200, "Device connected"),
             ("delegated-no-user", 403, "You are not signed in"),
             ("token-poll-expired", 400, "expired_token"),
+            ("approve-without-flow-binding", 409, "This page is out of date"),
+            ("approve-forged-flow-binding", 409, "This page is out of date"),
+            ("enter-page-hostile-combining", 200, "Connect a device"),
+            ("submit-code-hostile-combining", 400, "That is not a valid code"),
+            ("sign-in-hostile-username", 403, "Wrong username or password."),
+            ("delegated-submit-hostile-user", 200, "Allow access?"),
         ]
         for (name, status, text) in expected {
             let bytes = try #require(InputFiles.read("\(CorpusTests.corpus)/app/\(name)"))

@@ -189,8 +189,9 @@ def test_delegated_sign_in_through_nginx_auth_basic(make_stack, readable_dir):
     consent = session.post(s.url("/device"), data={"user_code": flow["user_code"], "csrf_token": token}, timeout=HTTP_TIMEOUT)
     assert consent.status_code == 200 and 'value="approve"' in consent.text, consent.text[:500]
     token = consent.text.split('name="csrf_token" value="')[1].split('"')[0]
+    binding = consent.text.split('name="flow" value="')[1].split('"')[0]
     done = session.post(s.url("/device/decision"), data={"user_code": flow["user_code"], "action": "approve",
-                                                          "csrf_token": token}, timeout=HTTP_TIMEOUT)
+                                                          "csrf_token": token, "flow": binding}, timeout=HTTP_TIMEOUT)
     assert done.status_code == 200 and "Device connected" in done.text
     tokens = assert_oauth_json(s.token(flow["device_code"]), 200)
     assert tokens["access_token"]
@@ -247,14 +248,16 @@ def test_concurrent_decisions_on_different_workers_decide_once(make_stack):
                 "username": s.demo_user, "password": s.demo_password, "user_code": flow["user_code"],
                 "csrf_token": token}, timeout=HTTP_TIMEOUT)
             assert page.status_code == 200 and 'value="approve"' in page.text, page.text[:300]
-            consents.append((session, page.text.split('name="csrf_token" value="')[1].split('"')[0]))
+            consents.append((session, page.text.split('name="csrf_token" value="')[1].split('"')[0],
+                             page.text.split('name="flow" value="')[1].split('"')[0]))
         results = {}
 
         def decide(index, action):
             def run():
-                session, token = consents[index]
+                session, token, binding = consents[index]
                 r = session.post(s.url("/device/decision"), data={
-                    "user_code": flow["user_code"], "action": action, "csrf_token": token}, timeout=HTTP_TIMEOUT)
+                    "user_code": flow["user_code"], "action": action, "csrf_token": token, "flow": binding},
+                    timeout=HTTP_TIMEOUT)
                 results[action] = r.status_code
             return run
 
