@@ -1,4 +1,4 @@
-/// The built-in templates (Mustache). `devicegate templates export DIR` writes them out; an
+/// The built-in templates (Mustache). `devicegate templates --output DIR` writes them out; an
 /// operator edits copies in `web.templates_dir`, and any file there replaces the one of the same
 /// name. Every value arrives escaped by `HTMLEscaping.escape` (UTF-8 bytes, not grapheme
 /// clusters), so `{{value}}` and `{{{value}}}` write the same text; attribute values are quoted.

@@ -32,7 +32,7 @@ public struct PageTemplates: Sendable {
                     source = path
                     overridden.append(name)
                     if name == "consent", !custom.contains("flow_binding") {
-                        throw LoadError(description: "\(path): the consent form must carry <input type=\"hidden\" name=\"flow\" value=\"{{flow_binding}}\">: a decision without it is refused (see `devicegate templates export`)")
+                        throw LoadError(description: "\(path): the consent form must carry <input type=\"hidden\" name=\"flow\" value=\"{{flow_binding}}\">: a decision without it is refused (`devicegate templates --output DIR` writes the built-in one to start from)")
                     }
                     if let (line, column) = Self.unquotedAttributeValue(in: custom) {
                         throw LoadError(description: "\(path):\(line):\(column): an attribute value from {{…}} must be quoted, as in value=\"{{name}}\": an escaped value is safe only inside quotes")
