@@ -156,9 +156,13 @@ struct HashSecretCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hash-secret",
         abstract: "Print the secret_hash for a confidential client.",
-        discussion: "Reads the secret from standard input, or with --generate draws a new 256-bit secret and prints both.")
+        discussion: """
+        Reads the secret from standard input, or with --generate draws a new 256-bit secret and prints both. \
+        A secret under 128 bits of estimated entropy (RFC 6749 §10.10) is refused unless --force is given.
+        """)
 
     @Flag(help: "Generate a new secret.") var generate = false
+    @Flag(help: "Hash a secret from standard input even if its estimated entropy is under 128 bits.") var force = false
 
     func run() throws {
         let secret: String
@@ -168,6 +172,11 @@ struct HashSecretCommand: ParsableCommand {
         } else {
             guard let line = readLine(strippingNewline: true), !line.isEmpty else {
                 printError("devicegate: no secret on standard input")
+                throw ExitCode(1)
+            }
+            let bits = Int(SecretStrength.estimatedBits(line))
+            if bits < SecretStrength.minimumBits && !force {
+                printError("devicegate: this secret has about \(bits) bits of estimated entropy; a client secret needs at least \(SecretStrength.minimumBits) (RFC 6749 §10.10). Use --generate for a random 256-bit secret, or --force to hash this one anyway")
                 throw ExitCode(1)
             }
             secret = line
