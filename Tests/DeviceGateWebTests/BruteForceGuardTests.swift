@@ -88,6 +88,20 @@ import Testing
         #expect(Browser(f, address: "198.51.100.9").signIn().status == 429)  // 2 + 3 = 5 failures: the global budget
     }
 
+    /// A name locked out by its own limit: attempts on it from an address are refused without
+    /// spending that address's budget (counted ahead, then taken back).
+    @Test func attemptsOnALockedNameSpendNothingOfTheAddress() throws {
+        let f = try WebFixture { config, _ in
+            config.web.limits.signInPerUser = .init(maximum: 2, windowSeconds: 900)
+            config.web.limits.signInPerIP = .init(maximum: 3, windowSeconds: 900)
+        }
+        for i in 0..<2 { #expect(Browser(f, address: "198.51.100.\(i)").signIn("bob", "guess").status == 403) }
+        let browser = Browser(f, address: "192.0.2.50")
+        for _ in 0..<10 { #expect(browser.signIn("bob", "guess").status == 429) }
+        #expect(browser.signIn().status == 303)
+        #expect(try f.webStore.count(key: "sign-in-ip:192.0.2.50", windowSeconds: 900, now: f.clock.now()).count == 0)
+    }
+
     /// Right passwords and pending codes are taken back: they never use up a budget.
     @Test func attemptsThatSucceedAreTakenBack() throws {
         let f = try WebFixture { config, _ in
