@@ -65,7 +65,8 @@ public struct WebSettings: Sendable, Equatable {
     /// online cores, at least one), so a flood of sign-ins cannot starve polls and `auth_request`.
     public var passwordHashSlots: Int?
     /// How long a sign-in waits for a free hash slot before it is answered 503 (milliseconds).
-    public var passwordHashWaitMilliseconds = 500
+    /// Short on purpose: a waiting worker serves nothing else either.
+    public var passwordHashWaitMilliseconds = 100
 
     public init() {}
 

@@ -58,7 +58,7 @@ public enum PasswordHashing {
 
     /// What fixes a hash's cost: its scheme and parameters (`$2y$05$`, `$y$j9T$`, `$7$` with
     /// N, r, p) and the length of its salt. nil for methods `verify` refuses or malformed hashes.
-    static func costSetting(of hash: String) -> (prefix: String, saltLength: Int)? {
+    public static func costSetting(of hash: String) -> (prefix: String, saltLength: Int)? {
         guard isAccepted(hash) else { return nil }
         let fields = hash.split(separator: "$", omittingEmptySubsequences: false).map(String.init)
         switch fields[1] {

@@ -103,7 +103,7 @@ struct WebSettingsTests {
         #expect(defaults.limits.signInPerIPv6Prefix48 == .init(maximum: 100, windowSeconds: 900))
         #expect(defaults.limits.signInGlobal == .init(maximum: 1000, windowSeconds: 900))
         #expect(defaults.passwordHashSlots == nil)
-        #expect(defaults.passwordHashWaitMilliseconds == 500)
+        #expect(defaults.passwordHashWaitMilliseconds == 100)
         let web = try load("""
         web:
           password_hash_slots: 3

@@ -43,3 +43,19 @@ def test_sign_ins_wait_for_a_host_wide_hash_slot(make_stack):
     finally:
         for fd in held:
             os.close(fd)
+
+
+def test_check_config_warns_of_users_whose_hash_cost_tells_them_apart(tmp_path):
+    """The decoy of unknown names has the users file's most common cost setting; a user hashed
+    otherwise signs in in another time, and check-config says so."""
+    from harness import run_cli
+    assert run_cli("demo-config", "--output", tmp_path, "--listen", f"unix:{tmp_path}/dg.sock").returncode == 0
+    config = tmp_path / "devicegate.yaml"
+    same = run_cli("check-config", "-c", config)
+    assert same.returncode == 0 and "cost settings" not in same.stderr, same.stderr
+    assert "sign-in limits   5/900s per user, 20/900s per IP, 100/900s per IPv6 /48, 1000/900s overall" in same.stdout
+    with open(tmp_path / "htpasswd", "a") as users:  # htpasswd -nbB bob 'bcrypt pw'
+        users.write("bob:$2y$05$uCLD0B.DajIz0iy.1/axGeybpdooYBuyGmj.VDqNmnyYqLL4fVVzm\n")
+    mixed = run_cli("check-config", "-c", config)
+    assert mixed.returncode == 0, mixed.stderr
+    assert "the hashes use 2 cost settings" in mixed.stderr and "$2y$05$" in mixed.stderr
