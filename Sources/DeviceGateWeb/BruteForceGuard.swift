@@ -105,7 +105,7 @@ struct BruteForceGuard {
             let reading = try store.increment(key: counter.key, windowSeconds: counter.limit.windowSeconds, now: now)
             held.append((counter, reading))
             guard reading.count > counter.limit.maximum else { continue }
-            try release(held)
+            release(held)
             var refusal = Refusal(retryAt: reading.windowEnd, global: counter.global)
             for rest in counters[(index + 1)...] {
                 let other = try store.count(key: rest.key, windowSeconds: rest.limit.windowSeconds, now: now)
@@ -119,12 +119,14 @@ struct BruteForceGuard {
         return Attempt(refusal: nil, held: held)
     }
 
-    private func release(_ held: [(counter: Counter, reading: WindowCount)]) throws {
-        for (counter, reading) in held { try store.decrement(key: counter.key, windowEnd: reading.windowEnd) }
+    /// Takes counts back. A count that cannot be taken back (a storage error) stays a failure:
+    /// soft state that errs towards refusing, never a reason to fail the request.
+    private func release(_ held: [(counter: Counter, reading: WindowCount)]) {
+        for (counter, reading) in held { try? store.decrement(key: counter.key, windowEnd: reading.windowEnd) }
     }
 
     /// The attempt was not a failure: takes its counts back.
-    func pass(_ attempt: Attempt) throws { try release(attempt.held) }
+    func pass(_ attempt: Attempt) { release(attempt.held) }
 
     /// The attempt failed: its counts stay. Returns the limits it exhausted (the failure whose
     /// count reached a maximum starts a lockout, so each lockout is reported once).

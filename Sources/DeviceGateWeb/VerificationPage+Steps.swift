@@ -42,7 +42,7 @@ extension VerificationPage {
         }
         switch record.status {
         case .pending:
-            try guardian.pass(attempt)
+            guardian.pass(attempt)
             return .pending(record, display: display)
         case .approved, .redeemed: return try fail(409, "That code has already been used. Start again on your device if you need a new one.")
         case .denied: return try fail(409, "That request was denied and cannot be used again. Start again on your device.")
@@ -139,7 +139,7 @@ extension VerificationPage {
         guard let verified = try hashLimiter.withSlot({
             PasswordHashing.verify(password, hash: hash ?? decoys.decoy(for: users)) && hash != nil
         }) else {
-            try guardian.pass(attempt)
+            guardian.pass(attempt)
             return hashingBusy(visitor, logger: logger)
         }
         guard verified else {
@@ -150,7 +150,7 @@ extension VerificationPage {
             return signInPage(403, visitor: visitor, record: nil, display: display, username: String(username.prefix(64)),
                               error: "Wrong username or password.")
         }
-        try guardian.pass(attempt)
+        guardian.pass(attempt)
         // A new session id on every sign-in (no fixation); the old session, if any, ends.
         if let old = visitor.sessionID { try store.deleteSession(idHash: Encoding.sha256Hex(old)) }
         let id = WebCookies.newToken(random)
@@ -199,7 +199,7 @@ extension VerificationPage {
             : try service.deny(userCode: canonical, now: now)
         switch result {
         case .success(let record):
-            try guardian.pass(attempt)
+            guardian.pass(attempt)
             logger.info(action == "approve" ? "flow approved" : "flow denied", metadata: [
                 "client.id": "\(record.clientID)", "user": "\(subject)", "flow.id": "\(record.id.prefix(12))",
             ])

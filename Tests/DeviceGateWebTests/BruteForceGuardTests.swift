@@ -15,7 +15,7 @@ import Testing
     /// N "workers" (threads, each with its own store on one state directory, as processes
     /// have) all begin an attempt before any of them fails: exactly `limit` are let through.
     /// Checking first and counting after lets all N through.
-    @Test(arguments: ["per user", "per IP", "global"])
+    @Test(arguments: ["per user", "per IP", "global", "user code"])
     func concurrentFailuresNeverOvershootTheLimit(_ kind: String) throws {
         let f = try WebFixture()
         let limit = 3, workers = 8
@@ -24,7 +24,8 @@ import Testing
         switch kind {
         case "per user": tightened.signInPerUser = tight
         case "per IP": tightened.signInPerIP = tight
-        default: tightened.signInGlobal = tight
+        case "global": tightened.signInGlobal = tight
+        default: tightened.userCodeGlobal = tight
         }
         let limits = tightened
         let now = f.clock.now()
@@ -38,7 +39,8 @@ import Testing
                 let guardian = store.map { BruteForceGuard(store: $0, limits: limits) }
                 let address = kind == "per IP" ? "198.51.100.7" : "198.51.100.\(i)"
                 let user = kind == "per user" ? "alice" : "user\(i)"
-                let attempt = try? guardian?.beginSignIn(address: address, username: user, now: now)
+                let attempt = kind == "user code" ? try? guardian?.beginUserCode(address: address, now: now)
+                    : try? guardian?.beginSignIn(address: address, username: user, now: now)
                 started.wait()  // every worker has been admitted or refused; now they all fail
                 guard let guardian, let attempt else { admitted.set(i, -1); return }
                 admitted.set(i, attempt.refusal == nil ? 1 : 0)
