@@ -29,6 +29,8 @@ public final class VerificationPage: RequestHandler {
     let templates: PageTemplates
     let cookies: WebCookies
     let guardian: BruteForceGuard
+    let hashLimiter: PasswordHashLimiter
+    let decoys = DecoyHashes()
     let base: String
     let stylesheet: [UInt8]
     let securityHeaders: [(String, String)]
@@ -47,6 +49,7 @@ public final class VerificationPage: RequestHandler {
         self.templates = templates
         self.cookies = WebCookies(settings: configuration.web)
         self.guardian = BruteForceGuard(store: store, limits: configuration.web.limits)
+        self.hashLimiter = PasswordHashLimiter(store: store, settings: configuration.web)
         var path = configuration.endpoints.verification
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.base = path
