@@ -12,7 +12,7 @@ import Operations
 ///                            decides anything)
 /// - `POST /device`           submit the code → sign-in or consent page
 /// - `POST /device/signin`    embedded sign-in → consent page
-/// - `POST /device/decision`  `action=approve|deny` → done page
+/// - `POST /device/decision`  `action=approve|deny` and the shown flow's binding → done page
 /// - `POST /device/signout`   end the session
 /// - `GET  /device/style.css` the stylesheet (CSP `style-src 'self'`)
 ///
