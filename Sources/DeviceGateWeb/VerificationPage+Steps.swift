@@ -59,7 +59,7 @@ extension VerificationPage {
         }
         return page(200, "consent", visitor, [
             "title": "Allow access?", "client_name": clientName(record), "user_code": display, "scopes": scopes,
-            "action": path.decision,
+            "action": path.decision, "flow_binding": flowBinding(flowID: record.id, for: visitor),
         ], extra: extra)
     }
 
@@ -194,9 +194,12 @@ extension VerificationPage {
             try rejectUserCode(request, attempt, reason: "malformed", now: now)
             return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "The device code was missing or not valid.")
         }
+        // The decision applies only to the flow this form was shown for (`flowBinding`).
+        let sentBinding = Array((((try? form.single("flow")) ?? nil) ?? "").utf8)
+        let shown: (String) -> Bool = { [self] id in constantTimeEquals(sentBinding, Array(flowBinding(flowID: id, for: visitor).utf8)) }
         let result = action == "approve"
-            ? try service.approve(userCode: canonical, subject: subject, authTime: authTime, now: now)
-            : try service.deny(userCode: canonical, now: now)
+            ? try service.approve(userCode: canonical, subject: subject, authTime: authTime, now: now, shown: shown)
+            : try service.deny(userCode: canonical, now: now, shown: shown)
         switch result {
         case .success(let record):
             guardian.pass(attempt)
@@ -211,8 +214,9 @@ extension VerificationPage {
             ])
         case .failure(let refusal):
             // Every refused decision counts, as on the entry form: an expired or decided code
-            // tells a guesser as much as an unknown one.
-            try rejectUserCode(request, attempt, reason: refusal == .unknownCode ? "unknown" : (refusal == .expired ? "expired" : "decided"), now: now)
+            // tells a guesser as much as an unknown one, and so does a binding for another flow.
+            let reasons: [DecisionRefusal: String] = [.unknownCode: "unknown", .expired: "expired", .otherFlow: "other flow"]
+            try rejectUserCode(request, attempt, reason: reasons[refusal] ?? "decided", now: now)
             logger.notice("decision refused", metadata: ["reason": "\(refusal)", "user": "\(subject)"])
             switch refusal {
             case .unknownCode:
@@ -227,6 +231,9 @@ extension VerificationPage {
             case .alreadyDenied:
                 return messagePage(409, visitor, title: "Already decided", heading: "Already denied",
                                    text: "This request was already denied, so nothing was changed. Start again on your device if that was a mistake.")
+            case .otherFlow:
+                return messagePage(409, visitor, title: "Enter the code again", heading: "This page is out of date",
+                                   text: "Nothing was changed. The request this page showed has ended, and its code may now belong to another device. Enter the code shown on your device again to see what it asks for.")
             }
         }
     }
