@@ -27,6 +27,32 @@ public final class Telemetry: @unchecked Sendable {
 
     public func record(_ event: AuditEvent) {
         counters?.add(MetricsLayout.event(event.kind))
+        write(event)
+    }
+
+    /// Unknown device codes, counted per address and minute (see `UnknownCodeTally`).
+    private var unknownCodes = UnknownCodeTally()
+
+    /// Counts an unknown device code from `address` (an `AddressKey`): in the `grant.refused`
+    /// metric at once, in the audit log as one line per address a minute.
+    public func recordUnknownCode(address: String, clientID: String, now: UnixTime) {
+        counters?.add(MetricsLayout.event(.grantRefused))
+        for event in unknownCodes.add(address: address, clientID: clientID, now: now) { write(event) }
+    }
+
+    /// Writes the unknown-code lines of a minute that has ended; called for every request,
+    /// and costs one comparison when there are none.
+    public func flushUnknownCodes(now: UnixTime) {
+        guard !unknownCodes.isEmpty else { return }
+        for event in unknownCodes.due(now: now) { write(event) }
+    }
+
+    /// Writes every unknown-code line counted so far: at a worker's graceful stop.
+    public func drainUnknownCodes() {
+        for event in unknownCodes.drain() { write(event) }
+    }
+
+    private func write(_ event: AuditEvent) {
         guard let audit else { return }
         do {
             try audit.write(event)
