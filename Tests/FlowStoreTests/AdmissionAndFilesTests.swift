@@ -51,15 +51,15 @@ struct AdmissionAndFilesTests {
         let f = try StoreFixture()
         let directory = f.store.directory
         let now = f.clock.now()
-        let keys = [AdmissionKey(name: "address:203.0.113.9", limit: 150, kind: .address)]
+        let keys = [AdmissionKey(name: "address:203.0.113.9", limit: 1_000, kind: .address)]
         /// One slot per thread, each written by its own thread only.
-        final class Counts: @unchecked Sendable { var admitted = [Int](repeating: 0, count: 4) }
+        final class Counts: @unchecked Sendable { var admitted = [Int](repeating: 0, count: 8) }
         let counts = Counts()
         counts.admitted.withUnsafeMutableBufferPointer { slots in
             nonisolated(unsafe) let slots = slots
-            DispatchQueue.concurrentPerform(iterations: 4) { i in
+            DispatchQueue.concurrentPerform(iterations: 8) { i in
                 let counters = FileAdmissionCounters(directory: directory)
-                for _ in 0..<100 {
+                for _ in 0..<200 {
                     do {
                         if try counters.admit(keys, expiresAt: now.adding(seconds: 600), lifetimeSeconds: 600, now: now) == nil { slots[i] += 1 }
                     } catch {
@@ -69,8 +69,8 @@ struct AdmissionAndFilesTests {
             }
         }
         let admitted = counts.admitted
-        #expect(admitted.reduce(0, +) == 150)
-        #expect(try FileAdmissionCounters(directory: directory).live("address:203.0.113.9", now: now) == 150)
+        #expect(admitted.reduce(0, +) == 1_000)
+        #expect(try FileAdmissionCounters(directory: directory).live("address:203.0.113.9", now: now) == 1_000)
     }
 
     @Test(arguments: [0o750, 0o705, 0o777, 0o710] as [mode_t])

@@ -116,6 +116,7 @@ def test_flood_is_refused_early_and_earlier_flows_still_complete(make_stack):
                     assert status in (200, 503), (status, body)
                     if status == 503:
                         assert body["error"] == "temporarily_unavailable", body
+                        assert "nearly full" in body["error_description"], "refused by the reserve, not by ENOSPC"
                         assert headers.get("retry-after"), headers
                 if statuses[-50:] == [503] * 50:
                     break
