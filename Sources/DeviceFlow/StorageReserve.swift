@@ -49,8 +49,10 @@ public struct StorageReserve: Sendable, Equatable {
     }
 }
 
-/// A process's cached view of the reserve: statvfs at most once per
-/// `maxReadingAgeMilliseconds`, whatever the request rate.
+/// A process's cached view of the reserve: a reading that admits is trusted for
+/// `maxReadingAgeMilliseconds`, whatever the request rate; a reading that refuses is taken
+/// again at the next device authorization, so new flows are admitted again as soon as space
+/// returns (a refusal is cheap, and one statvfs costs about a microsecond).
 public final class StorageReserveGauge: @unchecked Sendable {
     public let reserve: StorageReserve
     private let read: () -> FilesystemReading?
@@ -67,7 +69,7 @@ public final class StorageReserveGauge: @unchecked Sendable {
     /// A refusal while the state filesystem is below the floor.
     public func check(now: UnixTime) -> AdmissionRefusal? {
         guard reserve.floorPercent > 0 else { return nil }
-        if reserve.isStale(takenAt: takenAt, now: now) {
+        if reserve.isStale(takenAt: takenAt, now: now) || reading.map(reserve.isBelowFloor) == true {
             reading = read()
             takenAt = now
         }

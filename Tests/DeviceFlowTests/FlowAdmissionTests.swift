@@ -110,27 +110,33 @@ struct FlowAdmissionTests {
         #expect(StorageReserve(floorPercent: c.floor).isBelowFloor(c.reading) == c.refused)
     }
 
-    /// The gauge reads statvfs at most once per interval, whatever the request rate, and again
-    /// after the wall clock steps back.
-    @Test func gaugeRereadsOnlyWhenItsReadingIsStale() {
+    /// The gauge reads statvfs at most once per interval while it admits, whatever the
+    /// request rate, and again after the wall clock steps back; while it refuses, it reads
+    /// at every check, so it admits again as soon as space returns.
+    @Test func gaugeRereadsOnlyWhenItsReadingIsStaleOrRefuses() {
         let clock = ManualClock()
         var reads = 0
-        var next = Self.reading(blocks: (1000, 10), inodes: (1000, 900))
+        var next = Self.reading(blocks: (1000, 900), inodes: (1000, 900))
         let gauge = StorageReserveGauge(reserve: StorageReserve(floorPercent: 5, maxReadingAgeMilliseconds: 250)) {
             reads += 1
             return next
         }
-        #expect(gauge.check(now: clock.now())?.reason == .reserve)
-        next = Self.reading(blocks: (1000, 900), inodes: (1000, 900))
+        #expect(gauge.check(now: clock.now()) == nil)
+        next = Self.reading(blocks: (1000, 10), inodes: (1000, 900))
         clock.advance(milliseconds: 249)
-        #expect(gauge.check(now: clock.now())?.reason == .reserve)  // cached
+        #expect(gauge.check(now: clock.now()) == nil)  // the admitting reading is still fresh
         #expect(reads == 1)
         clock.advance(milliseconds: 1)
-        #expect(gauge.check(now: clock.now()) == nil)
+        #expect(gauge.check(now: clock.now())?.reason == .reserve)
         #expect(reads == 2)
+        #expect(gauge.check(now: clock.now())?.reason == .reserve)  // a refusing reading is not trusted
+        #expect(reads == 3)
+        next = Self.reading(blocks: (1000, 900), inodes: (1000, 900))
+        #expect(gauge.check(now: clock.now()) == nil)
+        #expect(reads == 4)
         clock.advance(milliseconds: -5_000)
         _ = gauge.check(now: clock.now())
-        #expect(reads == 3)
+        #expect(reads == 5)
         let failing = StorageReserveGauge(reserve: StorageReserve(floorPercent: 5)) { nil }
         #expect(failing.check(now: clock.now()) == nil)
     }
