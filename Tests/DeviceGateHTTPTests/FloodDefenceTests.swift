@@ -71,8 +71,24 @@ struct FloodDefenceTests {
         #expect(authorize(f, from: "192.0.2.1").status == 200)
     }
 
-    /// Below the reserve, new device authorizations get 503 while an existing flow is still
-    /// approved and redeemed.
+    /// The count is a function of time alone: approving, denying, redeeming and collecting
+    /// flows neither frees a place early nor leaks one; every place frees at its expiry.
+    @Test func countNeitherDriftsNorLeaksThroughTheFlowsLife() throws {
+        let (f, _) = try fixture(perAddress: 2)
+        let flows = [try JSON(authorize(f, from: "192.0.2.1")), try JSON(authorize(f, from: "192.0.2.1"))]
+        let codes = flows.map { ($0["device_code"]!, $0["user_code"]!) }
+        _ = try f.service.approve(userCode: codes[0].1, subject: "alice", authTime: f.clock.now(), now: f.clock.now())
+        #expect(f.poll(codes[0].0).status == 200)
+        _ = try f.service.deny(userCode: codes[1].1, now: f.clock.now())
+        #expect(authorize(f, from: "192.0.2.1").status == 429)
+        f.clock.advance(seconds: 601)
+        _ = f.store.collectGarbage(now: f.clock.now(), retentionSeconds: 0, shards: 0..<256)
+        f.clock.advance(seconds: 43)
+        #expect(authorize(f, from: "192.0.2.1").status == 200)
+        #expect(authorize(f, from: "192.0.2.1").status == 200)
+        #expect(authorize(f, from: "192.0.2.1").status == 429)
+    }
+
     /// Below the reserve, new device authorizations get 503 while an existing flow is still
     /// approved and redeemed.
     @Test func reserveRefusesNewFlowsOnly() throws {
