@@ -29,6 +29,8 @@ import DeviceFlow
 ///   metrics/census              flows by state per shard, kept by the garbage collector
 ///   journal/<window>.log        creation journal: new flows, group-committed (CreationJournal);
 ///   journal/<window>.synced     <window> is the creation minute; removed by the checkpoint
+///   unknown-codes               unknown device codes per address and minute, until their
+///                               audit line is written (FileUnknownCodeCounts; flock-ed table)
 ///   audit.jsonl                 the audit log, unless audit.file says otherwise
 ///   codes/<xx>/<key>            only in directories made by earlier versions: their user-code
 ///                               index ("<flow id> <expires ms>"), read until collected

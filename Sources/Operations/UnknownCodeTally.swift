@@ -1,14 +1,18 @@
 import DeviceFlow
+import FlowStore
 
 /// Unknown device codes (`invalid_grant`, `OAuthError.unknownDeviceCode`) counted per client
 /// address and minute, so that guessing costs the audit log one line per address a minute
 /// with a `count`, never one line per request.
 ///
-/// A minute's lines are due once the minute has ended: the worker writes them at its next
-/// request of any kind after that (`Telemetry.flushUnknownCodes(now:)`, called for every
-/// request) and at a graceful stop (`Telemetry.drainUnknownCodes`). A worker that is
-/// SIGKILLed loses its current minute's counts; the requests themselves are still counted in
-/// the `grant.refused` metric at once.
+/// This is the in-process tally, for a `Telemetry` without a state directory (tests, tools);
+/// the workers and the supervisor share `FileUnknownCodeCounts` instead, so that an address
+/// gets one line a minute however many workers answered it.
+///
+/// A minute's lines are due once the minute has ended: they are written at the next request
+/// of any kind after that (`Telemetry.flushUnknownCodes(now:)`, called for every request),
+/// and, with the shared table, by the supervisor's housekeeping tick within a second of the
+/// minute's end (whichever comes first; the table's lock makes sure only one writes them).
 ///
 /// At most `maximumAddresses` addresses are told apart in a minute; the rest are counted
 /// together under `*`, so a flood from many addresses cannot grow a worker's memory.
@@ -51,16 +55,24 @@ public struct UnknownCodeTally: Sendable {
     /// Every line counted so far, due or not (a stopping worker writes them).
     public mutating func drain() -> [AuditEvent] {
         guard let window else { return [] }
-        let start = UnixTime(milliseconds: window * Self.windowMilliseconds)
-        let end = start.adding(milliseconds: Self.windowMilliseconds)
         let events = counts.sorted { $0.key < $1.key }.map { address, entry in
-            AuditEvent(.grantRefused, time: start, address: address, clientID: entry.clientID, details: [
-                ("grant", "device_code"), ("reason", OAuthError.unknownDeviceCode.detail),
-                ("count", "\(entry.count)"), ("until", Timestamp.iso8601(end)),
-            ])
+            Self.event(UnknownCodeCount(address: address, clientID: entry.clientID, count: Int64(entry.count), window: window))
         }
         self.window = nil
         counts = [:]
         return events
+    }
+
+    /// The minute (Unix minutes) `time` falls in.
+    public static func minute(of time: UnixTime) -> Int64 { window(of: time) }
+
+    /// The audit line of one address's minute: `grant.refused`, stamped with the minute's
+    /// start, with `count` and `until` (the minute's end).
+    public static func event(_ count: UnknownCodeCount) -> AuditEvent {
+        let start = UnixTime(milliseconds: count.window * windowMilliseconds)
+        return AuditEvent(.grantRefused, time: start, address: count.address, clientID: count.clientID, details: [
+            ("grant", "device_code"), ("reason", OAuthError.unknownDeviceCode.detail),
+            ("count", "\(count.count)"), ("until", Timestamp.iso8601(start.adding(milliseconds: windowMilliseconds))),
+        ])
     }
 }

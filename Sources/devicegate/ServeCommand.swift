@@ -117,6 +117,8 @@ struct ServeCommand: ParsableCommand {
                     logger.critical("journal checkpoint failed; journal logs are kept until a restart replays them", metadata: ["error": "\(error)"])
                 }
             }
+            // Unknown device codes of the minute that just ended: one audit line per address.
+            telemetry.flushUnknownCodes(now: clock.now())
             var visited = 0
             repeat {
                 let report = store.collectGarbage(now: clock.now(), retentionSeconds: retention, shards: [shard])
