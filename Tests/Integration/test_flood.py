@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from harness import DEVICE_PATH, FORM, FastCGIConnection, assert_oauth_error, assert_oauth_json, fastcgi_params
+from harness import DEVICE_PATH, FORM, HARNESS_ADMISSION, FastCGIConnection, assert_oauth_error, assert_oauth_json, fastcgi_params
 
 INODES = 4096
 RESERVE_PERCENT = 25
@@ -76,8 +76,9 @@ def free_inodes(path) -> tuple[int, int]:
 
 
 def with_admission(text: str) -> str:
-    return text + (f"\nadmission:\n  max_pending_per_address: {PER_ADDRESS}\n"
-                   f"  reserve_percent: {RESERVE_PERCENT}\n")
+    assert HARNESS_ADMISSION in text
+    return text.replace(HARNESS_ADMISSION, f"\nadmission:\n  max_pending_per_address: {PER_ADDRESS}\n"
+                                           f"  reserve_percent: {RESERVE_PERCENT}\n")
 
 
 def test_flood_is_refused_early_and_earlier_flows_still_complete(make_stack):
