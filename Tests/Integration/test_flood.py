@@ -15,13 +15,17 @@ socket directly, as nginx would.
 import json
 import os
 import shutil
+import signal
 import subprocess
+import threading
+import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from harness import DEVICE_PATH, FORM, HARNESS_ADMISSION, FastCGIConnection, assert_oauth_error, assert_oauth_json, fastcgi_params
+from harness import (DEVICE_PATH, FORM, HARNESS_ADMISSION, FastCGIConnection, assert_oauth_error, assert_oauth_json,
+                     fastcgi_params, wait_until)
 
 INODES = 4096
 RESERVE_PERCENT = 25
@@ -137,3 +141,52 @@ def test_flood_is_refused_early_and_earlier_flows_still_complete(make_stack):
     finally:
         s.stop()
         _umount(s.state)
+
+
+def test_cap_holds_across_workers_while_workers_are_sigkilled(make_stack):
+    """Four workers answer one address while a worker is SIGKILLed every 0.2 s: the cap is
+    never exceeded, and a killed request costs at most the one place it may have counted."""
+    s = make_stack(workers=4, transform=with_admission)
+    stop = threading.Event()
+    kills = []
+
+    def killer():
+        while not stop.is_set():
+            time.sleep(0.2)
+            pids = sorted(s.worker_pids())
+            if pids:
+                try:
+                    victim = pids[len(kills) % len(pids)]
+                    os.kill(victim, signal.SIGKILL)
+                    kills.append(victim)
+                except ProcessLookupError:
+                    pass
+
+    def one(_):
+        try:
+            return device_from(s, "203.0.113.50")[0]
+        except (ConnectionError, OSError, ValueError):
+            return "lost"  # the worker died with the request
+
+    k = threading.Thread(target=killer)
+    k.start()
+    try:
+        answers = []
+        with ThreadPoolExecutor(8) as pool:
+            while len(kills) < 3 and len(answers) < 4000:
+                answers += list(pool.map(one, range(400), timeout=120))
+    finally:
+        stop.set()
+        k.join()
+    wait_until(lambda: len(s.worker_pids()) == 4, 30, what="the supervisor to restart the workers")
+    admitted, lost = answers.count(200), answers.count("lost")
+    assert set(answers) <= {200, 429, "lost"}, set(answers)
+    assert kills, "no worker was killed"
+    assert admitted <= PER_ADDRESS, f"{admitted} flows admitted over a cap of {PER_ADDRESS}"
+    # Places are lost only to requests that died in a worker (counted, never answered).
+    assert admitted >= PER_ADDRESS - lost, (admitted, lost)
+    # After the storm: still exactly capped, and a fresh address is untouched.
+    later = [device_from(s, "203.0.113.50")[0] for _ in range(PER_ADDRESS)]
+    assert admitted + later.count(200) <= PER_ADDRESS, (admitted, later)
+    assert later[-1] == 429
+    assert device_from(s, "203.0.113.51")[0] == 200
