@@ -23,7 +23,7 @@ public enum DevicePolling {
     ///    previous one, growing the interval by 5 s; otherwise `authorization_pending` (§3.5).
     public static func decide(record: DeviceFlowRecord?, poll: PollState, clientID: String, now: UnixTime) -> PollDecision {
         guard let record else {
-            return .refuse(.invalidGrant("unknown device_code"), poll: nil)
+            return .refuse(.unknownDeviceCode, poll: nil)
         }
         guard record.clientID == clientID else {
             return .refuse(.invalidGrant("device_code was not issued to this client"), poll: nil)

@@ -9,6 +9,12 @@ public struct FlowService {
     public let random: any SecureRandom
     /// Lifetime of a refresh-token family, seconds from the approval.
     public var refreshTokenLifetime: Int
+    /// Caps on live pending flows per client and per client address.
+    public var admission = FlowAdmissionPolicy()
+    /// Where those caps are counted, across every worker; nil counts nothing (no caps).
+    public var admissionCounters: (any FlowAdmissionCounters)?
+    /// The state filesystem's reserve; nil keeps none.
+    public var reserve: StorageReserveGauge?
 
     public init(store: any FlowStorage, clients: ClientRegistry, policy: FlowPolicy, issuer: any TokenIssuer,
                 random: any SecureRandom = SystemSecureRandom(), refreshTokenLifetime: Int = 30 * 86_400) {
@@ -22,7 +28,21 @@ public struct FlowService {
 
     /// RFC 8628 §3.1–3.2: starts a flow for an authenticated client. A user-code collision with
     /// a live flow draws a new code (20^8 codes make a second collision vanishingly rare).
-    public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, now: UnixTime) throws -> DeviceAuthorizationResponse {
+    ///
+    /// Before anything is written, the flow must be admitted: throws `AdmissionRefusal` while
+    /// the state filesystem is below its reserve, or when the client or the address
+    /// (`addressKey`, see `AddressKey`) already has its cap of live pending flows. The reserve
+    /// is checked first, since it costs no lock; a flow counted and then not created (a full
+    /// disk, a worker killed in between) holds its place until its code would have expired.
+    public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, addressKey: String? = nil, now: UnixTime) throws -> DeviceAuthorizationResponse {
+        if let refusal = reserve?.check(now: now) { throw refusal }
+        if let counters = admissionCounters {
+            let keys = admission.keys(clientID: client.clientID, addressKey: addressKey)
+            if !keys.isEmpty, let refusal = try counters.admit(keys, expiresAt: now.adding(seconds: Int64(policy.deviceCodeLifetime)),
+                                                             lifetimeSeconds: policy.deviceCodeLifetime, now: now) {
+                throw refusal
+            }
+        }
         var attempts = 0
         while true {
             let flow = NewFlow.draw(client: client, scope: scope, policy: policy, now: now, random: random,

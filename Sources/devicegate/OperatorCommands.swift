@@ -139,11 +139,12 @@ struct GarbageCollectCommand: ParsableCommand {
         let report = store.collectGarbage(now: now, retentionSeconds: config.lifetimes.expiredRetention,
                                           shards: 0..<StateDirectory.shardCount)
         let web = try options.openWebStore(store).collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
+        let admission = FileAdmissionCounters(directory: store.directory).collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
         // After a crash the journal may stand for records that are not on disk: replay it
         // before the checkpoint removes it (a socket-activated `serve` may not have started yet).
         _ = try store.recoverJournal(now: now)
         let logs = try store.checkpointJournal(now: now)
-        print("\(report); \(web.sessions) sessions, \(web.counters) counters; \(logs) journal logs checkpointed")
+        print("\(report); \(web.sessions) sessions, \(web.counters) counters, \(admission) admission counters; \(logs) journal logs checkpointed")
     }
 }
 

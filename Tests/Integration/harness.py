@@ -304,6 +304,11 @@ http {{
 """
 
 
+#: Every test request comes from 127.0.0.1: the per-address cap on pending flows (1,000 by
+#: default) is lifted for the stacks, and test_flood.py replaces this block with its own.
+HARNESS_ADMISSION = "\nadmission:\n  max_pending_per_address: 0\n"
+
+
 #: The fastcgi_param lines of NGINX_CONF's catch-all location.
 NGINX_PARAMS = [line.strip() for line in NGINX_CONF.splitlines() if line.strip().startswith("fastcgi_param ")]
 
@@ -355,6 +360,8 @@ class Stack:
         assert match, f"no demo sign-in in demo-config output: {out.stdout!r}"
         self.demo_user, self.demo_password = match.group(1), match.group(2)
         assert f"config: {self.config}" in out.stdout, out.stdout
+        with open(self.config, "a") as f:
+            f.write(HARNESS_ADMISSION)
         if transform is not None:
             self.config.write_text(transform(self.config.read_text()))
 
