@@ -18,15 +18,19 @@ public struct ClientRegistration: Sendable, Equatable {
     public var defaultScopes: ScopeSet
     /// Issue a refresh token on every grant, not only when `offline_access` is granted.
     public var issuesRefreshTokens: Bool
+    /// A resource server (`introspection: true`): may introspect tokens issued to any client
+    /// (RFC 7662 §2.1, §4). Other confidential clients learn only about their own tokens.
+    public var mayIntrospectAnyToken: Bool
 
     public init(clientID: String, displayName: String, kind: Kind, allowedScopes: ScopeSet, defaultScopes: ScopeSet,
-                issuesRefreshTokens: Bool = false) {
+                issuesRefreshTokens: Bool = false, mayIntrospectAnyToken: Bool = false) {
         self.clientID = clientID
         self.displayName = displayName
         self.kind = kind
         self.allowedScopes = allowedScopes
         self.defaultScopes = defaultScopes
         self.issuesRefreshTokens = issuesRefreshTokens
+        self.mayIntrospectAnyToken = mayIntrospectAnyToken
     }
 
     public var isConfidential: Bool {

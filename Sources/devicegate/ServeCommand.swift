@@ -229,7 +229,7 @@ func makeApplication(config: DeviceGateConfiguration, store: FileFlowStore, logg
     let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer,
                               refreshTokenLifetime: config.tokens.refreshTokenLifetime)
     let app = DeviceGateApp(configuration: config, service: service, clock: SystemClock(), logger: logger)
-    app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)))
+    app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)))
     if config.operations.metricsEnabled {
         app.handlers.append(MetricsEndpoint(settings: config.operations, stateDirectory: store.directory))
     }

@@ -70,7 +70,7 @@ extension AppHarness {
                                       refreshTokenLifetime: config.tokens.refreshTokenLifetime)
             app = DeviceGateApp(configuration: config, service: service, clock: clock,
                                 logger: Logger(label: "fuzz", factory: { _ in RenderingLogHandler() }))
-            validator = AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)
+            validator = AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)
             app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: validator))
             // As `devicegate worker` sets them up: the audit log, a counter page, the metrics.
             app.telemetry = Telemetry(audit: try FileAuditSink(path: config.stateDirectory + "/audit.jsonl"),
