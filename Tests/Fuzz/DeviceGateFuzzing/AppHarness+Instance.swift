@@ -42,6 +42,7 @@ extension AppHarness {
             var config = testConfiguration(stateDirectory: directory + "/state")
             config.users = ["bob": UserClaims(name: "Bob", email: "bob@example.com", emailVerified: true)]
             config.clients[0].allowedScopes = ScopeSet(["openid", "profile", "email", "offline_access", "api.read"])
+            config.clients[2].mayIntrospectAnyToken = true  // "cli" ({basic}) is the resource server
             config.tokens.signingAlgorithm = "ES256"
             config.tokens.format = delegated ? .opaque : .jwt
             config.web.usersFile = directory + "/htpasswd"
