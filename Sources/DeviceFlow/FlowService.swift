@@ -70,7 +70,8 @@ public struct FlowService {
                 let record = record!
                 let grant = TokenGrant(clientID: record.clientID, subject: approval.subject, scope: record.scope,
                                        authTime: approval.authTime, flowID: record.id,
-                                       issueRefreshToken: record.scope.contains("offline_access") || client.issuesRefreshTokens)
+                                       issueRefreshToken: record.scope.contains("offline_access") || client.issuesRefreshTokens,
+                                       audience: client.audience)
                 let tokens = try issuer.issue(grant, now: now)
                 try store.saveAccessToken(tokens.accessTokenRecord)
                 let access = RefreshFamily.IssuedAccessToken(id: tokens.accessTokenID, expiresAt: tokens.accessTokenRecord.expiresAt)
@@ -118,7 +119,7 @@ public struct FlowService {
             case .rotate(let scope):
                 var updated = family!
                 let grant = TokenGrant(clientID: updated.clientID, subject: updated.subject, scope: scope,
-                                       authTime: updated.authTime, flowID: updated.id, issueRefreshToken: true)
+                                       authTime: updated.authTime, flowID: updated.id, issueRefreshToken: true, audience: client.audience)
                 let tokens = try issuer.issue(grant, now: now)
                 try store.saveAccessToken(tokens.accessTokenRecord)
                 updated.currentTokenHash = tokens.refreshTokenHash!

@@ -237,7 +237,8 @@ struct Reader {
             var typeNode: Node?
             var refreshTokens = false
             var introspection = false, introspectionNode: Node?
-            for (key, value) in mapping(item, base, allowed: ["client_id", "name", "type", "secret_hash", "allowed_scopes", "default_scopes", "refresh_tokens", "introspection"]) {
+            var audience: String?
+            for (key, value) in mapping(item, base, allowed: ["client_id", "name", "type", "secret_hash", "allowed_scopes", "default_scopes", "refresh_tokens", "introspection", "audience"]) {
                 let path = "\(base).\(key)"
                 switch key {
                 case "client_id": id = string(value, path)
@@ -253,6 +254,7 @@ struct Reader {
                     guard let text = string(value, path), let flag = Bool(text) else { issue(value, path, "expected true or false"); continue }
                     introspection = flag
                     introspectionNode = value
+                case "audience": audience = audienceValue(value, path)
                 default: break
                 }
             }
@@ -291,7 +293,7 @@ struct Reader {
             }
             clients.append(ClientRegistration(clientID: clientID, displayName: name ?? clientID, kind: kind,
                                               allowedScopes: allowedScopes, defaultScopes: defaultScopes, issuesRefreshTokens: refreshTokens,
-                                              mayIntrospectAnyToken: introspection))
+                                              mayIntrospectAnyToken: introspection, audience: audience))
         }
         return clients
     }

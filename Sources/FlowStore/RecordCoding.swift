@@ -70,7 +70,7 @@ package enum RecordCoding {
             ("token_hash", t.tokenHash), ("client_id", t.clientID), ("subject", t.subject),
             ("scope", t.scope.description), ("issued_ms", "\(t.issuedAt.milliseconds)"),
             ("expires_ms", "\(t.expiresAt.milliseconds)"), ("flow_id", t.flowID),
-        ])
+        ] + (t.audience.map { [("audience", $0)] } ?? []))
     }
 
     package static func decodeToken(_ bytes: [UInt8], path: String) throws -> AccessTokenRecord {
@@ -80,7 +80,8 @@ package enum RecordCoding {
         }
         return AccessTokenRecord(
             tokenHash: try f.string("token_hash"), clientID: try f.string("client_id"), subject: try f.string("subject"),
-            scope: scope, issuedAt: try f.time("issued_ms"), expiresAt: try f.time("expires_ms"), flowID: try f.string("flow_id"))
+            scope: scope, issuedAt: try f.time("issued_ms"), expiresAt: try f.time("expires_ms"), flowID: try f.string("flow_id"),
+            audience: f.values["audience"])
     }
 
     // MARK: Refresh-token families

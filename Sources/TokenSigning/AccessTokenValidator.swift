@@ -110,6 +110,7 @@ public final class AccessTokenValidator: @unchecked Sendable {
         }
         guard let record = try? store.accessToken(hash: hash) else { return .failure(.invalid("unknown token")) }
         return .success(ValidatedAccessToken(subject: record.subject, clientID: record.clientID, scope: record.scope,
-                                             issuedAt: record.issuedAt, expiresAt: record.expiresAt, tokenID: record.tokenHash, audience: nil))
+                                             issuedAt: record.issuedAt, expiresAt: record.expiresAt, tokenID: record.tokenHash,
+                                             audience: record.audience.map { [$0] }))
     }
 }

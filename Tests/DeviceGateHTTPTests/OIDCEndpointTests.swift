@@ -16,7 +16,7 @@ final class SignedAppFixture {
     let app: DeviceGateApp
     let keys: KeyRing
 
-    init(format: TokenSettings.Format = .jwt) throws {
+    init(format: TokenSettings.Format = .jwt, configure: (inout DeviceGateConfiguration) -> Void = { _ in }) throws {
         config = testConfiguration(stateDirectory: temp.path + "/state")
         config.users = ["alice": UserClaims(name: "Alice", email: "alice@example.com", emailVerified: true)]
         config.tokens.format = format
@@ -24,6 +24,7 @@ final class SignedAppFixture {
         // A resource server: the one client that may introspect other clients' tokens.
         config.clients.append(ClientRegistration(clientID: "rs", displayName: "API", kind: .confidential(secretSHA256: Encoding.sha256("rs-secret-rs-secret")),
                                                  allowedScopes: ScopeSet(["openid"]), defaultScopes: ScopeSet(["openid"]), mayIntrospectAnyToken: true))
+        configure(&config)
         let directory = StateDirectory(root: config.stateDirectory)
         try directory.prepare()
         store = try FileFlowStore(directory: directory)

@@ -1,4 +1,5 @@
 import DeviceFlow
+import Foundation
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
@@ -75,6 +76,24 @@ struct AudienceAndScopeGatewayTests {
         #expect(f.get("/_devicegate/auth/%22https://billing.example.com%22", bearer: orders).status == 401)
     }
 
+    /// A client registered with its own `audience` gets tokens only its API's locations take.
+    @Test(arguments: [TokenSettings.Format.jwt, .opaque])
+    func perClientAudienceIsIssuedAndCheckedPerLocation(format: TokenSettings.Format) throws {
+        let f = try SignedAppFixture(format: format, configure: { $0.clients[0].audience = "https://orders.example.com" })
+        let orders = try #require(try f.tokens(scope: "openid+api.read")["access_token"])
+        #expect(f.get("/_devicegate/auth/%22https://orders.example.com%22%20api.read", bearer: orders).status == 200)
+        #expect(f.get("/_devicegate/auth/api.read", bearer: orders).status == 401, "the default audience's locations refuse it")
+        let introspected = try JSON(f.post("/application/o/introspect/", "token=\(orders)", authorization: SignedAppFixture.rsBasic))
+        #expect(introspected["active"] == "true" && introspected["aud"] == "https://orders.example.com")
+        if format == .jwt {
+            let payload = try #require(orders.split(separator: ".").dropFirst().first)
+            var text = String(payload).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while text.count % 4 != 0 { text += "=" }
+            let claims = String(decoding: try #require(Data(base64Encoded: text)), as: UTF8.self)
+            #expect(claims.contains(#""aud":"https://orders.example.com""#), "\(claims)")
+        }
+    }
+
     /// RFC 6749 §3.3: '+' and ',' are part of a scope token, so they must match exactly.
     @Test func scopesWithPlusOrCommaMatchExactly() throws {
         let f = try SignedAppFixture()
@@ -114,6 +133,19 @@ struct IntrospectionPermissionTests {
         let own = try f.signedAccessToken(aud: [f.config.issuer], client: "cli")
         let ownAnswer = try JSON(f.post("/application/o/introspect/", "token=\(own)", authorization: SignedAppFixture.cliBasic))
         #expect(ownAnswer["active"] == "true" && ownAnswer["client_id"] == "cli")
+    }
+
+    @Test(arguments: ["\"a b\"", "'a\"b'", "\"\""])
+    func audiencesMustBeNameableByTheGateway(_ value: String) throws {
+        for yaml in ["issuer: https://auth.example.com/\ntokens:\n  audience: \(value)\n",
+                     "issuer: https://auth.example.com/\nclients:\n  - client_id: tv\n    audience: \(value)\n"] {
+            do {
+                _ = try ConfigurationLoader().load(yaml: yaml, fileName: "c.yaml", environment: [:])
+                Issue.record("accepted \(value)")
+            } catch {
+                #expect("\(error)".contains("audience") && "\(error)".contains("c.yaml:"), "\(error)")
+            }
+        }
     }
 
     @Test func introspectionTrueNeedsAConfidentialClient() throws {
