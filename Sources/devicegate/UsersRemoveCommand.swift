@@ -57,9 +57,10 @@ struct UsersRemoveCommand: ParsableCommand {
 
         let directory = StateDirectory(root: config.stateDirectory)
         let now = SystemClock().now()
-        // Nothing older than the longest lifetime can still be alive; the marker goes after that.
-        let longest = [config.tokens.refreshTokenLifetime, config.lifetimes.accessToken, config.web.sessionLifetime,
-                       config.lifetimes.deviceCode, config.tokens.idTokenLifetime].max()!
+        // The marker must outlive everything it covers. Lifetimes are fixed when a token, family
+        // or session is made, and the configuration may have allowed longer ones then than now,
+        // so keep it for the longest any configuration allows (refresh families: 365 days).
+        let longest = max(366 * 86_400, config.tokens.refreshTokenLifetime, config.lifetimes.accessToken, config.web.sessionLifetime)
         do {
             try directory.prepare()
             let store = try FileFlowStore(directory: directory)
