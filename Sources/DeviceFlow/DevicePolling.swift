@@ -61,6 +61,9 @@ public enum DecisionRefusal: Error, Sendable, Equatable, CustomStringConvertible
     case alreadyApproved
     case alreadyDenied
     case alreadyRedeemed
+    /// The code now names another flow than the one the person was shown (the shown one
+    /// expired and a new flow drew the same code): nothing is decided (issue 10, item 7).
+    case otherFlow
 
     public var description: String {
         switch self {
@@ -69,6 +72,7 @@ public enum DecisionRefusal: Error, Sendable, Equatable, CustomStringConvertible
         case .alreadyApproved: return "this request was already approved"
         case .alreadyDenied: return "this request was already denied"
         case .alreadyRedeemed: return "this request was already completed"
+        case .otherFlow: return "this code now belongs to another request than the one shown; enter the code again"
         }
     }
 }

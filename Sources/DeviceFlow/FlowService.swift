@@ -192,13 +192,18 @@ public struct FlowService {
     }
 
     /// Approves the flow named by a user code, binding it to `subject` (RFC 8628 §3.3).
-    public func approve(userCode: String, subject: String, authTime: UnixTime, now: UnixTime) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
-        try decide(userCode: userCode) { FlowDecision.approve($0, subject: subject, authTime: authTime, now: now) }
+    /// `shown`, when given, must accept the flow's id, else nothing changes and the answer is
+    /// `.otherFlow`: the decision is bound to the flow the person saw, not to a code another
+    /// flow may have drawn since.
+    public func approve(userCode: String, subject: String, authTime: UnixTime, now: UnixTime,
+                        shown: ((String) -> Bool)? = nil) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
+        try decide(userCode: userCode, shown: shown) { FlowDecision.approve($0, subject: subject, authTime: authTime, now: now) }
     }
 
     /// Denies the flow named by a user code: the device's next poll gets `access_denied`.
-    public func deny(userCode: String, now: UnixTime) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
-        try decide(userCode: userCode) { FlowDecision.deny($0, now: now) }
+    /// `shown` as for `approve`.
+    public func deny(userCode: String, now: UnixTime, shown: ((String) -> Bool)? = nil) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
+        try decide(userCode: userCode, shown: shown) { FlowDecision.deny($0, now: now) }
     }
 
     /// The flow a typed user code names, through the HMAC-keyed index; nil for a malformed or
@@ -208,8 +213,12 @@ public struct FlowService {
         return try store.flowID(forUserCodeKey: store.userCodeKey(forCanonicalUserCode: canonical))
     }
 
-    private func decide(userCode: String, _ decision: (DeviceFlowRecord?) -> Result<DeviceFlowRecord, DecisionRefusal>) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
+    private func decide(userCode: String, shown: ((String) -> Bool)?,
+                        _ decision: (DeviceFlowRecord?) -> Result<DeviceFlowRecord, DecisionRefusal>) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
         guard let id = try flowID(userCode: userCode) else { return .failure(.unknownCode) }
+        // A flow's id never changes, so checking it before taking the flow's lock is enough:
+        // whatever the index names by then, only this flow is updated.
+        if let shown, !shown(id) { return .failure(.otherFlow) }
         return try store.updateFlow(id: id) { record, _ in
             // The index entry named by a code always points at the newest flow holding it: a code
             // reused after expiry replaced the entry, so an older flow is never reached here.

@@ -25,6 +25,7 @@ import DeviceFlow
 ///   limits/<xx>/<hash>          failed-attempt counters (flock-ed in place, soft state)
 ///   metrics/slot-<n>            one process's counters, mmap-ed (see CounterPage)
 ///   metrics/census              flows by state per shard, kept by the garbage collector
+///   slots/<pool>-<n>            empty files whose flock is a host-wide slot (password hashing)
 ///   journal/<window>.log        creation journal: new flows, group-committed (CreationJournal);
 ///   journal/<window>.synced     <window> is the creation minute; removed by the checkpoint
 ///   audit.jsonl                 the audit log, unless audit.file says otherwise
