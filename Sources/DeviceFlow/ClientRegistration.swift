@@ -18,15 +18,23 @@ public struct ClientRegistration: Sendable, Equatable {
     public var defaultScopes: ScopeSet
     /// Issue a refresh token on every grant, not only when `offline_access` is granted.
     public var issuesRefreshTokens: Bool
+    /// A resource server (`introspection: true`): may introspect tokens issued to any client
+    /// (RFC 7662 §2.1, §4). Other confidential clients learn only about their own tokens.
+    public var mayIntrospectAnyToken: Bool
+    /// RFC 9068 §2.2 `aud` of this client's access tokens (the API it is for); nil for
+    /// `tokens.audience`. A gateway location naming another audience refuses them.
+    public var audience: String?
 
     public init(clientID: String, displayName: String, kind: Kind, allowedScopes: ScopeSet, defaultScopes: ScopeSet,
-                issuesRefreshTokens: Bool = false) {
+                issuesRefreshTokens: Bool = false, mayIntrospectAnyToken: Bool = false, audience: String? = nil) {
         self.clientID = clientID
         self.displayName = displayName
         self.kind = kind
         self.allowedScopes = allowedScopes
         self.defaultScopes = defaultScopes
         self.issuesRefreshTokens = issuesRefreshTokens
+        self.mayIntrospectAnyToken = mayIntrospectAnyToken
+        self.audience = audience
     }
 
     public var isConfidential: Bool {

@@ -50,9 +50,28 @@ public struct DeviceFlowRecord: Sendable, Equatable {
     /// The polling interval granted in the authorization response, in seconds.
     public var interval: Int
     public var status: Status
+    /// What redemption issued; set with `.redeemed`. nil for records written before it was kept.
+    public var issued: IssuedGrant?
+
+    /// The tokens a redeemed code produced, by id, so that presenting the code again can revoke
+    /// them. RFC 6749 §4.1.2, said of authorization codes and as true of device codes: "If an
+    /// authorization code is used more than once, the authorization server MUST deny the request
+    /// and SHOULD revoke (when possible) all tokens previously issued based on that
+    /// authorization code."
+    public struct IssuedGrant: Sendable, Equatable {
+        /// The access token's id (JWT `jti`, or an opaque token's SHA-256) and expiry.
+        public var accessToken: RefreshFamily.IssuedAccessToken
+        /// The refresh-token family, when one was issued.
+        public var refreshFamilyID: String?
+
+        public init(accessToken: RefreshFamily.IssuedAccessToken, refreshFamilyID: String?) {
+            self.accessToken = accessToken
+            self.refreshFamilyID = refreshFamilyID
+        }
+    }
 
     public init(id: String, userCodeKey: String, clientID: String, scope: ScopeSet, createdAt: UnixTime,
-                expiresAt: UnixTime, interval: Int, status: Status = .pending) {
+                expiresAt: UnixTime, interval: Int, status: Status = .pending, issued: IssuedGrant? = nil) {
         self.id = id
         self.userCodeKey = userCodeKey
         self.clientID = clientID
@@ -61,6 +80,7 @@ public struct DeviceFlowRecord: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.interval = interval
         self.status = status
+        self.issued = issued
     }
 
     public func isExpired(at now: UnixTime) -> Bool { now >= expiresAt }

@@ -4,6 +4,9 @@ public enum PollDecision: Sendable, Equatable {
     case refuse(OAuthError, poll: PollState?)
     /// The flow is approved and not yet redeemed: issue tokens, then mark it redeemed.
     case redeem(DeviceFlowRecord.Approval)
+    /// The code was already redeemed: refuse with `invalid_grant` and revoke what it produced,
+    /// since a second redemption means a second holder (RFC 6749 §4.1.2).
+    case replayed(DeviceFlowRecord.Approval)
 }
 
 public enum DevicePolling {
@@ -15,7 +18,8 @@ public enum DevicePolling {
     ///
     /// Order of checks:
     /// 1. unknown code, another client's code, or a code already redeemed: `invalid_grant`
-    ///    (RFC 6749 §5.2; the code is bound to the client it was issued to);
+    ///    (RFC 6749 §5.2; the code is bound to the client it was issued to); a redeemed code
+    ///    presented again by its own client is `replayed`, expired or not;
     /// 2. past `expires_in`: `expired_token`, whether or not it was approved (§3.5);
     /// 3. denied: `access_denied` (§3.5);
     /// 4. approved: redeem;
@@ -28,8 +32,8 @@ public enum DevicePolling {
         guard record.clientID == clientID else {
             return .refuse(.invalidGrant("device_code was not issued to this client"), poll: nil)
         }
-        if case .redeemed = record.status {
-            return .refuse(.invalidGrant("device_code has already been redeemed"), poll: nil)
+        if case .redeemed(let approval, _) = record.status {
+            return .replayed(approval)
         }
         if record.isExpired(at: now) {
             return .refuse(.expiredToken, poll: nil)

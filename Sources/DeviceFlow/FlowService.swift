@@ -61,6 +61,9 @@ public struct FlowService {
     public enum PollResult: Sendable, Equatable {
         case tokens(IssuedTokens)
         case error(OAuthError)
+        /// Refused, and the grant the credential came from revoked: a device code redeemed
+        /// again, or a refresh token rotated away and presented again. `reason` is for the audit log.
+        case revoked(OAuthError, subject: String, grantID: String, reason: String)
     }
 
     /// RFC 8628 §3.4–3.5: one poll, decided and acted on under the flow's lock, so that a code
@@ -72,23 +75,39 @@ public struct FlowService {
             switch DevicePolling.decide(record: record, poll: poll, clientID: client.clientID, now: now) {
             case .refuse(let error, let newPoll):
                 return FlowUpdate(poll: newPoll, result: .error(error))
+            case .replayed(let approval):
+                let record = record!
+                if let issued = record.issued { try revoke(issued, now: now) }
+                return FlowUpdate(result: .revoked(
+                    .invalidGrant("device_code has already been redeemed; the tokens issued for it are now revoked"),
+                    subject: approval.subject, grantID: record.id, reason: "device_code_reused"))
+            case .redeem(let approval) where store.isRevoked(subject: approval.subject, at: approval.approvedAt):
+                // `devicegate users remove` ran between the approval and this poll.
+                var denied = record!
+                denied.status = .denied(at: now)
+                return FlowUpdate(record: denied, result: .error(OAuthError(code: "access_denied", detail: "the user who approved this request has been removed")))
             case .redeem(let approval):
                 let record = record!
                 let grant = TokenGrant(clientID: record.clientID, subject: approval.subject, scope: record.scope,
                                        authTime: approval.authTime, flowID: record.id,
-                                       issueRefreshToken: record.scope.contains("offline_access") || client.issuesRefreshTokens)
+                                       issueRefreshToken: record.scope.contains("offline_access") || client.issuesRefreshTokens,
+                                       audience: client.audience)
                 let tokens = try issuer.issue(grant, now: now)
                 try store.saveAccessToken(tokens.accessTokenRecord)
+                let access = RefreshFamily.IssuedAccessToken(id: tokens.accessTokenID, expiresAt: tokens.accessTokenRecord.expiresAt)
+                var familyID: String?
                 if let refreshHash = tokens.refreshTokenHash {
                     var family = RefreshFamily(
                         id: Encoding.hex(random.bytes(32)), clientID: record.clientID, subject: approval.subject, scope: record.scope,
                         authTime: approval.authTime, createdAt: now, expiresAt: now.adding(seconds: Int64(refreshTokenLifetime)),
                         currentTokenHash: refreshHash)
-                    family.record(.init(id: tokens.accessTokenID, expiresAt: tokens.accessTokenRecord.expiresAt), now: now)
+                    family.record(access, now: now)
                     try store.createRefreshFamily(family)
+                    familyID = family.id
                 }
                 var redeemed = record
                 redeemed.status = .redeemed(approval, at: now)
+                redeemed.issued = .init(accessToken: access, refreshFamilyID: familyID)
                 return FlowUpdate(record: redeemed, result: .tokens(tokens))
             }
         }
@@ -103,20 +122,24 @@ public struct FlowService {
             return .error(.invalidGrant("unknown refresh_token"))
         }
         return try store.updateRefreshFamily(id: familyID) { family in
-            switch RefreshDecision.decide(family: family, presentedHash: hash, clientID: client.clientID, requestedScope: requestedScope, now: now) {
+            let decision = RefreshDecision.decide(family: family, presentedHash: hash, clientID: client.clientID, requestedScope: requestedScope, now: now)
+            if case .refuse = decision {} else if var revoked = family, store.isRevoked(subject: revoked.subject, at: revoked.createdAt) {
+                // `devicegate users remove` ran after the family was created: it dies on first use.
+                try revoke(&revoked, now: now)
+                return (revoked, .error(.invalidGrant("refresh_token has been revoked: its user was removed")))
+            }
+            switch decision {
             case .refuse(let error):
                 return (nil, .error(error))
             case .reuseDetected:
                 var revoked = family!
-                revoked.revokedAt = now
-                for token in revoked.accessTokens where token.expiresAt > now {
-                    try store.revokeAccessToken(id: token.id, expiresAt: token.expiresAt)
-                }
-                return (revoked, .error(.invalidGrant("refresh_token was already used; the grant has been revoked")))
+                try revoke(&revoked, now: now)
+                return (revoked, .revoked(.invalidGrant("refresh_token was already used; the grant has been revoked"),
+                                          subject: revoked.subject, grantID: revoked.id, reason: "refresh_token_reused"))
             case .rotate(let scope):
                 var updated = family!
                 let grant = TokenGrant(clientID: updated.clientID, subject: updated.subject, scope: scope,
-                                       authTime: updated.authTime, flowID: updated.id, issueRefreshToken: true)
+                                       authTime: updated.authTime, flowID: updated.id, issueRefreshToken: true, audience: client.audience)
                 let tokens = try issuer.issue(grant, now: now)
                 try store.saveAccessToken(tokens.accessTokenRecord)
                 updated.currentTokenHash = tokens.refreshTokenHash!
@@ -141,11 +164,32 @@ public struct FlowService {
             guard var family else { return (nil, .unknown) }
             guard family.clientID == client.clientID else { return (nil, .otherClient) }
             guard family.revokedAt == nil else { return (nil, .revoked) }
-            family.revokedAt = now
-            for access in family.accessTokens where access.expiresAt > now {
-                try store.revokeAccessToken(id: access.id, expiresAt: access.expiresAt)
-            }
+            try revoke(&family, now: now)
             return (family, .revoked)
+        }
+    }
+
+    /// Marks a family revoked and revokes the live access tokens issued from it.
+    private func revoke(_ family: inout RefreshFamily, now: UnixTime) throws {
+        family.revokedAt = now
+        for access in family.accessTokens where access.expiresAt > now {
+            try store.revokeAccessToken(id: access.id, expiresAt: access.expiresAt)
+        }
+    }
+
+    /// Revokes what a redeemed device code produced: its access token and its refresh family
+    /// with every access token rotated out of it. Runs under the flow's lock, taking the
+    /// family's (the only order in which the two are ever nested). Idempotent: a replay
+    /// presented again rewrites nothing.
+    private func revoke(_ issued: DeviceFlowRecord.IssuedGrant, now: UnixTime) throws {
+        if issued.accessToken.expiresAt > now, !store.isAccessTokenRevoked(id: issued.accessToken.id) {
+            try store.revokeAccessToken(id: issued.accessToken.id, expiresAt: issued.accessToken.expiresAt)
+        }
+        guard let familyID = issued.refreshFamilyID else { return }
+        try store.updateRefreshFamily(id: familyID) { family in
+            guard var family, family.revokedAt == nil else { return (nil, ()) }
+            try revoke(&family, now: now)
+            return (family, ())
         }
     }
 
@@ -155,7 +199,8 @@ public struct FlowService {
         let hash = Encoding.sha256Hex(token)
         guard let familyID = try store.refreshFamilyID(forTokenHash: hash) else { return nil }
         return try store.updateRefreshFamily(id: familyID) { family in
-            guard let family, family.revokedAt == nil, now < family.expiresAt, family.currentTokenHash == hash else { return (nil, nil) }
+            guard let family, family.revokedAt == nil, now < family.expiresAt, family.currentTokenHash == hash,
+                  !store.isRevoked(subject: family.subject, at: family.createdAt) else { return (nil, nil) }
             return (nil, family)
         }
     }

@@ -82,6 +82,22 @@ public protocol FlowStorage: AnyObject {
 
     /// One stat(2): no lock, so resource checks never contend.
     func isAccessTokenRevoked(id: String) -> Bool
+
+    /// Revokes every access token, refresh family and session of `subject` issued, created or
+    /// signed in at or before `at`; the record may be forgotten after `keepUntil`, when
+    /// nothing it covers can still be alive. Seen by every process at once.
+    func revokeSubject(_ subject: String, at: UnixTime, keepUntil: UnixTime) throws
+
+    /// When `subject` was last revoked, if ever (within `keepUntil`). No lock.
+    func subjectRevokedAt(_ subject: String) -> UnixTime?
+}
+
+extension FlowStorage {
+    /// Whether something of `subject` dated `time` (issued, created, signed in) is revoked.
+    public func isRevoked(subject: String, at time: UnixTime) -> Bool {
+        guard let revoked = subjectRevokedAt(subject) else { return false }
+        return time <= revoked
+    }
 }
 
 extension FlowStorage {

@@ -11,14 +11,18 @@ public struct TokenGrant: Sendable, Equatable {
     public var flowID: String
     /// Whether the response carries a (new) refresh token.
     public var issueRefreshToken: Bool
+    /// The client's own `aud` (`ClientRegistration.audience`); nil for the issuer's default.
+    public var audience: String?
 
-    public init(clientID: String, subject: String, scope: ScopeSet, authTime: UnixTime, flowID: String, issueRefreshToken: Bool = false) {
+    public init(clientID: String, subject: String, scope: ScopeSet, authTime: UnixTime, flowID: String, issueRefreshToken: Bool = false,
+                audience: String? = nil) {
         self.clientID = clientID
         self.subject = subject
         self.scope = scope
         self.authTime = authTime
         self.flowID = flowID
         self.issueRefreshToken = issueRefreshToken
+        self.audience = audience
     }
 }
 
@@ -31,8 +35,11 @@ public struct AccessTokenRecord: Sendable, Equatable {
     public var issuedAt: UnixTime
     public var expiresAt: UnixTime
     public var flowID: String
+    /// The client's own `aud`, when it has one (opaque tokens are checked against it).
+    public var audience: String?
 
-    public init(tokenHash: String, clientID: String, subject: String, scope: ScopeSet, issuedAt: UnixTime, expiresAt: UnixTime, flowID: String) {
+    public init(tokenHash: String, clientID: String, subject: String, scope: ScopeSet, issuedAt: UnixTime, expiresAt: UnixTime, flowID: String,
+                audience: String? = nil) {
         self.tokenHash = tokenHash
         self.clientID = clientID
         self.subject = subject
@@ -40,6 +47,7 @@ public struct AccessTokenRecord: Sendable, Equatable {
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
         self.flowID = flowID
+        self.audience = audience
     }
 }
 
@@ -98,7 +106,7 @@ public struct OpaqueTokenIssuer: TokenIssuer {
         let record = AccessTokenRecord(
             tokenHash: Encoding.sha256Hex(token), clientID: grant.clientID, subject: grant.subject,
             scope: grant.scope, issuedAt: now, expiresAt: now.adding(seconds: Int64(accessTokenLifetime)),
-            flowID: grant.flowID)
+            flowID: grant.flowID, audience: grant.audience)
         return IssuedTokens(accessToken: token, expiresIn: accessTokenLifetime, scope: grant.scope,
                             refreshToken: grant.issueRefreshToken ? Self.newRefreshToken(random) : nil, accessTokenRecord: record)
     }

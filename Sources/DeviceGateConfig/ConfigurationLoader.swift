@@ -237,7 +237,9 @@ struct Reader {
             var allowed: [String]?, defaults: [String]?
             var typeNode: Node?
             var refreshTokens = false
-            for (key, value) in mapping(item, base, allowed: ["client_id", "name", "type", "secret_hash", "allowed_scopes", "default_scopes", "refresh_tokens"]) {
+            var introspection = false, introspectionNode: Node?
+            var audience: String?
+            for (key, value) in mapping(item, base, allowed: ["client_id", "name", "type", "secret_hash", "allowed_scopes", "default_scopes", "refresh_tokens", "introspection", "audience"]) {
                 let path = "\(base).\(key)"
                 switch key {
                 case "client_id": id = string(value, path)
@@ -249,6 +251,11 @@ struct Reader {
                 case "refresh_tokens":
                     guard let text = string(value, path), let flag = Bool(text) else { issue(value, path, "expected true or false"); continue }
                     refreshTokens = flag
+                case "introspection":
+                    guard let text = string(value, path), let flag = Bool(text) else { issue(value, path, "expected true or false"); continue }
+                    introspection = flag
+                    introspectionNode = value
+                case "audience": audience = audienceValue(value, path)
                 default: break
                 }
             }
@@ -270,6 +277,9 @@ struct Reader {
             switch type {
             case "public":
                 if secretHash != nil { issue(at: "\(base).secret_hash", "a public client has no secret; set type: confidential or remove it") }
+                if introspection {
+                    issue(introspectionNode, "\(base).introspection", "a resource server must authenticate (RFC 7662 §2.1): set type: confidential with a secret_hash, or remove introspection")
+                }
                 kind = .public
             case "confidential":
                 guard let hash = secretHash else {
@@ -283,7 +293,8 @@ struct Reader {
                 issue(typeNode, "\(base).type", "expected public or confidential"); continue
             }
             clients.append(ClientRegistration(clientID: clientID, displayName: name ?? clientID, kind: kind,
-                                              allowedScopes: allowedScopes, defaultScopes: defaultScopes, issuesRefreshTokens: refreshTokens))
+                                              allowedScopes: allowedScopes, defaultScopes: defaultScopes, issuesRefreshTokens: refreshTokens,
+                                              mayIntrospectAnyToken: introspection, audience: audience))
         }
         return clients
     }

@@ -24,6 +24,17 @@ public struct TokenSettings: Sendable, Equatable {
 }
 
 extension Reader {
+    /// An RFC 9068 `aud` value: 1-255 printable ASCII bytes without spaces or '"', so that a
+    /// gateway location can name it (`auth_request '/_devicegate/auth/"<audience>" ...'`).
+    mutating func audienceValue(_ node: Node, _ path: String) -> String? {
+        guard let text = string(node, path) else { return nil }
+        guard (1...255).contains(text.utf8.count), text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }) else {
+            issue(node, path, "expected 1-255 printable ASCII characters without spaces or '\"' (e.g. https://api.example.com)")
+            return nil
+        }
+        return text
+    }
+
     mutating func readTokens(_ node: Node, into tokens: inout TokenSettings) {
         for (key, value) in mapping(node, "tokens", allowed: ["format", "signing_alg", "keys_dir", "audience", "id_token_lifetime", "refresh_token_lifetime"]) {
             let path = "tokens.\(key)"
@@ -40,7 +51,7 @@ extension Reader {
                 guard let text = string(value, path) else { continue }
                 guard text.hasPrefix("/") else { issue(value, path, "must be an absolute path"); continue }
                 tokens.keysDirectory = text
-            case "audience": tokens.audience = string(value, path)
+            case "audience": tokens.audience = audienceValue(value, path)
             case "id_token_lifetime": tokens.idTokenLifetime = int(value, path, range: 60...86_400) ?? tokens.idTokenLifetime
             case "refresh_token_lifetime": tokens.refreshTokenLifetime = int(value, path, range: 3600...(365 * 86_400)) ?? tokens.refreshTokenLifetime
             default: break

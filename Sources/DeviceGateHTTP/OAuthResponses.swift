@@ -3,9 +3,11 @@ import DeviceFlow
 /// The response shapes of the OAuth endpoints.
 public enum OAuthResponses {
     /// Every OAuth response: JSON, never cached (RFC 6749 §5.1 "Cache-Control: no-store",
-    /// RFC 8628 §3.2 and §3.5 reuse it).
+    /// RFC 8628 §3.2 and §3.5 reuse it), never sniffed as anything else: an error that echoes
+    /// a client's input must not render as HTML in an old browser (Fetch "X-Content-Type-Options").
     static let jsonHeaders: [(String, String)] = [
         ("Content-Type", "application/json"),
+        ("X-Content-Type-Options", "nosniff"),
         ("Cache-Control", "no-store"),
         ("Pragma", "no-cache"),
     ]

@@ -31,7 +31,7 @@ public final class OIDCEndpoints: RequestHandler {
         case endpoints.revocation:
             return app.oauthEndpoint(request, logger: logger, revoke)
         case _ where request.path.hasPrefix(endpoints.authCheck):
-            return authCheck(request, requiredScopes: String(request.path.dropFirst(endpoints.authCheck.count)))
+            return authCheck(request, requiredScopes: String(request.path.dropFirst(endpoints.authCheck.count)), logger: logger)
         default:
             return nil
         }
@@ -41,7 +41,7 @@ public final class OIDCEndpoints: RequestHandler {
 
     private static func publicJSON(_ object: JSONObject) -> HTTPResponse {
         // Public metadata may be cached briefly (keys rotate; a day-long cache would hide a new kid).
-        HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "public, max-age=300")],
+        HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "public, max-age=300")],
                      body: object.finished())
     }
 
@@ -115,13 +115,14 @@ public final class OIDCEndpoints: RequestHandler {
 
     struct Refusal: Error { var response: HTTPResponse }
 
-    private func check(_ token: String?) -> Result<ValidatedAccessToken, Refusal> {
+    private func check(_ token: String?, audience: AccessTokenValidator.AudienceCheck = .configured) -> Result<ValidatedAccessToken, Refusal> {
         guard let token else { return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: nil, detail: nil))) }
-        switch validator.validate(token, now: now) {
+        switch validator.validate(token, now: now, audience: audience) {
         case .success(let v): return .success(v)
         case .failure(.expired): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token has expired")))
         case .failure(.revoked): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token has been revoked")))
         case .failure(.invalid): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token is not valid")))
+        case .failure(.wrongAudience): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token is not for this resource (aud)")))
         }
     }
 
@@ -170,12 +171,17 @@ public final class OIDCEndpoints: RequestHandler {
         guard client.isConfidential else {
             throw OAuthError.invalidClient("introspection is for confidential clients (resource servers)")
         }
+        // RFC 7662 §4: only resource servers (`introspection: true`) learn about any token.
+        // Another confidential client learns about its own tokens only, which it holds anyway;
+        // any other token is `active: false`, exactly as an unknown one, so that a client
+        // cannot use the endpoint to test tokens it found (token scanning, RFC 7662 §4).
+        func visible(_ tokenClientID: String) -> Bool { client.mayIntrospectAnyToken || tokenClientID == client.clientID }
         guard let token = try form.single("token") else { throw OAuthError.invalidRequest("missing token") }
         let hint = try form.single("token_type_hint")
         var o = JSONObject()
         let now = self.now
         func asAccess() -> Bool {
-            guard case .success(let v) = validator.validate(token, now: now) else { return false }
+            guard case .success(let v) = validator.validate(token, now: now, audience: .any), visible(v.clientID) else { return false }
             o.add("active", true)
             o.add("scope", v.scope.description)
             o.add("client_id", v.clientID)
@@ -185,11 +191,11 @@ public final class OIDCEndpoints: RequestHandler {
             o.add("iss", configuration.issuer)
             o.add("token_type", "Bearer")
             o.add("jti", v.tokenID)
-            if let aud = v.audience { o.add("aud", aud) }
+            if let aud = v.audience { if aud.count == 1 { o.add("aud", aud[0]) } else { o.add("aud", aud) } }
             return true
         }
         func asRefresh() throws -> Bool {
-            guard let family = try app.service.activeRefreshFamily(token, now: now) else { return false }
+            guard let family = try app.service.activeRefreshFamily(token, now: now), visible(family.clientID) else { return false }
             o.add("active", true)
             o.add("scope", family.scope.description)
             o.add("client_id", family.clientID)
@@ -203,7 +209,7 @@ public final class OIDCEndpoints: RequestHandler {
         let found: Bool
         if hint == "refresh_token" { found = try asRefresh() || asAccess() } else { found = try asAccess() || asRefresh() }
         if !found { o.add("active", false) }
-        logger.info("introspection", metadata: ["client.id": "\(client.clientID)", "active": "\(found)"])
+        logger.info("introspection", metadata: ["client.id": "\(client.clientID)", "active": "\(found)", "resource_server": "\(client.mayIntrospectAnyToken)"])
         return OAuthResponses.json(200, o)
     }
 
@@ -221,7 +227,7 @@ public final class OIDCEndpoints: RequestHandler {
         case .otherClient:
             throw OAuthError(code: "unauthorized_client", detail: "the token was not issued to this client")
         case .unknown:
-            guard case .success(let access) = validator.validate(token, now: now) else { break }
+            guard case .success(let access) = validator.validate(token, now: now, audience: .any) else { break }
             guard access.clientID == client.clientID else {
                 throw OAuthError(code: "unauthorized_client", detail: "the token was not issued to this client")
             }
@@ -237,11 +243,29 @@ public final class OIDCEndpoints: RequestHandler {
 
     /// Answers nginx's `auth_request` subrequest: 200 with the subject, client and scope in
     /// headers that `auth_request_set` copies upstream; 401 or 403 with a Bearer challenge.
-    /// The path after the prefix names the required scopes, separated by `+` or `,`.
-    func authCheck(_ request: HTTPRequest, requiredScopes: String) -> HTTPResponse {
-        let required = requiredScopes.split(whereSeparator: { $0 == "+" || $0 == "," || $0 == " " }).map(String.init)
+    ///
+    /// The path after the prefix names the required scopes and, optionally, the audience
+    /// (`GatewayRequirement`): scopes separated by a space (`%20`), the one separator RFC 6749
+    /// §3.3 keeps out of scope tokens; an audience in double quotes, which the token's `aud`
+    /// must contain, else `tokens.audience` (RFC 9068 §4).
+    /// A path that cannot be read unambiguously is the operator's mistake: 500, which nginx
+    /// turns into a refusal, and an error in the log that names the fix.
+    func authCheck(_ request: HTTPRequest, requiredScopes path: String, logger: Logger) -> HTTPResponse {
+        let requirement: GatewayRequirement
+        switch GatewayRequirement.parse(path) {
+        case .success(let parsed): requirement = parsed
+        case .failure(let problem):
+            logger.error("gateway misconfigured: refusing every request to this location",
+                         metadata: ["auth_request": "\(configuration.endpoints.authCheck)\(path.prefix(200))", "problem": "\(problem.description)"])
+            var body = JSONObject()
+            body.add("error", "server_error")
+            body.add("error_description", "the gateway location is misconfigured; see the devicegate log")
+            return OAuthResponses.json(500, body)
+        }
+        let required = requirement.scopes
+        let audience: AccessTokenValidator.AudienceCheck = requirement.audience.map { .named($0) } ?? .configured
         let validated: ValidatedAccessToken
-        switch check(Self.bearerToken(request.authorization)) {
+        switch check(Self.bearerToken(request.authorization), audience: audience) {
         case .success(let v): validated = v
         case .failure(let refusal): return refusal.response
         }

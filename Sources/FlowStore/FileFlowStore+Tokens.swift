@@ -52,10 +52,7 @@ extension FileFlowStore {
         }
     }
 
-    private func revokedPath(_ id: String) -> (dir: String, name: String) {
-        let key = Encoding.sha256Hex(id)
-        return (directory.revokedShard(StateDirectory.shard(of: key)), key)
-    }
+    private func revokedPath(_ id: String) -> (dir: String, name: String) { directory.revokedPath(id) }
 
     public func revokeAccessToken(id: String, expiresAt: UnixTime) throws {
         let path = revokedPath(id)
@@ -65,5 +62,52 @@ extension FileFlowStore {
     public func isAccessTokenRevoked(id: String) -> Bool {
         let path = revokedPath(id)
         return Sys.stat("\(path.dir)/\(path.name)") != nil
+    }
+
+    /// Revokes everything `subject` holds from before `at`: access tokens issued, refresh
+    /// families created and sessions signed in at or before it (`devicegate users remove`).
+    ///
+    /// One "not before" marker instead of an index by subject: a single atomic write, so a
+    /// crash leaves the subject revoked or not, never half; and the checks that read it (the
+    /// gateway, refresh, redemption, sessions) cost one open(2) that fails with ENOENT for
+    /// everyone else. The marker lives beside the per-token revocations, under
+    /// `revoked/<xx>/<sha256("subject " + sub)>` ("subject " cannot start a jti or a token
+    /// hash), as "<keep until ms>\n<revoked ms>\n": garbage collection reads only the first
+    /// line, so it removes the marker once nothing it covers can still be alive. A second
+    /// removal moves both times forward, never back.
+    public func revokeSubject(_ subject: String, at: UnixTime, keepUntil: UnixTime) throws {
+        let path = directory.revokedPath(StateDirectory.subjectRevocationID(subject))
+        var keep = keepUntil, revoked = at
+        if let previous = directory.subjectRevocation(subject) {
+            keep = max(keep, previous.keepUntil)
+            revoked = max(revoked, previous.revokedAt)
+        }
+        try Sys.atomicWrite(directory: path.dir, name: path.name, Array("\(keep.milliseconds)\n\(revoked.milliseconds)\n".utf8))
+    }
+
+    public func subjectRevokedAt(_ subject: String) -> UnixTime? { directory.subjectRevocation(subject)?.revokedAt }
+}
+
+extension StateDirectory {
+    func revokedPath(_ id: String) -> (dir: String, name: String) {
+        let key = Encoding.sha256Hex(id)
+        return (revokedShard(StateDirectory.shard(of: key)), key)
+    }
+
+    static func subjectRevocationID(_ subject: String) -> String { "subject " + subject }
+
+    /// The subject's revocation marker, if any. A marker that exists but cannot be read or
+    /// parsed counts as revoked now and forever (fail closed): the operator asked for it.
+    func subjectRevocation(_ subject: String) -> (keepUntil: UnixTime, revokedAt: UnixTime)? {
+        let path = revokedPath(Self.subjectRevocationID(subject))
+        let file = "\(path.dir)/\(path.name)"
+        let bytes: [UInt8]?
+        do { bytes = try Sys.readFile(file, limit: 256) } catch { return (UnixTime(milliseconds: .max), UnixTime(milliseconds: .max)) }
+        guard let bytes else { return nil }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        guard lines.count == 2, let keep = Int64(lines[0]), let revoked = Int64(lines[1]) else {
+            return (UnixTime(milliseconds: .max), UnixTime(milliseconds: .max))
+        }
+        return (UnixTime(milliseconds: keep), UnixTime(milliseconds: revoked))
     }
 }

@@ -42,7 +42,13 @@ public final class FileWebStateStore: WebStateStorage {
         guard Self.isHexKey(idHash) else { return nil }
         let path = sessionPath(idHash)
         let file = "\(path.dir)/\(path.name)"
-        return try Sys.readFile(file).map { try RecordCoding.decodeSession($0, path: file) }
+        guard let session = try Sys.readFile(file).map({ try RecordCoding.decodeSession($0, path: file) }) else { return nil }
+        // `devicegate users remove` ends the sessions signed in before it (FileFlowStore.revokeSubject).
+        if let revoked = directory.subjectRevocation(session.subject)?.revokedAt, session.authTime <= revoked {
+            try? Sys.unlink(file)
+            return nil
+        }
+        return session
     }
 
     public func deleteSession(idHash: String) throws {

@@ -27,6 +27,10 @@ package enum RecordCoding {
         case .denied(let at): fields.append(("denied_ms", "\(at.milliseconds)"))
         case .redeemed(let a, let at): approval(a); fields.append(("redeemed_ms", "\(at.milliseconds)"))
         }
+        if let issued = r.issued {
+            fields.append(("issued_access", "\(issued.accessToken.id):\(issued.accessToken.expiresAt.milliseconds)"))
+            if let family = issued.refreshFamilyID { fields.append(("issued_family", family)) }
+        }
         return render(flowMagic, fields)
     }
 
@@ -46,10 +50,17 @@ package enum RecordCoding {
         guard let scope = ScopeSet.parse(try f.string("scope")) else {
             throw FlowStorageError(.corrupt, "\(path): bad scope")
         }
+        // Optional: records redeemed before these were kept have neither.
+        var issued: DeviceFlowRecord.IssuedGrant?
+        if let access = f.values["issued_access"] {
+            let parts = access.split(separator: ":")
+            guard parts.count == 2, let ms = Int64(parts[1]) else { throw FlowStorageError(.corrupt, "\(path): bad issued_access") }
+            issued = .init(accessToken: .init(id: String(parts[0]), expiresAt: UnixTime(milliseconds: ms)), refreshFamilyID: f.values["issued_family"])
+        }
         return DeviceFlowRecord(
             id: try f.string("id"), userCodeKey: try f.string("user_code_key"), clientID: try f.string("client_id"),
             scope: scope, createdAt: try f.time("created_ms"), expiresAt: try f.time("expires_ms"),
-            interval: Int(try f.int("interval")), status: status)
+            interval: Int(try f.int("interval")), status: status, issued: issued)
     }
 
     // MARK: Access tokens
@@ -59,7 +70,7 @@ package enum RecordCoding {
             ("token_hash", t.tokenHash), ("client_id", t.clientID), ("subject", t.subject),
             ("scope", t.scope.description), ("issued_ms", "\(t.issuedAt.milliseconds)"),
             ("expires_ms", "\(t.expiresAt.milliseconds)"), ("flow_id", t.flowID),
-        ])
+        ] + (t.audience.map { [("audience", $0)] } ?? []))
     }
 
     package static func decodeToken(_ bytes: [UInt8], path: String) throws -> AccessTokenRecord {
@@ -69,7 +80,8 @@ package enum RecordCoding {
         }
         return AccessTokenRecord(
             tokenHash: try f.string("token_hash"), clientID: try f.string("client_id"), subject: try f.string("subject"),
-            scope: scope, issuedAt: try f.time("issued_ms"), expiresAt: try f.time("expires_ms"), flowID: try f.string("flow_id"))
+            scope: scope, issuedAt: try f.time("issued_ms"), expiresAt: try f.time("expires_ms"), flowID: try f.string("flow_id"),
+            audience: f.values["audience"])
     }
 
     // MARK: Refresh-token families

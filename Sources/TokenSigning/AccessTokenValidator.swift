@@ -8,35 +8,58 @@ public struct ValidatedAccessToken: Sendable, Equatable {
     public var issuedAt: UnixTime
     public var expiresAt: UnixTime
     public var tokenID: String
-    public var audience: String?
+    /// RFC 7519 §4.1.3 `aud`, a string or an array in the JWT; nil for opaque tokens, which
+    /// are this server's own and count as issued for its configured audience.
+    public var audience: [String]?
 }
 
 /// Validates bearer access tokens for userinfo, introspection and the nginx gateway: a JWT's
-/// signature, `typ` at+jwt, issuer, expiry and revocation (RFC 9068 §4), or an opaque token's
-/// stored record. No exclusive lock is taken: revocation is one stat(2).
+/// signature, `typ` at+jwt, issuer, audience, expiry and revocation (RFC 9068 §4), or an
+/// opaque token's stored record. No exclusive lock is taken: revocation is one stat(2) for
+/// the token and one open(2) for its subject (`devicegate users remove`).
 ///
 /// Verified JWTs are cached per worker by SHA-256 for their remaining life, so a busy API pays
-/// the signature check once per token per worker; revocation is still checked every time.
+/// the signature check once per token per worker. Only what the signature proves is cached:
+/// the audience, the token's revocation and its subject's revocation are checked on every
+/// request, so a revocation by any process is seen by every worker at once.
 public final class AccessTokenValidator: @unchecked Sendable {
     public enum Failure: Error, Equatable {
         case invalid(String)
         case expired
         case revoked
+        /// RFC 9068 §4: "The resource server MUST validate that the aud claim contains a
+        /// resource indicator value corresponding to an identifier the resource server expects
+        /// for itself." The token is well formed but not for this resource.
+        case wrongAudience
     }
 
     let issuer: String
+    /// The audience a resource expects when it names none (`tokens.audience`, else the issuer).
+    public let audience: String
     let keys: KeyRing?
     let store: any FlowStorage
     private var cache: [String: ValidatedAccessToken] = [:]
     private let cacheLimit = 10_000
 
-    public init(issuer: String, keys: KeyRing?, store: any FlowStorage) {
+    public init(issuer: String, audience: String? = nil, keys: KeyRing?, store: any FlowStorage) {
         self.issuer = issuer
+        self.audience = audience ?? issuer
         self.keys = keys
         self.store = store
     }
 
-    public func validate(_ token: String, now: UnixTime) -> Result<ValidatedAccessToken, Failure> {
+    /// Which `aud` a caller accepts (RFC 9068 §4).
+    public enum AudienceCheck: Sendable, Equatable {
+        /// The configured audience: userinfo and gateway locations that name none.
+        case configured
+        /// A resource's own identifier: a gateway location's `$devicegate_audience`.
+        case named(String)
+        /// Any: introspection and revocation report on this issuer's tokens whatever they are for.
+        case any
+    }
+
+    /// - Parameter audience: the token's `aud` must contain this (RFC 9068 §4).
+    public func validate(_ token: String, now: UnixTime, audience check: AudienceCheck = .configured) -> Result<ValidatedAccessToken, Failure> {
         guard !token.isEmpty, token.utf8.count < 16_384 else { return .failure(.invalid("malformed token")) }
         let hash = Encoding.sha256Hex(token)
         let validated: ValidatedAccessToken
@@ -54,7 +77,14 @@ public final class AccessTokenValidator: @unchecked Sendable {
             cache[hash] = nil
             return .failure(.expired)
         }
+        switch check {
+        case .any: break
+        case .configured, .named:
+            let expected = if case .named(let name) = check { name } else { audience }
+            guard (validated.audience ?? [audience]).contains(expected) else { return .failure(.wrongAudience) }
+        }
         if store.isAccessTokenRevoked(id: validated.tokenID) { return .failure(.revoked) }
+        if store.isRevoked(subject: validated.subject, at: validated.issuedAt) { return .failure(.revoked) }
         return .success(validated)
     }
 
@@ -71,15 +101,16 @@ public final class AccessTokenValidator: @unchecked Sendable {
             }
             guard verified.string("iss") == issuer else { return .failure(.invalid("wrong issuer")) }
             guard let sub = verified.string("sub"), let client = verified.string("client_id"), let jti = verified.string("jti"),
-                  let exp = verified.int("exp"), let iat = verified.int("iat") else {
+                  let exp = verified.int("exp"), let iat = verified.int("iat"), let aud = verified.strings("aud") else {
                 return .failure(.invalid("missing required claims"))
             }
             return .success(ValidatedAccessToken(
                 subject: sub, clientID: client, scope: ScopeSet.parse(verified.string("scope") ?? "") ?? ScopeSet(),
-                issuedAt: UnixTime(seconds: iat), expiresAt: UnixTime(seconds: exp), tokenID: jti, audience: verified.string("aud")))
+                issuedAt: UnixTime(seconds: iat), expiresAt: UnixTime(seconds: exp), tokenID: jti, audience: aud))
         }
         guard let record = try? store.accessToken(hash: hash) else { return .failure(.invalid("unknown token")) }
         return .success(ValidatedAccessToken(subject: record.subject, clientID: record.clientID, scope: record.scope,
-                                             issuedAt: record.issuedAt, expiresAt: record.expiresAt, tokenID: record.tokenHash, audience: nil))
+                                             issuedAt: record.issuedAt, expiresAt: record.expiresAt, tokenID: record.tokenHash,
+                                             audience: record.audience.map { [$0] }))
     }
 }

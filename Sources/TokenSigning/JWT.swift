@@ -24,6 +24,13 @@ public enum JWT {
         public var claims: [String: Any]
 
         public func string(_ name: String) -> String? { claims[name] as? String }
+        /// A claim that is a string or a non-empty array of strings (RFC 7519 §4.1.3 `aud`).
+        public func strings(_ name: String) -> [String]? {
+            if let one = claims[name] as? String { return [one] }
+            guard let many = claims[name] as? [Any], !many.isEmpty else { return nil }
+            let texts = many.compactMap { $0 as? String }
+            return texts.count == many.count ? texts : nil
+        }
         public func int(_ name: String) -> Int64? {
             if let n = claims[name] as? NSNumber { return n.int64Value }
             return nil

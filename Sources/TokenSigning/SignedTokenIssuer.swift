@@ -32,7 +32,7 @@ public struct SignedTokenIssuer: TokenIssuer {
         var access = JSONObject()
         access.add("iss", issuer)
         access.add("sub", grant.subject)
-        access.add("aud", audience)
+        access.add("aud", grant.audience ?? audience)
         access.add("exp", Int(expiresAt.seconds))
         access.add("iat", Int(now.seconds))
         access.add("auth_time", Int(grant.authTime.seconds))
@@ -46,7 +46,8 @@ public struct SignedTokenIssuer: TokenIssuer {
             idToken = try JWT.sign(payload: idTokenClaims(grant, now: now).finished(), type: "JWT", key: key)
         }
         let record = AccessTokenRecord(tokenHash: Encoding.sha256Hex(accessToken), clientID: grant.clientID, subject: grant.subject,
-                                       scope: grant.scope, issuedAt: now, expiresAt: expiresAt, flowID: grant.flowID)
+                                       scope: grant.scope, issuedAt: now, expiresAt: expiresAt, flowID: grant.flowID,
+                                       audience: grant.audience)
         return IssuedTokens(accessToken: accessToken, expiresIn: accessTokenLifetime, scope: grant.scope, idToken: idToken,
                             refreshToken: grant.issueRefreshToken ? OpaqueTokenIssuer.newRefreshToken(random) : nil,
                             accessTokenRecord: record, accessTokenID: jti)

@@ -261,6 +261,7 @@ struct DemoConfigCommand: ParsableCommand {
             secret_hash: sha256:\(Encoding.sha256Hex(secret))
             allowed_scopes: [openid, profile, email]
             default_scopes: [openid]
+            introspection: true  # a resource server: may introspect other clients' tokens (RFC 7662)
 
         """
         guard let file = fopen("\(dir)/devicegate.yaml", "w") else {

@@ -239,7 +239,7 @@ func makeApplication(config: DeviceGateConfiguration, store: FileFlowStore, logg
     let directory = store.directory
     service.reserve = StorageReserveGauge(reserve: config.admission.reserve, read: { directory.filesystemReading() })
     let app = DeviceGateApp(configuration: config, service: service, clock: SystemClock(), logger: logger)
-    app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)))
+    app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)))
     if config.operations.metricsEnabled {
         app.handlers.append(MetricsEndpoint(settings: config.operations, stateDirectory: store.directory))
     }

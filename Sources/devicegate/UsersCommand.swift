@@ -7,7 +7,7 @@ import DeviceGateWeb
 struct UsersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users", abstract: "Manage the users file of embedded sign-in (htpasswd format).",
-        subcommands: [UsersAddCommand.self])
+        subcommands: [UsersAddCommand.self, UsersRemoveCommand.self])
 }
 
 struct UsersAddCommand: ParsableCommand {
@@ -50,7 +50,7 @@ struct UsersAddCommand: ParsableCommand {
         }
         let replaced = users.hash(for: name) != nil
         users.set(name, hash: hash)
-        try writeAtomically(path, users.rendered(), like: existing)
+        try Self.writeAtomically(path, users.rendered(), like: existing)
         print("\(replaced ? "updated" : "added") \(name) in \(path)")
     }
 
@@ -89,7 +89,7 @@ struct UsersAddCommand: ParsableCommand {
     /// Temp file in the same directory, fsync, rename: a crash leaves the old file or the new.
     /// A new file is 0600; an existing file keeps its mode and owner (the service user must
     /// still read it).
-    private func writeAtomically(_ path: String, _ text: String, like existing: stat?) throws {
+    static func writeAtomically(_ path: String, _ text: String, like existing: stat?) throws {
         let temp = "\(path).tmp-\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {

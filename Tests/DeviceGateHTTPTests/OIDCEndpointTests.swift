@@ -16,11 +16,15 @@ final class SignedAppFixture {
     let app: DeviceGateApp
     let keys: KeyRing
 
-    init(format: TokenSettings.Format = .jwt) throws {
+    init(format: TokenSettings.Format = .jwt, configure: (inout DeviceGateConfiguration) -> Void = { _ in }) throws {
         config = testConfiguration(stateDirectory: temp.path + "/state")
         config.users = ["alice": UserClaims(name: "Alice", email: "alice@example.com", emailVerified: true)]
         config.tokens.format = format
         config.clients[0].allowedScopes = ScopeSet(["openid", "profile", "email", "offline_access", "api.read"])
+        // A resource server: the one client that may introspect other clients' tokens.
+        config.clients.append(ClientRegistration(clientID: "rs", displayName: "API", kind: .confidential(secretSHA256: Encoding.sha256("rs-secret-rs-secret")),
+                                                 allowedScopes: ScopeSet(["openid"]), defaultScopes: ScopeSet(["openid"]), mayIntrospectAnyToken: true))
+        configure(&config)
         let directory = StateDirectory(root: config.stateDirectory)
         try directory.prepare()
         store = try FileFlowStore(directory: directory)
@@ -32,7 +36,7 @@ final class SignedAppFixture {
         let issuer: any TokenIssuer = format == .jwt ? signed : OpaqueWithIDTokenIssuer(opaque: OpaqueTokenIssuer(accessTokenLifetime: 3600), signed: signed)
         let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer)
         app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
-        app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)))
+        app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)))
     }
 
     deinit { temp.remove() }
@@ -59,6 +63,19 @@ final class SignedAppFixture {
     }
 
     static let cliBasic = "Basic Y2xpOnMzY3JldC1zM2NyZXQ="
+    static let rsBasic = "Basic cnM6cnMtc2VjcmV0LXJzLXNlY3JldA=="
+
+    /// An access token signed with the fixture's real key, with claims the issuer never
+    /// writes (another audience, scopes with '+' or ','): what another deployment sharing
+    /// the key, or a future version, could present.
+    func signedAccessToken(aud: [String] = [], scope: String = "openid", client: String = "tv", sub: String = "alice") throws -> String {
+        var o = JSONObject()
+        o.add("iss", config.issuer); o.add("sub", sub); o.add("client_id", client)
+        o.add("jti", Encoding.base64URL(SystemSecureRandom().bytes(16)))
+        o.add("exp", Int(clock.now().seconds) + 600); o.add("iat", Int(clock.now().seconds)); o.add("scope", scope)
+        if aud.count == 1 { o.add("aud", aud[0]) } else if !aud.isEmpty { o.add("aud", aud) }
+        return try JWT.sign(payload: o.finished(), type: "at+jwt", key: keys.activeKey(now: clock.now()))
+    }
 }
 
 struct RefreshGrantTests {
@@ -148,8 +165,8 @@ struct UserinfoAndGatewayTests {
         #expect(ok.status == 200)
         #expect(ok.header("X-Devicegate-Subject") == "alice")
         #expect(ok.header("X-Devicegate-Scope") == "openid api.read")
-        #expect(f.get("/_devicegate/auth/api.read+openid", bearer: token).status == 200)
-        let forbidden = f.get("/_devicegate/auth/api.read+api.write", bearer: token)
+        #expect(f.get("/_devicegate/auth/api.read%20openid", bearer: token).status == 200)
+        let forbidden = f.get("/_devicegate/auth/api.read%20api.write", bearer: token)
         #expect(forbidden.status == 403 && forbidden.header("WWW-Authenticate")?.contains("scope=\"api.read api.write\"") == true)
         #expect(f.get("/_devicegate/auth/api.read").status == 401)
         // Revocation takes effect on the next check, cache or not.
@@ -174,19 +191,19 @@ struct IntrospectionAndRevocationTests {
         let token = try #require(try f.tokens()["access_token"])
         expectOAuthError(f.post("/application/o/introspect/", "client_id=tv&token=\(token)"), "invalid_client", status: 401)
         expectOAuthError(f.post("/application/o/introspect/", "", authorization: SignedAppFixture.cliBasic), "invalid_request")
-        let active = try JSON(f.post("/application/o/introspect/", "token=\(token)", authorization: SignedAppFixture.cliBasic))
+        let active = try JSON(f.post("/application/o/introspect/", "token=\(token)", authorization: SignedAppFixture.rsBasic))
         #expect(active["active"] == "true" && active["sub"] == "alice" && active["client_id"] == "tv" && active["token_type"] == "Bearer")
-        let inactive = try JSON(f.post("/application/o/introspect/", "token=nope", authorization: SignedAppFixture.cliBasic))
+        let inactive = try JSON(f.post("/application/o/introspect/", "token=nope", authorization: SignedAppFixture.rsBasic))
         #expect(inactive.fields == ["active": "false"])
     }
 
     @Test func introspectingRefreshTokensFollowsRotation() throws {
         let f = try SignedAppFixture()
         let r1 = try #require(try f.tokens()["refresh_token"])
-        let before = try JSON(f.post("/application/o/introspect/", "token=\(r1)&token_type_hint=refresh_token", authorization: SignedAppFixture.cliBasic))
+        let before = try JSON(f.post("/application/o/introspect/", "token=\(r1)&token_type_hint=refresh_token", authorization: SignedAppFixture.rsBasic))
         #expect(before["active"] == "true" && before["token_type"] == "refresh_token")
         _ = f.refresh(r1)
-        let after = try JSON(f.post("/application/o/introspect/", "token=\(r1)", authorization: SignedAppFixture.cliBasic))
+        let after = try JSON(f.post("/application/o/introspect/", "token=\(r1)", authorization: SignedAppFixture.rsBasic))
         #expect(after["active"] == "false")
     }
 

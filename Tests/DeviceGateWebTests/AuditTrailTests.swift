@@ -35,7 +35,11 @@ import Testing
         browser.decide("approve", code: user)
         #expect(f.poll(device).status == 200)
         #expect(f.poll(device).error == "invalid_grant")
-        #expect(f.audit.kinds().suffix(2) == [.tokenIssued, .grantRefused])
+        // The replay revokes what the code produced, and the log says why (RFC 6749 §4.1.2).
+        #expect(f.audit.kinds().suffix(3) == [.tokenIssued, .grantRefused, .tokenRevoked])
+        let revoked = try #require(f.audit.events.last)
+        #expect(revoked.user == "alice" && revoked.flowID == String(Encoding.sha256Hex(device).prefix(12)))
+        #expect(revoked.details.contains { $0 == ("reason", "device_code_reused") })
     }
 
     @Test func denialIsAudited() throws {

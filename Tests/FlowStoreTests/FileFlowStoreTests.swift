@@ -70,8 +70,11 @@ struct FileFlowStoreTests {
         let stored = try f.store.accessToken(hash: Encoding.sha256Hex(tokens.accessToken))
         #expect(stored?.subject == "alice")
         #expect(stored?.clientID == "tv")
-        #expect(try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now())
-                == .error(.invalidGrant("device_code has already been redeemed")))
+        // Presented again: refused, and what it produced is revoked (RFC 6749 §4.1.2).
+        let replay = try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now())
+        guard case .revoked(let error, "alice", _, "device_code_reused") = replay else { Issue.record("\(replay)"); return }
+        #expect(error.code == "invalid_grant")
+        #expect(f.store.isAccessTokenRevoked(id: tokens.accessTokenID))
     }
 
     @Test func decisionsSurviveReopeningTheStore() throws {
@@ -144,11 +147,13 @@ struct FileFlowStoreTests {
         // Access token (1 h) not yet expired, flow expired but within retention: nothing goes.
         var report = f.store.collectGarbage(now: f.clock.now(), retentionSeconds: 3600, shards: 0..<256)
         #expect(report.flows == 0 && report.tokens == 0)
-        #expect(try f.service.poll(deviceCode: expired.deviceCode, client: f.client, now: f.clock.now())
-                == .error(.invalidGrant("device_code has already been redeemed")))
+        guard case .revoked = try f.service.poll(deviceCode: expired.deviceCode, client: f.client, now: f.clock.now()) else {
+            Issue.record("a replay was not refused"); return
+        }
         f.clock.advance(seconds: 1300)
         report = f.store.collectGarbage(now: f.clock.now(), retentionSeconds: 3600, shards: 0..<256)
-        #expect(report.flows == 1 && report.codes == 1 && report.tokens == 1)
+        // The access token's record and the revocation the replay wrote, both past its expiry.
+        #expect(report.flows == 1 && report.codes == 1 && report.tokens == 2)
         #expect(f.files().filter { $0.hasSuffix(".flow") }.count == 1)
         #expect(try f.service.poll(deviceCode: live.deviceCode, client: f.client, now: f.clock.now()) == .error(.expiredToken))
     }

@@ -50,7 +50,7 @@ def test_audit_log_follows_a_flow_and_holds_no_secret(make_stack):
 
     lines = audit_lines(s)
     assert [l["event"] for l in lines] == [
-        "flow.started", "flow.approved", "token.issued", "grant.refused", "flow.started", "flow.denied"], lines
+        "flow.started", "flow.approved", "token.issued", "grant.refused", "token.revoked", "flow.started", "flow.denied"], lines
     fid = sha256_hex(flow["device_code"])[:12]
     started, approved, issued, refused = lines[:4]
     assert started["client_id"] == "demo-tv" and started["ip"] == "127.0.0.1" and started["flow"] == fid

@@ -766,7 +766,7 @@ PROTECTED = """
 GATEWAY_SERVER = """
         include devicegate/devicegate-gateway.conf;
 """ + "".join(PROTECTED.format(path=p, scopes=s) for p, s in [
-    ("/api/read/", "api.read"), ("/api/write/", "api.read+api.write"), ("/api/any/", "")]) + """
+    ("/api/read/", "api.read"), ("/api/write/", "api.read%20api.write"), ("/api/any/", "")]) + """
         # The bare minimum: nginx's own 401/403 pages.
         location /plain/ {
             auth_request     /_devicegate/auth/api.read;
@@ -1174,7 +1174,7 @@ def test_opaque_access_tokens(opaque):
     _, it = verify_id_token(s, t["id_token"])
     assert it["email"] == "alice@example.com"
     assert assert_oauth_json(s.userinfo(t["access_token"]), 200)["name"] == "Alice Example"
-    r = auth_check(s, t["access_token"], "openid+email")
+    r = auth_check(s, t["access_token"], "openid%20email")
     assert r.status_code == 200 and r.headers["X-Devicegate-Subject"] == "alice", r.headers
     body = assert_oauth_json(s.introspect(t["access_token"]), 200)
     assert body["active"] is True and body["token_type"] == "Bearer" and body["sub"] == "alice", body

@@ -73,6 +73,9 @@ for (deviceCode, _) in pairs.shuffled() {
     case .tokens(let tokens): output += "redeemed \(deviceCode) \(tokens.accessToken)\n"
     case .error(let error) where error.code == "invalid_grant": break
     case .error(let error): output += "unexpected \(deviceCode) \(error.code)\n"
+    // Another process redeemed it first: this poll is a replay, refused (and revoking).
+    case .revoked(let error, _, _, _) where error.code == "invalid_grant": break
+    case .revoked(let error, _, _, _): output += "unexpected \(deviceCode) revoked \(error.code)\n"
     }
 }
 print(output, terminator: "")

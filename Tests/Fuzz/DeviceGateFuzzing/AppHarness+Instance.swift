@@ -45,6 +45,7 @@ extension AppHarness {
             var config = testConfiguration(stateDirectory: directory + "/state")
             config.users = ["bob": UserClaims(name: "Bob", email: "bob@example.com", emailVerified: true)]
             config.clients[0].allowedScopes = ScopeSet(["openid", "profile", "email", "offline_access", "api.read"])
+            config.clients[2].mayIntrospectAnyToken = true  // "cli" ({basic}) is the resource server
             config.tokens.signingAlgorithm = "ES256"
             config.tokens.format = delegated ? .opaque : .jwt
             config.web.usersFile = directory + "/htpasswd"
@@ -73,7 +74,7 @@ extension AppHarness {
                                       refreshTokenLifetime: config.tokens.refreshTokenLifetime)
             app = DeviceGateApp(configuration: config, service: service, clock: clock,
                                 logger: Logger(label: "fuzz", factory: { _ in RenderingLogHandler() }))
-            validator = AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)
+            validator = AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)
             app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: validator))
             // As `devicegate worker` sets them up: the audit log, a counter page, the metrics.
             app.telemetry = Telemetry(audit: try FileAuditSink(path: config.stateDirectory + "/audit.jsonl"),

@@ -12,10 +12,18 @@ extension AppHarness.Instance {
         return path == base || path.hasPrefix(base == "/" ? "/" : base + "/")
     }
 
+    /// A gateway path nginx should never send (a bare '+' or ',', a bad escape): 500, so that
+    /// nginx refuses the request, and only then (`GatewayRequirement`).
+    func isMisconfiguredGatewayCheck(_ request: HTTPRequest, _ response: HTTPResponse) -> Bool {
+        guard response.status == 500, request.path.hasPrefix(config.endpoints.authCheck) else { return false }
+        if case .failure = GatewayRequirement.parse(String(request.path.dropFirst(config.endpoints.authCheck.count))) { return true }
+        return false
+    }
+
     /// The properties listed on `AppHarness`.
     func checkResponse(_ response: HTTPResponse, to request: HTTPRequest) throws(PropertyViolation) {
         let status = response.status
-        try require((200..<500).contains(status), "status \(status)")
+        try require((200..<500).contains(status) || isMisconfiguredGatewayCheck(request, response), "status \(status)")
         try require(HTTPResponse.reason(status) != "Status", "status \(status) has no reason phrase")
         for (name, _) in response.headers {
             try require(!name.isEmpty && name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }, "header name \(quoted(name))")
@@ -48,6 +56,7 @@ extension AppHarness.Instance {
     private func checkOAuth(_ response: HTTPResponse) throws(PropertyViolation) {
         let status = response.status
         let type = response.header("Content-Type")
+        if type == "application/json" { try require(response.header("X-Content-Type-Options") == "nosniff", "JSON without X-Content-Type-Options: nosniff") }
         if status >= 400 {
             try require(type == "application/json", "error with Content-Type \(String(describing: type))")
             guard let json = JSONValue.parse(response.body), case .object = json else {
