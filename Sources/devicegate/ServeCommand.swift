@@ -187,7 +187,10 @@ struct WorkerCommand: ParsableCommand {
         let webStore = try options.openWebStore(store)
         app.handlers.append(VerificationPage(configuration: config, service: app.service, store: webStore,
                                              clock: SystemClock(), templates: templates, telemetry: app.telemetry))
-        let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, logger: logger, handler: app.handle)
+        // The loader has checked every address: a nil here cannot happen, and loopback-only is the safe reading.
+        let policy = FastCGIWorker.ConnectionPolicy(readTimeoutSeconds: config.server.requestReadTimeout,
+                                                    peers: PeerAllowList(config.server.allowRemoteFastCGI) ?? PeerAllowList([])!)
+        let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, policy: policy, logger: logger, handler: app.handle)
         throw ExitCode(worker.run())
     }
 }
