@@ -91,10 +91,11 @@ public final class FastCGIWorker {
             request.pointee.keepConnection = 0
             guard FCGX_GetError(request.pointee.in) == 0 else {
                 // The body stopped coming (read timeout or a closed connection): never act on
-                // half a request; close without an answer.
+                // half a request; close without an answer (FCGX_Free, unlike FCGX_Finish_r,
+                // writes no END_REQUEST).
                 logger.info("FastCGI request body not read in full (server.request_read_timeout or connection closed); dropped")
                 request.pointee.detached = 1
-                FCGX_Finish_r(request)
+                FCGX_Free(request, 1)
                 continue
             }
             let response = handler(httpRequest)

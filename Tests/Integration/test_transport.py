@@ -147,6 +147,24 @@ def test_idle_connections_do_not_stop_the_service(make_stack):
     assert s.serve.poll() is None
 
 
+def test_a_body_that_stops_coming_is_never_acted_on(make_stack):
+    """A request whose body stops half-way (the peer goes silent past the read timeout) is
+    closed unanswered: acting on the half that arrived would create a flow from a request
+    nobody sent (here: without its scope)."""
+    s = make_stack(workers=1, transform=_with_read_timeout(1))
+    body = b"client_id=demo-tv&scope=openid+profile"
+    conn = FastCGIConnection(s.socket_path, timeout=20)
+    try:
+        conn.begin(fastcgi_params("POST", DEVICE_PATH, FORM, len(body)))
+        conn.send_stdin(body[:len("client_id=demo-tv")])
+        with pytest.raises((ConnectionError, ConnectionResetError)):
+            conn.read_response()
+    finally:
+        conn.close()
+    assert list(s.state.glob("flows/*/*.flow")) == []
+    assert_oauth_json(s.device(), 200)  # the worker is serving again
+
+
 # --------------------------------------------------------------------------- item 4b
 
 
