@@ -422,3 +422,31 @@ def test_example_server_passes_nginx_t(tmp_path):
     (tmp_path / "site.conf").write_text(text)
     r = _nginx_test(tmp_path / "example", f"    include {tmp_path}/site.conf;\n")
     assert r.returncode == 0, r.stderr
+
+
+# --------------------------------------------------------------------------- item 4a
+
+
+def test_socket_group_is_dedicated_and_units_verify(tmp_path):
+    """The socket's group is devicegate-fcgi, which sysusers.d creates with nginx's user as
+    its only member; never www-data, the group PHP-FPM pools and fcgiwrap share."""
+    socket_unit = (REPO / "deploy" / "systemd" / "devicegate.socket").read_text()
+    settings = dict(re.findall(r"^(\w+)=(.*)$", socket_unit, re.M))
+    assert settings["SocketGroup"] == "devicegate-fcgi" and settings["SocketMode"] == "0660"
+    sysusers = [line.split() for line in (REPO / "deploy" / "sysusers.d" / "devicegate.conf").read_text().splitlines()
+                if line and not line.startswith("#")]
+    assert any(entry[:2] == ["g", "devicegate-fcgi"] for entry in sysusers), sysusers
+    members = [entry[1] for entry in sysusers if entry[0] == "m" and entry[2] == "devicegate-fcgi"]
+    assert members == ["www-data"], sysusers
+    if shutil.which("systemd-sysusers"):
+        r = subprocess.run(["systemd-sysusers", "--dry-run", str(REPO / "deploy" / "sysusers.d" / "devicegate.conf")],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0 and "Failed" not in r.stderr, r.stderr
+    if shutil.which("systemd-analyze"):
+        for unit in ("devicegate.socket", "devicegate.service"):
+            text = (REPO / "deploy" / "systemd" / unit).read_text()
+            (tmp_path / unit).write_text(text.replace("/usr/local/bin/devicegate", DEVICEGATE_BIN))
+        r = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "devicegate.socket"), str(tmp_path / "devicegate.service")],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "devicegate" not in r.stderr, r.stderr
