@@ -81,3 +81,23 @@ public struct PeerAllowList: Sendable, Equatable {
         return ok ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
     }
 }
+
+extension PeerAllowList {
+    /// Why an inherited listening socket (systemd's `ListenStream=`, spawn-fcgi) must not be
+    /// served, or nil: a TCP socket bound to a non-loopback or wildcard address while no web
+    /// server is listed would accept only loopback peers anyway, so starting would hide the
+    /// mistake. The same rule the configuration loader applies to `server.listen`.
+    public func refusal(forListener fd: Int32) -> String? {
+        guard addresses.isEmpty else { return nil }
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok, let bytes = Self.ipAddress(of: address), !Self.isLoopback(bytes) else { return nil }
+        return "the inherited listening socket (fd \(fd)) is bound to \(Self.describe(address)), not a loopback address: "
+            + "anyone who can reach it could speak FastCGI to devicegate and forge REMOTE_ADDR or the signed-in user; "
+            + "bind it to a unix socket or 127.0.0.1 (ListenStream=/run/devicegate/devicegate.sock), "
+            + "or list the web servers allowed to connect in server.allow_remote_fastcgi"
+    }
+}

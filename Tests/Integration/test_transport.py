@@ -450,3 +450,19 @@ def test_socket_group_is_dedicated_and_units_verify(tmp_path):
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         assert "devicegate" not in r.stderr, r.stderr
+
+
+def test_inherited_non_loopback_tcp_socket_is_refused_at_start(tmp_path):
+    """systemd's ListenStream=9000 binds every address: `serve --inherit-socket` refuses it
+    unless server.allow_remote_fastcgi lists the web servers."""
+    config = _tcp_config(tmp_path, "fd:0")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("0.0.0.0", 0))
+        listener.listen(16)
+        r = subprocess.run([DEVICEGATE_BIN, "serve", "--inherit-socket", "-c", str(config)], stdin=listener.fileno(),
+                           capture_output=True, text=True, timeout=20, env=clean_env())
+    finally:
+        listener.close()
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "0.0.0.0" in r.stderr and "allow_remote_fastcgi" in r.stderr, r.stderr
