@@ -36,9 +36,8 @@ extension FastCGIWorker {
             return nil
         }
         guard policy.peers.allows(address) else {
-            logger.warning("FastCGI connection refused: peer not in server.allow_remote_fastcgi",
-                           metadata: ["peer": "\(PeerAllowList.describe(address))"])
             close(fd)
+            logRefusal(address)
             return nil
         }
         var timeout = timeval(tv_sec: policy.readTimeoutSeconds, tv_usec: 0)
@@ -50,6 +49,17 @@ extension FastCGIWorker {
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         }
         return fd
+    }
+
+    /// One line a second at most, so a connection flood from a refused peer cannot flood the log.
+    private func logRefusal(_ address: sockaddr_storage) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        guard now.tv_sec != refusalLogSecond else { refusalsUnlogged += 1; return }
+        refusalLogSecond = now.tv_sec
+        logger.warning("FastCGI connection refused: peer not in server.allow_remote_fastcgi",
+                       metadata: ["peer": "\(PeerAllowList.describe(address))", "refused.unlogged": "\(refusalsUnlogged)"])
+        refusalsUnlogged = 0
     }
 
     /// Hands an accepted connection to libfcgi, which reads the request's BEGIN_REQUEST and

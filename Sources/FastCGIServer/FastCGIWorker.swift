@@ -19,6 +19,9 @@ public final class FastCGIWorker {
     private let maxBodyBytes: Int
     let logger: Logger
     let policy: ConnectionPolicy
+    /// Refused peers are logged at most once a second, with how many went unlogged.
+    var refusalLogSecond: Int = -1
+    var refusalsUnlogged = 0
 
     public init(maxBodyBytes: Int, policy: ConnectionPolicy = ConnectionPolicy(), logger: Logger, handler: @escaping Handler) {
         self.handler = handler
