@@ -12,6 +12,12 @@ import Logging
 ///
 /// SIGTERM stops it gracefully: the stop signals are blocked except while the worker waits
 /// for a connection (ppoll), so a request in flight always finishes; an idle worker exits at once.
+///
+/// The socket is a trust boundary (whoever speaks FastCGI chooses REMOTE_ADDR and the delegated
+/// user): the worker accepts connections itself, refuses TCP peers that
+/// `server.allow_remote_fastcgi` does not allow before reading a byte, and gives each connection
+/// `server.request_read_timeout` per read, so a silent or stalled peer cannot pin the worker
+/// (FastCGIWorker+Accept.swift). A request not read in full is never handed to the application.
 public final class FastCGIWorker {
     public typealias Handler = (HTTPRequest) -> HTTPResponse
 
@@ -66,7 +72,7 @@ public final class FastCGIWorker {
         dg_install_stop_handlers()
         signal(SIGPIPE, SIG_IGN)
         // Non-blocking accept: when several workers wake for one connection, the losers get
-        // EAGAIN back from FCGX_Accept_r and return to waiting, where a stop signal reaches them.
+        // EAGAIN back from accept(2) and return to waiting, where a stop signal reaches them.
         _ = fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK)
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
