@@ -23,7 +23,7 @@ public enum DevicePolling {
     ///    previous one, growing the interval by 5 s; otherwise `authorization_pending` (§3.5).
     public static func decide(record: DeviceFlowRecord?, poll: PollState, clientID: String, now: UnixTime) -> PollDecision {
         guard let record else {
-            return .refuse(.invalidGrant("unknown device_code"), poll: nil)
+            return .refuse(.unknownDeviceCode, poll: nil)
         }
         guard record.clientID == clientID else {
             return .refuse(.invalidGrant("device_code was not issued to this client"), poll: nil)
@@ -57,6 +57,9 @@ public enum DecisionRefusal: Error, Sendable, Equatable, CustomStringConvertible
     case alreadyApproved
     case alreadyDenied
     case alreadyRedeemed
+    /// The code now names another flow than the one the person was shown (the shown one
+    /// expired and a new flow drew the same code): nothing is decided (issue 10, item 7).
+    case otherFlow
 
     public var description: String {
         switch self {
@@ -65,6 +68,7 @@ public enum DecisionRefusal: Error, Sendable, Equatable, CustomStringConvertible
         case .alreadyApproved: return "this request was already approved"
         case .alreadyDenied: return "this request was already denied"
         case .alreadyRedeemed: return "this request was already completed"
+        case .otherFlow: return "this code now belongs to another request than the one shown; enter the code again"
         }
     }
 }

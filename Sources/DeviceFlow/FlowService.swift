@@ -9,6 +9,12 @@ public struct FlowService {
     public let random: any SecureRandom
     /// Lifetime of a refresh-token family, seconds from the approval.
     public var refreshTokenLifetime: Int
+    /// Caps on live pending flows per client and per client address.
+    public var admission = FlowAdmissionPolicy()
+    /// Where those caps are counted, across every worker; nil counts nothing (no caps).
+    public var admissionCounters: (any FlowAdmissionCounters)?
+    /// The state filesystem's reserve; nil keeps none.
+    public var reserve: StorageReserveGauge?
 
     public init(store: any FlowStorage, clients: ClientRegistry, policy: FlowPolicy, issuer: any TokenIssuer,
                 random: any SecureRandom = SystemSecureRandom(), refreshTokenLifetime: Int = 30 * 86_400) {
@@ -22,7 +28,21 @@ public struct FlowService {
 
     /// RFC 8628 §3.1–3.2: starts a flow for an authenticated client. A user-code collision with
     /// a live flow draws a new code (20^8 codes make a second collision vanishingly rare).
-    public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, now: UnixTime) throws -> DeviceAuthorizationResponse {
+    ///
+    /// Before anything is written, the flow must be admitted: throws `AdmissionRefusal` while
+    /// the state filesystem is below its reserve, or when the client or the address
+    /// (`addressKey`, see `AddressKey`) already has its cap of live pending flows. The reserve
+    /// is checked first, since it costs no lock; a flow counted and then not created (a full
+    /// disk, a worker killed in between) holds its place until its code would have expired.
+    public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, addressKey: String? = nil, now: UnixTime) throws -> DeviceAuthorizationResponse {
+        if let refusal = reserve?.check(now: now) { throw refusal }
+        if let counters = admissionCounters {
+            let keys = admission.keys(clientID: client.clientID, addressKey: addressKey)
+            if !keys.isEmpty, let refusal = try counters.admit(keys, expiresAt: now.adding(seconds: Int64(policy.deviceCodeLifetime)),
+                                                             lifetimeSeconds: policy.deviceCodeLifetime, now: now) {
+                throw refusal
+            }
+        }
         var attempts = 0
         while true {
             let flow = NewFlow.draw(client: client, scope: scope, policy: policy, now: now, random: random,
@@ -147,13 +167,18 @@ public struct FlowService {
     }
 
     /// Approves the flow named by a user code, binding it to `subject` (RFC 8628 §3.3).
-    public func approve(userCode: String, subject: String, authTime: UnixTime, now: UnixTime) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
-        try decide(userCode: userCode) { FlowDecision.approve($0, subject: subject, authTime: authTime, now: now) }
+    /// `shown`, when given, must accept the flow's id, else nothing changes and the answer is
+    /// `.otherFlow`: the decision is bound to the flow the person saw, not to a code another
+    /// flow may have drawn since.
+    public func approve(userCode: String, subject: String, authTime: UnixTime, now: UnixTime,
+                        shown: ((String) -> Bool)? = nil) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
+        try decide(userCode: userCode, shown: shown) { FlowDecision.approve($0, subject: subject, authTime: authTime, now: now) }
     }
 
     /// Denies the flow named by a user code: the device's next poll gets `access_denied`.
-    public func deny(userCode: String, now: UnixTime) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
-        try decide(userCode: userCode) { FlowDecision.deny($0, now: now) }
+    /// `shown` as for `approve`.
+    public func deny(userCode: String, now: UnixTime, shown: ((String) -> Bool)? = nil) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
+        try decide(userCode: userCode, shown: shown) { FlowDecision.deny($0, now: now) }
     }
 
     /// The flow a typed user code names, through the HMAC-keyed index; nil for a malformed or
@@ -163,8 +188,12 @@ public struct FlowService {
         return try store.flowID(forUserCodeKey: store.userCodeKey(forCanonicalUserCode: canonical))
     }
 
-    private func decide(userCode: String, _ decision: (DeviceFlowRecord?) -> Result<DeviceFlowRecord, DecisionRefusal>) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
+    private func decide(userCode: String, shown: ((String) -> Bool)?,
+                        _ decision: (DeviceFlowRecord?) -> Result<DeviceFlowRecord, DecisionRefusal>) throws -> Result<DeviceFlowRecord, DecisionRefusal> {
         guard let id = try flowID(userCode: userCode) else { return .failure(.unknownCode) }
+        // A flow's id never changes, so checking it before taking the flow's lock is enough:
+        // whatever the index names by then, only this flow is updated.
+        if let shown, !shown(id) { return .failure(.otherFlow) }
         return try store.updateFlow(id: id) { record, _ in
             // The index entry named by a code always points at the newest flow holding it: a code
             // reused after expiry replaced the entry, so an older flow is never reached here.

@@ -29,6 +29,10 @@ public struct OAuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func unsupportedGrantType(_ detail: String) -> OAuthError { .init(code: "unsupported_grant_type", detail: detail) }
     public static func invalidScope(_ detail: String) -> OAuthError { .init(code: "invalid_scope", detail: detail) }
 
+    /// `invalid_grant` for a device code no flow has (RFC 8628 §3.5, RFC 6749 §5.2): the answer
+    /// to guessing, audited in aggregate (one line per address a minute), never line by line.
+    public static let unknownDeviceCode = OAuthError.invalidGrant("unknown device_code")
+
     // RFC 8628 §3.5
     public static let authorizationPending = OAuthError(code: "authorization_pending", detail: "the user has not yet approved or denied this request")
     public static let slowDown = OAuthError(code: "slow_down", detail: "polling too fast: wait for the interval, which has grown by 5 seconds")

@@ -51,4 +51,17 @@ public protocol WebStateStorage: AnyObject {
     /// Adds one to `key` in the current window, under an exclusive lock shared by every
     /// process, and returns the new count.
     func increment(key: String, windowSeconds: Int, now: UnixTime) throws -> WindowCount
+    /// Takes back one that `increment` added in the window ending at `windowEnd` (an attempt
+    /// counted ahead that turned out not to be a failure); nothing once that window is over.
+    func decrement(key: String, windowEnd: UnixTime) throws
+
+    /// Claims one of `count` slots of `pool` shared by every process of the host, without
+    /// waiting; nil while all of them are held. The slot is free again when the claim is
+    /// released or dropped, or its process dies.
+    func claimSlot(pool: String, count: Int) throws -> (any SlotClaim)?
+}
+
+/// One held slot of a host-wide pool (`WebStateStorage.claimSlot`).
+public protocol SlotClaim: AnyObject {
+    func release()
 }

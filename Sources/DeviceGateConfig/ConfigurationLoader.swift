@@ -123,7 +123,7 @@ struct Reader {
     }
 
     mutating func readRoot(_ root: Node, into config: inout DeviceGateConfiguration) {
-        for (key, value) in mapping(root, "", allowed: ["issuer", "state_dir", "server", "lifetimes", "user_code", "endpoints", "clients", "users", "web", "tokens", "audit", "metrics"]) {
+        for (key, value) in mapping(root, "", allowed: ["issuer", "state_dir", "server", "lifetimes", "user_code", "endpoints", "clients", "users", "web", "tokens", "audit", "metrics", "admission"]) {
             switch key {
             case "issuer": config.issuer = string(value, key) ?? config.issuer
             case "state_dir": config.stateDirectory = string(value, key) ?? config.stateDirectory
@@ -137,6 +137,7 @@ struct Reader {
             case "tokens": readTokens(value, into: &config.tokens)
             case "audit": readAudit(value, into: &config.operations)
             case "metrics": readMetrics(value, into: &config.operations)
+            case "admission": readAdmission(value, into: &config.admission)
             default: break
             }
         }

@@ -103,6 +103,8 @@ public struct DeviceGateConfiguration: Sendable {
     public var tokens = TokenSettings()
     /// Audit log, metrics.
     public var operations = OperationsSettings()
+    /// Caps on pending flows and the state filesystem's reserve.
+    public var admission = AdmissionSettings()
 
     public init() {}
 

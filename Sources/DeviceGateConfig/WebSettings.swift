@@ -33,6 +33,12 @@ public struct WebSettings: Sendable, Equatable {
         public var signInPerUser = Limit(maximum: 5, windowSeconds: 900)
         /// Failed sign-ins from one client IP.
         public var signInPerIP = Limit(maximum: 20, windowSeconds: 900)
+        /// Failed sign-ins from one IPv6 /48 (a site's allocation: 65,536 /64s, each with its
+        /// own `signInPerIP` budget).
+        public var signInPerIPv6Prefix48 = Limit(maximum: 100, windowSeconds: 900)
+        /// Failed sign-ins from everyone together, across all workers: the ceiling on password
+        /// guessing from any number of addresses.
+        public var signInGlobal = Limit(maximum: 1000, windowSeconds: 900)
         public init() {}
     }
 
@@ -55,6 +61,12 @@ public struct WebSettings: Sendable, Equatable {
     /// Plain-words descriptions of scopes for the consent page, beyond the built-in ones.
     public var scopeDescriptions: [String: String] = [:]
     public var limits = Limits()
+    /// How many password hashes all workers of the host compute at once (`nil`: half the
+    /// online cores, at least one), so a flood of sign-ins cannot starve polls and `auth_request`.
+    public var passwordHashSlots: Int?
+    /// How long a sign-in waits for a free hash slot before it is answered 503 (milliseconds).
+    /// Short on purpose: a waiting worker serves nothing else either.
+    public var passwordHashWaitMilliseconds = 100
 
     public init() {}
 
@@ -111,7 +123,8 @@ public struct WebSettings: Sendable, Equatable {
 extension Reader {
     mutating func readWeb(_ node: Node, into web: inout WebSettings) {
         let keys: Set<String> = ["sign_in", "users_file", "session_lifetime", "insecure_development_cookies", "templates_dir",
-                                 "product_name", "logo_url", "accent_color", "scope_descriptions", "limits"]
+                                 "product_name", "logo_url", "accent_color", "scope_descriptions", "limits",
+                                 "password_hash_slots", "password_hash_wait_ms"]
         for (key, value) in mapping(node, "web", allowed: keys) {
             let path = "web.\(key)"
             switch key {
@@ -160,34 +173,29 @@ extension Reader {
                     if let text = string(description, "\(path).\(scope)") { web.scopeDescriptions[scope] = text }
                 }
             case "limits": readLimits(value, into: &web.limits)
+            case "password_hash_slots": web.passwordHashSlots = int(value, path, range: 1...256) ?? web.passwordHashSlots
+            case "password_hash_wait_ms": web.passwordHashWaitMilliseconds = int(value, path, range: 0...10_000) ?? web.passwordHashWaitMilliseconds
             default: break
             }
         }
     }
 
     mutating func readLimits(_ node: Node, into limits: inout WebSettings.Limits) {
-        let names = ["user_code_per_ip", "user_code_global", "sign_in_per_user", "sign_in_per_ip"]
-        for (key, value) in mapping(node, "web.limits", allowed: Set(names)) {
+        let fields: [(String, WritableKeyPath<WebSettings.Limits, WebSettings.Limit>)] = [
+            ("user_code_per_ip", \.userCodePerIP), ("user_code_global", \.userCodeGlobal), ("sign_in_per_user", \.signInPerUser),
+            ("sign_in_per_ip", \.signInPerIP), ("sign_in_per_ipv6_48", \.signInPerIPv6Prefix48), ("sign_in_global", \.signInGlobal),
+        ]
+        for (key, value) in mapping(node, "web.limits", allowed: Set(fields.map(\.0))) {
+            guard let field = fields.first(where: { $0.0 == key })?.1 else { continue }
             let path = "web.limits.\(key)"
-            var limit: WebSettings.Limit
-            switch key {
-            case "user_code_per_ip": limit = limits.userCodePerIP
-            case "user_code_global": limit = limits.userCodeGlobal
-            case "sign_in_per_user": limit = limits.signInPerUser
-            default: limit = limits.signInPerIP
-            }
-            for (field, v) in mapping(value, path, allowed: ["max_failures", "window"]) {
-                switch field {
-                case "max_failures": limit.maximum = int(v, "\(path).\(field)", range: 1...1_000_000) ?? limit.maximum
-                default: limit.windowSeconds = int(v, "\(path).\(field)", range: 1...86_400) ?? limit.windowSeconds
+            var limit = limits[keyPath: field]
+            for (name, v) in mapping(value, path, allowed: ["max_failures", "window"]) {
+                switch name {
+                case "max_failures": limit.maximum = int(v, "\(path).\(name)", range: 1...999_998) ?? limit.maximum
+                default: limit.windowSeconds = int(v, "\(path).\(name)", range: 1...86_400) ?? limit.windowSeconds
                 }
             }
-            switch key {
-            case "user_code_per_ip": limits.userCodePerIP = limit
-            case "user_code_global": limits.userCodeGlobal = limit
-            case "sign_in_per_user": limits.signInPerUser = limit
-            default: limits.signInPerIP = limit
-            }
+            limits[keyPath: field] = limit
         }
     }
 

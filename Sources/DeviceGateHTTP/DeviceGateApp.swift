@@ -57,6 +57,7 @@ public final class DeviceGateApp {
             "http.method": "\(request.method)", "http.path": "\(request.path.prefix(200))",
             "http.status": "\(response.status)", "client.address": "\(request.remoteAddress)",
         ])
+        telemetry.flushUnknownCodes(now: clock.now())
         telemetry.observe(metricsEndpoint(request.path), status: response.status,
                           microseconds: Telemetry.monotonicMicroseconds() &- started)
         return response
@@ -147,7 +148,13 @@ public final class DeviceGateApp {
             requested = parsed
         }
         let scope = try client.resolveScopes(requested: requested).get()
-        let response = try service.authorizeDevice(client: client, scope: scope, now: clock.now())
+        let response: DeviceAuthorizationResponse
+        do {
+            response = try service.authorizeDevice(client: client, scope: scope, addressKey: AddressKey.of(request.remoteAddress), now: clock.now())
+        } catch let refusal as AdmissionRefusal {
+            logger.debug("device authorization refused", metadata: ["client.id": "\(client.clientID)", "reason": "\(refusal.reason)"])
+            return OAuthResponses.error(refusal.error, retryAfter: refusal.retryAfterSeconds)
+        }
         logger.info("device authorization", metadata: ["client.id": "\(client.clientID)", "scope": "\(scope)"])
         audit(.flowStarted, request, clientID: client.clientID, flowID: Encoding.sha256Hex(response.deviceCode), scope: "\(scope)")
         return OAuthResponses.deviceAuthorization(response)
@@ -186,7 +193,10 @@ public final class DeviceGateApp {
                   flowID: tokens.accessTokenRecord.flowID, scope: "\(tokens.scope)", details: [("grant", grantName(grantType))])
             return OAuthResponses.tokens(tokens)
         case .error(let error):
-            if error.code == "invalid_grant" {
+            if error == .unknownDeviceCode {
+                // Guessing or a stale device: one aggregate line per address a minute.
+                telemetry.recordUnknownCode(address: AddressKey.of(request.remoteAddress), clientID: client.clientID, now: clock.now())
+            } else if error.code == "invalid_grant" {
                 // A code or refresh token that is unknown, another client's, spent or reused.
                 audit(.grantRefused, request, clientID: client.clientID, details: [("grant", grantName(grantType)), ("reason", error.detail)])
             }

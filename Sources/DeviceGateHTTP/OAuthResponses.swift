@@ -15,15 +15,16 @@ public enum OAuthResponses {
     }
 
     /// RFC 6749 §5.2 error response. `invalid_client` carries WWW-Authenticate (RFC 6749 §5.2,
-    /// RFC 7617); 405 carries Allow (RFC 9110 §15.5.6).
-    public static func error(_ error: OAuthError, allow: String? = nil) -> HTTPResponse {
+    /// RFC 7617); 405 carries Allow (RFC 9110 §15.5.6); 503 and 429 carry Retry-After (RFC 9110
+    /// §10.2.3, RFC 6585 §4), `retryAfter` seconds or 5.
+    public static func error(_ error: OAuthError, allow: String? = nil, retryAfter: Int64? = nil) -> HTTPResponse {
         var object = JSONObject()
         object.add("error", error.code)
         object.add("error_description", error.detail)
         var extra: [(String, String)] = []
         if error.status == 401 { extra.append(("WWW-Authenticate", "Basic realm=\"devicegate\", charset=\"UTF-8\"")) }
         if let allow { extra.append(("Allow", allow)) }
-        if error.status == 503 { extra.append(("Retry-After", "5")) }
+        if error.status == 503 || error.status == 429 { extra.append(("Retry-After", "\(retryAfter ?? 5)")) }
         return json(error.status, object, extraHeaders: extra)
     }
 

@@ -1,6 +1,7 @@
-/// The built-in templates (Mustache). `devicegate templates export DIR` writes them out; an
+/// The built-in templates (Mustache). `devicegate templates --output DIR` writes them out; an
 /// operator edits copies in `web.templates_dir`, and any file there replaces the one of the same
-/// name. `{{value}}` is always HTML-escaped; the templates never use `{{{raw}}}`.
+/// name. Every value arrives escaped by `HTMLEscaping.escape` (UTF-8 bytes, not grapheme
+/// clusters), so `{{value}}` and `{{{value}}}` write the same text; attribute values are quoted.
 public enum DefaultTemplates {
     public static let all: [(name: String, text: String)] = [
         ("header", header), ("footer", footer), ("enter", enter), ("signin", signin),
@@ -102,6 +103,7 @@ public enum DefaultTemplates {
     <form method="post" action="{{action}}" class="buttons">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
       <input type="hidden" name="user_code" value="{{user_code}}">
+      <input type="hidden" name="flow" value="{{flow_binding}}">
       <button type="submit" name="action" value="approve" class="primary">Approve</button>
       <button type="submit" name="action" value="deny" class="secondary">Deny</button>
     </form>

@@ -6,6 +6,9 @@ import Mustache
 /// The page templates: the built-in ones, each replaced by `<templates_dir>/<name>.mustache`
 /// when that file exists. Parsed once when a worker starts, so a broken override fails the
 /// start (and `devicegate check-config`) instead of a request.
+///
+/// Every value is escaped by `HTMLEscaping.escape` on its way in (`render`, and
+/// `PageTemplates+Escaping.swift` for why swift-mustache's own escaping is not used).
 public struct PageTemplates: Sendable {
     public struct LoadError: Error, CustomStringConvertible, Sendable {
         public var description: String
@@ -16,6 +19,7 @@ public struct PageTemplates: Sendable {
     public let overridden: [String]
 
     public init(directory: String?) throws(LoadError) {
+        _ = Self.registerContentType
         var library = MustacheLibrary()
         var overridden: [String] = []
         for (name, builtIn) in DefaultTemplates.all {
@@ -27,12 +31,19 @@ public struct PageTemplates: Sendable {
                     text = custom
                     source = path
                     overridden.append(name)
+                    if name == "consent", !custom.contains("flow_binding") {
+                        throw LoadError(description: "\(path): the consent form must carry <input type=\"hidden\" name=\"flow\" value=\"{{flow_binding}}\">: a decision without it is refused (`devicegate templates --output DIR` writes the built-in one to start from)")
+                    }
+                    if let (line, column) = Self.unquotedAttributeValue(in: custom) {
+                        throw LoadError(description: "\(path):\(line):\(column): an attribute value from {{…}} must be quoted, as in value=\"{{name}}\": an escaped value is safe only inside quotes")
+                    }
                 }
             }
             do {
-                library.register(try MustacheTemplate(string: text), named: name)
+                library.register(try MustacheTemplate(string: Self.pragma + text), named: name)
             } catch let error as MustacheTemplate.ParserError {
-                throw LoadError(description: "\(source):\(error.context.lineNumber):\(error.context.columnNumber): template error \(error.error)")
+                // One line up: the pragma line is ours.
+                throw LoadError(description: "\(source):\(error.context.lineNumber - 1):\(error.context.columnNumber): template error \(error.error)")
             } catch {
                 throw LoadError(description: "\(source): template error \(error)")
             }
@@ -41,8 +52,22 @@ public struct PageTemplates: Sendable {
         self.overridden = overridden
     }
 
+    /// Renders `name` with `context`, every string in it HTML-escaped (`HTMLEscaping`).
     public func render(_ name: String, _ context: [String: Any]) -> String {
-        library.render(context, withTemplate: name) ?? ""
+        library.render(Self.escaped(context) ?? [:], withTemplate: name) ?? ""
+    }
+
+    /// Where an override puts `{{` straight after `=` (an unquoted attribute value), 1-based.
+    static func unquotedAttributeValue(in text: String) -> (line: Int, column: Int)? {
+        let bytes = Array(text.utf8)
+        var line = 1, column = 1
+        var afterEquals = false
+        for (i, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "{"), afterEquals, i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{") { return (line, column) }
+            if byte == UInt8(ascii: "=") { afterEquals = true } else if ![0x20, 0x09, 0x0A, 0x0D, 0x0C].contains(byte) { afterEquals = false }
+            if byte == 0x0A { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
+        }
+        return nil
     }
 
     static func readFile(_ path: String) -> String? {

@@ -52,9 +52,68 @@ public enum PasswordHashing {
         return crypt(password, setting: salt)
     }
 
-    /// A hash of a random password, verified against when the username is unknown so that a
-    /// wrong username costs the same time as a wrong password.
-    static let decoy: String = hash(Encoding.base64URL(SystemSecureRandom().bytes(18))) ?? "$y$j9T$invalid"
+    /// A hash of a random password, verified against when the users file cannot be read or
+    /// holds no usable hash (nothing to tell apart then); otherwise see `DecoyHashes`.
+    static let fallbackDecoy: String = hash(Encoding.base64URL(SystemSecureRandom().bytes(18))) ?? "$y$j9T$invalid"
+
+    /// What fixes a hash's cost: its scheme and parameters (`$2y$05$`, `$y$j9T$`, `$7$` with
+    /// N, r, p) and the length of its salt. nil for methods `verify` refuses or malformed hashes.
+    public static func costSetting(of hash: String) -> (prefix: String, saltLength: Int)? {
+        guard isAccepted(hash) else { return nil }
+        let fields = hash.split(separator: "$", omittingEmptySubsequences: false).map(String.init)
+        switch fields[1] {
+        case "2a", "2b", "2y":
+            // $2y$NN$ + 22 characters of salt + 31 of hash.
+            guard fields.count == 4, fields[2].count == 2, fields[3].count == 53 else { return nil }
+            return ("$\(fields[1])$\(fields[2])$", 22)
+        case "y", "gy":
+            guard fields.count == 5, !fields[2].isEmpty, !fields[3].isEmpty else { return nil }
+            return ("$\(fields[1])$\(fields[2])$", fields[3].count)
+        default:
+            // scrypt: $7$ + 11 characters of N, r, p + salt, then $ and the hash.
+            guard fields.count == 4, fields[2].count > 11 else { return nil }
+            return ("$7$" + fields[2].prefix(11), fields[2].count - 11)
+        }
+    }
+
+    /// A hash of a random password with the given cost setting and a fresh random salt; nil
+    /// if libcrypt refuses it.
+    static func decoy(prefix: String, saltLength: Int, random: any SecureRandom = SystemSecureRandom()) -> String? {
+        let alphabet = Array("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+        var salt = random.bytes(saltLength).map { alphabet[Int($0) & 63] }
+        // bcrypt's 22nd character carries 2 bits: keep it canonical.
+        if prefix.hasPrefix("$2"), let last = salt.indices.last { salt[last] = Array(".Oeu".utf8)[Int(salt[last]) & 3] }
+        let setting = prefix + String(decoding: salt, as: UTF8.self)
+        return crypt(Encoding.base64URL(random.bytes(18)), setting: setting)
+    }
+}
+
+/// The decoy hash an unknown username is verified against, so that it costs what a known
+/// username's does and sign-in time does not tell which names exist. It has the cost setting
+/// most common in the users file (a file of `htpasswd -B` lines gets a bcrypt cost-5 decoy, a
+/// file of `mkpasswd` lines a yescrypt one), made again whenever the file read at a sign-in
+/// has another most common setting. One per worker, used from one thread.
+final class DecoyHashes {
+    private var cached: (key: String, hash: String)?
+
+    func decoy(for users: UsersFile?) -> String {
+        var tally: [String: (count: Int, first: Int, setting: (prefix: String, saltLength: Int), sample: String)] = [:]
+        for (index, entry) in (users?.entries ?? []).enumerated() {
+            guard let setting = PasswordHashing.costSetting(of: entry.hash) else { continue }
+            let key = "\(setting.prefix) \(setting.saltLength)"
+            tally[key, default: (0, index, setting, entry.hash)].count += 1
+        }
+        // The most common setting; on a tie, the one that appears first.
+        guard let (key, top) = tally.max(by: { ($0.value.count, -$0.value.first) < ($1.value.count, -$1.value.first) }) else {
+            return PasswordHashing.fallbackDecoy
+        }
+        if let cached, cached.key == key { return cached.hash }
+        // If libcrypt will not take a fresh salt in this setting, a real hash of it costs the same
+        // (the result is never accepted: an unknown name never signs in).
+        let hash = PasswordHashing.decoy(prefix: top.setting.prefix, saltLength: top.setting.saltLength) ?? top.sample
+        cached = (key, hash)
+        return hash
+    }
 }
 
 /// The users file of embedded sign-in: htpasswd format, `name:hash` a line, `#` comments.

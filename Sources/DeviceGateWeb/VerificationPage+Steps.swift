@@ -15,13 +15,14 @@ extension VerificationPage {
     }
 
     func resolve(code typed: String, request: HTTPRequest, visitor: Visitor, now: UnixTime, logger: Logger) throws -> CodeOutcome {
-        if let refusal = try guardian.checkUserCode(address: request.remoteAddress, now: now) {
+        let attempt = try guardian.beginUserCode(address: request.remoteAddress, now: now)
+        if let refusal = attempt.refusal {
             logger.notice("user-code entry rate limited", metadata: ["limit.global": "\(refusal.global)"])
             return .refused(tooManyAttempts(visitor, refusal, now: now, what: "codes"))
         }
         let format = configuration.userCode
         guard let canonical = format.normalize(typed) else {
-            try rejectUserCode(request, reason: typed.isEmpty ? "empty" : "malformed", now: now)
+            try rejectUserCode(request, attempt, reason: typed.isEmpty ? "empty" : "malformed", now: now)
             let error = typed.isEmpty ? "Enter the code shown on your device."
                 : "That is not a valid code. Codes are \(format.length) \(format.charset == .digits ? "digits" : "letters"), like \(placeholder)."
             return .refused(try enterPage(request, visitor: visitor, status: 400, code: typed, error: error))
@@ -29,7 +30,7 @@ extension VerificationPage {
         let display = format.display(canonical)
         let record = try service.lookUp(userCode: canonical)
         func fail(_ status: Int, _ error: String) throws -> CodeOutcome {
-            try rejectUserCode(request, reason: ["404": "unknown", "410": "expired"]["\(status)"] ?? "decided", now: now)
+            try rejectUserCode(request, attempt, reason: ["404": "unknown", "410": "expired"]["\(status)"] ?? "decided", now: now)
             return .refused(try enterPage(request, visitor: visitor, status: status, code: display, error: error))
         }
         guard let record else {
@@ -40,7 +41,9 @@ extension VerificationPage {
             return try fail(410, "That code has expired. Start again on your device to get a new code.")
         }
         switch record.status {
-        case .pending: return .pending(record, display: display)
+        case .pending:
+            guardian.pass(attempt)
+            return .pending(record, display: display)
         case .approved, .redeemed: return try fail(409, "That code has already been used. Start again on your device if you need a new one.")
         case .denied: return try fail(409, "That request was denied and cannot be used again. Start again on your device.")
         }
@@ -56,7 +59,7 @@ extension VerificationPage {
         }
         return page(200, "consent", visitor, [
             "title": "Allow access?", "client_name": clientName(record), "user_code": display, "scopes": scopes,
-            "action": path.decision,
+            "action": path.decision, "flow_binding": flowBinding(flowID: record.id, for: visitor),
         ], extra: extra)
     }
 
@@ -92,10 +95,10 @@ extension VerificationPage {
         }
     }
 
-    /// A typed user code that leads to no pending flow: counted against the RFC 8628 §5.1
-    /// limits and written to the audit log (the code itself never is).
-    func rejectUserCode(_ request: HTTPRequest, reason: String, now: UnixTime) throws {
-        let lockouts = try guardian.failUserCode(address: request.remoteAddress, now: now)
+    /// A typed user code that leads to no pending flow: its attempt stays counted against the
+    /// RFC 8628 §5.1 limits, and it is written to the audit log (the code itself never is).
+    func rejectUserCode(_ request: HTTPRequest, _ attempt: BruteForceGuard.Attempt, reason: String, now: UnixTime) throws {
+        let lockouts = guardian.fail(attempt)
         audit(.userCodeRejected, request, now: now, details: [("reason", reason)])
         auditLockouts(lockouts, request, now: now)
     }
@@ -123,23 +126,31 @@ extension VerificationPage {
         let format = configuration.userCode
         let display = format.normalize(typedCode).map(format.display)
         let countedName = UsersFile.isValidUsername(username) ? username : "(invalid)"
-        if let refusal = try guardian.checkSignIn(address: request.remoteAddress, username: countedName, now: now) {
+        let attempt = try guardian.beginSignIn(address: request.remoteAddress, username: countedName, now: now)
+        if let refusal = attempt.refusal {
             logger.notice("sign-in rate limited", metadata: ["user": "\(countedName)"])
             return tooManyAttempts(visitor, refusal, now: now, what: "passwords")
         }
         let users = PageTemplates.readFile(settings.usersFile).map { UsersFile.parse($0).file }
         if users == nil { logger.error("cannot read the users file", metadata: ["path": "\(settings.usersFile)"]) }
         let hash = UsersFile.isValidUsername(username) ? users?.hash(for: username) : nil
-        // An unknown user still costs one hash computation, so timing does not tell names apart.
-        let verified = PasswordHashing.verify(password, hash: hash ?? PasswordHashing.decoy) && hash != nil
+        // An unknown user still costs one hash computation of the users file's own cost, so
+        // timing does not tell names apart. No free hash slot: nothing computed, nothing counted.
+        guard let verified = try hashLimiter.withSlot({
+            PasswordHashing.verify(password, hash: hash ?? decoys.decoy(for: users)) && hash != nil
+        }) else {
+            guardian.pass(attempt)
+            return hashingBusy(visitor, logger: logger)
+        }
         guard verified else {
-            let lockouts = try guardian.failSignIn(address: request.remoteAddress, username: countedName, now: now)
+            let lockouts = guardian.fail(attempt)
             logger.notice("sign-in failed", metadata: ["user": "\(countedName)"])
             audit(.signInFailed, request, user: countedName, now: now, details: [("reason", hash == nil ? "unknown user" : "wrong password")])
             auditLockouts(lockouts, request, user: countedName, now: now)
             return signInPage(403, visitor: visitor, record: nil, display: display, username: String(username.prefix(64)),
                               error: "Wrong username or password.")
         }
+        guardian.pass(attempt)
         // A new session id on every sign-in (no fixation); the old session, if any, ends.
         if let old = visitor.sessionID { try store.deleteSession(idHash: Encoding.sha256Hex(old)) }
         let id = WebCookies.newToken(random)
@@ -174,19 +185,24 @@ extension VerificationPage {
             return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "Choose Approve or Deny.")
         }
         let typed = ((try? form.single("user_code")) ?? nil) ?? ""
-        if let refusal = try guardian.checkUserCode(address: request.remoteAddress, now: now) {
+        let attempt = try guardian.beginUserCode(address: request.remoteAddress, now: now)
+        if let refusal = attempt.refusal {
             return tooManyAttempts(visitor, refusal, now: now, what: "codes")
         }
         let format = configuration.userCode
         guard let canonical = format.normalize(typed) else {
-            try rejectUserCode(request, reason: "malformed", now: now)
+            try rejectUserCode(request, attempt, reason: "malformed", now: now)
             return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "The device code was missing or not valid.")
         }
+        // The decision applies only to the flow this form was shown for (`flowBinding`).
+        let sentBinding = Array((((try? form.single("flow")) ?? nil) ?? "").utf8)
+        let shown: (String) -> Bool = { [self] id in constantTimeEquals(sentBinding, Array(flowBinding(flowID: id, for: visitor).utf8)) }
         let result = action == "approve"
-            ? try service.approve(userCode: canonical, subject: subject, authTime: authTime, now: now)
-            : try service.deny(userCode: canonical, now: now)
+            ? try service.approve(userCode: canonical, subject: subject, authTime: authTime, now: now, shown: shown)
+            : try service.deny(userCode: canonical, now: now, shown: shown)
         switch result {
         case .success(let record):
+            guardian.pass(attempt)
             logger.info(action == "approve" ? "flow approved" : "flow denied", metadata: [
                 "client.id": "\(record.clientID)", "user": "\(subject)", "flow.id": "\(record.id.prefix(12))",
             ])
@@ -197,7 +213,10 @@ extension VerificationPage {
                 "client_name": clientName(record),
             ])
         case .failure(let refusal):
-            if refusal == .unknownCode { try rejectUserCode(request, reason: "unknown", now: now) }
+            // Every refused decision counts, as on the entry form: an expired or decided code
+            // tells a guesser as much as an unknown one, and so does a binding for another flow.
+            let reasons: [DecisionRefusal: String] = [.unknownCode: "unknown", .expired: "expired", .otherFlow: "other flow"]
+            try rejectUserCode(request, attempt, reason: reasons[refusal] ?? "decided", now: now)
             logger.notice("decision refused", metadata: ["reason": "\(refusal)", "user": "\(subject)"])
             switch refusal {
             case .unknownCode:
@@ -212,6 +231,9 @@ extension VerificationPage {
             case .alreadyDenied:
                 return messagePage(409, visitor, title: "Already decided", heading: "Already denied",
                                    text: "This request was already denied, so nothing was changed. Start again on your device if that was a mistake.")
+            case .otherFlow:
+                return messagePage(409, visitor, title: "Enter the code again", heading: "This page is out of date",
+                                   text: "Nothing was changed. The request this page showed has ended, and its code may now belong to another device. Enter the code shown on your device again to see what it asks for.")
             }
         }
     }

@@ -12,7 +12,7 @@ import Operations
 ///                            decides anything)
 /// - `POST /device`           submit the code → sign-in or consent page
 /// - `POST /device/signin`    embedded sign-in → consent page
-/// - `POST /device/decision`  `action=approve|deny` → done page
+/// - `POST /device/decision`  `action=approve|deny` and the shown flow's binding → done page
 /// - `POST /device/signout`   end the session
 /// - `GET  /device/style.css` the stylesheet (CSP `style-src 'self'`)
 ///
@@ -29,6 +29,8 @@ public final class VerificationPage: RequestHandler {
     let templates: PageTemplates
     let cookies: WebCookies
     let guardian: BruteForceGuard
+    let hashLimiter: PasswordHashLimiter
+    let decoys = DecoyHashes()
     let base: String
     let stylesheet: [UInt8]
     let securityHeaders: [(String, String)]
@@ -47,6 +49,7 @@ public final class VerificationPage: RequestHandler {
         self.templates = templates
         self.cookies = WebCookies(settings: configuration.web)
         self.guardian = BruteForceGuard(store: store, limits: configuration.web.limits)
+        self.hashLimiter = PasswordHashLimiter(store: store, settings: configuration.web)
         var path = configuration.endpoints.verification
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.base = path
@@ -197,6 +200,17 @@ public final class VerificationPage: RequestHandler {
         return Encoding.hmacSHA256Hex(key: store.secretKey, "devicegate-csrf-v1|" + binding)
     }
 
+    /// The consent form's `flow` field: HMAC-SHA-256 under the web secret of the flow id shown
+    /// and of what the CSRF token binds to (the session, or the anonymous cookie and the
+    /// delegated subject). A decision is applied only to the flow whose binding the form
+    /// carries (issue 10, item 7), so a code that another flow drew after the shown one expired
+    /// decides nothing.
+    func flowBinding(flowID: String, for visitor: Visitor) -> String {
+        let binding = visitor.sessionID.map { "session:" + $0 }
+            ?? "anonymous:" + (visitor.anonymousID ?? "") + "|subject:" + (visitor.subject ?? "")
+        return Encoding.hmacSHA256Hex(key: store.secretKey, "devicegate-flow-v1|" + flowID + "|" + binding)
+    }
+
     // MARK: Pages
 
     func page(_ status: Int, _ template: String, _ visitor: Visitor, _ values: [String: Any], extra: [(String, String)] = []) -> HTTPResponse {
@@ -226,8 +240,10 @@ public final class VerificationPage: RequestHandler {
                    extra: [(String, String)] = []) throws -> HTTPResponse {
         let visitor = try visitor ?? identify(request, now: clock.now())
         var prefill = code
+        // `?code=` (verification_uri_complete, RFC 8628 §3.3.1) is anyone's link: it fills the
+        // form only when it is a well-formed user code, else the form is empty.
         if request.method != "POST", let fields = try? FormDecoding.decode(Array(request.query.utf8)), let value = try? fields.single("code") {
-            prefill = value
+            prefill = configuration.userCode.normalize(value) == nil ? "" : value
         }
         if let canonical = configuration.userCode.normalize(prefill) { prefill = configuration.userCode.display(canonical) }
         var values: [String: Any] = [

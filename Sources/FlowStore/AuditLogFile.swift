@@ -19,10 +19,23 @@ public final class AuditLogFile: @unchecked Sendable {
     private var identity: (dev: UInt64, ino: UInt64)
     private var lastCheck: Int64 = 0
 
+    /// How the log is opened: `O_NOFOLLOW`, so that whoever can write the log's directory cannot
+    /// point the service's appends at another file (`/etc/passwd`, a key) with a symlink.
+    static let flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW
+
+    /// Why the audit log cannot be opened, phrased for an operator.
+    public struct Problem: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
     /// Opens (creating, 0600) the log, or throws a message naming the path and the reason.
+    /// A symbolic link at the path is refused.
     public init(path: String) throws {
         self.path = path
-        guard let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600) else { throw Sys.error("open", path) }
+        if let st = Sys.lstat(path), st.st_mode & S_IFMT == S_IFLNK {
+            throw Problem(description: "\(path) is a symbolic link, and the audit log is never opened through one (a link could send the appends to any file the service may write): set audit.file to the real file, or remove the link (rm \(path))")
+        }
+        guard let fd = try Sys.open(path, Self.flags, 0o600) else { throw Sys.error("open", path) }
         self.fd = fd
         var st = Glibc.stat()
         fstat(fd, &st)
@@ -42,7 +55,8 @@ public final class AuditLogFile: @unchecked Sendable {
         guard now != lastCheck else { return }
         lastCheck = now
         if let st = Sys.stat(path), UInt64(st.st_dev) == identity.dev, UInt64(st.st_ino) == identity.ino { return }
-        guard let fresh = try? Sys.open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600) else { return }
+        // A link put in the log's place fails here (ELOOP): the old file is kept.
+        guard let fresh = try? Sys.open(path, Self.flags, 0o600) else { return }
         var st = Glibc.stat()
         fstat(fresh, &st)
         Sys.close(fd)

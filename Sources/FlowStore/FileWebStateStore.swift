@@ -8,6 +8,8 @@ import DeviceFlow
 /// - Sessions are small records written atomically (temp, fsync, rename) under
 ///   `sessions/<xx>/<sha256 of id>.session` (shards made on first use); the session id itself is never written. Losing
 ///   the directory fsync in a crash costs at most a fresh sign-in, so it is skipped.
+/// - Slots are empty files `slots/<pool>-<n>`, held by an exclusive flock(2) taken without
+///   waiting; the kernel drops the hold when the holder closes the file or dies.
 /// - Counters are 28-byte files under `limits/<xx>/<sha256 of key>`, read and rewritten in
 ///   place under flock(2) on the same file, which is never renamed over (renaming over a
 ///   locked file loses updates). They are soft state, not fsynced: a crash can forget failed
@@ -88,6 +90,34 @@ public final class FileWebStateStore: WebStateStorage {
         }
     }
 
+    public func decrement(key: String, windowEnd: UnixTime) throws {
+        let path = counterPath(key)
+        guard let fd = try Sys.open(path, O_RDWR, missingOK: true) else { return }
+        try Sys.closeAfter(fd) { fd in
+            _ = try Sys.lockExclusive(fd, path)
+            // A counter collected or of another window holds nothing of ours to take back.
+            let stored = RecordCoding.decodeCounter(try Sys.pread(fd, path, count: RecordCoding.counterSize, offset: 0))
+            guard var next = stored, next.windowEnd == windowEnd, next.count > 0 else { return }
+            next.count -= 1
+            try Sys.pwriteAll(fd, path, RecordCoding.encodeCounter(next), offset: 0)
+        }
+    }
+
+    public func claimSlot(pool: String, count: Int) throws -> (any SlotClaim)? {
+        let dir = "\(directory.root)/slots"
+        try Sys.mkdir(dir)
+        // Start at a random slot so that waiters do not all contend for slot 0.
+        let slots = max(1, count)
+        let first = Int.random(in: 0..<slots)
+        for i in 0..<slots {
+            let path = "\(dir)/\(pool)-\((first + i) % slots)"
+            guard let fd = try Sys.open(path, O_RDWR | O_CREAT) else { continue }
+            if try Sys.lockExclusive(fd, path, wait: false) { return FileSlotClaim(fd: fd) }
+            Sys.close(fd)
+        }
+        return nil
+    }
+
     /// Removes expired sessions and counters of past windows, one shard at a time, as the
     /// flow collector does. A counter is removed only under its lock, taken without waiting.
     public func collectGarbage(now: UnixTime, shards: some Sequence<Int>) -> (sessions: Int, counters: Int) {
@@ -125,4 +155,18 @@ public final class FileWebStateStore: WebStateStorage {
         }
         return removed
     }
+}
+
+/// A held slot file: the flock lasts as long as the descriptor is open.
+final class FileSlotClaim: SlotClaim {
+    private var fd: Int32?
+
+    init(fd: Int32) { self.fd = fd }
+
+    func release() {
+        if let fd { Sys.close(fd) }
+        fd = nil
+    }
+
+    deinit { release() }
 }

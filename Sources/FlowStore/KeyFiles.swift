@@ -31,9 +31,32 @@ public final class KeyFiles {
     private var indexPath: String { "\(directory)/index" }
     private var lockPath: String { "\(directory)/index.lock" }
 
+    /// Why the keys directory cannot be used, phrased for an operator.
+    public struct Problem: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// Creates the directory (0700) if needed. An existing one must be a directory owned by the
+    /// service user with no group or other permission bits: private keys that another user
+    /// can read, or replace, sign tokens for them. Each refusal names the path and the fix.
     public init(directory: String) throws {
         self.directory = directory
         try Sys.mkdir(directory, 0o700)
+        try Self.check(directory, Sys.stat(directory), uid: geteuid())
+    }
+
+    /// The check `init` makes, given the directory's stat and the service's uid.
+    public static func check(_ directory: String, _ st: Glibc.stat?, uid: uid_t) throws {
+        guard let st else { throw Problem(description: "signing keys directory \(directory) cannot be read (stat failed); check the path in tokens.keys_dir") }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            throw Problem(description: "signing keys directory \(directory) exists but is not a directory; remove it or set tokens.keys_dir to a directory")
+        }
+        guard st.st_uid == uid else {
+            throw Problem(description: "signing keys directory \(directory) is owned by uid \(st.st_uid), but devicegate runs as uid \(uid); chown it to the service user (chown -R <service user> \(directory))")
+        }
+        guard st.st_mode & 0o077 == 0 else {
+            throw Problem(description: "signing keys directory \(directory) has mode \(String(st.st_mode & 0o777, radix: 8)), open to group or others; it must be 0700 (chmod 0700 \(directory))")
+        }
     }
 
     /// Modification time of the index in nanoseconds, or nil if there is none yet.

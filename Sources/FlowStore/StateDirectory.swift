@@ -23,10 +23,15 @@ import DeviceFlow
 ///   web-secret                  32 random bytes keying CSRF tokens (0600)
 ///   sessions/<xx>/<hash>.session verification-page sessions, by SHA-256 of the session id
 ///   limits/<xx>/<hash>          failed-attempt counters (flock-ed in place, soft state)
+///   admission/<xx>/<hash>       live pending flows per client and per address, by expiry
+///                               bucket (FileAdmissionCounters; flock-ed in place, soft state)
 ///   metrics/slot-<n>            one process's counters, mmap-ed (see CounterPage)
 ///   metrics/census              flows by state per shard, kept by the garbage collector
+///   slots/<pool>-<n>            empty files whose flock is a host-wide slot (password hashing)
 ///   journal/<window>.log        creation journal: new flows, group-committed (CreationJournal);
 ///   journal/<window>.synced     <window> is the creation minute; removed by the checkpoint
+///   unknown-codes               unknown device codes per address and minute, until their
+///                               audit line is written (FileUnknownCodeCounts; flock-ed table)
 ///   audit.jsonl                 the audit log, unless audit.file says otherwise
 ///   codes/<xx>/<key>            only in directories made by earlier versions: their user-code
 ///                               index ("<flow id> <expires ms>"), read until collected
@@ -61,6 +66,7 @@ public struct StateDirectory: Sendable {
     func refreshShard(_ shard: String) -> String { "\(root)/refresh/\(shard)" }
     func familiesShard(_ shard: String) -> String { "\(root)/families/\(shard)" }
     func revokedShard(_ shard: String) -> String { "\(root)/revoked/\(shard)" }
+    func admissionShard(_ shard: String) -> String { "\(root)/admission/\(shard)" }
     public var keysDirectory: String { "\(root)/keys" }
     var pepperPath: String { "\(root)/pepper" }
     var webSecretPath: String { "\(root)/web-secret" }
@@ -71,7 +77,7 @@ public struct StateDirectory: Sendable {
     static let kinds = ["flows", "tokens", "refresh", "families", "revoked"]
     /// Kinds whose shards are created on first use: only the verification page writes them, at
     /// human pace, so one stat(2) per write is nothing and start-up stays fast.
-    static let lazyKinds = ["sessions", "limits", "metrics"]
+    static let lazyKinds = ["sessions", "limits", "metrics", "admission"]
 
     /// Makes sure a lazily created shard exists.
     func ensureShard(_ path: String) throws {
@@ -128,6 +134,14 @@ public struct StateDirectory: Sendable {
         } catch let error as FlowStorageError {
             throw Problem(description: "state directory \(root) is not usable: \(error.message)")
         }
+    }
+
+    /// The state filesystem's free blocks and inodes (one statvfs, about a microsecond), for
+    /// the reserve (`StorageReserve`); nil when statvfs fails.
+    public func filesystemReading() -> FilesystemReading? {
+        guard let st = Sys.filesystemStatus(root) else { return nil }
+        return FilesystemReading(blocksTotal: UInt64(st.f_blocks), blocksAvailable: UInt64(st.f_bavail),
+                                 inodesTotal: UInt64(st.f_files), inodesAvailable: UInt64(st.f_favail))
     }
 
     func loadWebSecret() throws -> [UInt8] {

@@ -200,6 +200,22 @@ enum Sys {
         return fstatat(AT_FDCWD, path, &st, 0) == 0 ? st : nil
     }
 
+    /// lstat(2): the link itself, not what it points at.
+    static func lstat(_ path: String) -> Glibc.stat? {
+        var st = Glibc.stat()
+        return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil
+    }
+
+    /// statvfs(3): nil when it fails (EINTR retried).
+    /// (Unqualified, as with flock: `Glibc.statvfs` names the struct.)
+    static func filesystemStatus(_ path: String) -> Glibc.statvfs? {
+        var st = Glibc.statvfs()
+        while true {
+            if statvfs(path, &st) == 0 { return st }
+            if errno != EINTR { return nil }
+        }
+    }
+
     /// Names in a directory, without `.` and `..`.
     static func listDirectory(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else { throw error("opendir", path) }

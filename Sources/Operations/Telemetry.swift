@@ -27,6 +27,55 @@ public final class Telemetry: @unchecked Sendable {
 
     public func record(_ event: AuditEvent) {
         counters?.add(MetricsLayout.event(event.kind))
+        write(event)
+    }
+
+    /// Unknown device codes per address and minute, shared by every process of the host
+    /// (`FileUnknownCodeCounts`); nil counts them in `unknownCodes`, in this process only.
+    public var sharedUnknownCodes: FileUnknownCodeCounts?
+    private var unknownCodes = UnknownCodeTally()
+    private var lastDueScan: Int64?
+
+    /// Counts an unknown device code from `address` (an `AddressKey`): in the `grant.refused`
+    /// metric at once, in the audit log as one line per address a minute.
+    public func recordUnknownCode(address: String, clientID: String, now: UnixTime) {
+        counters?.add(MetricsLayout.event(.grantRefused))
+        if let shared = sharedUnknownCodes {
+            do {
+                for count in try shared.add(address: address, clientID: clientID, window: UnknownCodeTally.minute(of: now)) {
+                    write(UnknownCodeTally.event(count))
+                }
+                return
+            } catch {
+                // The shared table cannot be written (a full disk): count here instead.
+                logger.debug("unknown-code table unavailable", metadata: ["error": "\(error)"])
+            }
+        }
+        for event in unknownCodes.add(address: address, clientID: clientID, now: now) { write(event) }
+    }
+
+    /// Writes the unknown-code lines of minutes that have ended; called for every request and
+    /// every housekeeping tick. With the shared table, the table is read once a minute per
+    /// process; otherwise this costs one comparison when nothing is counted.
+    public func flushUnknownCodes(now: UnixTime) {
+        if let shared = sharedUnknownCodes {
+            let minute = UnknownCodeTally.minute(of: now)
+            if lastDueScan != minute {
+                lastDueScan = minute
+                for count in (try? shared.takeDue(window: minute)) ?? [] { write(UnknownCodeTally.event(count)) }
+            }
+        }
+        guard !unknownCodes.isEmpty else { return }
+        for event in unknownCodes.due(now: now) { write(event) }
+    }
+
+    /// Writes every unknown-code line this process still holds: at a worker's graceful stop
+    /// (the shared table outlives the worker; the supervisor or another worker writes it).
+    public func drainUnknownCodes() {
+        for event in unknownCodes.drain() { write(event) }
+    }
+
+    private func write(_ event: AuditEvent) {
         guard let audit else { return }
         do {
             try audit.write(event)

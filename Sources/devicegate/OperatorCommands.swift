@@ -44,12 +44,21 @@ struct CheckConfigCommand: ParsableCommand {
                     printError("\(config.web.usersFile): warning: \(entry.name) has an unsupported hash (use bcrypt or yescrypt: devicegate users add \(entry.name))")
                 }
                 print("  users            \(parsed.file.entries.count) in \(config.web.usersFile)")
+                // Unknown names are verified against a decoy of the most common cost setting:
+                // users of another setting take another time, which tells their names apart.
+                let settings = Set(parsed.file.entries.compactMap { PasswordHashing.costSetting(of: $0.hash).map { $0.prefix } })
+                if settings.count > 1 {
+                    printError("\(config.web.usersFile): warning: the hashes use \(settings.count) cost settings (\(settings.sorted().joined(separator: ", "))); sign-in time tells users of the less common ones apart from unknown names: rehash them with one method (devicegate users add NAME, or htpasswd -B for all)")
+                }
             } else {
                 printError("\(config.web.usersFile): warning: cannot read the users file; nobody can sign in (devicegate users add NAME creates it)")
             }
         }
         let perIP = config.web.limits.userCodePerIP, global = config.web.limits.userCodeGlobal
         print("  user-code limits \(perIP.maximum) failures/\(perIP.windowSeconds)s per IP, \(global.maximum)/\(global.windowSeconds)s overall")
+        let limits = config.web.limits
+        print("  sign-in limits   \(limits.signInPerUser.maximum)/\(limits.signInPerUser.windowSeconds)s per user, \(limits.signInPerIP.maximum)/\(limits.signInPerIP.windowSeconds)s per IP, \(limits.signInPerIPv6Prefix48.maximum)/\(limits.signInPerIPv6Prefix48.windowSeconds)s per IPv6 /48, \(limits.signInGlobal.maximum)/\(limits.signInGlobal.windowSeconds)s overall")
+        print("  password hashes  at most \(config.web.passwordHashSlots.map(String.init) ?? "auto (\(max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) / 2)))") at once on this host, waiting \(config.web.passwordHashWaitMilliseconds) ms for a slot")
     }
 }
 
@@ -132,11 +141,12 @@ struct GarbageCollectCommand: ParsableCommand {
         let report = store.collectGarbage(now: now, retentionSeconds: config.lifetimes.expiredRetention,
                                           shards: 0..<StateDirectory.shardCount)
         let web = try options.openWebStore(store).collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
+        let admission = FileAdmissionCounters(directory: store.directory).collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
         // After a crash the journal may stand for records that are not on disk: replay it
         // before the checkpoint removes it (a socket-activated `serve` may not have started yet).
         _ = try store.recoverJournal(now: now)
         let logs = try store.checkpointJournal(now: now)
-        print("\(report); \(web.sessions) sessions, \(web.counters) counters; \(logs) journal logs checkpointed")
+        print("\(report); \(web.sessions) sessions, \(web.counters) counters, \(admission) admission counters; \(logs) journal logs checkpointed")
     }
 }
 
@@ -158,9 +168,13 @@ struct HashSecretCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hash-secret",
         abstract: "Print the secret_hash for a confidential client.",
-        discussion: "Reads the secret from standard input, or with --generate draws a new 256-bit secret and prints both.")
+        discussion: """
+        Reads the secret from standard input, or with --generate draws a new 256-bit secret and prints both. \
+        A secret under 128 bits of estimated entropy (RFC 6749 §10.10) is refused unless --force is given.
+        """)
 
     @Flag(help: "Generate a new secret.") var generate = false
+    @Flag(help: "Hash a secret from standard input even if its estimated entropy is under 128 bits.") var force = false
 
     func run() throws {
         let secret: String
@@ -170,6 +184,11 @@ struct HashSecretCommand: ParsableCommand {
         } else {
             guard let line = readLine(strippingNewline: true), !line.isEmpty else {
                 printError("devicegate: no secret on standard input")
+                throw ExitCode(1)
+            }
+            let bits = Int(SecretStrength.estimatedBits(line))
+            if bits < SecretStrength.minimumBits && !force {
+                printError("devicegate: this secret has about \(bits) bits of estimated entropy; a client secret needs at least \(SecretStrength.minimumBits) (RFC 6749 §10.10). Use --generate for a random 256-bit secret, or --force to hash this one anyway")
                 throw ExitCode(1)
             }
             secret = line

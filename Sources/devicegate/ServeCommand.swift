@@ -89,6 +89,7 @@ struct ServeCommand: ParsableCommand {
         let clock = SystemClock()
         let retention = config.lifetimes.expiredRetention
         let webStore = try options.openWebStore(store)
+        let admissionCounters = FileAdmissionCounters(directory: store.directory)
         census?[MetricsLayout.censusWorkers] = UInt64(settings.workers)
         let supervisor = Supervisor(settings: settings, logger: logger, reload: {
             switch options.loadResult() {
@@ -120,10 +121,13 @@ struct ServeCommand: ParsableCommand {
                     logger.critical("journal checkpoint failed; journal logs are kept until a restart replays them", metadata: ["error": "\(error)"])
                 }
             }
+            // Unknown device codes of the minute that just ended: one audit line per address.
+            telemetry.flushUnknownCodes(now: clock.now())
             var visited = 0
             repeat {
                 let report = store.collectGarbage(now: clock.now(), retentionSeconds: retention, shards: [shard])
                 let web = webStore.collectGarbage(now: clock.now(), shards: [shard])
+                _ = admissionCounters.collectGarbage(now: clock.now(), shards: [shard])
                 if let census {
                     let counts = [report.census.pending, report.census.approved, report.census.denied, report.census.redeemed, report.census.expired]
                     for (state, count) in counts.enumerated() { census[MetricsLayout.census(shard: shard, state: state)] = UInt64(count) }
@@ -199,7 +203,9 @@ struct WorkerCommand: ParsableCommand {
         // The loader has checked every address: a nil above cannot happen, and loopback-only is the safe reading.
         let policy = FastCGIWorker.ConnectionPolicy(readTimeoutSeconds: config.server.requestReadTimeout, peers: peers)
         let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, policy: policy, logger: logger, handler: app.handle)
-        throw ExitCode(worker.run())
+        let status = worker.run()
+        app.telemetry.drainUnknownCodes()
+        throw ExitCode(status)
     }
 }
 
@@ -237,8 +243,12 @@ func makeApplication(config: DeviceGateConfiguration, store: FileFlowStore, logg
                                                                    accessTokenLifetime: config.lifetimes.accessToken,
                                                                    idTokenLifetime: config.tokens.idTokenLifetime, keys: keys, users: config.users))
     }
-    let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer,
+    var service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer,
                               refreshTokenLifetime: config.tokens.refreshTokenLifetime)
+    service.admission = config.admission.policy
+    service.admissionCounters = FileAdmissionCounters(directory: store.directory)
+    let directory = store.directory
+    service.reserve = StorageReserveGauge(reserve: config.admission.reserve, read: { directory.filesystemReading() })
     let app = DeviceGateApp(configuration: config, service: service, clock: SystemClock(), logger: logger)
     app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, keys: keys, store: store)))
     if config.operations.metricsEnabled {

@@ -143,7 +143,9 @@ func makeTelemetry(_ config: DeviceGateConfiguration, store: FileFlowStore, logg
             logger.warning("metrics disabled in this process: cannot claim a counter page", metadata: ["error": "\(error)"])
         }
     }
-    return Telemetry(audit: audit, counters: page, logger: logger)
+    let telemetry = Telemetry(audit: audit, counters: page, logger: logger)
+    telemetry.sharedUnknownCodes = FileUnknownCodeCounts(directory: store.directory)
+    return telemetry
 }
 
 /// The user running a command, for the audit log (`sudo devicegate approve` names the sudoer).

@@ -98,6 +98,38 @@ struct WebSettingsTests {
         #expect(Set(found.map(\.key)) == ["web.sign_in", "web.users_file", "web.limts", "web.limits.user_code_per_ip.max_failures"])
     }
 
+    @Test func signInBudgetsAndHashSlotsHaveDefaultsAndAreRead() throws {
+        let defaults = try load("").web
+        #expect(defaults.limits.signInPerIPv6Prefix48 == .init(maximum: 100, windowSeconds: 900))
+        #expect(defaults.limits.signInGlobal == .init(maximum: 1000, windowSeconds: 900))
+        #expect(defaults.passwordHashSlots == nil)
+        #expect(defaults.passwordHashWaitMilliseconds == 100)
+        let web = try load("""
+        web:
+          password_hash_slots: 3
+          password_hash_wait_ms: 0
+          limits:
+            sign_in_per_ipv6_48: {max_failures: 40, window: 300}
+            sign_in_global: {max_failures: 200}
+        """).web
+        #expect(web.limits.signInPerIPv6Prefix48 == .init(maximum: 40, windowSeconds: 300))
+        #expect(web.limits.signInGlobal == .init(maximum: 200, windowSeconds: 900))
+        #expect(web.passwordHashSlots == 3)
+        #expect(web.passwordHashWaitMilliseconds == 0)
+    }
+
+    @Test(arguments: [
+        ("password_hash_slots: 0", "web.password_hash_slots", "dg.yaml:5:24"),
+        ("password_hash_wait_ms: 60000", "web.password_hash_wait_ms", "dg.yaml:5:26"),
+        ("limits: {sign_in_global: {max_failures: 1000000}}", "web.limits.sign_in_global.max_failures", "dg.yaml:5:43"),
+        ("limits: {sign_in_per_ipv6_48: {window: 0}}", "web.limits.sign_in_per_ipv6_48.window", "dg.yaml:5:42"),
+    ])
+    func badSignInBudgetsAndHashSlotsAreRefusedWithTheirPlace(_ line: String, _ key: String, _ location: String) {
+        let found = issues("web:\n  " + line)
+        #expect(found.map(\.key) == [key])
+        #expect(found.first?.location == location)
+    }
+
     @Test func contrastArithmetic() {
         #expect(abs(WebSettings.contrast((0, 0, 0), (255, 255, 255)) - 21) < 0.01)
         #expect(abs(WebSettings.contrast((0x1D, 0x5F, 0xD1), (255, 255, 255)) - 5.8) < 0.2)

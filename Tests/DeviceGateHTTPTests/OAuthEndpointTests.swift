@@ -14,13 +14,15 @@ final class AppFixture {
     let store: FileFlowStore
     let app: DeviceGateApp
 
-    init() throws {
+    /// `configure` adjusts the service before the app is built (admission, reserve).
+    init(configure: (inout FlowService, FileFlowStore) -> Void = { _, _ in }) throws {
         config = testConfiguration(stateDirectory: temp.path + "/state")
         let directory = StateDirectory(root: config.stateDirectory)
         try directory.prepare()
         store = try FileFlowStore(directory: directory)
-        let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
+        var service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
                                   issuer: OpaqueTokenIssuer(accessTokenLifetime: 3600))
+        configure(&service, store)
         app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 

@@ -126,6 +126,8 @@ final class Browser {
     var address: String
     var remoteUser: String?
     var csrf: String?
+    /// The consent form's flow binding, from the last page that had one.
+    var flow: String?
     var last: HTTPResponse?
 
     init(_ fixture: WebFixture, address: String = "203.0.113.7") {
@@ -150,6 +152,7 @@ final class Browser {
             if value.contains("Max-Age=0") || v.isEmpty { cookies[key] = nil } else { cookies[key] = v }
         }
         if let token = response.bodyText.inputValue("csrf_token") { csrf = token }
+        if let binding = response.bodyText.inputValue("flow") { flow = binding }
         last = response
         if response.status == 303, let location = response.header("Location") {
             // Follow the redirect as a browser does (the page it shows carries a fresh token),
@@ -184,6 +187,6 @@ final class Browser {
 
     @discardableResult
     func decide(_ action: String, code: String) -> HTTPResponse {
-        post("/device/decision", [("user_code", code), ("action", action)])
+        post("/device/decision", [("user_code", code), ("action", action)] + (flow.map { [("flow", $0)] } ?? []))
     }
 }

@@ -65,6 +65,30 @@ struct OracleTests {
         }
     }
 
+    /// The page property reads structure: a real page passes; the same page with one element
+    /// or attribute more, or with an attribute value let out of its quotes, does not.
+    @Test(arguments: [
+        ("</h1>", "</h1><a href=\"//evil.example\">Continue here</a>"),
+        ("<input type=\"hidden\" name=\"csrf_token\"", "<input type=\"hidden\" name=\"action\" value=\"approve\"><input type=\"hidden\" name=\"csrf_token\""),
+        ("class=\"code\"", "class=\"code\" onfocus=\"x\""),
+        ("value=\"\"", "value=\"\"\u{301}\u{600}>\u{600}<a href=//evil.example>Continue here\""),
+    ])
+    func pageChecksReadStructure(_ target: String, _ replacement: String) throws {
+        let temp = TemporaryDirectory()
+        defer { temp.remove() }
+        let harness = try AppHarness(root: temp.path)
+        let instance = harness.embedded
+        let request = HTTPRequest(method: "GET", path: "/device")
+        let page = instance.app.handle(request)
+        #expect(throws: Never.self) { try instance.checkResponse(page, to: request) }
+        var forged = page
+        var html = page.bodyText
+        let range = try #require(html.range(of: target))
+        html.replaceSubrange(range, with: replacement)
+        forged.body = Array(html.utf8)
+        #expect(throws: PropertyViolation.self) { try instance.checkResponse(forged, to: request) }
+    }
+
     /// The placeholders get the fuzzer past CSRF, sign-in and client authentication.
     @Test func seedsReachTheirEndpoints() throws {
         let temp = TemporaryDirectory()
@@ -93,6 +117,12 @@ struct OracleTests {
             ("delegated-approve", 200, "Device connected"),
             ("delegated-no-user", 403, "You are not signed in"),
             ("token-poll-expired", 400, "expired_token"),
+            ("approve-without-flow-binding", 409, "This page is out of date"),
+            ("approve-forged-flow-binding", 409, "This page is out of date"),
+            ("enter-page-hostile-combining", 200, "Connect a device"),
+            ("submit-code-hostile-combining", 400, "That is not a valid code"),
+            ("sign-in-hostile-username", 403, "Wrong username or password."),
+            ("delegated-submit-hostile-user", 200, "Allow access?"),
         ]
         for (name, status, text) in expected {
             let bytes = try #require(InputFiles.read("\(CorpusTests.corpus)/app/\(name)"))

@@ -312,6 +312,11 @@ http {{
 #: The users file that nginx/devicegate-verification-basic.conf names; tests substitute their own.
 SHIPPED_USERS_FILE = "/etc/nginx/devicegate.htpasswd"
 
+#: Every test request comes from 127.0.0.1: the per-address cap on pending flows (1,000 by
+#: default) is lifted for the stacks, and test_flood.py replaces this block with its own.
+HARNESS_ADMISSION = "\nadmission:\n  max_pending_per_address: 0\n"
+
+
 #: The fastcgi_param lines of NGINX_CONF's catch-all location.
 NGINX_PARAMS = [line.strip() for line in NGINX_CONF.splitlines() if line.strip().startswith("fastcgi_param ")]
 
@@ -333,7 +338,7 @@ class Stack:
         if not os.access(NGINX_BIN, os.X_OK):
             pytest.fail(f"nginx not found at {NGINX_BIN} (install nginx-light or set NGINX_BIN)")
         self.workers = workers
-        #: when set, nginx guards the verification page with auth_basic and passes REMOTE_USER
+        #: when set, nginx guards the verification page with auth_basic and passes DEVICEGATE_REMOTE_USER
         #: (nginx/devicegate-verification-basic.conf), for web.sign_in: delegated.
         self.auth_basic_file = auth_basic_file
         # A short path: unix socket paths are limited to 107 bytes.
@@ -364,6 +369,11 @@ class Stack:
         assert match, f"no demo sign-in in demo-config output: {out.stdout!r}"
         self.demo_user, self.demo_password = match.group(1), match.group(2)
         assert f"config: {self.config}" in out.stdout, out.stdout
+        # Before the client list, not at the end: tests append clients to the file's end
+        # (test_lifecycle's reload), which would land inside an appended admission block.
+        text = self.config.read_text()
+        assert "\nclients:\n" in text, "demo config changed: no top-level clients list"
+        self.config.write_text(text.replace("\nclients:\n", HARNESS_ADMISSION + "clients:\n", 1))
         if transform is not None:
             self.config.write_text(transform(self.config.read_text()))
 

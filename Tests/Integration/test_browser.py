@@ -126,6 +126,36 @@ def test_browser_wrong_password_and_unknown_code_messages(stack, driver):
     assert stack.flow_status(flow["device_code"]) == "pending"
 
 
+HOSTILE = "\"\u0301\u0600>\u0600<a href=//evil.example>Continue here"
+
+
+def test_hostile_unicode_stays_text_in_a_real_browser(stack, driver):
+    """Issue 10, item 1, as reported: a combining mark after `"` and prepend marks before `>`
+    and `<` must not close the attribute or add an element, in Chromium's own parser, for
+    the ?code= link (now an empty form), a typed code and a username echoed back."""
+    driver.get(stack.url("/device?code=%22%CC%81%D8%80%3E%D8%80%3Ca%20href%3D%2F%2Fevil.example%3EContinue%20here"))
+    assert driver.find_elements(By.CSS_SELECTOR, "a[href*=evil]") == []
+    assert driver.find_element(By.NAME, "user_code").get_attribute("value") == ""
+    links = len(driver.find_elements(By.TAG_NAME, "a"))
+
+    driver.find_element(By.NAME, "user_code").send_keys(HOSTILE)
+    submit(driver, "button[type=submit].primary")
+    assert driver.find_elements(By.CSS_SELECTOR, "a[href*=evil]") == []
+    assert len(driver.find_elements(By.TAG_NAME, "a")) == links
+    assert driver.find_element(By.NAME, "user_code").get_attribute("value") == HOSTILE[:40]
+
+    flow = stack.new_flow()
+    driver.find_element(By.NAME, "user_code").clear()
+    driver.find_element(By.NAME, "user_code").send_keys(flow["user_code"])
+    submit(driver, "button[type=submit].primary")
+    driver.find_element(By.NAME, "username").send_keys(HOSTILE)
+    driver.find_element(By.NAME, "password").send_keys("x")
+    submit(driver, "button[type=submit].primary")
+    assert driver.find_elements(By.CSS_SELECTOR, "a[href*=evil]") == []
+    assert driver.find_element(By.NAME, "username").get_attribute("value") == HOSTILE
+    assert len(driver.find_elements(By.TAG_NAME, "form")) == 1
+
+
 def test_page_headers_through_nginx(stack):
     r = requests.get(stack.url("/device"), timeout=HTTP_TIMEOUT)
     assert r.status_code == 200
@@ -169,7 +199,7 @@ def readable_dir():
 
 
 def test_delegated_sign_in_through_nginx_auth_basic(make_stack, readable_dir):
-    """web.sign_in: delegated with nginx auth_basic passing REMOTE_USER; the users file is
+    """web.sign_in: delegated with nginx auth_basic passing DEVICEGATE_REMOTE_USER; the users file is
     written by `devicegate users add` (yescrypt), which nginx's auth_basic reads too."""
     users = readable_dir / "htpasswd"
     added = subprocess.run([DEVICEGATE_BIN, "users", "add", "erin", "--file", str(users)],
@@ -189,8 +219,9 @@ def test_delegated_sign_in_through_nginx_auth_basic(make_stack, readable_dir):
     consent = session.post(s.url("/device"), data={"user_code": flow["user_code"], "csrf_token": token}, timeout=HTTP_TIMEOUT)
     assert consent.status_code == 200 and 'value="approve"' in consent.text, consent.text[:500]
     token = consent.text.split('name="csrf_token" value="')[1].split('"')[0]
+    binding = consent.text.split('name="flow" value="')[1].split('"')[0]
     done = session.post(s.url("/device/decision"), data={"user_code": flow["user_code"], "action": "approve",
-                                                          "csrf_token": token}, timeout=HTTP_TIMEOUT)
+                                                          "csrf_token": token, "flow": binding}, timeout=HTTP_TIMEOUT)
     assert done.status_code == 200 and "Device connected" in done.text
     tokens = assert_oauth_json(s.token(flow["device_code"]), 200)
     assert tokens["access_token"]
@@ -247,14 +278,16 @@ def test_concurrent_decisions_on_different_workers_decide_once(make_stack):
                 "username": s.demo_user, "password": s.demo_password, "user_code": flow["user_code"],
                 "csrf_token": token}, timeout=HTTP_TIMEOUT)
             assert page.status_code == 200 and 'value="approve"' in page.text, page.text[:300]
-            consents.append((session, page.text.split('name="csrf_token" value="')[1].split('"')[0]))
+            consents.append((session, page.text.split('name="csrf_token" value="')[1].split('"')[0],
+                             page.text.split('name="flow" value="')[1].split('"')[0]))
         results = {}
 
         def decide(index, action):
             def run():
-                session, token = consents[index]
+                session, token, binding = consents[index]
                 r = session.post(s.url("/device/decision"), data={
-                    "user_code": flow["user_code"], "action": action, "csrf_token": token}, timeout=HTTP_TIMEOUT)
+                    "user_code": flow["user_code"], "action": action, "csrf_token": token, "flow": binding},
+                    timeout=HTTP_TIMEOUT)
                 results[action] = r.status_code
             return run
 

@@ -24,8 +24,13 @@ def test_check_config_reports_a_broken_template_with_line_and_column(make_stack)
     r = run_cli("check-config", "-c", s.config)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert f"{templates}/consent.mustache:" in r.stderr, r.stderr
-    # A good override is listed.
+    # A consent page without the flow binding (issue 10, item 7) is refused, saying what to add.
     (templates / "consent.mustache").write_text("{{> header}}<h1>Custom</h1>{{> footer}}")
+    r = run_cli("check-config", "-c", s.config)
+    assert r.returncode == 2 and "{{flow_binding}}" in r.stderr, (r.stdout, r.stderr)
+    # A good override is listed.
+    (templates / "consent.mustache").write_text(
+        "{{> header}}<h1>Custom</h1><input type=\"hidden\" name=\"flow\" value=\"{{flow_binding}}\">{{> footer}}")
     r = run_cli("check-config", "-c", s.config)
     assert r.returncode == 0, r.stderr
     assert "overridden: consent" in r.stdout

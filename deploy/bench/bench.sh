@@ -239,6 +239,8 @@ if ! $ceiling_only; then
     bin=$(dg_binary)
     dg_demo_config "$bin" "$dg_dir" "$base/application/o/devicegate/" "$dg_socket" "$workers"
     config=$(dg_config_file "$dg_dir")
+    # wrk sends every device authorization from 127.0.0.1: no pending-flow caps here.
+    printf '\nadmission:\n  max_pending_per_address: 0\n  max_pending_per_client: 0\n' >>"$config"
     dg_check_config "$bin" "$config"
     if ((${#entries[@]} == 0)); then
         log "starting devicegate serve ($workers workers)"

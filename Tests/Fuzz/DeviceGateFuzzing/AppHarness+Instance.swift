@@ -31,6 +31,9 @@ extension AppHarness {
         let sessionID: String
         private(set) var anonymousCSRF = ""
         private(set) var sessionCSRF = ""
+        /// Every element and attribute structure a benign page of the built-in templates has
+        /// (`PageShapes`): a page of another shape holds something a value let in.
+        let pageShapes: Set<[String]>
 
         /// `htpasswd -nbB bob 'bcrypt pw'` (cost 5, so a sign-in costs milliseconds).
         static let bobHash = "$2y$05$uCLD0B.DajIz0iy.1/axGeybpdooYBuyGmj.VDqNmnyYqLL4fVVzm"
@@ -78,9 +81,12 @@ extension AppHarness {
                                       logger: Logger(label: "fuzz", factory: { _ in RenderingLogHandler() }))
             app.handlers.append(MetricsEndpoint(settings: config.operations, stateDirectory: stateDirectory))
             // As `devicegate worker` adds it.
+            let templates = try PageTemplates(directory: config.web.templatesDirectory)
             app.handlers.append(VerificationPage(configuration: config, service: service, store: webStore, clock: clock,
-                                                 templates: try PageTemplates(directory: config.web.templatesDirectory),
-                                                 telemetry: app.telemetry))
+                                                 templates: templates, telemetry: app.telemetry))
+            let texts = Dictionary(uniqueKeysWithValues: DefaultTemplates.all.map { ($0.name, $0.text) })
+            let pages = ["enter", "signin", "consent", "done", "message"].map { ($0, texts[$0]! + texts["header"]! + texts["footer"]!) }
+            pageShapes = PageShapes.all(pages: pages, render: templates.render)
 
             cookies = WebCookies(settings: config.web)
             var path = config.endpoints.verification
@@ -107,6 +113,19 @@ extension AppHarness {
             return String(page.bodyText[start.upperBound...].prefix { $0 != "\"" })
         }
 
+        /// The consent form's `flow` field for bob's session and this code, as the page shows it.
+        private func flowBinding(userCode: String) throws -> String {
+            let page = app.handle(HTTPRequest(method: "POST", path: base, contentType: "application/x-www-form-urlencoded",
+                                              cookie: "\(cookies.sessionName)=\(sessionID); \(cookies.csrfName)=\(anonymous)",
+                                              remoteUser: config.web.signIn == .delegated ? "bob" : nil,
+                                              body: Array("user_code=\(userCode)&csrf_token=\(sessionCSRF)".utf8)))
+            let marker = "name=\"flow\" value=\""
+            guard page.status == 200, let start = page.bodyText.firstRange(of: marker) else {
+                throw SetupError(description: "POST \(base) gave \(page.status) without a flow binding: \(page.bodyText.prefix(300))")
+            }
+            return String(page.bodyText[start.upperBound...].prefix { $0 != "\"" })
+        }
+
         private func saveSession() throws {
             let now = clock.now()
             try webStore.saveSession(idHash: Encoding.sha256Hex(sessionID),
@@ -121,13 +140,13 @@ extension AppHarness {
             func wants(_ names: String...) -> Bool {
                 names.contains { name in all.contains { $0.contains(Array("{\(name)}".utf8)) } }
             }
-            guard wants("code", "device_code", "access", "refresh", "id_token", "basic", "anon", "csrf", "session", "session_csrf", "password") else {
+            guard wants("code", "device_code", "flow", "access", "refresh", "id_token", "basic", "anon", "csrf", "session", "session_csrf", "password") else {
                 return makeRequest(input, fills: [:])
             }
             let service = app.service
             let tv = service.clients["tv"]!
             let scope = ScopeSet(["openid", "offline_access", "email"])
-            if wants("code", "device_code") {
+            if wants("code", "device_code", "flow") {
                 let flow = try service.authorizeDevice(client: tv, scope: scope, now: clock.now())
                 fills["code"] = flow.userCode
                 fills["device_code"] = flow.deviceCode
@@ -138,7 +157,8 @@ extension AppHarness {
                 fills["refresh"] = tokens.refreshToken ?? ""
                 fills["id_token"] = tokens.idToken ?? ""
             }
-            if wants("session", "session_csrf") { try saveSession() }
+            if wants("session", "session_csrf", "flow") { try saveSession() }
+            if wants("flow"), let code = fills["code"] { fills["flow"] = try flowBinding(userCode: code) }
             fills["basic"] = "Basic " + ReferenceCoding.base64(Array("cli:s3cret-s3cret".utf8))
             fills["anon"] = anonymous
             fills["csrf"] = anonymousCSRF

@@ -1,5 +1,6 @@
 import DeviceFlow
 import DeviceGateHTTP
+import DeviceGateTesting
 
 extension AppHarness.Instance {
     /// Whether the verification page answers this path (the OAuth endpoints are asked first).
@@ -82,14 +83,16 @@ extension AppHarness.Instance {
         try require(response.header("Cache-Control") == "no-store", "page without Cache-Control: no-store")
         if status == 429 { try require(response.header("Retry-After").flatMap { Int($0) }.map { $0 > 0 } == true, "429 without Retry-After") }
         if status == 405 { try require(response.header("Allow") != nil, "405 without Allow") }
-        try require(!response.body.lowercasedASCII.contains(Array("<script".utf8)), "a page holds <script")
+        // Parsed as a browser reads it (by code point): strictly formed, and with the element
+        // and attribute structure of some benign page. A value that left its attribute or
+        // text node shows up as a parse refusal or as structure no template has.
+        guard !response.body.isEmpty else { return }
+        let tokens: [StrictHTML.Token]
+        do { tokens = try StrictHTML.tokens(response.bodyText) } catch { throw PropertyViolation("page does not parse strictly: \(error)") }
+        try require(pageShapes.contains(StrictHTML.shape(tokens)), "page with an element or attribute that no benign page has")
     }
 
     private func headers(_ response: HTTPResponse, _ name: String) -> [String] {
         response.headers.filter { $0.0.lowercased() == name.lowercased() }.map(\.1)
     }
-}
-
-extension Array where Element == UInt8 {
-    var lowercasedASCII: [UInt8] { map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 } }
 }

@@ -22,11 +22,12 @@ import TokenSigning
 ///   a string `error`, `Cache-Control: no-store`, `WWW-Authenticate` with 401 and `Allow` with
 ///   405; every non-empty 200 body is a JSON object;
 /// - on the verification page, redirects stay on this site, pages carry the security headers,
-///   429 says when to come back, and no page holds a `<script` (none of ours does, so one
-///   would be input reflected without escaping).
+///   429 says when to come back, and every page parses strictly (`StrictHTML`) to the
+///   element and attribute structure of some benign rendering of a built-in template
+///   (`PageShapes`): a value that left its attribute or text node would add structure.
 ///
 /// Two apps share a clock: embedded sign-in with JWT access tokens and generous user-code
-/// limits (so the fuzzer gets past them), and delegated sign-in (REMOTE_USER) with opaque
+/// limits (so the fuzzer gets past them), and delegated sign-in (DEVICEGATE_REMOTE_USER) with opaque
 /// tokens and the default limits. Both are wired as `devicegate worker` wires them
 /// (`makeApplication` in Sources/devicegate/ServeCommand.swift, plus the verification page),
 /// and get their requests from the worker's `FastCGIWorker.request`.

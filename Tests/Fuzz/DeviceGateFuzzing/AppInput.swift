@@ -15,7 +15,8 @@
 /// `{code}` `{device_code}` (a fresh pending flow), `{access}` `{refresh}` `{id_token}`
 /// (tokens of a fresh redeemed flow), `{basic}` (the confidential client's Authorization
 /// header), `{anon}` `{csrf}` (an anonymous CSRF cookie and its form token), `{session}`
-/// `{session_csrf}` (a signed-in session of bob and its form token), `{password}` (bob's).
+/// `{session_csrf}` (a signed-in session of bob and its form token), `{flow}` (the consent
+/// form's flow binding of `{code}` for that session), `{password}` (bob's).
 public struct AppInput: Sendable, Equatable {
     public var advanceSeconds: Int64 = 0
     public var delegated = false

@@ -1,0 +1,18 @@
+import DeviceGateConfig
+
+/// The unit a client address is counted by for the pending-flow cap: an IPv4 address as is
+/// (an IPv4-mapped IPv6 address as its IPv4 address), an IPv6 address by its /64, since one
+/// subscriber usually holds a whole /64 and counting single IPv6 addresses would give an
+/// attacker 2^64 fresh budgets. The address is FastCGI's `REMOTE_ADDR`, as nginx sets it.
+/// (The verification page's `BruteForceGuard.clientKey` counts by the same rule.)
+public enum AddressKey {
+    public static func of(_ remoteAddress: String) -> String {
+        guard let bytes = AddressBlock.parseAddress(remoteAddress) else {
+            // No address (a local socket without REMOTE_ADDR) or something unparsable: all
+            // such requests share one budget.
+            return "other:" + String(remoteAddress.prefix(64))
+        }
+        if bytes.count == 4 { return bytes.map { String($0) }.joined(separator: ".") }
+        return bytes[0..<8].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "::/64"
+    }
+}
