@@ -144,7 +144,8 @@ struct Reader {
     }
 
     mutating func readServer(_ node: Node, into server: inout DeviceGateConfiguration.Server) {
-        for (key, value) in mapping(node, "server", allowed: ["listen", "workers", "max_body_bytes", "log_level", "log_format", "socket_mode"]) {
+        for (key, value) in mapping(node, "server", allowed: ["listen", "workers", "max_body_bytes", "log_level", "log_format", "socket_mode",
+                                                           "request_read_timeout", "allow_remote_fastcgi"]) {
             let path = "server.\(key)"
             switch key {
             case "listen":
@@ -167,6 +168,8 @@ struct Reader {
                         issue(value, path, "expected octal permission bits such as \"0660\" (quote it in YAML)")
                     }
                 }
+            case "request_read_timeout": server.requestReadTimeout = int(value, path, range: 1...300) ?? server.requestReadTimeout
+            case "allow_remote_fastcgi": server.allowRemoteFastCGI = readPeerAddresses(value, path)
             default: break
             }
         }
@@ -381,6 +384,7 @@ struct Reader {
         if config.lifetimes.pollInterval >= config.lifetimes.deviceCode {
             issue(at: "lifetimes.poll_interval", "must be shorter than lifetimes.device_code")
         }
+        validateServer(config.server)
         validateWeb(config)
         if config.clients.isEmpty && !issues.contains(where: { $0.key.hasPrefix("clients") }) {
             issue(at: "clients", "at least one client is required")

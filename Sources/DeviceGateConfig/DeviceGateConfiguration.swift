@@ -41,6 +41,14 @@ public struct DeviceGateConfiguration: Sendable {
         public var socketMode: Int = 0o660
         /// `text` (swift-log's stream format) or `json` (one object per line, for log shippers).
         public var logFormat: LogFormat = .text
+        /// Seconds an accepted FastCGI connection may stay silent while its request is read
+        /// (SO_RCVTIMEO on each read): a peer that connects and sends nothing, or stops half-way,
+        /// gives its worker back after this long instead of pinning it forever.
+        public var requestReadTimeout: Int = 5
+        /// The web servers allowed to connect to a TCP `listen` (IPv4 or IPv6 literals). Empty
+        /// (the default): loopback peers only, and a TCP `listen` on a non-loopback address is
+        /// refused. A peer not listed is closed before anything is read from it.
+        public var allowRemoteFastCGI: [String] = []
         public init() {}
     }
 

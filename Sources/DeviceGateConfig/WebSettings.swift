@@ -8,7 +8,7 @@ public struct WebSettings: Sendable, Equatable {
         /// A local htpasswd file (bcrypt or yescrypt hashes), checked by the system's libcrypt.
         case embedded
         /// The user nginx authenticated (auth_basic, or auth_request to an SSO), passed as
-        /// REMOTE_USER. Trusted only in this mode.
+        /// DEVICEGATE_REMOTE_USER (never REMOTE_USER). Trusted only in this mode.
         case delegated
     }
 
@@ -131,7 +131,7 @@ extension Reader {
             case "sign_in":
                 if let text = string(value, path) {
                     if let mode = WebSettings.SignIn(rawValue: text) { web.signIn = mode } else {
-                        issue(value, path, "expected embedded (the htpasswd users_file) or delegated (REMOTE_USER from nginx)")
+                        issue(value, path, "expected embedded (the htpasswd users_file) or delegated (DEVICEGATE_REMOTE_USER from nginx)")
                     }
                 }
             case "users_file":

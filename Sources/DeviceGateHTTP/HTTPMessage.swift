@@ -9,8 +9,9 @@ public struct HTTPRequest: Sendable {
     public var authorization: String?
     public var cookie: String?
     public var remoteAddress: String
-    /// The user the web server authenticated (nginx `$remote_user` through
-    /// `fastcgi_param REMOTE_USER`); trusted only when `web.sign_in` is `delegated`.
+    /// The user the web server authenticated (`fastcgi_param DEVICEGATE_REMOTE_USER`, set only
+    /// by the shipped delegated snippets; never REMOTE_USER, which stock fastcgi_params fills from
+    /// any Basic header); trusted only when `web.sign_in` is `delegated`.
     public var remoteUser: String?
     /// nginx `$request_id`, for log correlation; empty when not passed.
     public var requestID: String

@@ -77,7 +77,7 @@ extension VerificationPage {
     func notSignedInDelegated(_ visitor: Visitor) -> HTTPResponse {
         messagePage(403, visitor, title: "Not signed in", heading: "You are not signed in",
                     text: "This service signs people in through its web server, and no signed-in user arrived with this request.",
-                    detail: "If you are the operator: nginx must authenticate this location (auth_basic or auth_request) and pass fastcgi_param REMOTE_USER $remote_user.")
+                    detail: "If you are the operator: nginx must authenticate this location (auth_basic or auth_request) and pass the user as fastcgi_param DEVICEGATE_REMOTE_USER (see nginx/devicegate-verification-basic.conf); REMOTE_USER is ignored.")
     }
 
     // MARK: Audit

@@ -12,16 +12,27 @@ import Logging
 ///
 /// SIGTERM stops it gracefully: the stop signals are blocked except while the worker waits
 /// for a connection (ppoll), so a request in flight always finishes; an idle worker exits at once.
+///
+/// The socket is a trust boundary (whoever speaks FastCGI chooses REMOTE_ADDR and the delegated
+/// user): the worker accepts connections itself, refuses TCP peers that
+/// `server.allow_remote_fastcgi` does not allow before reading a byte, and gives each connection
+/// `server.request_read_timeout` per read, so a silent or stalled peer cannot pin the worker
+/// (FastCGIWorker+Accept.swift). A request not read in full is never handed to the application.
 public final class FastCGIWorker {
     public typealias Handler = (HTTPRequest) -> HTTPResponse
 
     private let handler: Handler
     private let maxBodyBytes: Int
-    private let logger: Logger
+    let logger: Logger
+    let policy: ConnectionPolicy
+    /// Refused peers are logged at most once a second, with how many went unlogged.
+    var refusalLogSecond: Int = -1
+    var refusalsUnlogged = 0
 
-    public init(maxBodyBytes: Int, logger: Logger, handler: @escaping Handler) {
+    public init(maxBodyBytes: Int, policy: ConnectionPolicy = ConnectionPolicy(), logger: Logger, handler: @escaping Handler) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
+        self.policy = policy
         self.logger = logger
     }
 
@@ -61,11 +72,12 @@ public final class FastCGIWorker {
         dg_install_stop_handlers()
         signal(SIGPIPE, SIG_IGN)
         // Non-blocking accept: when several workers wake for one connection, the losers get
-        // EAGAIN back from FCGX_Accept_r and return to waiting, where a stop signal reaches them.
+        // EAGAIN back from accept(2) and return to waiting, where a stop signal reaches them.
         _ = fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK)
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
-        guard FCGX_InitRequest(request, 0, 0) == 0 else {
+        // listen_sock -1: the worker accepts itself (FastCGIWorker+Accept.swift), never libfcgi.
+        guard FCGX_InitRequest(request, -1, 0) == 0 else {
             logger.critical("FCGX_InitRequest failed")
             return 1
         }
@@ -78,15 +90,23 @@ public final class FastCGIWorker {
                 usleep(10_000)
                 continue
             }
-            let accepted = FCGX_Accept_r(request)
-            if accepted < 0 {
-                let code = -accepted
-                if code == EAGAIN || code == EWOULDBLOCK || code == EINTR || code == ECONNABORTED { continue }
-                logger.error("FCGX_Accept_r failed", metadata: ["errno": "\(code)"])
-                usleep(10_000)
+            guard let fd = acceptConnection() else { continue }
+            guard beginRequest(request, on: fd) else {
+                logger.debug("FastCGI connection dropped: no complete request within server.request_read_timeout, or malformed")
                 continue
             }
             let httpRequest = readRequest(request)
+            // Never one connection for several requests (FCGI_KEEP_CONN): it would pin this worker.
+            request.pointee.keepConnection = 0
+            guard FCGX_GetError(request.pointee.in) == 0 else {
+                // The body stopped coming (read timeout or a closed connection): never act on
+                // half a request; close without an answer (FCGX_Free, unlike FCGX_Finish_r,
+                // writes no END_REQUEST).
+                logger.info("FastCGI request body not read in full (server.request_read_timeout or connection closed); dropped")
+                request.pointee.detached = 1
+                FCGX_Free(request, 1)
+                continue
+            }
             let response = handler(httpRequest)
             writeResponse(response, to: request.pointee.out)
             // libfcgi's close shuts down the write side, then waits until nginx closes its
@@ -149,7 +169,11 @@ public final class FastCGIWorker {
             authorization: param("HTTP_AUTHORIZATION").flatMap { $0.isEmpty ? nil : $0 },
             cookie: param("HTTP_COOKIE").flatMap { $0.isEmpty ? nil : $0 },
             remoteAddress: param("REMOTE_ADDR") ?? "",
-            remoteUser: param("REMOTE_USER").flatMap { $0.isEmpty ? nil : $0 },
+            // Not REMOTE_USER: Debian's stock fastcgi_params sets it from $remote_user, which nginx
+            // fills from any "Authorization: Basic" header, checked or not (issue 10, item 3).
+            // Only the shipped delegated snippets set this parameter, after auth_basic or
+            // auth_request has authenticated the person.
+            remoteUser: param("DEVICEGATE_REMOTE_USER").flatMap { $0.isEmpty ? nil : $0 },
             requestID: param("REQUEST_ID") ?? "",
             body: body,
             bodyExceededLimit: exceeded)

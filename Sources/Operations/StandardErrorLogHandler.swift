@@ -45,8 +45,8 @@ public struct StandardErrorLogHandler: LogHandler {
                 merged["error.message"] = "\(error)"
                 merged["error.type"] = "\(String(reflecting: type(of: error)))"
             }
-            let pretty = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            StandardError.write(Array("\(Self.localTimestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(event.source)] \(event.message)\n".utf8))
+            StandardError.write(Self.textLine(timestamp: Self.localTimestamp(), level: event.level, label: label,
+                                              metadata: merged, source: event.source, message: event.message.description))
         case .json:
             if let error = event.error { merged["error"] = "\(error)" }
             var ts = timespec()
@@ -59,6 +59,16 @@ public struct StandardErrorLogHandler: LogHandler {
             for key in merged.keys.sorted() { object.add(key, "\(merged[key]!)") }
             StandardError.write(object.finished() + [0x0A])
         }
+    }
+
+    /// One text-format line. Every metadata value and the message go through `LogText.escaped`,
+    /// so a value from a request (a REMOTE_USER, a client id) with spaces, quotes, `=` or a
+    /// newline can neither add a field nor start a line of its own (issue 10, item 10).
+    static func textLine(timestamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata,
+                         source: String, message: String) -> [UInt8] {
+        let pretty = metadata.isEmpty ? "" : " " + metadata.sorted { $0.key < $1.key }
+            .map { "\(LogText.lineSafe($0.key))=\(LogText.escaped("\($0.value)"))" }.joined(separator: " ")
+        return Array("\(timestamp) \(level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(source)] \(LogText.lineSafe(message))\n".utf8)
     }
 
     /// `StreamLogHandler`'s timestamp: local time, `%Y-%m-%dT%H:%M:%S%z`.

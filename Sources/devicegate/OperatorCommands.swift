@@ -21,12 +21,14 @@ struct CheckConfigCommand: ParsableCommand {
         print("  issuer           \(config.issuer)")
         print("  state_dir        \(config.stateDirectory)")
         print("  listen           \(config.server.listen) (\(config.server.workers) workers)")
+        let peers = config.server.allowRemoteFastCGI.isEmpty ? "unix socket or loopback only" : config.server.allowRemoteFastCGI.joined(separator: ", ")
+        print("  fastcgi peers    \(peers); read timeout \(config.server.requestReadTimeout) s")
         print("  verification_uri \(config.verificationURI)")
         print("  user codes       \(config.userCode.length) × \(config.userCode.charset.rawValue) (\(Int(config.userCode.entropyBits)) bits)")
         for client in config.clients {
             print("  client           \(client.clientID) (\(client.isConfidential ? "confidential" : "public")) scopes: \(client.allowedScopes)")
         }
-        print("  sign-in          \(config.web.signIn.rawValue)\(config.web.signIn == .embedded ? " (users file \(config.web.usersFile))" : " (REMOTE_USER from nginx)")")
+        print("  sign-in          \(config.web.signIn.rawValue)\(config.web.signIn == .embedded ? " (users file \(config.web.usersFile))" : " (DEVICEGATE_REMOTE_USER from nginx)")")
         do {
             let templates = try PageTemplates(directory: config.web.templatesDirectory)
             if !templates.overridden.isEmpty { print("  templates        overridden: \(templates.overridden.joined(separator: ", "))") }

@@ -58,6 +58,10 @@ struct ServeCommand: ParsableCommand {
                 printError("devicegate: --inherit-socket given but fd 0 is not a listening socket")
                 throw ExitCode(1)
             }
+            if let refusal = (PeerAllowList(config.server.allowRemoteFastCGI) ?? PeerAllowList([])!).refusal(forListener: 0) {
+                printError("devicegate: \(refusal)")
+                throw ExitCode(1)
+            }
             listenFD = 0
         } else {
             do {
@@ -175,6 +179,11 @@ struct WorkerCommand: ParsableCommand {
             printError("devicegate worker: fd 0 is not a listening socket; run it under `devicegate serve`, spawn-fcgi or a systemd .socket unit")
             throw ExitCode(1)
         }
+        let peers = PeerAllowList(config.server.allowRemoteFastCGI) ?? PeerAllowList([])!
+        if let refusal = peers.refusal(forListener: 0) {
+            printError("devicegate worker: \(refusal)")
+            throw ExitCode(1)
+        }
         let store = try options.openStore(config)
         // Without `serve` (spawn-fcgi, systemd socket activation), each worker replays the
         // journal at start; the replay is idempotent and safe beside running workers.
@@ -191,7 +200,9 @@ struct WorkerCommand: ParsableCommand {
         let webStore = try options.openWebStore(store)
         app.handlers.append(VerificationPage(configuration: config, service: app.service, store: webStore,
                                              clock: SystemClock(), templates: templates, telemetry: app.telemetry))
-        let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, logger: logger, handler: app.handle)
+        // The loader has checked every address: a nil above cannot happen, and loopback-only is the safe reading.
+        let policy = FastCGIWorker.ConnectionPolicy(readTimeoutSeconds: config.server.requestReadTimeout, peers: peers)
+        let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, policy: policy, logger: logger, handler: app.handle)
         let status = worker.run()
         app.telemetry.drainUnknownCodes()
         throw ExitCode(status)

@@ -271,6 +271,11 @@ http {{
     upstream devicegate {{
         server unix:{socket};
     }}
+    # The shipped request limits (limit_req_zone), which the shipped snippets use. Only
+    # locations that include those snippets are limited; the catch-all below is not, so the
+    # heavy tests are unaffected. A test that needs higher limits through a snippet defines
+    # the same zone names itself and sets ``shipped_limits=False``.
+    {limits}
 {http_extra}
     server {{
         listen 127.0.0.1:{port};
@@ -304,6 +309,9 @@ http {{
 """
 
 
+#: The users file that nginx/devicegate-verification-basic.conf names; tests substitute their own.
+SHIPPED_USERS_FILE = "/etc/nginx/devicegate.htpasswd"
+
 #: Every test request comes from 127.0.0.1: the per-address cap on pending flows (1,000 by
 #: default) is lifted for the stacks, and test_flood.py replaces this block with its own.
 HARNESS_ADMISSION = "\nadmission:\n  max_pending_per_address: 0\n"
@@ -324,13 +332,13 @@ class Stack:
     """
 
     def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None,
-                 nginx_http: str = "", nginx_server: str = ""):
+                 nginx_http: str = "", nginx_server: str = "", shipped_limits: bool = True):
         if not os.access(DEVICEGATE_BIN, os.X_OK):
             pytest.fail(f"devicegate binary not found at {DEVICEGATE_BIN} (build it or set DEVICEGATE_BIN)")
         if not os.access(NGINX_BIN, os.X_OK):
             pytest.fail(f"nginx not found at {NGINX_BIN} (install nginx-light or set NGINX_BIN)")
         self.workers = workers
-        #: when set, nginx guards the verification page with auth_basic and passes REMOTE_USER
+        #: when set, nginx guards the verification page with auth_basic and passes DEVICEGATE_REMOTE_USER
         #: (nginx/devicegate-verification-basic.conf), for web.sign_in: delegated.
         self.auth_basic_file = auth_basic_file
         # A short path: unix socket paths are limited to 107 bytes.
@@ -346,6 +354,7 @@ class Stack:
         self.port2 = free_port()
         self.nginx_http = nginx_http
         self.nginx_server = nginx_server
+        self.shipped_limits = shipped_limits
         self.serve: subprocess.Popen | None = None
         self.nginx: subprocess.Popen | None = None
         self._local = threading.local()
@@ -360,8 +369,11 @@ class Stack:
         assert match, f"no demo sign-in in demo-config output: {out.stdout!r}"
         self.demo_user, self.demo_password = match.group(1), match.group(2)
         assert f"config: {self.config}" in out.stdout, out.stdout
-        with open(self.config, "a") as f:
-            f.write(HARNESS_ADMISSION)
+        # Before the client list, not at the end: tests append clients to the file's end
+        # (test_lifecycle's reload), which would land inside an appended admission block.
+        text = self.config.read_text()
+        assert "\nclients:\n" in text, "demo config changed: no top-level clients list"
+        self.config.write_text(text.replace("\nclients:\n", HARNESS_ADMISSION + "clients:\n", 1))
         if transform is not None:
             self.config.write_text(transform(self.config.read_text()))
 
@@ -391,6 +403,7 @@ class Stack:
             def extra(text: str) -> str:  # not str.format: nginx blocks are full of braces
                 return text.replace("{port2}", str(self.port2)).replace("{root}", str(self.root))
             conf.write_text(NGINX_CONF.format(root=self.root, port=self.port, socket=self.socket_path,
+                                              limits="include devicegate/devicegate-limits.conf;" if self.shipped_limits else "",
                                               http_extra=extra(self.nginx_http), server_extra=extra(self.nginx_server),
                                               verification=self._verification_locations()))
             self.nginx_log = open(self.root / "nginx" / "stderr.log", "ab")
@@ -409,20 +422,16 @@ class Stack:
         raise AssertionError(f"nginx did not start: {self.tail('nginx/error.log')} {self.tail('nginx/stderr.log')}")
 
     def _verification_locations(self) -> str:
-        """The /device locations with auth_basic and REMOTE_USER, or nothing (the catch-all
-        location serves the page, and passes no REMOTE_USER)."""
+        """The shipped nginx/devicegate-verification-basic.conf (auth_basic, then
+        DEVICEGATE_REMOTE_USER), with its users file pointed at ``auth_basic_file``; or nothing
+        (the catch-all location serves the page, and passes no user)."""
         if not self.auth_basic_file:
             return ""
-        params = "\n".join(f"            {line}" for line in NGINX_PARAMS)
-        return "\n".join(
-            f"""        location {match} {{
-            auth_basic "devicegate";
-            auth_basic_user_file {self.auth_basic_file};
-            fastcgi_pass unix:{self.socket_path};
-            fastcgi_pass_request_headers off;
-{params}
-            fastcgi_param REMOTE_USER $remote_user;
-        }}""" for match in ("= /device", "^~ /device/"))
+        shipped = (REPO / "nginx" / "devicegate-verification-basic.conf").read_text()
+        assert SHIPPED_USERS_FILE in shipped, "devicegate-verification-basic.conf no longer names its users file"
+        copy = self.root / "nginx" / "verification-basic.conf"
+        copy.write_text(shipped.replace(SHIPPED_USERS_FILE, self.auth_basic_file))
+        return f"        include {copy};"
 
     def _port_open(self) -> bool:
         try:

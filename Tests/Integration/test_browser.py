@@ -199,7 +199,7 @@ def readable_dir():
 
 
 def test_delegated_sign_in_through_nginx_auth_basic(make_stack, readable_dir):
-    """web.sign_in: delegated with nginx auth_basic passing REMOTE_USER; the users file is
+    """web.sign_in: delegated with nginx auth_basic passing DEVICEGATE_REMOTE_USER; the users file is
     written by `devicegate users add` (yescrypt), which nginx's auth_basic reads too."""
     users = readable_dir / "htpasswd"
     added = subprocess.run([DEVICEGATE_BIN, "users", "add", "erin", "--file", str(users)],

@@ -271,7 +271,14 @@ echo "$!" >"$work/trivial.pid"
 mkdir -p "$work/www"
 printf '{"ok":true}\n' >"$work/www/api.json"
 
-NGINX_WORKER_PROCESSES=$nginx_workers NGINX_ACCESS_LOG=off \
+# The shipped per-address limits (nginx/devicegate-limits.conf) would refuse a
+# benchmark from one address: the same zones, with rates no benchmark reaches.
+bench_limits=""
+for zone in devicegate_device devicegate_token devicegate_verify devicegate_password; do
+    bench_limits+="limit_req_zone \$binary_remote_addr zone=$zone:10m rate=1000000r/s; "
+done
+bench_limits+="limit_req_zone \$server_name zone=devicegate_password_all:1m rate=1000000r/s;"
+NGINX_LIMITS=$bench_limits NGINX_WORKER_PROCESSES=$nginx_workers NGINX_ACCESS_LOG=off \
 NGINX_EXTRA_HTTP="
     upstream bench_trivial {
         server unix:$trivial_socket;

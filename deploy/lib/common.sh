@@ -124,7 +124,10 @@ free_port() {
 # DEVICEGATE_SOCKET. Tunables, as environment variables:
 #   NGINX_WORKER_PROCESSES (1), NGINX_ACCESS_LOG ("DIR/nginx-access.log" or
 #   "off"), NGINX_EXTRA_HTTP and NGINX_EXTRA_SERVER (text inserted into the
-#   http{} and server{} blocks).
+#   http{} and server{} blocks), NGINX_LIMITS (the limit_req_zone lines the
+#   shipped locations use; default: include the shipped
+#   nginx/devicegate-limits.conf; a load test sets the same zones with
+#   higher rates).
 write_nginx_conf() {
     local dir=$1 port=$2 socket=$3 user_line=""
     local access_log=${NGINX_ACCESS_LOG:-$dir/nginx-access.log}
@@ -163,6 +166,7 @@ http {
     upstream devicegate {
         server unix:$socket;
     }
+    ${NGINX_LIMITS:-include devicegate/devicegate-limits.conf;}
 ${NGINX_EXTRA_HTTP:-}
     server {
         listen 127.0.0.1:$port;

@@ -202,7 +202,7 @@ extension AppHarness {
             let params = [
                 "REQUEST_METHOD": text(input.method), "DOCUMENT_URI": text(input.path), "QUERY_STRING": text(input.query),
                 "CONTENT_TYPE": text(input.contentType), "HTTP_AUTHORIZATION": text(input.authorization),
-                "HTTP_COOKIE": text(input.cookie), "REMOTE_ADDR": text(input.remoteAddress), "REMOTE_USER": text(input.remoteUser),
+                "HTTP_COOKIE": text(input.cookie), "REMOTE_ADDR": text(input.remoteAddress), "DEVICEGATE_REMOTE_USER": text(input.remoteUser),
                 "REQUEST_ID": text(input.requestID),
                 "CONTENT_LENGTH": input.bodyExceededLimit ? "\(limit + 1)" : body.isEmpty ? "" : "\(body.count)",
             ]

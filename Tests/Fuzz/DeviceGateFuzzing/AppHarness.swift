@@ -27,7 +27,7 @@ import TokenSigning
 ///   (`PageShapes`): a value that left its attribute or text node would add structure.
 ///
 /// Two apps share a clock: embedded sign-in with JWT access tokens and generous user-code
-/// limits (so the fuzzer gets past them), and delegated sign-in (REMOTE_USER) with opaque
+/// limits (so the fuzzer gets past them), and delegated sign-in (DEVICEGATE_REMOTE_USER) with opaque
 /// tokens and the default limits. Both are wired as `devicegate worker` wires them
 /// (`makeApplication` in Sources/devicegate/ServeCommand.swift, plus the verification page),
 /// and get their requests from the worker's `FastCGIWorker.request`.
