@@ -18,9 +18,10 @@ cd "$DG_ROOT"
 
 # libcrypt-dev: libxcrypt for the users file (bcrypt/yescrypt). chromium and
 # chromium-driver: the verification page's end-to-end test in a real browser.
-# strace: the durability-order test watches a worker's syscalls.
+# strace: the durability-order test watches a worker's syscalls. e2fsprogs: the
+# inode-exhaustion test loop-mounts a small ext4 image.
 ensure_packages libfcgi-dev libcrypt-dev pkg-config=pkg-config nginx-light=nginx curl=curl python3=python3 \
-    chromium chromium-driver strace=strace
+    chromium chromium-driver strace=strace e2fsprogs=mkfs.ext4
 require_swift
 
 # A python3 with what the integration tests import: pytest, requests, selenium
