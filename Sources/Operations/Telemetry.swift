@@ -31,8 +31,8 @@ public final class Telemetry: @unchecked Sendable {
     }
 
     /// Unknown device codes per address and minute, shared by every process of the host
-    /// (`FileUnknownCodeCounts`); nil counts them in `unknownCodes`, in this process only.
-    public var sharedUnknownCodes: FileUnknownCodeCounts?
+    /// (`UnknownCodeCounting`, the file store's `FileUnknownCodeCounts`); nil counts them in `unknownCodes`, in this process only.
+    public var sharedUnknownCodes: (any UnknownCodeCounting)?
     private var unknownCodes = UnknownCodeTally()
     private var lastDueScan: Int64?
 
