@@ -33,7 +33,7 @@ final class SignedAppFixture {
         let signed = SignedTokenIssuer(issuer: config.issuer, audience: config.issuer, accessTokenLifetime: 3600, idTokenLifetime: 3600,
                                        keys: keys, users: config.users)
         let issuer: any TokenIssuer = format == .jwt ? signed : OpaqueWithIDTokenIssuer(opaque: OpaqueTokenIssuer(accessTokenLifetime: 3600), signed: signed)
-        let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer)
+        let service = FlowService(store: storage.flows, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer)
         app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
         app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)))
     }

@@ -45,7 +45,7 @@ final class WebFixture {
         let users = "# test users\nalice:\(alice)\nbob:\(KnownHashes.htpasswdBcrypt)\ncarol:\(KnownHashes.mkpasswdYescrypt)\n"
         try writeFile(temp.path + "/htpasswd", users)
         storage = try TestStorage(kind, root: config.stateDirectory)
-        let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
+        let service = FlowService(store: storage.flows, clients: config.clientRegistry, policy: config.flowPolicy,
                                   issuer: OpaqueTokenIssuer(accessTokenLifetime: 3600))
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: logger)
