@@ -48,7 +48,7 @@ let package = Package(
         ], swiftSettings: fuzzed),
         // Signing keys, JWTs (RFC 7515/7519/9068), id_tokens, access-token validation.
         .target(name: "TokenSigning", dependencies: [
-            "DeviceFlow", "FlowStore",
+            "DeviceFlow",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ], swiftSettings: fuzzed),
