@@ -10,7 +10,7 @@ import Testing
 /// another worker would (another process for the file store; the same object in memory).
 final class BackendInstance {
     let flows: any FlowStorage & ExpiredStateCollecting
-    let web: any WebStateStorage
+    let web: any WebStateStorage & WebStateCollecting
     let admission: any FlowAdmissionCounters
     let unknownCodes: any UnknownCodeCounting
     let keys: any SigningKeyStorage
@@ -18,7 +18,7 @@ final class BackendInstance {
     let reopen: () throws -> any FlowStorage
     private let cleanup: () -> Void
 
-    init(flows: any FlowStorage & ExpiredStateCollecting, web: any WebStateStorage, admission: any FlowAdmissionCounters,
+    init(flows: any FlowStorage & ExpiredStateCollecting, web: any WebStateStorage & WebStateCollecting, admission: any FlowAdmissionCounters,
          unknownCodes: any UnknownCodeCounting, keys: any SigningKeyStorage,
          reopen: @escaping () throws -> any FlowStorage, cleanup: @escaping () -> Void = {}) {
         self.flows = flows

@@ -157,6 +157,27 @@ import Testing
     }
 
     @Test(arguments: Backend.all)
+    func webGarbageCollectionRemovesOnlyWhatIsExpired(_ backend: Backend) throws {
+        let b = try backend.make()
+        // `start` is a whole minute: the 60 s window ends at start + 60, as does `ended`.
+        let now = start.adding(seconds: 60)
+        #expect(WindowCount.windowEnd(now: start, seconds: 60) == now)
+        let ended = randomHex(), live = randomHex()
+        try b.web.saveSession(idHash: ended, WebSession(subject: "bob", authTime: start, expiresAt: now))
+        try b.web.saveSession(idHash: live, WebSession(subject: "bob", authTime: start, expiresAt: now.adding(seconds: 1)))
+        _ = try b.web.increment(key: "minute", windowSeconds: 60, now: start)
+        _ = try b.web.increment(key: "day", windowSeconds: 86_400, now: start)
+
+        let removed = b.web.collectExpiredWebState(now: now)
+
+        #expect(removed.sessions == 1 && removed.counters == 1)
+        #expect(try b.web.session(idHash: ended) == nil)
+        #expect(try b.web.session(idHash: live)?.expiresAt == now.adding(seconds: 1))
+        #expect(try b.web.count(key: "day", windowSeconds: 86_400, now: now).count == 1)
+        #expect(try b.web.increment(key: "minute", windowSeconds: 60, now: now).count == 1)
+    }
+
+    @Test(arguments: Backend.all)
     func countersAreExactUnderConcurrency(_ backend: Backend) throws {
         let b = try backend.make()
         let threads = 8, each = 50
