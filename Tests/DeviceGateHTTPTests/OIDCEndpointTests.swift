@@ -2,7 +2,6 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
 import Logging
 import Testing
 import TokenSigning

@@ -6,7 +6,6 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 import DeviceGateWeb
-import FlowStore
 import Logging
 import Operations
 import Testing

@@ -1,6 +1,5 @@
 import DeviceFlow
 import DeviceGateTesting
-import FlowStore
 import Foundation
 import Testing
 import TokenSigning
