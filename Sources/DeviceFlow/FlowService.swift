@@ -119,7 +119,7 @@ public struct FlowService {
     public func refresh(refreshToken: String, client: ClientRegistration, requestedScope: ScopeSet?, now: UnixTime) throws -> PollResult {
         let hash = Encoding.sha256Hex(refreshToken)
         guard let familyID = try store.refreshFamilyID(forTokenHash: hash) else {
-            return .error(.invalidGrant("unknown refresh_token"))
+            return .error(.unknownRefreshToken)
         }
         return try store.updateRefreshFamily(id: familyID) { family in
             let decision = RefreshDecision.decide(family: family, presentedHash: hash, clientID: client.clientID, requestedScope: requestedScope, now: now)

@@ -193,9 +193,9 @@ public final class DeviceGateApp {
                   flowID: tokens.accessTokenRecord.flowID, scope: "\(tokens.scope)", details: [("grant", grantName(grantType))])
             return OAuthResponses.tokens(tokens)
         case .error(let error):
-            if error == .unknownDeviceCode {
+            if let unknown = UnknownCredential.allCases.first(where: { $0.error == error }) {
                 // Guessing or a stale device: one aggregate line per address a minute.
-                telemetry.recordUnknownCode(address: AddressKey.of(request.remoteAddress), clientID: client.clientID, now: clock.now())
+                telemetry.recordUnknownCode(unknown, address: AddressKey.of(request.remoteAddress), clientID: client.clientID, now: clock.now())
             } else if error.code == "invalid_grant" {
                 // A code or refresh token that is unknown, another client's, spent or reused.
                 audit(.grantRefused, request, clientID: client.clientID, details: [("grant", grantName(grantType)), ("reason", error.detail)])

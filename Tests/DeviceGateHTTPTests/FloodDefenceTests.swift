@@ -142,4 +142,26 @@ struct FloodDefenceTests {
         #expect(sink.events.count == 4)  // flow.started, then grant.refused
         #expect(sink.lines().last?.contains("not issued to this client") == true)
     }
+
+    /// Unknown refresh tokens are guessing too: one line per address a minute, kept apart
+    /// from unknown device codes (its own `grant` and `reason`), never one per request.
+    @Test func unknownRefreshTokensAreAuditedOncePerAddressAMinute() throws {
+        let (f, sink) = try fixture(perAddress: 0, perClient: 0)
+        f.clock.advance(milliseconds: -f.clock.now().milliseconds % 60_000)
+        for i in 0..<50 {
+            let body = "grant_type=refresh_token&client_id=tv&refresh_token=guess\(i)"
+            let r = f.app.handle(HTTPRequest(method: "POST", path: "/application/o/token/", contentType: "application/x-www-form-urlencoded",
+                                             remoteAddress: "192.0.2.9", body: Array(body.utf8)))
+            #expect(r.status == 400)
+            _ = pollUnknown(f, from: "192.0.2.9")
+            f.clock.advance(milliseconds: 100)
+        }
+        #expect(sink.events.count == 0)
+        f.clock.advance(seconds: 60)
+        _ = f.app.handle(HTTPRequest(method: "GET", path: "/nothing-here"))
+        let lines = sink.lines()
+        #expect(lines.count == 2)
+        #expect(lines.contains { $0.contains("\"grant\":\"refresh_token\"") && $0.contains("\"reason\":\"unknown refresh_token\"") && $0.contains("\"count\":\"50\"") })
+        #expect(lines.contains { $0.contains("\"grant\":\"device_code\"") && $0.contains("\"reason\":\"unknown device_code\"") && $0.contains("\"count\":\"50\"") })
+    }
 }
