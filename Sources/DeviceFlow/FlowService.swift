@@ -64,6 +64,10 @@ public struct FlowService {
         /// Refused, and the grant the credential came from revoked: a device code redeemed
         /// again, or a refresh token rotated away and presented again. `reason` is for the audit log.
         case revoked(OAuthError, subject: String, grantID: String, reason: String)
+        /// Refused as `revoked` is, but the revocation could not be written (a full disk): the
+        /// answer is the same, the tokens stay alive until a later replay revokes them, and
+        /// the caller must say so loudly. `cause` is the storage error's description.
+        case revocationFailed(OAuthError, subject: String, grantID: String, reason: String, cause: String)
     }
 
     /// RFC 8628 §3.4–3.5: one poll, decided and acted on under the flow's lock, so that a code
@@ -77,7 +81,15 @@ public struct FlowService {
                 return FlowUpdate(poll: newPoll, result: .error(error))
             case .replayed(let approval):
                 let record = record!
-                if let issued = record.issued { try revoke(issued, now: now) }
+                do {
+                    if let issued = record.issued { try revoke(issued, now: now) }
+                } catch {
+                    // The code is refused all the same: a full disk must not turn a replay into
+                    // a 503 the thief may retry for a better answer.
+                    return FlowUpdate(result: .revocationFailed(.invalidGrant("device_code has already been redeemed"),
+                                                                subject: approval.subject, grantID: record.id,
+                                                                reason: "device_code_reused", cause: "\(error)"))
+                }
                 return FlowUpdate(result: .revoked(
                     .invalidGrant("device_code has already been redeemed; the tokens issued for it are now revoked"),
                     subject: approval.subject, grantID: record.id, reason: "device_code_reused"))

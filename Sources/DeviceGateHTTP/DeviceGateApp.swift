@@ -201,6 +201,13 @@ public final class DeviceGateApp {
                 audit(.grantRefused, request, clientID: client.clientID, details: [("grant", grantName(grantType)), ("reason", error.detail)])
             }
             return OAuthResponses.error(error)
+        case .revocationFailed(let error, let subject, let grantID, let reason, let cause):
+            telemetry.countStorageFailure()
+            logger.error("credential reused, but its grant could not be revoked; a later replay tries again",
+                         metadata: ["client.id": "\(client.clientID)", "reason": "\(reason)", "error": "\(cause)"])
+            audit(.grantRefused, request, user: subject, clientID: client.clientID, flowID: grantID,
+                  details: [("grant", grantName(grantType)), ("reason", error.detail), ("revocation", "failed")])
+            return OAuthResponses.error(error)
         case .revoked(let error, let subject, let grantID, let reason):
             // A spent credential presented again: someone else holds it (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
             logger.warning("credential reused; grant revoked", metadata: ["client.id": "\(client.clientID)", "reason": "\(reason)"])
