@@ -31,13 +31,14 @@ public struct FlowService {
     ///
     /// Before anything is written, the flow must be admitted: throws `AdmissionRefusal` while
     /// the state filesystem is below its reserve, or when the client or the address
-    /// (`addressKey`, see `AddressKey`) already has its cap of live pending flows. The reserve
+    /// (`addressKey`, see `AddressKey`) or its IPv6 /48 (`networkKey`) already has its cap of live pending flows. The reserve
     /// is checked first, since it costs no lock; a flow counted and then not created (a full
     /// disk, a worker killed in between) holds its place until its code would have expired.
-    public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, addressKey: String? = nil, now: UnixTime) throws -> DeviceAuthorizationResponse {
+    public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, addressKey: String? = nil, networkKey: String? = nil,
+                                now: UnixTime) throws -> DeviceAuthorizationResponse {
         if let refusal = reserve?.check(now: now) { throw refusal }
         if let counters = admissionCounters {
-            let keys = admission.keys(clientID: client.clientID, addressKey: addressKey)
+            let keys = admission.keys(clientID: client.clientID, addressKey: addressKey, networkKey: networkKey)
             if !keys.isEmpty, let refusal = try counters.admit(keys, expiresAt: now.adding(seconds: Int64(policy.deviceCodeLifetime)),
                                                              lifetimeSeconds: policy.deviceCodeLifetime, now: now) {
                 throw refusal

@@ -150,7 +150,8 @@ public final class DeviceGateApp {
         let scope = try client.resolveScopes(requested: requested).get()
         let response: DeviceAuthorizationResponse
         do {
-            response = try service.authorizeDevice(client: client, scope: scope, addressKey: AddressKey.of(request.remoteAddress), now: clock.now())
+            response = try service.authorizeDevice(client: client, scope: scope, addressKey: AddressKey.of(request.remoteAddress),
+                                                   networkKey: AddressKey.ipv6Network48(of: request.remoteAddress), now: clock.now())
         } catch let refusal as AdmissionRefusal {
             logger.debug("device authorization refused", metadata: ["client.id": "\(client.clientID)", "reason": "\(refusal.reason)"])
             return OAuthResponses.error(refusal.error, retryAfter: refusal.retryAfterSeconds)

@@ -10,9 +10,9 @@ import Testing
 /// Item 2 of the hostile review through the app: caps on pending flows per address and per
 /// client (429), the reserve (503), and unknown device codes audited in aggregate.
 struct FloodDefenceTests {
-    func fixture(perAddress: Int = 3, perClient: Int = 5, reading: FilesystemReading? = nil) throws -> (AppFixture, RecordingAuditSink) {
+    func fixture(perAddress: Int = 3, perClient: Int = 5, perNetwork: Int = 4, reading: FilesystemReading? = nil) throws -> (AppFixture, RecordingAuditSink) {
         let f = try AppFixture { service, store in
-            service.admission = FlowAdmissionPolicy(maxPendingPerClient: perClient, maxPendingPerAddress: perAddress)
+            service.admission = FlowAdmissionPolicy(maxPendingPerClient: perClient, maxPendingPerAddress: perAddress, maxPendingPerNetwork: perNetwork)
             service.admissionCounters = FileAdmissionCounters(directory: store.directory)
             if let reading {
                 service.reserve = StorageReserveGauge(reserve: StorageReserve(floorPercent: 10, maxReadingAgeMilliseconds: 0)) { reading }
@@ -44,6 +44,9 @@ struct FloodDefenceTests {
              addresses: ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3", "2001:db8:1:2::4", "2001:db8:1:3::1"], statuses: [200, 200, 200, 429, 200]),
         Case(name: "an IPv4-mapped address is its IPv4 address",
              addresses: ["::ffff:192.0.2.9", "192.0.2.9", "192.0.2.9", "::ffff:192.0.2.9"], statuses: [200, 200, 200, 429]),
+        Case(name: "the /64s of one IPv6 /48 share the /48's budget; another /48 has its own",
+             addresses: ["2001:db8:1:1::1", "2001:db8:1:2::1", "2001:db8:1:3::1", "2001:db8:1:4::1", "2001:db8:1:5::1", "2001:db8:2:1::1"],
+             statuses: [200, 200, 200, 200, 429, 200]),
         Case(name: "the client's cap holds over every address",
              addresses: ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6"], statuses: [200, 200, 200, 200, 200, 429]),
     ]
