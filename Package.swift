@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
-        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "DeviceGateTesting", "TokenSigning"]),
+        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "TokenSigning"]),
         .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "DeviceGateTesting"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "FlowStore", "DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "Operations"]),

@@ -17,9 +17,15 @@ struct SharedUnknownCodeTests {
         return directory
     }
 
-    func telemetry(_ counts: any UnknownCodeCounting, _ sink: RecordingAuditSink) -> Telemetry {
+    /// A worker's telemetry: on disk it opens the shared tables itself, as a process does; in
+    /// memory every worker shares the store's one.
+    func telemetry(_ storage: TestStorage, _ sink: RecordingAuditSink) -> Telemetry {
         let t = Telemetry(audit: sink, counters: nil, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
-        t.sharedUnknownCodes = counts
+        if let directory = storage.directory {
+            t.shareUnknownCredentials(directory: directory)
+        } else {
+            t.shareUnknownCredentials(.deviceCode, in: storage.unknownCodes)
+        }
         return t
     }
 
@@ -31,10 +37,8 @@ struct SharedUnknownCodeTests {
         defer { temp.remove() }
         let storage = try TestStorage(kind, root: temp.path + "/state")
         let sink = RecordingAuditSink()
-        // On disk each worker opens the table itself, as processes do; in memory they share it.
-        let counts = { kind == .disk ? FileUnknownCodeCounts(directory: storage.directory!) : storage.unknownCodes }
-        let workers = (0..<3).map { _ in telemetry(counts(), sink) }
-        let supervisor = telemetry(counts(), sink)
+        let workers = (0..<3).map { _ in telemetry(storage, sink) }
+        let supervisor = telemetry(storage, sink)
         for i in 0..<90 {
             let now = Self.minute.adding(milliseconds: Int64(i) * 500)
             workers[i % 3].recordUnknownCode(address: i % 2 == 0 ? "192.0.2.1" : "192.0.2.2", clientID: "tv", now: now)
@@ -59,7 +63,7 @@ struct SharedUnknownCodeTests {
         let temp = TemporaryDirectory()
         defer { temp.remove() }
         let sink = RecordingAuditSink()
-        let worker = telemetry(try TestStorage(kind, root: temp.path + "/state").unknownCodes, sink)
+        let worker = telemetry(try TestStorage(kind, root: temp.path + "/state"), sink)
         worker.recordUnknownCode(address: "192.0.2.1", clientID: "tv", now: Self.minute)
         worker.recordUnknownCode(address: "192.0.2.1", clientID: "other-tv", now: Self.minute.adding(seconds: 1))
         worker.recordUnknownCode(address: "192.0.2.1", clientID: "tv", now: Self.minute.adding(seconds: 61))
