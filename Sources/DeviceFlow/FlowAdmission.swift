@@ -94,7 +94,7 @@ public struct AdmissionRefusal: Error, Sendable, Equatable {
 }
 
 /// Counters of live pending flows shared by every worker (the file store's lives in the state
-/// directory, flock-ed).
+/// directory, flock-ed; `MemoryAdmissionCounters` in the tests).
 public protocol FlowAdmissionCounters: AnyObject {
     /// Under every key's lock at once: refuses if any key has reached its limit, otherwise
     /// counts one flow expiring at `expiresAt` under each. Checking and counting under the

@@ -31,15 +31,21 @@ public final class Telemetry: @unchecked Sendable {
     }
 
     /// Unknown device codes and refresh tokens per address and minute, each kind in a table
-    /// shared by every process of the host (`FileUnknownCodeCounts`, set by
-    /// `shareUnknownCredentials`); without one they are counted in this process only.
-    private var shared: [UnknownCredential: FileUnknownCodeCounts] = [:]
+    /// shared by every process of the host (`UnknownCodeCounting`: the file store's
+    /// `FileUnknownCodeCounts`, set by `shareUnknownCredentials`); without one they are
+    /// counted in this process only.
+    private var shared: [UnknownCredential: any UnknownCodeCounting] = [:]
     private var tallies = Dictionary(uniqueKeysWithValues: UnknownCredential.allCases.map { ($0, UnknownCodeTally(kind: $0)) })
     private var lastDueScan: Int64?
 
     /// Counts unknown credentials in the state directory's shared tables from now on.
     public func shareUnknownCredentials(directory: StateDirectory) {
         for kind in UnknownCredential.allCases { shared[kind] = FileUnknownCodeCounts(directory: directory, kind: kind) }
+    }
+
+    /// Counts unknown credentials of `kind` in `table` from now on (the in-memory backend).
+    public func shareUnknownCredentials(_ kind: UnknownCredential, in table: any UnknownCodeCounting) {
+        shared[kind] = table
     }
 
     /// Counts an unknown device code or refresh token from `address` (an `AddressKey`): in the

@@ -1,5 +1,4 @@
 import DeviceFlow
-import FlowStore
 
 /// Unknown device codes (`invalid_grant`, `OAuthError.unknownDeviceCode`) counted per client
 /// address and minute, so that guessing costs the audit log one line per address a minute

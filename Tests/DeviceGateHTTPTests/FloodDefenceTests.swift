@@ -2,7 +2,6 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
 import Logging
 import Operations
 import Testing
@@ -11,9 +10,9 @@ import Testing
 /// client (429), the reserve (503), and unknown device codes audited in aggregate.
 struct FloodDefenceTests {
     func fixture(perAddress: Int = 3, perClient: Int = 5, perNetwork: Int = 4, reading: FilesystemReading? = nil) throws -> (AppFixture, RecordingAuditSink) {
-        let f = try AppFixture { service, store in
+        let f = try AppFixture { service, storage in
             service.admission = FlowAdmissionPolicy(maxPendingPerClient: perClient, maxPendingPerAddress: perAddress, maxPendingPerNetwork: perNetwork)
-            service.admissionCounters = FileAdmissionCounters(directory: store.directory)
+            service.admissionCounters = storage.admission
             if let reading {
                 service.reserve = StorageReserveGauge(reserve: StorageReserve(floorPercent: 10, maxReadingAgeMilliseconds: 0)) { reading }
             }
@@ -85,7 +84,7 @@ struct FloodDefenceTests {
         _ = try f.service.deny(userCode: codes[1].1, now: f.clock.now())
         #expect(authorize(f, from: "192.0.2.1").status == 429)
         f.clock.advance(seconds: 601)
-        _ = f.store.collectGarbage(now: f.clock.now(), retentionSeconds: 0, shards: 0..<256)
+        f.store.collectExpired(now: f.clock.now(), retentionSeconds: 0)
         f.clock.advance(seconds: 43)
         #expect(authorize(f, from: "192.0.2.1").status == 200)
         #expect(authorize(f, from: "192.0.2.1").status == 200)

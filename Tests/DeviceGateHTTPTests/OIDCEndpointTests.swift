@@ -2,17 +2,17 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
 import Logging
 import Testing
 import TokenSigning
 
-/// The app with signed tokens and the OIDC endpoints, over a temp state directory.
+/// The app with signed tokens and the OIDC endpoints, over the in-memory store and keys.
 final class SignedAppFixture {
     let temp = TemporaryDirectory()
     let clock = ManualClock()
     var config: DeviceGateConfiguration
-    let store: FileFlowStore
+    let storage: TestStorage
+    var store: any FlowStorage & ExpiredStateCollecting { storage.flows }
     let app: DeviceGateApp
     let keys: KeyRing
 
@@ -25,16 +25,14 @@ final class SignedAppFixture {
         config.clients.append(ClientRegistration(clientID: "rs", displayName: "API", kind: .confidential(secretSHA256: Encoding.sha256("rs-secret-rs-secret")),
                                                  allowedScopes: ScopeSet(["openid"]), defaultScopes: ScopeSet(["openid"]), mayIntrospectAnyToken: true))
         configure(&config)
-        let directory = StateDirectory(root: config.stateDirectory)
-        try directory.prepare()
-        store = try FileFlowStore(directory: directory)
-        let files = try KeyFiles(directory: config.keysDirectory)
+        storage = try TestStorage(.memory, root: config.stateDirectory)
+        let files = try storage.signingKeys(keysDirectory: config.keysDirectory)
         try KeyRing.ensureKey(files: files, algorithm: .rs256, now: clock.now())
         keys = KeyRing(files: files, maximumTokenLifetime: 3600)
         let signed = SignedTokenIssuer(issuer: config.issuer, audience: config.issuer, accessTokenLifetime: 3600, idTokenLifetime: 3600,
                                        keys: keys, users: config.users)
         let issuer: any TokenIssuer = format == .jwt ? signed : OpaqueWithIDTokenIssuer(opaque: OpaqueTokenIssuer(accessTokenLifetime: 3600), signed: signed)
-        let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer)
+        let service = FlowService(store: storage.flows, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer)
         app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
         app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)))
     }

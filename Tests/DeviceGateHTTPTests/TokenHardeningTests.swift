@@ -3,7 +3,6 @@ import Foundation
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
 import Testing
 import TokenSigning
 

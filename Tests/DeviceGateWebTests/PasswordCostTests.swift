@@ -6,7 +6,6 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 @testable import DeviceGateWeb
-import FlowStore
 import Testing
 
 /// What a sign-in costs: the decoy hash of unknown names, the host-wide cap on hashes at
