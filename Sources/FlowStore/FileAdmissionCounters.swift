@@ -48,9 +48,17 @@ public final class FileAdmissionCounters: FlowAdmissionCounters {
                 if let refusal = key.refusal(b, now: now) { return refusal }
                 buckets.append(b)
             }
+            let before = buckets
             for (i, f) in fds.enumerated() {
                 buckets[i].add(expiresAt: expiresAt, width: width, now: now)
-                try Sys.pwriteAll(f.fd, f.path, Self.encode(buckets[i]), offset: 0)
+                do {
+                    try Sys.pwriteAll(f.fd, f.path, Self.encode(buckets[i]), offset: 0)
+                } catch {
+                    // A refused flow counts under no key: put back what this call wrote (in
+                    // place, into blocks it has just written, so a full disk does not refuse it).
+                    for (j, g) in fds.enumerated().prefix(i) { try? Sys.pwriteAll(g.fd, g.path, Self.encode(before[j]), offset: 0) }
+                    throw error
+                }
             }
             return nil
         }

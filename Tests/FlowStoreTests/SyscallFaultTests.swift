@@ -234,4 +234,22 @@ struct SyscallFaultTests {
         expectNoSpace(f, "counter decrement") { try web.decrement(key: "sign-in 192.0.2.1", windowEnd: WindowCount.windowEnd(now: now, seconds: 60)) }
         #expect(try web.count(key: "sign-in 192.0.2.1", windowSeconds: 60, now: now).count == 1)
     }
+
+    /// The pending-flow caps: a refused write counts the flow under none of its keys, even
+    /// when the disk fills between the address's counter and the client's.
+    @Test(arguments: [SyscallFaults.Occurrence.every, .nth(2)])
+    func aFullDiskRefusesAnAdmissionAndCountsNothing(occurrence: SyscallFaults.Occurrence) throws {
+        let f = try StoreFixture()
+        let counters = FileAdmissionCounters(directory: f.store.directory)
+        let keys = [AdmissionKey(name: "address:192.0.2.1", limit: 5, kind: .address), AdmissionKey(name: "client:tv", limit: 8, kind: .client)]
+        let now = f.clock.now()
+        #expect(try counters.admit(keys, expiresAt: now.adding(seconds: 600), lifetimeSeconds: 600, now: now) == nil)
+        let error = try #require(throws: FlowStorageError.self) {
+            try SyscallFaults.with(ENOSPC, on: "pwrite", pathContaining: f.root, occurrence) { _ in
+                try counters.admit(keys, expiresAt: now.adding(seconds: 600), lifetimeSeconds: 600, now: now)
+            }
+        }
+        #expect(error.kind == .noSpace && error.errno == ENOSPC)
+        #expect(try counters.live("address:192.0.2.1", now: now) == 1 && counters.live("client:tv", now: now) == 1)
+    }
 }
