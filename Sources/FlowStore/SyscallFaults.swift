@@ -7,7 +7,7 @@ import Synchronization
 /// as in `FlowStorageError.call`), a substring the path must contain, and which matching calls
 /// fail: the nth only, or every one from the nth on. `Sys` consults the table before each call;
 /// while it is empty (always, in production: nothing outside tests adds a rule) that costs one
-/// relaxed atomic load. Tests run in parallel in one process, so a rule names a path under the
+/// atomic load. Tests run in parallel in one process, so a rule names a path under the
 /// test's own temporary directory and touches no other test.
 ///
 /// ```swift
