@@ -26,11 +26,28 @@ public struct FlowStorageError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     public var kind: Kind
+    /// For operators: what failed, where and why ("fdatasync /var/lib/devicegate/journal/…:
+    /// Input/output error").
     public var message: String
+    /// The system call that failed ("open", "fdatasync", "syncfs", …), when one did.
+    public var call: String?
+    /// The path it was made on.
+    public var path: String?
+    /// The errno it failed with (ENOSPC, EIO, …), kept rather than flattened into `message`.
+    public var errno: Int32?
 
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
+    }
+
+    /// A failed system call; `message` is the operator's text, built by the caller (who can
+    /// name errno: this module does no I/O).
+    public init(_ kind: Kind, _ message: String, call: String, path: String, errno: Int32) {
+        self.init(kind, message)
+        self.call = call
+        self.path = path
+        self.errno = errno
     }
 
     public var description: String { "\(kind.rawValue): \(message)" }

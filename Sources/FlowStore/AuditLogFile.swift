@@ -35,10 +35,10 @@ public final class AuditLogFile: @unchecked Sendable {
         if let st = Sys.lstat(path), st.st_mode & S_IFMT == S_IFLNK {
             throw Problem(description: "\(path) is a symbolic link, and the audit log is never opened through one (a link could send the appends to any file the service may write): set audit.file to the real file, or remove the link (rm \(path))")
         }
-        guard let fd = try Sys.open(path, Self.flags, 0o600) else { throw Sys.error("open", path) }
+        let fd = try Sys.open(path, Self.flags, 0o600)
+        let st: Glibc.stat
+        do { st = try Sys.fstat(fd, path) } catch { Sys.close(fd); throw error }
         self.fd = fd
-        var st = Glibc.stat()
-        fstat(fd, &st)
         identity = (UInt64(st.st_dev), UInt64(st.st_ino))
     }
 
@@ -57,8 +57,8 @@ public final class AuditLogFile: @unchecked Sendable {
         if let st = Sys.stat(path), UInt64(st.st_dev) == identity.dev, UInt64(st.st_ino) == identity.ino { return }
         // A link put in the log's place fails here (ELOOP): the old file is kept.
         guard let fresh = try? Sys.open(path, Self.flags, 0o600) else { return }
-        var st = Glibc.stat()
-        fstat(fresh, &st)
+        // (fstat of a descriptor just opened cannot fail short of EIO; keep the old file then)
+        guard let st = try? Sys.fstat(fresh, path) else { Sys.close(fresh); return }
         Sys.close(fd)
         fd = fresh
         identity = (UInt64(st.st_dev), UInt64(st.st_ino))

@@ -32,7 +32,7 @@ public final class CounterPage: @unchecked Sendable {
     }
 
     deinit {
-        munmap(base, (count + 1) * 8)
+        Sys.unmap(base, size: (count + 1) * 8)
         Sys.close(fd)
     }
 
@@ -73,20 +73,17 @@ public final class CounterPage: @unchecked Sendable {
     }
 
     private static func claim(path: String, layout: UInt64, count: Int) throws -> CounterPage? {
-        guard let fd = try Sys.open(path, O_RDWR | O_CREAT, 0o600) else { return nil }
+        let fd = try Sys.open(path, O_RDWR | O_CREAT, 0o600)
         do {
             guard try Sys.lockExclusive(fd, path, wait: false) else { Sys.close(fd); return nil }
             let size = (count + 1) * 8
             // Size the file by writing zeros (not ftruncate): on a full disk this fails now,
             // rather than with SIGBUS on the first store into a page with no block behind it.
-            var st = Glibc.stat()
-            guard fstat(fd, &st) == 0 else { throw Sys.error("fstat", path) }
+            let st = try Sys.fstat(fd, path)
             if Int(st.st_size) < size {
                 try Sys.pwriteAll(fd, path, [UInt8](repeating: 0, count: size - Int(st.st_size)), offset: off_t(st.st_size))
             }
-            guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
-                throw Sys.error("mmap", path)
-            }
+            let raw = try Sys.mapShared(fd, path, size: size)
             let base = raw.bindMemory(to: UInt64.self, capacity: count + 1)
             if base[0] != layout {
                 for i in 1...count { base[i] = 0 }
@@ -113,7 +110,7 @@ public final class CounterPage: @unchecked Sendable {
     }
 
     private static func read(path: String, layout: UInt64, count: Int) -> [UInt64]? {
-        guard let fd = try? Sys.open(path, O_RDONLY, missingOK: true) else { return nil }
+        guard let fd = try? Sys.openIfExists(path, O_RDONLY) else { return nil }
         return Sys.closeAfter(fd) { fd -> [UInt64]? in
             guard let bytes = try? Sys.pread(fd, path, count: (count + 1) * 8, offset: 0), bytes.count == (count + 1) * 8 else { return nil }
             let words = bytes.withUnsafeBytes { raw in (0...count).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) } }

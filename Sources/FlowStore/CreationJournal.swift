@@ -43,6 +43,10 @@ final class CreationJournal {
 
     let directory: String
     private var segment: (window: Int64, log: Int32, synced: Int32)?
+    /// Set by the first failed checkpoint (`FileFlowStore.checkpointJournal`): after a failed
+    /// syncfs the kernel may report the next one as a success without having written the same
+    /// pages, so no log is removed again by this process. A restart replays the journal.
+    var checkpointLatch: FlowStorageError?
 
     init(directory: String) {
         self.directory = directory
@@ -69,11 +73,10 @@ final class CreationJournal {
     private func openSegment(_ window: Int64) throws -> (window: Int64, log: Int32, synced: Int32) {
         if let s = segment, s.window == window { return s }
         closeSegment()
-        guard let log = try Sys.open(logPath(window), O_WRONLY | O_APPEND | O_CREAT) else { throw Sys.error("open", logPath(window)) }
+        let log = try Sys.open(logPath(window), O_WRONLY | O_APPEND | O_CREAT)
         var synced: Int32 = -1
         do {
-            guard let fd = try Sys.open(syncedPath(window), O_RDWR | O_CREAT) else { throw Sys.error("open", syncedPath(window)) }
-            synced = fd
+            synced = try Sys.open(syncedPath(window), O_RDWR | O_CREAT)
             // Whoever created the log, its name is on disk before this process relies on it.
             try Sys.fsyncDirectory(directory)
         } catch {
@@ -219,7 +222,7 @@ extension FileFlowStore {
         var result = JournalRecovery()
         try Sys.mkdir(journalDirectory)
         let lockPath = "\(journalDirectory)/recovery.flock"
-        guard let fd = try Sys.open(lockPath, O_RDWR | O_CREAT) else { throw Sys.error("open", lockPath) }
+        let fd = try Sys.open(lockPath, O_RDWR | O_CREAT)
         try Sys.closeAfter(fd) { fd in
             try Sys.withExclusiveLock(fd, lockPath) {
                 for name in try Sys.listDirectory(journalDirectory).sorted() where name.hasSuffix(".log") {
@@ -257,15 +260,13 @@ extension FileFlowStore {
             }
         }
         if !recordIntact {
-            if let fd = try Sys.open(flow.lock, O_RDWR | O_CREAT) {
-                try Sys.closeAfter(fd) { fd in
-                    try Sys.withExclusiveLock(fd, flow.lock) {
-                        // Written again only if still not readable under the flow's lock.
-                        guard readFlowRecord(flow.record) == nil else { return }
-                        try Sys.rename(temp!, flow.record)
-                        temp = nil
-                        result.restoredRecords += 1
-                    }
+            try Sys.closeAfter(try Sys.open(flow.lock, O_RDWR | O_CREAT)) { fd in
+                try Sys.withExclusiveLock(fd, flow.lock) {
+                    // Written again only if still not readable under the flow's lock.
+                    guard readFlowRecord(flow.record) == nil else { return }
+                    try Sys.rename(temp!, flow.record)
+                    temp = nil
+                    result.restoredRecords += 1
                 }
             }
         }
@@ -290,7 +291,15 @@ extension FileFlowStore {
     ///
     /// `quiescent`: the caller's own workers have exited (a clean stop): every log is due
     /// whatever its minute, so the next start has nothing to replay.
+    ///
+    /// A failed sync latches the checkpoint off for the life of this store: every later call
+    /// throws at once and removes nothing (`CreationJournal.checkpointLatch`).
     public func checkpointJournal(now: UnixTime, quiescent: Bool = false) throws -> Int {
+        if let latch = journal.checkpointLatch {
+            var error = latch
+            error.message = "journal checkpoint off since a failed sync (\(latch.message)); a restart replays the journal"
+            throw error
+        }
         guard let names = try? Sys.listDirectory(journalDirectory) else { return 0 }
         let present = Set(names)
         var due: [(name: String, size: off_t, inode: ino_t)] = []
@@ -301,10 +310,15 @@ extension FileFlowStore {
         }
         var removed = 0
         if !due.isEmpty {
-            try Sys.syncFilesystem(directory.root)
+            do {
+                try Sys.syncFilesystem(directory.root)
+            } catch let error as FlowStorageError {
+                journal.checkpointLatch = error
+                throw error
+            }
             for log in due {
                 let path = "\(journalDirectory)/\(log.name)"
-                guard let fd = try? Sys.open(path, O_RDONLY, missingOK: true) else { continue }
+                guard let fd = try? Sys.openIfExists(path, O_RDONLY) else { continue }
                 Sys.closeAfter(fd) { fd in
                     guard (try? Sys.lockExclusive(fd, path, wait: false)) == true,
                           let st = try? Sys.fstat(fd, path), st.st_ino == log.inode, st.st_size == log.size else { return }

@@ -36,7 +36,7 @@ public final class FileAdmissionCounters: FlowAdmissionCounters {
             for key in keys {
                 let p = path(key.name)
                 try directory.ensureShard(p.dir)
-                guard let fd = try Sys.open(p.file, O_RDWR | O_CREAT) else { throw FlowStorageError(.io, "open \(p.file)") }
+                let fd = try Sys.open(p.file, O_RDWR | O_CREAT)
                 fds.append((fd, p.file))
                 _ = try Sys.lockExclusive(fd, p.file)
                 if try Sys.fstat(fd, p.file).st_nlink == 0 { unlinked = true; break }
@@ -48,9 +48,17 @@ public final class FileAdmissionCounters: FlowAdmissionCounters {
                 if let refusal = key.refusal(b, now: now) { return refusal }
                 buckets.append(b)
             }
+            let before = buckets
             for (i, f) in fds.enumerated() {
                 buckets[i].add(expiresAt: expiresAt, width: width, now: now)
-                try Sys.pwriteAll(f.fd, f.path, Self.encode(buckets[i]), offset: 0)
+                do {
+                    try Sys.pwriteAll(f.fd, f.path, Self.encode(buckets[i]), offset: 0)
+                } catch {
+                    // A refused flow counts under no key: put back what this call wrote (in
+                    // place, into blocks it has just written, so a full disk does not refuse it).
+                    for (j, g) in fds.enumerated().prefix(i) { try? Sys.pwriteAll(g.fd, g.path, Self.encode(before[j]), offset: 0) }
+                    throw error
+                }
             }
             return nil
         }
@@ -59,7 +67,7 @@ public final class FileAdmissionCounters: FlowAdmissionCounters {
     /// The live count under a key (for tests and `devicegate status`).
     public func live(_ name: String, now: UnixTime) throws -> Int64 {
         let p = path(name)
-        guard let fd = try Sys.open(p.file, O_RDONLY, missingOK: true) else { return 0 }
+        guard let fd = try Sys.openIfExists(p.file, O_RDONLY) else { return 0 }
         return try Sys.closeAfter(fd) { fd in
             try Sys.lockShared(fd, p.file)
             return Self.decode(try Sys.pread(fd, p.file, count: Self.fileSize, offset: 0)).live(now: now)
@@ -95,7 +103,7 @@ public final class FileAdmissionCounters: FlowAdmissionCounters {
             let dir = directory.admissionShard(StateDirectory.shardName(index % StateDirectory.shardCount))
             for name in (try? Sys.listDirectory(dir)) ?? [] {
                 let file = "\(dir)/\(name)"
-                guard let fd = try? Sys.open(file, O_RDWR, missingOK: true) else { continue }
+                guard let fd = try? Sys.openIfExists(file, O_RDWR) else { continue }
                 Sys.closeAfter(fd) { fd in
                     guard (try? Sys.lockExclusive(fd, file, wait: false)) == true,
                           let bytes = try? Sys.pread(fd, file, count: Self.fileSize, offset: 0) else { return }

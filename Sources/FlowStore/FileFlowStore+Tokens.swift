@@ -36,7 +36,7 @@ extension FileFlowStore {
     public func updateRefreshFamily<R>(id: String, _ body: (RefreshFamily?) throws -> (family: RefreshFamily?, result: R)) throws -> R {
         guard Self.isHexKey(id) else { return try body(nil).result }
         let paths = familyPaths(id)
-        guard let fd = try Sys.open(paths.lock, O_RDWR | O_CREAT) else { throw FlowStorageError(.io, "open \(paths.lock)") }
+        let fd = try Sys.open(paths.lock, O_RDWR | O_CREAT)
         return try Sys.closeAfter(fd) { fd in
             _ = try Sys.lockExclusive(fd, paths.lock)
             let family = try Sys.readFile(paths.record).map { try RecordCoding.decodeFamily($0, path: paths.record) }

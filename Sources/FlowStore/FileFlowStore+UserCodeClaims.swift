@@ -49,7 +49,7 @@ extension FileFlowStore {
     /// Runs `body` holding the claims lock of the shard directory `dir`.
     func withClaimsLock<T>(_ dir: String, _ body: () throws -> T) throws -> T {
         let path = "\(dir)/claims.flock"
-        guard let fd = try Sys.open(path, O_RDWR | O_CREAT) else { throw FlowStorageError(.io, "open \(path)") }
+        let fd = try Sys.open(path, O_RDWR | O_CREAT)
         return try Sys.closeAfter(fd) { fd in
             _ = try Sys.lockExclusive(fd, path)
             return try body()

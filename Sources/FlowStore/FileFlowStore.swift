@@ -80,8 +80,8 @@ public final class FileFlowStore: FlowStorage {
         try claimUserCode(file: temp!, claim: claim, for: record)
         do {
             // The lock file with fresh soft state (not durable; polls recreate it if lost).
-            if let fd = try Sys.open(flow.lock, O_RDWR | O_CREAT) {
-                try Sys.closeAfter(fd) { try Sys.pwriteAll($0, flow.lock, RecordCoding.encodePoll(PollState(interval: record.interval)), offset: 0) }
+            try Sys.closeAfter(try Sys.open(flow.lock, O_RDWR | O_CREAT)) {
+                try Sys.pwriteAll($0, flow.lock, RecordCoding.encodePoll(PollState(interval: record.interval)), offset: 0)
             }
             try Sys.rename(temp!, flow.record)
             temp = nil
@@ -100,12 +100,13 @@ public final class FileFlowStore: FlowStorage {
         }
         let flow = flowPaths(id)
         // An unknown id costs two failed opens and takes no lock: nothing exists to protect.
-        var lockFD = try Sys.open(flow.lock, O_RDWR, missingOK: true)
-        if lockFD == nil {
+        let fd: Int32
+        if let existing = try Sys.openIfExists(flow.lock, O_RDWR) {
+            fd = existing
+        } else {
             guard Sys.stat(flow.record) != nil else { return try body(nil, PollState(interval: 0)).result }
-            lockFD = try Sys.open(flow.lock, O_RDWR | O_CREAT)
+            fd = try Sys.open(flow.lock, O_RDWR | O_CREAT)
         }
-        guard let fd = lockFD else { throw FlowStorageError(.io, "open \(flow.lock)") }
         return try Sys.closeAfter(fd) { fd in
             _ = try Sys.lockExclusive(fd, flow.lock)
             let record = try Sys.readFile(flow.record).map { try RecordCoding.decodeFlow($0, path: flow.record) }

@@ -81,7 +81,7 @@ public final class FileUnknownCodeCounts: UnknownCodeCounting, @unchecked Sendab
     }
 
     private func withLockedTable<T>(_ body: (Int32) throws -> T) throws -> T {
-        guard let fd = try Sys.open(path, O_RDWR | O_CREAT) else { throw FlowStorageError(.io, "open \(path)") }
+        let fd = try Sys.open(path, O_RDWR | O_CREAT)
         return try Sys.closeAfter(fd) { fd in
             _ = try Sys.lockExclusive(fd, path)
             return try body(fd)

@@ -65,7 +65,7 @@ public final class FileWebStateStore: WebStateStorage {
     public func count(key: String, windowSeconds: Int, now: UnixTime) throws -> WindowCount {
         let end = WindowCount.windowEnd(now: now, seconds: windowSeconds)
         let path = counterPath(key)
-        guard let fd = try Sys.open(path, O_RDONLY, missingOK: true) else { return WindowCount(count: 0, windowEnd: end) }
+        guard let fd = try Sys.openIfExists(path, O_RDONLY) else { return WindowCount(count: 0, windowEnd: end) }
         return try Sys.closeAfter(fd) { fd in
             try Sys.lockShared(fd, path)
             let stored = RecordCoding.decodeCounter(try Sys.pread(fd, path, count: RecordCoding.counterSize, offset: 0))
@@ -79,13 +79,12 @@ public final class FileWebStateStore: WebStateStorage {
         let path = counterPath(key)
         try directory.ensureShard(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
         while true {
-            guard let fd = try Sys.open(path, O_RDWR | O_CREAT) else { throw FlowStorageError(.io, "open \(path)") }
+            let fd = try Sys.open(path, O_RDWR | O_CREAT)
             let result: WindowCount? = try Sys.closeAfter(fd) { fd in
                 _ = try Sys.lockExclusive(fd, path)
                 // Garbage collection may have unlinked the file while we waited for the lock:
                 // counting into an unlinked file would lose the attempt, so open it again.
-                var st = Glibc.stat()
-                guard fstat(fd, &st) == 0, st.st_nlink > 0 else { return nil }
+                guard try Sys.fstat(fd, path).st_nlink > 0 else { return nil }
                 let stored = RecordCoding.decodeCounter(try Sys.pread(fd, path, count: RecordCoding.counterSize, offset: 0))
                 var next = WindowCount(count: 1, windowEnd: end)
                 if let stored, stored.windowEnd == end { next.count = stored.count + 1 }
@@ -98,7 +97,7 @@ public final class FileWebStateStore: WebStateStorage {
 
     public func decrement(key: String, windowEnd: UnixTime) throws {
         let path = counterPath(key)
-        guard let fd = try Sys.open(path, O_RDWR, missingOK: true) else { return }
+        guard let fd = try Sys.openIfExists(path, O_RDWR) else { return }
         try Sys.closeAfter(fd) { fd in
             _ = try Sys.lockExclusive(fd, path)
             // A counter collected or of another window holds nothing of ours to take back.
@@ -117,7 +116,7 @@ public final class FileWebStateStore: WebStateStorage {
         let first = Int.random(in: 0..<slots)
         for i in 0..<slots {
             let path = "\(dir)/\(pool)-\((first + i) % slots)"
-            guard let fd = try Sys.open(path, O_RDWR | O_CREAT) else { continue }
+            let fd = try Sys.open(path, O_RDWR | O_CREAT)
             if try Sys.lockExclusive(fd, path, wait: false) { return FileSlotClaim(fd: fd) }
             Sys.close(fd)
         }
@@ -147,7 +146,7 @@ public final class FileWebStateStore: WebStateStorage {
             let limits = directory.limitsShard(shard)
             for name in (try? Sys.listDirectory(limits)) ?? [] {
                 let path = "\(limits)/\(name)"
-                guard let fd = try? Sys.open(path, O_RDWR, missingOK: true) else { continue }
+                guard let fd = try? Sys.openIfExists(path, O_RDWR) else { continue }
                 Sys.closeAfter(fd) { fd in
                     guard (try? Sys.lockExclusive(fd, path, wait: false)) == true else { return }
                     let stored = (try? Sys.pread(fd, path, count: RecordCoding.counterSize, offset: 0)).flatMap(RecordCoding.decodeCounter)

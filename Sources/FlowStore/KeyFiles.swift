@@ -69,7 +69,7 @@ public final class KeyFiles: SigningKeyStorage {
     /// before `forgetRetiredBefore` (their tokens have all expired). Under the index lock, so two
     /// concurrent rotations cannot lose a key.
     public func activate(_ key: StoredKey, now: UnixTime, forgetRetiredBefore: UnixTime?, onlyIfNone: Bool = false) throws -> Bool {
-        guard let fd = try Sys.open(lockPath, O_RDWR | O_CREAT) else { throw FlowStorageError(.io, "open \(lockPath)") }
+        let fd = try Sys.open(lockPath, O_RDWR | O_CREAT)
         return try Sys.closeAfter(fd) { fd in
             _ = try Sys.lockExclusive(fd, lockPath)
             var keys = try load()

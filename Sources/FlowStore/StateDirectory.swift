@@ -104,8 +104,10 @@ public struct StateDirectory: Sendable {
                 throw Problem(description: "state directory \(root) has mode \(String(st.st_mode & 0o777, radix: 8)); it must be 0700 (chmod 0700 \(root))")
             }
         } else {
-            guard Glibc.mkdir(root, 0o700) == 0 || errno == EEXIST else {
-                throw Problem(description: "cannot create state directory \(root): \(String(cString: strerror(errno)))")
+            do {
+                try Sys.mkdir(root, 0o700)
+            } catch let error as FlowStorageError {
+                throw Problem(description: "cannot create state directory \(root): \(String(cString: strerror(error.errno ?? EIO)))")
             }
         }
         do {

@@ -6,19 +6,42 @@ import Darwin
 import CSupport
 import DeviceFlow
 
-/// The few syscalls the store needs, each retried on EINTR and mapped to `FlowStorageError`
-/// with the call, the path and errno. This file is the only place that calls them.
+/// The syscalls of the state directory, each retried on EINTR and mapped to a
+/// `FlowStorageError` that keeps the call, the path and errno (one factory, `error`, as
+/// NIOFileSystem's `FileSystemError+Syscall.swift`). This file is the only place that makes
+/// them, and each consults `SyscallFaults` first, so tests can make any of them fail.
 enum Sys {
+    /// The error for `call` on `path` failing with `code`: `.noSpace` for a full disk or
+    /// quota (ENOSPC, EDQUOT), `.io` otherwise. The message reads "<call> <path>: <strerror>".
     static func error(_ call: String, _ path: String, _ code: Int32 = errno) -> FlowStorageError {
         let text = String(cString: strerror(code))
-        if code == ENOSPC || code == EDQUOT {
-            return FlowStorageError(.noSpace, "\(call) \(path): \(text)")
-        }
-        return FlowStorageError(.io, "\(call) \(path): \(text)")
+        let kind: FlowStorageError.Kind = code == ENOSPC || code == EDQUOT ? .noSpace : .io
+        return FlowStorageError(kind, "\(call) \(path): \(text)", call: call, path: path, errno: code)
     }
 
-    /// open(2); returns nil for ENOENT when `missingOK`.
-    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600, missingOK: Bool = false) throws -> Int32? {
+    /// The injected errno for `call` on `path`, if a test asked for one (`SyscallFaults`).
+    @inline(__always)
+    private static func fault(_ call: String, _ path: String) -> Int32? {
+        SyscallFaults.check(call, path)
+    }
+
+    /// open(2), with O_CLOEXEC. Every failure throws, ENOENT included: use `openIfExists`
+    /// where a missing file is normal.
+    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32 {
+        guard let fd = try open(path, flags, mode, missingOK: false) else { throw error("open", path, ENOENT) }
+        return fd
+    }
+
+    /// open(2), with O_CLOEXEC; nil when the file does not exist (ENOENT).
+    static func openIfExists(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32? {
+        try open(path, flags, mode, missingOK: true)
+    }
+
+    private static func open(_ path: String, _ flags: Int32, _ mode: mode_t, missingOK: Bool) throws -> Int32? {
+        if let code = fault("open", path) {
+            if missingOK && code == ENOENT { return nil }
+            throw error("open", path, code)
+        }
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
             if fd >= 0 { return fd }
@@ -39,6 +62,10 @@ enum Sys {
     /// flock(2) exclusive. Locks belong to the open file description, so they vanish when the
     /// process dies, SIGKILL included: no lock is ever left held by a dead worker.
     static func lockExclusive(_ fd: Int32, _ path: String, wait: Bool = true) throws -> Bool {
+        if let code = fault("flock", path) {
+            if !wait && code == EWOULDBLOCK { return false }
+            throw error("flock", path, code)
+        }
         while true {
             if flock(fd, wait ? LOCK_EX : (LOCK_EX | LOCK_NB)) == 0 { return true }
             if errno == EINTR { continue }
@@ -50,11 +77,15 @@ enum Sys {
     /// Runs `body` holding the flock of `fd`, released on every path (the descriptor stays open).
     static func withExclusiveLock<T>(_ fd: Int32, _ path: String, _ body: () throws -> T) throws -> T {
         _ = try lockExclusive(fd, path)
-        defer { _ = flock(fd, LOCK_UN) }
+        defer { unlock(fd) }
         return try body()
     }
 
+    /// flock(2) LOCK_UN. It cannot fail on a descriptor that is open; closing it unlocks too.
+    static func unlock(_ fd: Int32) { _ = flock(fd, LOCK_UN) }
+
     static func lockShared(_ fd: Int32, _ path: String) throws {
+        if let code = fault("flock", path) { throw error("flock", path, code) }
         while true {
             if flock(fd, LOCK_SH) == 0 { return }
             if errno == EINTR { continue }
@@ -64,6 +95,7 @@ enum Sys {
 
     /// Reads the whole file (small state files only), up to `limit` bytes.
     static func readAll(_ fd: Int32, _ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
+        if let code = fault("read", path) { throw error("read", path, code) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while out.count < limit {
@@ -83,11 +115,12 @@ enum Sys {
 
     /// Reads a whole file by path; nil when it does not exist.
     static func readFile(_ path: String, limit: Int = 1 << 20) throws -> [UInt8]? {
-        guard let fd = try open(path, O_RDONLY, missingOK: true) else { return nil }
+        guard let fd = try openIfExists(path, O_RDONLY) else { return nil }
         return try closeAfter(fd) { try readAll($0, path, limit: limit) }
     }
 
     static func pread(_ fd: Int32, _ path: String, count: Int, offset: off_t) throws -> [UInt8] {
+        if let code = fault("pread", path) { throw error("pread", path, code) }
         var buffer = [UInt8](repeating: 0, count: count)
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress, count, offset) }
@@ -100,6 +133,7 @@ enum Sys {
     static func pwriteAll(_ fd: Int32, _ path: String, _ bytes: [UInt8], offset: off_t) throws {
         var done = 0
         while done < bytes.count {
+            if let code = fault("pwrite", path) { throw error("pwrite", path, code) }
             let n = bytes.withUnsafeBytes { Glibc.pwrite(fd, $0.baseAddress! + done, bytes.count - done, offset + off_t(done)) }
             if n > 0 { done += n; continue }
             if n < 0 && errno == EINTR { continue }
@@ -110,6 +144,7 @@ enum Sys {
     static func writeAll(_ fd: Int32, _ path: String, _ bytes: [UInt8]) throws {
         var done = 0
         while done < bytes.count {
+            if let code = fault("write", path) { throw error("write", path, code) }
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
             if n > 0 { done += n; continue }
             if n < 0 && errno == EINTR { continue }
@@ -118,6 +153,7 @@ enum Sys {
     }
 
     static func fsync(_ fd: Int32, _ path: String) throws {
+        if let code = fault("fsync", path) { throw error("fsync", path, code) }
         while Glibc.fsync(fd) != 0 {
             if errno == EINTR { continue }
             throw error("fsync", path)
@@ -125,6 +161,7 @@ enum Sys {
     }
 
     static func fdatasync(_ fd: Int32, _ path: String) throws {
+        if let code = fault("fdatasync", path) { throw error("fdatasync", path, code) }
         while Glibc.fdatasync(fd) != 0 {
             if errno == EINTR { continue }
             throw error("fdatasync", path)
@@ -132,21 +169,48 @@ enum Sys {
     }
 
     static func fstat(_ fd: Int32, _ path: String) throws -> Glibc.stat {
+        if let code = fault("fstat", path) { throw error("fstat", path, code) }
         var st = Glibc.stat()
         guard Glibc.fstat(fd, &st) == 0 else { throw error("fstat", path) }
         return st
     }
 
+    /// fchmod(2) and, when `owner` is given, fchown(2). A chown to another user that fails
+    /// with EPERM is not an error unless the process runs as root (only root may give a file
+    /// away; anyone else's file is theirs already or cannot be made so).
+    static func setPermissions(_ fd: Int32, _ path: String, mode: mode_t, owner: (uid: uid_t, gid: gid_t)?) throws {
+        if let code = fault("fchmod", path) { throw error("fchmod", path, code) }
+        guard Glibc.fchmod(fd, mode) == 0 else { throw error("fchmod", path) }
+        if let owner {
+            if let code = fault("fchown", path) { throw error("fchown", path, code) }
+            if Glibc.fchown(fd, owner.uid, owner.gid) != 0 && geteuid() == 0 { throw error("fchown", path) }
+        }
+    }
+
+    /// mmap(2) of `size` bytes of `fd`, shared, read and write.
+    static func mapShared(_ fd: Int32, _ path: String, size: Int) throws -> UnsafeMutableRawPointer {
+        if let code = fault("mmap", path) { throw error("mmap", path, code) }
+        guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
+            throw error("mmap", path)
+        }
+        return raw
+    }
+
+    /// munmap(2) of a mapping made by `mapShared`; it fails only for a range that is not one.
+    static func unmap(_ base: UnsafeMutableRawPointer, size: Int) { _ = munmap(base, size) }
+
     /// One write(2) of a whole frame to a descriptor opened with O_APPEND, so that frames of
     /// concurrent writers never interleave; returns the offset where it ends. A short write
     /// (a full disk) is an error: the part written is a torn frame that readers skip.
     static func appendFrame(_ fd: Int32, _ path: String, _ frame: [UInt8]) throws -> off_t {
+        if let code = fault("write", path) { throw error("write", path, code) }
         while true {
             let n = frame.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n == frame.count { break }
             if n < 0 && errno == EINTR { continue }
             throw error("write", path, n < 0 ? errno : ENOSPC)
         }
+        if let code = fault("lseek", path) { throw error("lseek", path, code) }
         let end = lseek(fd, 0, SEEK_CUR)
         guard end >= 0 else { throw error("lseek", path) }
         return end
@@ -154,8 +218,9 @@ enum Sys {
 
     /// syncfs(2) of the filesystem that holds `path`.
     static func syncFilesystem(_ path: String) throws {
-        guard let fd = try open(path, O_RDONLY | O_DIRECTORY) else { throw error("open", path) }
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
         try closeAfter(fd) { fd in
+            if let code = fault("syncfs", path) { throw error("syncfs", path, code) }
             while dg_syncfs(fd) != 0 {
                 if errno == EINTR { continue }
                 throw error("syncfs", path)
@@ -165,16 +230,21 @@ enum Sys {
 
     /// fsync of a directory, which makes a rename or unlink inside it durable.
     static func fsyncDirectory(_ path: String) throws {
-        guard let fd = try open(path, O_RDONLY | O_DIRECTORY) else { return }
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
         try closeAfter(fd) { try fsync($0, path) }
     }
 
     static func rename(_ from: String, _ to: String) throws {
+        if let code = fault("rename", to) { throw error("rename", to, code) }
         if Glibc.rename(from, to) != 0 { throw error("rename", to) }
     }
 
     /// link(2): publishes `from` under `to` only if `to` does not exist. Returns false on EEXIST.
     static func linkIfAbsent(_ from: String, _ to: String) throws -> Bool {
+        if let code = fault("link", to) {
+            if code == EEXIST { return false }
+            throw error("link", to, code)
+        }
         if Glibc.link(from, to) == 0 { return true }
         if errno == EEXIST { return false }
         throw error("link", to)
@@ -182,26 +252,33 @@ enum Sys {
 
     /// unlink(2); a missing file is not an error.
     static func unlink(_ path: String) throws {
+        if let code = fault("unlink", path), code != ENOENT { throw error("unlink", path, code) }
         if Glibc.unlink(path) != 0 && errno != ENOENT { throw error("unlink", path) }
     }
 
+    /// mkdir(2); one that exists already is not an error.
     static func mkdir(_ path: String, _ mode: mode_t = 0o700) throws {
+        if let code = fault("mkdir", path), code != EEXIST { throw error("mkdir", path, code) }
         if Glibc.mkdir(path, mode) != 0 && errno != EEXIST { throw error("mkdir", path) }
     }
 
     /// rmdir(2), for a directory that is no longer used; one that is not empty (or is gone)
     /// stays as it is.
     static func removeDirectoryIfEmpty(_ path: String) {
+        if fault("rmdir", path) != nil { return }
         _ = Glibc.rmdir(path)
     }
 
+    /// stat(2); nil when it fails (the file is missing, mostly).
     static func stat(_ path: String) -> Glibc.stat? {
+        if fault("stat", path) != nil { return nil }
         var st = Glibc.stat()
         return fstatat(AT_FDCWD, path, &st, 0) == 0 ? st : nil
     }
 
     /// lstat(2): the link itself, not what it points at.
     static func lstat(_ path: String) -> Glibc.stat? {
+        if fault("lstat", path) != nil { return nil }
         var st = Glibc.stat()
         return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil
     }
@@ -209,6 +286,7 @@ enum Sys {
     /// statvfs(3): nil when it fails (EINTR retried).
     /// (Unqualified, as with flock: `Glibc.statvfs` names the struct.)
     static func filesystemStatus(_ path: String) -> Glibc.statvfs? {
+        if fault("statvfs", path) != nil { return nil }
         var st = Glibc.statvfs()
         while true {
             if statvfs(path, &st) == 0 { return st }
@@ -218,6 +296,7 @@ enum Sys {
 
     /// Names in a directory, without `.` and `..`.
     static func listDirectory(_ path: String) throws -> [String] {
+        if let code = fault("opendir", path) { throw error("opendir", path, code) }
         guard let dir = opendir(path) else { throw error("opendir", path) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -230,11 +309,18 @@ enum Sys {
         return names
     }
 
+    /// A file's mode and, optionally, owner, set on a temp file before it replaces another.
+    struct Permissions {
+        var mode: mode_t
+        var owner: (uid: uid_t, gid: gid_t)?
+    }
+
     /// Writes `bytes` to `directory/name` atomically: a temp file in the same directory,
     /// fsync, rename over the target, then (optionally) fsync of the directory. A crash at any
     /// instant leaves either the old file or the new one, never a torn one.
-    static func atomicWrite(directory: String, name: String, _ bytes: [UInt8], syncDirectory: Bool = true) throws {
-        let temp = try writeTemp(directory: directory, bytes)
+    static func atomicWrite(directory: String, name: String, _ bytes: [UInt8], syncDirectory: Bool = true,
+                            permissions: Permissions? = nil) throws {
+        let temp = try writeTemp(directory: directory, bytes, permissions: permissions)
         do {
             try rename(temp, directory + "/" + name)
         } catch {
@@ -246,16 +332,17 @@ enum Sys {
 
     /// Writes (and unless told otherwise fsyncs) a fresh temp file in `directory`, returning its
     /// path. Temp names start with `.tmp-` so garbage collection can remove ones a crash left
-    /// behind.
-    static func writeTemp(directory: String, _ bytes: [UInt8], sync: Bool = true) throws -> String {
+    /// behind. The file is 0600 unless `permissions` say otherwise.
+    static func writeTemp(directory: String, _ bytes: [UInt8], sync: Bool = true, permissions: Permissions? = nil) throws -> String {
         var suffix: UInt64 = 0
         var generator = SystemRandomNumberGenerator()
         suffix = generator.next()
         let temp = "\(directory)/.tmp-\(getpid())-\(String(suffix, radix: 16))"
-        guard let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600) else { throw error("open", temp) }
+        let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         do {
             try closeAfter(fd) { fd in
                 try writeAll(fd, temp, bytes)
+                if let permissions { try setPermissions(fd, temp, mode: permissions.mode, owner: permissions.owner) }
                 if sync { try fsync(fd, temp) }
             }
         } catch {

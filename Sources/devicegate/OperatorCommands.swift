@@ -273,14 +273,9 @@ struct DemoConfigCommand: ParsableCommand {
         fputs(yaml, file)
         fclose(file)
         let usersPath = "\(dir)/htpasswd"
-        let fd = open(usersPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            printError("devicegate: cannot write \(usersPath): \(String(cString: strerror(errno)))")
-            throw ExitCode(1)
-        }
-        let line = Array("demo:\(demoHash)\n".utf8)
-        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
+        // Every write checked and fsynced, and replaced whole: a demo directory made again
+        // never keeps a torn or empty password file.
+        try UsersAddCommand.writeAtomically(usersPath, "demo:\(demoHash)\n", like: nil)
         print("config: \(dir)/devicegate.yaml")
         print("demo sign-in: username demo, password \(demoPassword)")
         print("demo-cli client_secret: \(secret)")

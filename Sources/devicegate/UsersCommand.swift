@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import ArgumentParser
+import DeviceFlow
 import DeviceGateWeb
+import FlowStore
 
 struct UsersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,32 +88,15 @@ struct UsersAddCommand: ParsableCommand {
         return readLine(strippingNewline: true)
     }
 
-    /// Temp file in the same directory, fsync, rename: a crash leaves the old file or the new.
-    /// A new file is 0600; an existing file keeps its mode and owner (the service user must
-    /// still read it).
+    /// The state directory's atomic write (`AtomicFile`): temp file in the same directory,
+    /// fsync, rename, fsync of the directory; a crash leaves the old file or the new. A new
+    /// file is 0600; an existing file keeps its mode and owner (the service user must still
+    /// read it).
     static func writeAtomically(_ path: String, _ text: String, like existing: stat?) throws {
-        let temp = "\(path).tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            printError("devicegate: cannot write \(temp): \(String(cString: strerror(errno)))")
-            throw ExitCode(1)
-        }
-        var ok = true
-        let bytes = Array(text.utf8)
-        var done = 0
-        while ok && done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
-            if n > 0 { done += n } else if errno != EINTR { ok = false }
-        }
-        if let existing {
-            if fchmod(fd, existing.st_mode & 0o7777) != 0 { ok = false }
-            if fchown(fd, existing.st_uid, existing.st_gid) != 0 && geteuid() == 0 { ok = false }
-        }
-        if fsync(fd) != 0 { ok = false }
-        close(fd)
-        guard ok, rename(temp, path) == 0 else {
-            printError("devicegate: cannot write \(path): \(String(cString: strerror(errno)))")
-            unlink(temp)
+        do {
+            try AtomicFile.replace(path, with: Array(text.utf8), mode: 0o600, like: existing)
+        } catch let error as FlowStorageError {
+            printError("devicegate: cannot write \(path): \(String(cString: strerror(error.errno ?? EIO)))")
             throw ExitCode(1)
         }
     }

@@ -127,7 +127,8 @@ struct CreationJournalTests {
 
     /// A failed fdatasync retires the log: later frames go to a fresh log and are synced
     /// there, and the replay still reads the retired one. (Simulated: the log renamed away
-    /// under an append, which is what the retirement does.)
+    /// under an append, which is what the retirement does; SyscallFaultTests fails the
+    /// fdatasync itself.)
     @Test func aRenamedLogIsNotTrustedAndIsStillReplayed() throws {
         let f = try StoreFixture()
         let first = try f.authorize()
