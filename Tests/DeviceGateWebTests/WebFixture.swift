@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
@@ -10,6 +11,7 @@ import FlowStore
 import Logging
 import Operations
 import Testing
+import TokenSigning
 
 /// Hashes made by the real tools, so the users file is proven compatible with them.
 enum KnownHashes {
@@ -37,6 +39,8 @@ final class WebFixture {
 
     init(_ adjust: (inout DeviceGateConfiguration, String) -> Void = { _, _ in }) throws {
         var config = testConfiguration(stateDirectory: temp.path + "/state")
+        config.tokens.format = .opaque
+        config.tokens.signingAlgorithm = "ES256"
         config.web.usersFile = temp.path + "/htpasswd"
         adjust(&config, temp.path)
         self.config = config
@@ -47,14 +51,11 @@ final class WebFixture {
         try directory.prepare()
         store = try FileFlowStore(directory: directory)
         webStore = try FileWebStateStore(directory: directory)
-        let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
-                                  issuer: OpaqueTokenIssuer(accessTokenLifetime: 3600))
+        let keys = try KeyFiles(directory: config.keysDirectory)
+        try KeyRing.ensureKey(files: keys, algorithm: .es256, now: clock.now())
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: logger)
-        app.telemetry = Telemetry(audit: audit, counters: nil, logger: logger)
-        let templates = try PageTemplates(directory: config.web.templatesDirectory)
-        app.handlers.append(VerificationPage(configuration: config, service: service, store: webStore, clock: clock, templates: templates,
-                                             telemetry: app.telemetry))
+        app = try DeviceGateApp.assemble(configuration: config, storage: .stateDirectory(flows: store, webState: webStore, keys: keys), clock: clock,
+                                         telemetry: Telemetry(audit: audit, counters: nil, logger: logger), logger: logger)
     }
 
     deinit { temp.remove() }
