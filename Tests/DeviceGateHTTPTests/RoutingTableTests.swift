@@ -10,98 +10,100 @@ import Testing
 /// What serves /x: the routing table of the default endpoints, and of the configurations that
 /// move the page to the root or let one configured path cover another.
 struct RoutingTableTests {
+    /// The configurations the table is read under.
+    enum Layout: Sendable {
+        /// The default endpoints.
+        case defaults
+        /// `endpoints.verification: /`: the page takes every path no endpoint has, and there is
+        /// no trailing-slash redirect ("//" is the page's 404).
+        case pageAtRoot
+        /// Trailing slashes of `endpoints.verification` dropped, the gateway moved, and no
+        /// metrics: no metrics route, and its path is nobody's.
+        case moved
+
+        var configuration: DeviceGateConfiguration {
+            var config = testConfiguration()
+            switch self {
+            case .defaults: break
+            case .pageAtRoot: config.endpoints.verification = "/"
+            case .moved:
+                config.endpoints.verification = "/link//"
+                config.endpoints.authCheck = "/gate/"
+                config.operations.metricsEnabled = false
+            }
+            return config
+        }
+    }
+
     struct Case: CustomTestStringConvertible, Sendable {
+        var layout: Layout
         var path: String
         var route: Route
-        var testDescription: String { "\(path) → \(route)" }
-        init(_ path: String, _ route: Route) { self.path = path; self.route = route }
+        var testDescription: String { "\(layout): \(path) → \(route)" }
+        init(_ layout: Layout, _ path: String, _ route: Route) { self.layout = layout; self.path = path; self.route = route }
     }
 
-    static let defaults: [Case] = [
-        Case("/application/o/device/", .deviceAuthorization),
-        Case("/application/o/token/", .token),
-        Case("/application/o/devicegate/.well-known/openid-configuration", .discovery),
-        Case("/application/o/devicegate/jwks/", .jwks),
-        Case("/application/o/userinfo/", .userinfo),
-        Case("/application/o/introspect/", .introspection),
-        Case("/application/o/revoke/", .revocation),
+    static let cases: [Case] = [
+        Case(.defaults, "/application/o/device/", .deviceAuthorization),
+        Case(.defaults, "/application/o/token/", .token),
+        Case(.defaults, "/application/o/devicegate/.well-known/openid-configuration", .discovery),
+        Case(.defaults, "/application/o/devicegate/jwks/", .jwks),
+        Case(.defaults, "/application/o/userinfo/", .userinfo),
+        Case(.defaults, "/application/o/introspect/", .introspection),
+        Case(.defaults, "/application/o/revoke/", .revocation),
         // Exact paths are exact: no trailing-slash or prefix leniency.
-        Case("/application/o/token", .notFound),
-        Case("/application/o/token/x", .notFound),
-        Case("/application/o/devicegate/jwks", .notFound),
-        Case("/Application/o/token/", .notFound),
+        Case(.defaults, "/application/o/token", .notFound),
+        Case(.defaults, "/application/o/token/x", .notFound),
+        Case(.defaults, "/application/o/devicegate/jwks", .notFound),
+        Case(.defaults, "/Application/o/token/", .notFound),
         // The gateway is a prefix: the rest names the requirement.
-        Case("/_devicegate/auth/", .authCheck),
-        Case("/_devicegate/auth/openid", .authCheck),
-        Case("/_devicegate/auth/api.read%20api.write/\"https://orders\"", .authCheck),
-        Case("/_devicegate/auth", .notFound),
-        Case("/_devicegate/metrics", .metrics),
-        Case("/_devicegate/metrics/", .notFound),
+        Case(.defaults, "/_devicegate/auth/", .authCheck),
+        Case(.defaults, "/_devicegate/auth/openid", .authCheck),
+        Case(.defaults, "/_devicegate/auth/api.read%20api.write/\"https://orders\"", .authCheck),
+        Case(.defaults, "/_devicegate/auth", .notFound),
+        Case(.defaults, "/_devicegate/metrics", .metrics),
+        Case(.defaults, "/_devicegate/metrics/", .notFound),
         // The verification page and everything under it.
-        Case("/device", .verification(.enter)),
-        Case("/device/signin", .verification(.signIn)),
-        Case("/device/decision", .verification(.decision)),
-        Case("/device/signout", .verification(.signOut)),
-        Case("/device/style.css", .verification(.stylesheet)),
-        Case("/device/", .verification(.trailingSlash)),
-        Case("/device/signin/", .verification(.other)),
-        Case("/device/nope", .verification(.other)),
-        Case("/device/style.css/x", .verification(.other)),
-        Case("/devices", .notFound),
-        Case("/deviceX/signin", .notFound),
+        Case(.defaults, "/device", .verification(.enter)),
+        Case(.defaults, "/device/signin", .verification(.signIn)),
+        Case(.defaults, "/device/decision", .verification(.decision)),
+        Case(.defaults, "/device/signout", .verification(.signOut)),
+        Case(.defaults, "/device/style.css", .verification(.stylesheet)),
+        Case(.defaults, "/device/", .verification(.trailingSlash)),
+        Case(.defaults, "/device/signin/", .verification(.other)),
+        Case(.defaults, "/device/nope", .verification(.other)),
+        Case(.defaults, "/device/style.css/x", .verification(.other)),
+        Case(.defaults, "/devices", .notFound),
+        Case(.defaults, "/deviceX/signin", .notFound),
         // Everything else.
-        Case("/", .notFound),
-        Case("/nope", .notFound),
-        Case("", .notFound),
+        Case(.defaults, "/", .notFound),
+        Case(.defaults, "/nope", .notFound),
+        Case(.defaults, "", .notFound),
+        // The page at the root.
+        Case(.pageAtRoot, "/", .verification(.enter)),
+        Case(.pageAtRoot, "/signin", .verification(.signIn)),
+        Case(.pageAtRoot, "/decision", .verification(.decision)),
+        Case(.pageAtRoot, "/signout", .verification(.signOut)),
+        Case(.pageAtRoot, "/style.css", .verification(.stylesheet)),
+        Case(.pageAtRoot, "//", .verification(.other)),
+        Case(.pageAtRoot, "/nope", .verification(.other)),
+        Case(.pageAtRoot, "/application/o/token/", .token),
+        Case(.pageAtRoot, "/application/o/token", .verification(.other)),
+        Case(.pageAtRoot, "/_devicegate/auth/openid", .authCheck),
+        Case(.pageAtRoot, "/_devicegate/metrics", .metrics),
+        Case(.pageAtRoot, "", .notFound),
+        // Moved paths, no metrics.
+        Case(.moved, "/link", .verification(.enter)),
+        Case(.moved, "/link/", .verification(.trailingSlash)),
+        Case(.moved, "/link/signin", .verification(.signIn)),
+        Case(.moved, "/device", .notFound),
+        Case(.moved, "/_devicegate/metrics", .notFound),
+        Case(.moved, "/gate/x", .authCheck),
     ]
 
-    @Test(arguments: defaults)
-    func defaultEndpoints(_ c: Case) {
-        #expect(RoutingTable(testConfiguration()).route(for: c.path) == c.route)
-    }
-
-    /// `endpoints.verification: /`: the page takes every path no endpoint has, and there is no
-    /// trailing-slash redirect ("//" is the page's 404).
-    static let pageAtRoot: [Case] = [
-        Case("/", .verification(.enter)),
-        Case("/signin", .verification(.signIn)),
-        Case("/decision", .verification(.decision)),
-        Case("/signout", .verification(.signOut)),
-        Case("/style.css", .verification(.stylesheet)),
-        Case("//", .verification(.other)),
-        Case("/nope", .verification(.other)),
-        Case("/application/o/token/", .token),
-        Case("/application/o/token", .verification(.other)),
-        Case("/_devicegate/auth/openid", .authCheck),
-        Case("/_devicegate/metrics", .metrics),
-        Case("", .notFound),
-    ]
-
-    @Test(arguments: pageAtRoot)
-    func verificationAtTheRoot(_ c: Case) {
-        var config = testConfiguration()
-        config.endpoints.verification = "/"
-        #expect(RoutingTable(config).route(for: c.path) == c.route)
-    }
-
-    /// Trailing slashes of `endpoints.verification` are dropped; without metrics there is no
-    /// metrics route and its path is nobody's.
-    static let movedPaths: [Case] = [
-        Case("/link", .verification(.enter)),
-        Case("/link/", .verification(.trailingSlash)),
-        Case("/link/signin", .verification(.signIn)),
-        Case("/device", .notFound),
-        Case("/_devicegate/metrics", .notFound),
-        Case("/gate/x", .authCheck),
-    ]
-
-    @Test(arguments: movedPaths)
-    func movedPagesAndNoMetrics(_ c: Case) {
-        var config = testConfiguration()
-        config.endpoints.verification = "/link//"
-        config.endpoints.authCheck = "/gate/"
-        config.operations.metricsEnabled = false
-        #expect(RoutingTable(config).route(for: c.path) == c.route)
+    @Test(arguments: cases)
+    func route(_ c: Case) {
+        #expect(RoutingTable(c.layout.configuration).route(for: c.path) == c.route)
     }
 
     /// When configured paths overlap, the first route in the table's order serves: the OAuth
