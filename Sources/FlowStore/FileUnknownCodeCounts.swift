@@ -37,7 +37,13 @@ public final class FileUnknownCodeCounts: @unchecked Sendable {
     static let addressBytes = 46
     static let clientBytes = 64
 
-    public init(directory: StateDirectory) { path = "\(directory.root)/unknown-codes" }
+    public let kind: UnknownCredential
+
+    /// The table of `kind`: `<root>/unknown-codes` for device codes, `<root>/unknown-refresh-tokens`.
+    public init(directory: StateDirectory, kind: UnknownCredential = .deviceCode) {
+        self.kind = kind
+        path = "\(directory.root)/\(kind == .deviceCode ? "unknown-codes" : "unknown-refresh-tokens")"
+    }
 
     /// Counts one unknown code; returns counts of ended minutes that had to make room.
     public func add(address: String, clientID: String, window: Int64) throws -> [UnknownCodeCount] {

@@ -18,7 +18,7 @@ struct SharedUnknownCodeTests {
 
     func telemetry(_ directory: StateDirectory, _ sink: RecordingAuditSink) -> Telemetry {
         let t = Telemetry(audit: sink, counters: nil, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
-        t.sharedUnknownCodes = FileUnknownCodeCounts(directory: directory)
+        t.shareUnknownCredentials(directory: directory)
         return t
     }
 
