@@ -10,8 +10,8 @@ let fuzzed: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []
 // Release links use lld with packed relative relocations (DT_RELR, read by glibc 2.36 and later:
 // Debian 12). With --static-swift-stdlib, as deploy/lib/common.sh builds the release binary, the
 // Swift runtime and Foundation are in the binary and their ~87,000 relative relocations then take
-// 17 KB instead of 2 MB that every worker reads at start: about 3.5 MB less RSS per worker (README,
-// "Benchmark"). Debug builds and the tests link as before.
+// 17 KB instead of 2 MB that every worker reads at start: about 3.5 MB less RSS per worker
+// (docs/benchmarks.md, "Worker memory"). Debug builds and the tests link as before.
 let releaseLinking: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(configuration: .release)),
 ]

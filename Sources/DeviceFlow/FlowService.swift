@@ -1,5 +1,5 @@
 /// The operations of the device flow, over any `FlowStorage`: what the HTTP endpoints, the
-/// operator commands and (later) the verification page all call. It holds no I/O of its own;
+/// verification page and the operator commands all call. It holds no I/O of its own;
 /// time and randomness are parameters.
 public struct FlowService {
     public let store: any FlowStorage

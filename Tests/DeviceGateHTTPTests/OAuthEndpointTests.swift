@@ -220,7 +220,8 @@ struct TokenEndpointTests {
         let grant = "grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=\(code)"
         let unauthenticated = f.token(grant + "&client_id=cli")
         expectOAuthError(unauthenticated, "invalid_client", status: 401)
-        #expect(unauthenticated.header("WWW-Authenticate") != nil)
+        // RFC 6749 §5.2: the authentication scheme the client should have used (RFC 7617).
+        #expect(unauthenticated.header("WWW-Authenticate") == "Basic realm=\"devicegate\", charset=\"UTF-8\"")
         expectOAuthError(f.token(grant, authorization: "Basic Y2xpOndyb25n"), "invalid_client", status: 401)
         #expect(f.token(grant, authorization: "Basic Y2xpOnMzY3JldC1zM2NyZXQ=").status == 200)
     }

@@ -225,23 +225,3 @@ struct IntrospectionAndRevocationTests {
         expectOAuthError(f.post("/application/o/revoke/", "client_id=cli&token=x"), "invalid_client", status: 401)
     }
 }
-
-struct DiscoveryTests {
-    @Test func discoveryAndJWKSAreDerivedFromTheConfiguration() throws {
-        let f = try SignedAppFixture()
-        let doc = f.get("/application/o/devicegate/.well-known/openid-configuration")
-        #expect(doc.status == 200)
-        let text = doc.bodyText
-        #expect(text.contains(#""issuer":"https://auth.example.com/application/o/devicegate/""#))
-        #expect(text.contains(#""device_authorization_endpoint":"https://auth.example.com/application/o/device/""#))
-        #expect(text.contains(#""jwks_uri":"https://auth.example.com/application/o/devicegate/jwks/""#))
-        #expect(text.contains(#""grant_types_supported":["urn:ietf:params:oauth:grant-type:device_code","refresh_token"]"#))
-        #expect(text.contains(#""token_endpoint_auth_methods_supported":["none","client_secret_basic","client_secret_post"]"#))
-        #expect(text.contains(#""id_token_signing_alg_values_supported":["RS256"]"#))
-        #expect(text.contains(#""scopes_supported":["openid","profile","email","offline_access","api.read"]"#))
-        let jwks = f.get("/application/o/devicegate/jwks/").bodyText
-        let kid = try #require(f.keys.publishedKeys(now: f.clock.now()).first?.kid)
-        #expect(jwks.contains(#""kid":"\#(kid)""#) && jwks.contains(#""kty":"RSA""#) && jwks.contains(#""use":"sig""#))
-        #expect(f.app.handle(HTTPRequest(method: "POST", path: "/application/o/devicegate/jwks/")).status == 405)
-    }
-}

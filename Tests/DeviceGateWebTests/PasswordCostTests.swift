@@ -124,7 +124,7 @@ import Testing
     }
 
     /// A decision on an expired, approved or denied code counts against the user-code limit,
-    /// as an entry of it does (README, Brute force).
+    /// as an entry of it does (docs/security.md, Guessing user codes).
     @Test(arguments: [("expired", 410), ("approved", 409), ("denied", 409)])
     func decisionsOnDeadCodesCount(_ state: String, _ status: Int) throws {
         let f = try WebFixture { config, _ in config.web.limits.userCodePerIP = .init(maximum: 2, windowSeconds: 600) }
