@@ -63,24 +63,29 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
+        // The application wired once from configuration and storage: the worker, the tests and the fuzzer all use it.
+        .target(name: "DeviceGateAssembly", dependencies: [
+            "DeviceFlow", "DeviceGateConfig", "FlowStore", "TokenSigning", "Operations", "DeviceGateHTTP", "DeviceGateWeb",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: fuzzed),
         // The libfcgi accept loop and the worker supervisor; knows nothing about OAuth.
         .target(name: "FastCGIServer", dependencies: [
             "CFastCGI", "CSupport", "DeviceGateHTTP",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         .executableTarget(name: "devicegate", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer", "TokenSigning", "Operations",
+            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "DeviceGateAssembly", "FastCGIServer", "TokenSigning", "Operations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: releaseLinking),
         // Test support shared by the test targets: manual clock, temp dirs, the in-memory storage backend.
-        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Operations", "FlowStore"], path: "Tests/DeviceGateTesting",
+        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateAssembly", "Operations", "FlowStore", "TokenSigning"], path: "Tests/DeviceGateTesting",
                 swiftSettings: fuzzed),
         // A child process for FlowStoreTests' multi-process race; not shipped.
         .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "FlowStore"], path: "Tests/StoreRaceTool"),
         // Hostile-input properties (Tests/Fuzz): shared by the libFuzzer executable and FuzzTests.
         .target(name: "DeviceGateFuzzing", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateWeb", "FastCGIServer", "FlowStore", "TokenSigning",
+            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateWeb", "DeviceGateAssembly", "FastCGIServer", "FlowStore", "TokenSigning",
             "Operations", "DeviceGateTesting", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/Fuzz/DeviceGateFuzzing", swiftSettings: fuzzed),
         // libFuzzer's driver, declared for DeviceGateFuzz (the runtime comes with -sanitize=fuzzer).
@@ -96,10 +101,10 @@ let package = Package(
         .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
-        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "TokenSigning"]),
+        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "DeviceGateAssembly", "FlowStore", "DeviceGateTesting", "TokenSigning"]),
         .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "DeviceGateTesting"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "FlowStore", "DeviceFlow", "DeviceGateTesting"]),
-        .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "Operations"]),
+        .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "DeviceGateAssembly", "FlowStore", "DeviceGateTesting", "Operations", "TokenSigning"]),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer"]),
         // The storage contract's promises, run against every backend (file and memory).
         .testTarget(name: "StorageConformanceTests", dependencies: ["DeviceFlow", "FlowStore", "DeviceGateTesting"]),

@@ -9,13 +9,11 @@ import Operations
 /// Answered only to the addresses in `metrics.allow` (loopback by default), behind the nginx
 /// example's own `allow 127.0.0.1; deny all;`: request counts and flow gauges are not secret,
 /// but they are nobody else's business either.
-public final class MetricsEndpoint: RequestHandler {
-    let path: String
+public final class MetricsEndpoint {
     let allow: [AddressBlock]
     let state: StateDirectory
 
     public init(settings: OperationsSettings, stateDirectory: StateDirectory) {
-        path = settings.metricsPath
         allow = settings.metricsAllow.compactMap(AddressBlock.init)
         state = stateDirectory
     }
@@ -25,8 +23,7 @@ public final class MetricsEndpoint: RequestHandler {
         return allow.contains { $0.contains(bytes) }
     }
 
-    public func handle(_ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
-        guard request.path == path else { return nil }
+    func respond(_ request: HTTPRequest, logger: Logger) -> HTTPResponse {
         let text = [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")]
         guard request.method == "GET" || request.method == "HEAD" else {
             return HTTPResponse(status: 405, headers: text + [("Allow", "GET, HEAD")], body: Array("use GET\n".utf8))

@@ -5,39 +5,46 @@ import TokenSigning
 
 /// Discovery, JWKS, userinfo, introspection, revocation and the nginx `auth_request` check:
 /// everything a device and a resource server need to use the tokens.
-public final class OIDCEndpoints: RequestHandler {
-    let app: DeviceGateApp
-    let keys: KeyRing?
-    let validator: AccessTokenValidator
-    var configuration: DeviceGateConfiguration { app.configuration }
+public struct OIDCEndpoints {
+    let context: EndpointContext
+    /// The signing keys the JWKS publishes.
+    public let keys: KeyRing
+    /// What userinfo, introspection, revocation and the gateway check access tokens with.
+    public let validator: AccessTokenValidator
+    var configuration: DeviceGateConfiguration { context.configuration }
 
-    public init(app: DeviceGateApp, keys: KeyRing?, validator: AccessTokenValidator) {
-        self.app = app
+    public init(context: EndpointContext, keys: KeyRing, validator: AccessTokenValidator) {
+        self.context = context
         self.keys = keys
         self.validator = validator
     }
 
-    public func handle(_ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
-        let endpoints = configuration.endpoints
-        switch request.path {
-        case app.discoveryPath:
-            return request.method == "GET" || request.method == "HEAD" ? discovery() : OAuthResponses.error(.methodNotAllowed("use GET"), allow: "GET, HEAD")
-        case app.jwksPath:
-            return request.method == "GET" || request.method == "HEAD" ? jwks() : OAuthResponses.error(.methodNotAllowed("use GET"), allow: "GET, HEAD")
-        case endpoints.userinfo:
-            return userinfo(request)
-        case endpoints.introspection:
-            return app.oauthEndpoint(request, logger: logger, introspect)
-        case endpoints.revocation:
-            return app.oauthEndpoint(request, logger: logger, revoke)
-        case _ where request.path.hasPrefix(endpoints.authCheck):
-            return authCheck(request, requiredScopes: String(request.path.dropFirst(endpoints.authCheck.count)), logger: logger)
-        default:
-            return nil
-        }
+    /// `GET <issuer path>.well-known/openid-configuration`.
+    func discovery(_ request: HTTPRequest) -> HTTPResponse {
+        request.method == "GET" || request.method == "HEAD" ? discovery() : OAuthResponses.error(.methodNotAllowed("use GET"), allow: "GET, HEAD")
     }
 
-    private var now: UnixTime { app.clock.now() }
+    /// `GET <issuer path>jwks/`.
+    func jwks(_ request: HTTPRequest) -> HTTPResponse {
+        request.method == "GET" || request.method == "HEAD" ? jwks() : OAuthResponses.error(.methodNotAllowed("use GET"), allow: "GET, HEAD")
+    }
+
+    /// `POST endpoints.introspection`.
+    func introspection(_ request: HTTPRequest, logger: Logger) -> HTTPResponse {
+        context.formEndpoint(request, logger: logger, introspect)
+    }
+
+    /// `POST endpoints.revocation`.
+    func revocation(_ request: HTTPRequest, logger: Logger) -> HTTPResponse {
+        context.formEndpoint(request, logger: logger, revoke)
+    }
+
+    /// `endpoints.auth_check` and the requirement after it.
+    func authCheck(_ request: HTTPRequest, logger: Logger) -> HTTPResponse {
+        authCheck(request, requiredScopes: String(request.path.dropFirst(configuration.endpoints.authCheck.count)), logger: logger)
+    }
+
+    private var now: UnixTime { context.now }
 
     private static func publicJSON(_ object: JSONObject) -> HTTPResponse {
         // Public metadata may be cached briefly (keys rotate; a day-long cache would hide a new kid).
@@ -61,7 +68,7 @@ public final class OIDCEndpoints: RequestHandler {
         // No authorization endpoint: the device flow needs none, so no response types either.
         o.add("response_types_supported", [String]())
         o.add("subject_types_supported", ["public"])
-        let algorithms = Set((keys?.publishedKeys(now: now) ?? []).map(\.algorithm.rawValue))
+        let algorithms = Set(keys.publishedKeys(now: now).map(\.algorithm.rawValue))
         o.add("id_token_signing_alg_values_supported", algorithms.isEmpty ? [c.tokens.signingAlgorithm] : algorithms.sorted())
         var methods: [String] = []
         if c.clients.contains(where: { !$0.isConfidential }) { methods.append("none") }
@@ -82,7 +89,7 @@ public final class OIDCEndpoints: RequestHandler {
     // MARK: JWKS (RFC 7517 §5)
 
     func jwks() -> HTTPResponse {
-        let jwks = (keys?.publishedKeys(now: now) ?? []).compactMap { key -> JSONObject? in
+        let jwks = keys.publishedKeys(now: now).compactMap { key -> JSONObject? in
             guard let fields = try? key.jwkFields() else { return nil }
             var o = JSONObject()
             for (name, value) in fields { o.add(name, value) }
@@ -171,7 +178,7 @@ public final class OIDCEndpoints: RequestHandler {
         guard !(request.authorization ?? "").isEmpty || form.has("client_id") else {
             throw OAuthError.invalidClient("introspection requires client authentication (client_secret_basic or client_secret_post)")
         }
-        let client = try app.authenticate(request, form)
+        let client = try context.authenticate(request, form)
         guard client.isConfidential else {
             throw OAuthError.invalidClient("introspection is for confidential clients (resource servers)")
         }
@@ -199,7 +206,7 @@ public final class OIDCEndpoints: RequestHandler {
             return true
         }
         func asRefresh() throws -> Bool {
-            guard let family = try app.service.activeRefreshFamily(token, now: now), visible(family.clientID) else { return false }
+            guard let family = try context.service.activeRefreshFamily(token, now: now), visible(family.clientID) else { return false }
             o.add("active", true)
             o.add("scope", family.scope.description)
             o.add("client_id", family.clientID)
@@ -220,14 +227,14 @@ public final class OIDCEndpoints: RequestHandler {
     // MARK: Revocation (RFC 7009)
 
     func revoke(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
-        let client = try app.authenticate(request, form)
+        let client = try context.authenticate(request, form)
         guard let token = try form.single("token") else { throw OAuthError.invalidRequest("missing token") }
         let now = self.now
         // RFC 7009 §2.1: refresh tokens revoke their whole grant; access tokens just themselves.
-        switch try app.service.revokeRefreshToken(token, client: client, now: now) {
+        switch try context.service.revokeRefreshToken(token, client: client, now: now) {
         case .revoked:
             logger.info("refresh token revoked", metadata: ["client.id": "\(client.clientID)"])
-            app.audit(.tokenRevoked, request, clientID: client.clientID, details: [("token_type", "refresh_token")])
+            context.audit(.tokenRevoked, request, clientID: client.clientID, details: [("token_type", "refresh_token")])
         case .otherClient:
             throw OAuthError(code: "unauthorized_client", detail: "the token was not issued to this client")
         case .unknown:
@@ -235,9 +242,9 @@ public final class OIDCEndpoints: RequestHandler {
             guard access.clientID == client.clientID else {
                 throw OAuthError(code: "unauthorized_client", detail: "the token was not issued to this client")
             }
-            try app.service.store.revokeAccessToken(id: access.tokenID, expiresAt: access.expiresAt)
+            try context.service.store.revokeAccessToken(id: access.tokenID, expiresAt: access.expiresAt)
             logger.info("access token revoked", metadata: ["client.id": "\(client.clientID)"])
-            app.audit(.tokenRevoked, request, user: access.subject, clientID: client.clientID, details: [("token_type", "access_token")])
+            context.audit(.tokenRevoked, request, user: access.subject, clientID: client.clientID, details: [("token_type", "access_token")])
         }
         // RFC 7009 §2.2: 200 also for tokens that are unknown, expired or already revoked.
         return HTTPResponse(status: 200, headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache")])

@@ -7,7 +7,8 @@ import Operations
 /// The verification page, RFC 8628 §3.3: the person enters the user code, signs in, sees who
 /// asks for what, and approves or denies.
 ///
-/// Paths, under `endpoints.verification` (`/device` by default):
+/// Paths, under `endpoints.verification` (`/device` by default; `VerificationPaths`, routed by
+/// `RoutingTable` as `VerificationRoute`s):
 /// - `GET  /device[?code=…]`  code entry (prefilled from `verification_uri_complete`; a GET never
 ///                            decides anything)
 /// - `POST /device`           submit the code → sign-in or consent page
@@ -19,7 +20,7 @@ import Operations
 /// Every POST carries a CSRF token bound to the session (or, before sign-in, to an anonymous
 /// cookie); every failed user-code entry and sign-in is counted per client IP (and globally,
 /// per username) across workers, RFC 8628 §5.1.
-public final class VerificationPage: RequestHandler {
+public final class VerificationPage: VerificationResponder {
     let configuration: DeviceGateConfiguration
     let settings: WebSettings
     let service: FlowService
@@ -31,7 +32,9 @@ public final class VerificationPage: RequestHandler {
     let guardian: BruteForceGuard
     let hashLimiter: PasswordHashLimiter
     let decoys = DecoyHashes()
-    let base: String
+    /// The page's paths, as the routing table routes them.
+    let path: VerificationPaths
+    var base: String { path.enter }
     let stylesheet: [UInt8]
     let securityHeaders: [(String, String)]
     /// Sign-ins, failed sign-ins, lockouts, rejected codes and decisions go to the audit log.
@@ -50,9 +53,7 @@ public final class VerificationPage: RequestHandler {
         self.cookies = WebCookies(settings: configuration.web)
         self.guardian = BruteForceGuard(store: store, limits: configuration.web.limits)
         self.hashLimiter = PasswordHashLimiter(store: store, settings: configuration.web)
-        var path = configuration.endpoints.verification
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        self.base = path
+        self.path = VerificationPaths(verification: configuration.endpoints.verification)
         let rgb = WebSettings.parseColor(configuration.web.accentColor) ?? (0x1D, 0x5F, 0xD1)
         let whiteText = WebSettings.contrast(rgb, (255, 255, 255)) >= WebSettings.contrast(rgb, (0, 0, 0))
         self.stylesheet = Array(templates.render("style.css", [
@@ -74,18 +75,11 @@ public final class VerificationPage: RequestHandler {
         ]
     }
 
-    var path: (signIn: String, decision: String, signOut: String, css: String) {
-        let prefix = base == "/" ? "" : base
-        return (prefix + "/signin", prefix + "/decision", prefix + "/signout", prefix + "/style.css")
-    }
-
-    public func handle(_ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
-        let prefix = base == "/" ? "/" : base + "/"
-        guard request.path == base || request.path.hasPrefix(prefix) else { return nil }
+    public func respond(to route: VerificationRoute, _ request: HTTPRequest, logger: Logger) -> HTTPResponse {
         var logger = logger
         logger[metadataKey: "client.address"] = "\(request.remoteAddress)"
         do {
-            return try route(request, logger: logger)
+            return try answer(route, request, logger: logger)
         } catch {
             if error is FlowStorageError { telemetry.countStorageFailure() }
             logger.error("verification page failure", metadata: ["error": "\(error)"])
@@ -98,37 +92,39 @@ public final class VerificationPage: RequestHandler {
         }
     }
 
-    private func route(_ request: HTTPRequest, logger: Logger) throws -> HTTPResponse {
+    /// Each page by method: a GET never decides anything, a form target reloaded goes back to
+    /// the start, any other method is 405 with `Allow`.
+    private func answer(_ route: VerificationRoute, _ request: HTTPRequest, logger: Logger) throws -> HTTPResponse {
         let method = request.method == "HEAD" ? "GET" : request.method
-        switch (request.path, method) {
-        case (base, "GET"):
+        switch (route, method) {
+        case (.enter, "GET"):
             return try enterPage(request)
-        case (base, "POST"):
+        case (.enter, "POST"):
             return try post(request, logger: logger, submitCode)
-        case (path.signIn, "POST"):
+        case (.signIn, "POST"):
             return try post(request, logger: logger, signIn)
-        case (path.decision, "POST"):
+        case (.decision, "POST"):
             return try post(request, logger: logger, decide)
-        case (path.signOut, "POST"):
+        case (.signOut, "POST"):
             return try post(request, logger: logger, signOut)
-        case (path.css, "GET"):
+        case (.stylesheet, "GET"):
             return HTTPResponse(status: 200, headers: [
                 ("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "no-cache"),
                 ("X-Content-Type-Options", "nosniff"),
             ], body: stylesheet)
-        case (path.signIn, "GET"), (path.decision, "GET"), (path.signOut, "GET"):
+        case (.signIn, "GET"), (.decision, "GET"), (.signOut, "GET"):
             // A reload or a bookmark of a form's target: back to the start, nothing decided.
             return redirect(to: base)
-        case (base, _), (path.signIn, _), (path.decision, _), (path.signOut, _), (path.css, _):
+        case (.enter, _), (.signIn, _), (.decision, _), (.signOut, _), (.stylesheet, _):
             let visitor = try identify(request, now: clock.now())
-            let allow = request.path == base ? "GET, HEAD, POST" : (request.path == path.css ? "GET, HEAD" : "POST")
+            let allow = route == .enter ? "GET, HEAD, POST" : (route == .stylesheet ? "GET, HEAD" : "POST")
             return page(405, "message", visitor, [
                 "title": "Not allowed", "heading": "That did not work", "text": "This page cannot be used that way.",
             ], extra: [("Allow", allow)])
-        case (base + "/", "GET") where base != "/":
+        case (.trailingSlash, "GET"):
             // "/device/" (a hand-typed URL): the page lives at "/device"; keep ?code=.
             return redirect(to: base + (request.query.isEmpty ? "" : "?" + request.query))
-        default:
+        case (.trailingSlash, _), (.other, _):
             let visitor = try identify(request, now: clock.now())
             return page(404, "message", visitor, [
                 "title": "Not found", "heading": "Page not found", "text": "There is no page at this address.",
@@ -215,7 +211,7 @@ public final class VerificationPage: RequestHandler {
 
     func page(_ status: Int, _ template: String, _ visitor: Visitor, _ values: [String: Any], extra: [(String, String)] = []) -> HTTPResponse {
         var context: [String: Any] = [
-            "product_name": settings.productName, "css_url": path.css, "csrf_token": visitor.csrfToken,
+            "product_name": settings.productName, "css_url": path.stylesheet, "csrf_token": visitor.csrfToken,
             "enter_url": base,
         ]
         if let logo = settings.logoURL { context["logo_url"] = logo }

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import CSupport
 import DeviceFlow
+import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateWeb
@@ -188,18 +189,7 @@ struct WorkerCommand: ParsableCommand {
         // Without `serve` (spawn-fcgi, systemd socket activation), each worker replays the
         // journal at start; the replay is idempotent and safe beside running workers.
         if supervisorPID == nil { recoverJournal(store, logger: logger) }
-        let app = try makeApplication(config: config, store: store, logger: logger)
-        app.telemetry = try makeTelemetry(config, store: store, logger: logger)
-        let templates: PageTemplates
-        do {
-            templates = try PageTemplates(directory: config.web.templatesDirectory)
-        } catch {
-            printError("devicegate: \(error)")
-            throw ExitCode(1)
-        }
-        let webStore = try options.openWebStore(store)
-        app.handlers.append(VerificationPage(configuration: config, service: app.service, store: webStore,
-                                             clock: SystemClock(), templates: templates, telemetry: app.telemetry))
+        let app = try makeApplication(config: config, options: options, store: store, logger: logger)
         // The loader has checked every address: a nil above cannot happen, and loopback-only is the safe reading.
         let policy = FastCGIWorker.ConnectionPolicy(readTimeoutSeconds: config.server.requestReadTimeout, peers: peers)
         let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, policy: policy, logger: logger, handler: app.handle)
@@ -226,33 +216,17 @@ func recoverJournal(_ store: FileFlowStore, logger: Logger) {
     }
 }
 
-/// Builds the application a worker serves: the OAuth endpoints, signed tokens, and the OIDC
-/// and gateway endpoints.
-func makeApplication(config: DeviceGateConfiguration, store: FileFlowStore, logger: Logger) throws -> DeviceGateApp {
-    let keys = KeyRing(files: try KeyFiles(directory: config.keysDirectory),
-                       maximumTokenLifetime: max(config.lifetimes.accessToken, config.tokens.idTokenLifetime))
-    let issuer: any TokenIssuer
-    switch config.tokens.format {
-    case .jwt:
-        issuer = SignedTokenIssuer(issuer: config.issuer, audience: config.tokens.audience ?? config.issuer,
-                                   accessTokenLifetime: config.lifetimes.accessToken, idTokenLifetime: config.tokens.idTokenLifetime,
-                                   keys: keys, users: config.users)
-    case .opaque:
-        issuer = OpaqueWithIDTokenIssuer(opaque: OpaqueTokenIssuer(accessTokenLifetime: config.lifetimes.accessToken),
-                                         signed: SignedTokenIssuer(issuer: config.issuer, audience: config.tokens.audience ?? config.issuer,
-                                                                   accessTokenLifetime: config.lifetimes.accessToken,
-                                                                   idTokenLifetime: config.tokens.idTokenLifetime, keys: keys, users: config.users))
+/// The application a worker serves (`DeviceGateApp.assemble`) over its state directory, with
+/// its telemetry; a problem with the key directory, the audit log or the templates stops the
+/// start, named.
+func makeApplication(config: DeviceGateConfiguration, options: ConfigOptions, store: FileFlowStore, logger: Logger) throws -> DeviceGateApp {
+    let keys = try KeyFiles(directory: config.keysDirectory)
+    let telemetry = try makeTelemetry(config, store: store, logger: logger)
+    let storage = ApplicationStorage.stateDirectory(flows: store, webState: try options.openWebStore(store), keys: keys)
+    do {
+        return try DeviceGateApp.assemble(configuration: config, storage: storage, clock: SystemClock(), telemetry: telemetry, logger: logger)
+    } catch {
+        printError("devicegate: \(error)")
+        throw ExitCode(1)
     }
-    var service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer,
-                              refreshTokenLifetime: config.tokens.refreshTokenLifetime)
-    service.admission = config.admission.policy
-    service.admissionCounters = FileAdmissionCounters(directory: store.directory)
-    let directory = store.directory
-    service.reserve = StorageReserveGauge(reserve: config.admission.reserve, read: { directory.filesystemReading() })
-    let app = DeviceGateApp(configuration: config, service: service, clock: SystemClock(), logger: logger)
-    app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)))
-    if config.operations.metricsEnabled {
-        app.handlers.append(MetricsEndpoint(settings: config.operations, stateDirectory: store.directory))
-    }
-    return app
 }

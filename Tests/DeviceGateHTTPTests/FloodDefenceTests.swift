@@ -1,4 +1,5 @@
 import DeviceFlow
+import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
@@ -10,15 +11,16 @@ import Testing
 /// client (429), the reserve (503), and unknown device codes audited in aggregate.
 struct FloodDefenceTests {
     func fixture(perAddress: Int = 3, perClient: Int = 5, perNetwork: Int = 4, reading: FilesystemReading? = nil) throws -> (AppFixture, RecordingAuditSink) {
-        let f = try AppFixture { service, storage in
-            service.admission = FlowAdmissionPolicy(maxPendingPerClient: perClient, maxPendingPerAddress: perAddress, maxPendingPerNetwork: perNetwork)
-            service.admissionCounters = storage.admission
-            if let reading {
-                service.reserve = StorageReserveGauge(reserve: StorageReserve(floorPercent: 10, maxReadingAgeMilliseconds: 0)) { reading }
-            }
-        }
         let sink = RecordingAuditSink()
-        f.app.telemetry = Telemetry(audit: sink, counters: nil, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let f = try AppFixture(configure: { config in
+            config.admission.maxPendingPerClient = perClient
+            config.admission.maxPendingPerAddress = perAddress
+            config.admission.maxPendingPerIPv6Network48 = perNetwork
+            config.admission.reservePercent = 10
+            config.admission.reserveCheckIntervalMilliseconds = 0
+        }, storage: { storage in
+            storage.filesystemReading = reading.map { reading in { reading } }
+        }, telemetry: Telemetry(audit: sink, counters: nil, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
         return (f, sink)
     }
 
@@ -95,11 +97,12 @@ struct FloodDefenceTests {
     /// approved and redeemed.
     @Test func reserveRefusesNewFlowsOnly() throws {
         var free: UInt64 = 900
-        let f = try AppFixture { service, _ in
-            service.reserve = StorageReserveGauge(reserve: StorageReserve(floorPercent: 10, maxReadingAgeMilliseconds: 0)) {
-                FilesystemReading(blocksTotal: 1000, blocksAvailable: 900, inodesTotal: 1000, inodesAvailable: free)
-            }
-        }
+        let f = try AppFixture(configure: { config in
+            config.admission.reservePercent = 10
+            config.admission.reserveCheckIntervalMilliseconds = 0
+        }, storage: { storage in
+            storage.filesystemReading = { FilesystemReading(blocksTotal: 1000, blocksAvailable: 900, inodesTotal: 1000, inodesAvailable: free) }
+        })
         let (deviceCode, userCode) = try f.start()
         free = 99
         let refused = f.authorize()

@@ -1,12 +1,15 @@
 import DeviceFlow
+import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 import Logging
+import Operations
 import Testing
+import TokenSigning
 
 /// The app over the in-memory store (or, for tests of the disk, a state directory in a temp
-/// dir), with a manual clock.
+/// dir), with a manual clock and opaque access tokens, as `DeviceGateApp.assemble` wires it.
 final class AppFixture {
     let temp = TemporaryDirectory()
     let clock = ManualClock()
@@ -15,14 +18,20 @@ final class AppFixture {
     var store: any FlowStorage & ExpiredStateCollecting { storage.flows }
     let app: DeviceGateApp
 
-    /// `configure` adjusts the service before the app is built (admission, reserve).
-    init(_ kind: TestStorage.Kind = .memory, configure: (inout FlowService, TestStorage) -> Void = { _, _ in }) throws {
-        config = testConfiguration(stateDirectory: temp.path + "/state")
+    /// `configure` adjusts the configuration and `storage` what the app stores in (the
+    /// reserve's filesystem reading) before the app is built.
+    init(_ kind: TestStorage.Kind = .memory, configure: (inout DeviceGateConfiguration) -> Void = { _ in },
+         storage adjust: (inout ApplicationStorage) -> Void = { _ in }, telemetry: Telemetry = .disabled()) throws {
+        var config = testConfiguration(stateDirectory: temp.path + "/state")
+        config.tokens.format = .opaque
+        config.tokens.signingAlgorithm = "ES256"
+        configure(&config)
+        self.config = config
         storage = try TestStorage(kind, root: config.stateDirectory)
-        var service = FlowService(store: storage.flows, clients: config.clientRegistry, policy: config.flowPolicy,
-                                  issuer: OpaqueTokenIssuer(accessTokenLifetime: 3600))
-        configure(&service, storage)
-        app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        var application = try storage.application(keysDirectory: config.keysDirectory, now: clock.now())
+        adjust(&application)
+        app = try DeviceGateApp.assemble(configuration: config, storage: application, clock: clock, telemetry: telemetry,
+                                         logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     deinit { temp.remove() }
@@ -290,11 +299,10 @@ struct FormDecodingTests {
     }
 }
 
-/// Counts how often it is asked, to prove the app asks each handler once per request.
-final class CountingHandler: RequestHandler {
+/// Counts how often it is asked, to prove the app asks the route's handler once per request.
+final class CountingPage: VerificationResponder {
     var calls = 0
-    func handle(_ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
-        guard request.path == "/counted" else { return nil }
+    func respond(to route: VerificationRoute, _ request: HTTPRequest, logger: Logger) -> HTTPResponse {
         calls += 1
         return HTTPResponse(status: 200)
     }
@@ -303,10 +311,13 @@ final class CountingHandler: RequestHandler {
 struct RequestHandlerRoutingTests {
     @Test func theAnsweringHandlerRunsExactlyOnce() throws {
         let f = try AppFixture()
-        let counting = CountingHandler()
-        f.app.handlers = [counting]
-        #expect(f.app.handle(HTTPRequest(method: "GET", path: "/counted")).status == 200)
+        let counting = CountingPage()
+        let app = DeviceGateApp(configuration: f.config, routes: f.app.routes, oauth: f.app.oauth, oidc: f.app.oidc, metrics: f.app.metrics,
+                                verification: counting, telemetry: f.app.telemetry, clock: f.clock,
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(app.handle(HTTPRequest(method: "GET", path: "/device/counted")).status == 200)
         #expect(counting.calls == 1)
-        #expect(f.app.handle(HTTPRequest(method: "GET", path: "/other")).status == 404)
+        #expect(app.handle(HTTPRequest(method: "GET", path: "/other")).status == 404)
+        #expect(counting.calls == 1)
     }
 }

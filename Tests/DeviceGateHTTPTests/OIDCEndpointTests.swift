@@ -1,4 +1,5 @@
 import DeviceFlow
+import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
@@ -29,12 +30,8 @@ final class SignedAppFixture {
         let files = try storage.signingKeys(keysDirectory: config.keysDirectory)
         try KeyRing.ensureKey(files: files, algorithm: .rs256, now: clock.now())
         keys = KeyRing(files: files, maximumTokenLifetime: 3600)
-        let signed = SignedTokenIssuer(issuer: config.issuer, audience: config.issuer, accessTokenLifetime: 3600, idTokenLifetime: 3600,
-                                       keys: keys, users: config.users)
-        let issuer: any TokenIssuer = format == .jwt ? signed : OpaqueWithIDTokenIssuer(opaque: OpaqueTokenIssuer(accessTokenLifetime: 3600), signed: signed)
-        let service = FlowService(store: storage.flows, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer)
-        app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
-        app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)))
+        app = try DeviceGateApp.assemble(configuration: config, storage: storage.application(keys: files),
+                                         clock: clock, telemetry: .disabled(), logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     deinit { temp.remove() }

@@ -2,11 +2,13 @@
 import Glibc
 #endif
 import DeviceFlow
+import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 @_spi(Testing) import FlowStore
 import Logging
+import Operations
 import Testing
 
 /// A full or failing disk under the OAuth endpoints, made with `SyscallFaults` on the file
@@ -21,14 +23,13 @@ struct StorageFaultTests {
         var root: String { temp.path + "/state" }
 
         init() throws {
-            let config = testConfiguration(stateDirectory: temp.path + "/state")
-            let directory = StateDirectory(root: config.stateDirectory)
-            try directory.prepare()
-            let store = try FileFlowStore(directory: directory)
-            let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
-                                      issuer: OpaqueTokenIssuer(accessTokenLifetime: 3600))
-            app = DeviceGateApp(configuration: config, service: service, clock: clock,
-                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            var config = testConfiguration(stateDirectory: temp.path + "/state")
+            config.tokens.format = .opaque
+            config.tokens.signingAlgorithm = "ES256"
+            let storage = try TestStorage(.disk, root: config.stateDirectory)
+            app = try DeviceGateApp.assemble(configuration: config, storage: try storage.application(keysDirectory: config.keysDirectory, now: clock.now()),
+                                             clock: clock, telemetry: .disabled(),
+                                             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         }
 
         deinit { temp.remove() }

@@ -1,5 +1,7 @@
 import DeviceFlow
+import DeviceGateAssembly
 import FlowStore
+import TokenSigning
 
 /// The shared state a test fixture runs on: in memory unless the test is about the disk
 /// (file layout, permissions, several processes on one directory), then a fresh state
@@ -14,10 +16,14 @@ public final class TestStorage {
     public let unknownCodes: any UnknownCodeCounting
     /// The state directory on disk; nil in memory.
     public let directory: StateDirectory?
+    /// Where the metrics endpoint reads counter pages: the state directory on disk; in memory
+    /// a directory nobody writes to, so every counter reads 0.
+    public let counterPages: StateDirectory
 
     /// `root` is the state directory for `.disk` (prepared here); unused in memory.
     public init(_ kind: Kind, root: String) throws {
         self.kind = kind
+        counterPages = StateDirectory(root: root)
         switch kind {
         case .memory:
             let flows = MemoryFlowStore()
@@ -40,5 +46,20 @@ public final class TestStorage {
     /// The signing keys: in memory, or `KeyFiles` in `keysDirectory` on disk.
     public func signingKeys(keysDirectory: String) throws -> any SigningKeyStorage {
         kind == .memory ? MemorySigningKeys() : try KeyFiles(directory: keysDirectory)
+    }
+
+    /// What `DeviceGateApp.assemble` wires the app to: these stores, signing keys (one ES256
+    /// key made now), the admission counters, and on disk the state filesystem's reading for
+    /// the reserve.
+    public func application(keysDirectory: String, now: UnixTime) throws -> ApplicationStorage {
+        let keys = try signingKeys(keysDirectory: keysDirectory)
+        try KeyRing.ensureKey(files: keys, algorithm: .es256, now: now)
+        return application(keys: keys)
+    }
+
+    /// The same with the caller's keys.
+    public func application(keys: any SigningKeyStorage) -> ApplicationStorage {
+        ApplicationStorage(flows: flows, webState: web, keys: keys, admissionCounters: admission,
+                           filesystemReading: directory.map { directory in { directory.filesystemReading() } }, counterPages: counterPages)
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
@@ -9,6 +10,7 @@ import DeviceGateWeb
 import Logging
 import Operations
 import Testing
+import TokenSigning
 
 /// Hashes made by the real tools, so the users file is proven compatible with them.
 enum KnownHashes {
@@ -37,6 +39,8 @@ final class WebFixture {
 
     init(_ kind: TestStorage.Kind = .memory, _ adjust: (inout DeviceGateConfiguration, String) -> Void = { _, _ in }) throws {
         var config = testConfiguration(stateDirectory: temp.path + "/state")
+        config.tokens.format = .opaque
+        config.tokens.signingAlgorithm = "ES256"
         config.web.usersFile = temp.path + "/htpasswd"
         adjust(&config, temp.path)
         self.config = config
@@ -44,14 +48,9 @@ final class WebFixture {
         let users = "# test users\nalice:\(alice)\nbob:\(KnownHashes.htpasswdBcrypt)\ncarol:\(KnownHashes.mkpasswdYescrypt)\n"
         try writeFile(temp.path + "/htpasswd", users)
         storage = try TestStorage(kind, root: config.stateDirectory)
-        let service = FlowService(store: storage.flows, clients: config.clientRegistry, policy: config.flowPolicy,
-                                  issuer: OpaqueTokenIssuer(accessTokenLifetime: 3600))
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: logger)
-        app.telemetry = Telemetry(audit: audit, counters: nil, logger: logger)
-        let templates = try PageTemplates(directory: config.web.templatesDirectory)
-        app.handlers.append(VerificationPage(configuration: config, service: service, store: webStore, clock: clock, templates: templates,
-                                             telemetry: app.telemetry))
+        app = try DeviceGateApp.assemble(configuration: config, storage: try storage.application(keysDirectory: config.keysDirectory, now: clock.now()), clock: clock,
+                                         telemetry: Telemetry(audit: audit, counters: nil, logger: logger), logger: logger)
     }
 
     deinit { temp.remove() }

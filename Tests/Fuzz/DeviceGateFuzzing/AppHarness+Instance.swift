@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
@@ -63,36 +64,21 @@ extension AppHarness {
             webStore = try FileWebStateStore(directory: stateDirectory)
             let files = try KeyFiles(directory: config.keysDirectory)
             try KeyRing.ensureKey(files: files, algorithm: .es256, now: clock.now())
-            // As makeApplication does.
-            keys = KeyRing(files: files, maximumTokenLifetime: max(config.lifetimes.accessToken, config.tokens.idTokenLifetime))
-            let signed = SignedTokenIssuer(issuer: config.issuer, audience: config.tokens.audience ?? config.issuer,
-                                           accessTokenLifetime: config.lifetimes.accessToken, idTokenLifetime: config.tokens.idTokenLifetime,
-                                           keys: keys, users: config.users)
-            let issuer: any TokenIssuer = config.tokens.format == .jwt ? signed
-                : OpaqueWithIDTokenIssuer(opaque: OpaqueTokenIssuer(accessTokenLifetime: config.lifetimes.accessToken), signed: signed)
-            let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer,
-                                      refreshTokenLifetime: config.tokens.refreshTokenLifetime)
-            app = DeviceGateApp(configuration: config, service: service, clock: clock,
-                                logger: Logger(label: "fuzz", factory: { _ in RenderingLogHandler() }))
-            validator = AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)
-            app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: validator))
-            // As `devicegate worker` sets them up: the audit log, a counter page, the metrics.
-            app.telemetry = Telemetry(audit: try FileAuditSink(path: config.stateDirectory + "/audit.jsonl"),
+            // As `makeApplication` does, with the audit log and a counter page as `devicegate worker` sets them up.
+            let telemetry = Telemetry(audit: try FileAuditSink(path: config.stateDirectory + "/audit.jsonl"),
                                       counters: try CounterPage.claimSlot(in: stateDirectory, layout: MetricsLayout.id, count: MetricsLayout.count),
                                       logger: Logger(label: "fuzz", factory: { _ in RenderingLogHandler() }))
-            app.handlers.append(MetricsEndpoint(settings: config.operations, stateDirectory: stateDirectory))
-            // As `devicegate worker` adds it.
+            app = try DeviceGateApp.assemble(configuration: config, storage: .stateDirectory(flows: store, webState: webStore, keys: files),
+                                             clock: clock, telemetry: telemetry, logger: Logger(label: "fuzz", factory: { _ in RenderingLogHandler() }))
+            keys = app.oidc.keys
+            validator = app.oidc.validator
             let templates = try PageTemplates(directory: config.web.templatesDirectory)
-            app.handlers.append(VerificationPage(configuration: config, service: service, store: webStore, clock: clock,
-                                                 templates: templates, telemetry: app.telemetry))
             let texts = Dictionary(uniqueKeysWithValues: DefaultTemplates.all.map { ($0.name, $0.text) })
             let pages = ["enter", "signin", "consent", "done", "message"].map { ($0, texts[$0]! + texts["header"]! + texts["footer"]!) }
             pageShapes = PageShapes.all(pages: pages, render: templates.render)
 
             cookies = WebCookies(settings: config.web)
-            var path = config.endpoints.verification
-            while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-            base = path
+            base = app.routes.verification.enter
             let random = SeededRandom(seed: delegated ? 2 : 1)
             anonymous = Encoding.base64URL(random.bytes(32))
             sessionID = Encoding.base64URL(random.bytes(32))

@@ -28,9 +28,9 @@ import TokenSigning
 ///
 /// Two apps share a clock: embedded sign-in with JWT access tokens and generous user-code
 /// limits (so the fuzzer gets past them), and delegated sign-in (DEVICEGATE_REMOTE_USER) with opaque
-/// tokens and the default limits. Both are wired as `devicegate worker` wires them
-/// (`makeApplication` in Sources/devicegate/ServeCommand.swift, plus the verification page),
-/// and get their requests from the worker's `FastCGIWorker.request`.
+/// tokens and the default limits. Both are built by `DeviceGateApp.assemble`, the function
+/// `devicegate worker` builds its app with, and get their requests from the worker's
+/// `FastCGIWorker.request`.
 public final class AppHarness {
     public let root: String
     let clock = ManualClock()
