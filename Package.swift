@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "FlowStore", "DeviceGateTesting"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "FlowStore", "DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "Operations"]),
-        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer"]),
+        .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "DeviceGateTesting"]),
         .testTarget(name: "FuzzTests", dependencies: ["DeviceGateFuzzing", "DeviceFlow", "DeviceGateHTTP", "DeviceGateTesting", "FastCGIServer"]),
     ]
 )
