@@ -57,6 +57,15 @@ import Testing
         }
 
         func advance(_ milliseconds: Int64) { clock.advance(milliseconds: milliseconds) }
+
+        /// The oldest live worker (a failure, not a crash, when there is none).
+        var oldest: Int32 {
+            guard let pid = machine.workers.first else {
+                Issue.record("no live worker")
+                return -1
+            }
+            return pid
+        }
     }
 
     static func spawns(_ actions: [Action]) -> Int { actions.filter { $0 == .spawn }.count }
@@ -98,20 +107,20 @@ import Testing
         // Four deaths within 10 s (= 2 × workers) are restarted at once.
         for _ in 0..<4 {
             h.advance(100)
-            let actions = h.kill(h.machine.workers[0])
+            let actions = h.kill(h.oldest)
             #expect(Self.spawns(actions) == 1)
             #expect(!actions.contains { if case .report(.crashLoop) = $0 { true } else { false } })
         }
         // The fifth is a crash loop: reported, restarted only after 1 s.
         h.advance(100)
-        let fifth = h.kill(h.machine.workers[0])
+        let fifth = h.kill(h.oldest)
         #expect(fifth.contains(.report(.crashLoop(deathsInWindow: 5))))
         #expect(Self.spawns(fifth) == 0)
         #expect(h.machine.workers.count == 1)
         #expect(h.machine.delayedRestarts == [h.now + 1000])
         #expect(h.machine.wakeAt <= h.now + 1000, "woken in time for the held-back restart")
         // The sixth, at the same moment, waits one more second: one restart a second.
-        let sixth = h.kill(h.machine.workers[0])
+        let sixth = h.kill(h.oldest)
         #expect(sixth.contains(.report(.crashLoop(deathsInWindow: 6))))
         #expect(h.machine.workers.isEmpty)
         #expect(h.machine.delayedRestarts == [h.now + 1000, h.now + 2000])
@@ -130,16 +139,16 @@ import Testing
     @Test func crashLoopEndsAfterTenQuietSeconds() {
         let h = Harness(workers: 1)
         // Deaths at 0 and 1 s are restarted at once; the third at 9.999 s is one too many.
-        h.kill(h.machine.workers[0])
+        h.kill(h.oldest)
         h.advance(1000)
-        h.kill(h.machine.workers[0])
+        h.kill(h.oldest)
         h.advance(8_999)
-        #expect(Self.spawns(h.kill(h.machine.workers[0])) == 0)
+        #expect(Self.spawns(h.kill(h.oldest)) == 0)
         h.advance(1000)
         #expect(Self.spawns(h.send(.tick)) == 1)
         // Ten seconds after the last death, a death is restarted at once again.
         h.advance(9000)
-        let actions = h.kill(h.machine.workers[0])
+        let actions = h.kill(h.oldest)
         #expect(Self.spawns(actions) == 1)
         #expect(!actions.contains { if case .report(.crashLoop) = $0 { true } else { false } })
     }
@@ -148,11 +157,11 @@ import Testing
     @Test(arguments: [(Int64(1_000), true), (9_999, true), (10_000, false), (15_000, false)])
     func crashWindowIsTenSeconds(_ third: Int64, _ heldBack: Bool) {
         let h = Harness(workers: 1)
-        h.kill(h.machine.workers[0])
+        h.kill(h.oldest)
         h.advance(1000)
-        h.kill(h.machine.workers[0])
+        h.kill(h.oldest)
         h.advance(third - 1000)
-        let actions = h.kill(h.machine.workers[0])
+        let actions = h.kill(h.oldest)
         #expect(Self.spawns(actions) == (heldBack ? 0 : 1))
         #expect(actions.contains(.report(.crashLoop(deathsInWindow: 3))) == heldBack)
     }
@@ -252,7 +261,7 @@ import Testing
 
     @Test func stopDropsHeldBackRestarts() {
         let h = Harness(workers: 1)
-        for _ in 0..<3 { h.kill(h.machine.workers[0]) }
+        for _ in 0..<3 { h.kill(h.oldest) }
         #expect(h.machine.workers.isEmpty && h.machine.delayedRestarts.count == 1)
         #expect(h.send(.stopRequested(reason: "SIGTERM")) == [.report(.stopping(reason: "SIGTERM")), .report(.stopped), .finish(status: 0)])
         h.advance(5000)
