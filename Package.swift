@@ -10,8 +10,8 @@ let fuzzed: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []
 // Release links use lld with packed relative relocations (DT_RELR, read by glibc 2.36 and later:
 // Debian 12). With --static-swift-stdlib, as deploy/lib/common.sh builds the release binary, the
 // Swift runtime and Foundation are in the binary and their ~87,000 relative relocations then take
-// 17 KB instead of 2 MB that every worker reads at start: about 3.5 MB less RSS per worker (README,
-// "Benchmark"). Debug builds and the tests link as before.
+// 17 KB instead of 2 MB that every worker reads at start: about 3.5 MB less RSS per worker
+// (docs/benchmarks.md, "Worker memory"). Debug builds and the tests link as before.
 let releaseLinking: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(configuration: .release)),
 ]
@@ -48,7 +48,7 @@ let package = Package(
         ], swiftSettings: fuzzed),
         // Signing keys, JWTs (RFC 7515/7519/9068), id_tokens, access-token validation.
         .target(name: "TokenSigning", dependencies: [
-            "DeviceFlow", "FlowStore",
+            "DeviceFlow",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ], swiftSettings: fuzzed),
@@ -73,8 +73,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: releaseLinking),
-        // Test support shared by the test targets: manual clock, temp dirs, in-memory store.
-        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Operations"], path: "Tests/DeviceGateTesting",
+        // Test support shared by the test targets: manual clock, temp dirs, the in-memory storage backend.
+        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Operations", "FlowStore"], path: "Tests/DeviceGateTesting",
                 swiftSettings: fuzzed),
         // A child process for FlowStoreTests' multi-process race; not shipped.
         .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "FlowStore"], path: "Tests/StoreRaceTool"),
@@ -97,10 +97,12 @@ let package = Package(
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
         .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
         .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "TokenSigning"]),
-        .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "FlowStore", "DeviceGateTesting"]),
+        .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "DeviceGateTesting"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "FlowStore", "DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "FlowStore", "DeviceGateTesting", "Operations"]),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "DeviceGateTesting"]),
+        // The storage contract's promises, run against every backend (file and memory).
+        .testTarget(name: "StorageConformanceTests", dependencies: ["DeviceFlow", "FlowStore", "DeviceGateTesting"]),
         .testTarget(name: "FuzzTests", dependencies: ["DeviceGateFuzzing", "DeviceFlow", "DeviceGateHTTP", "DeviceGateTesting", "FastCGIServer"]),
     ]
 )

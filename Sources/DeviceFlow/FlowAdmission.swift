@@ -10,18 +10,27 @@ public struct FlowAdmissionPolicy: Sendable, Equatable {
     /// Live pending flows from one address (IPv4 /32, IPv6 /64; 0: no cap). A fleet of TVs
     /// behind one NAT shares it.
     public var maxPendingPerAddress: Int
+    /// Live pending flows from one IPv6 /48 (0: no cap). A home or office usually holds a /56
+    /// or a /48, that is 256 or 65,536 /64s: without this, one subscriber could fill the
+    /// client's cap by walking its /64s.
+    public var maxPendingPerNetwork: Int
 
-    public init(maxPendingPerClient: Int = 100_000, maxPendingPerAddress: Int = 1_000) {
+    public init(maxPendingPerClient: Int = 100_000, maxPendingPerAddress: Int = 1_000, maxPendingPerNetwork: Int = 5_000) {
         self.maxPendingPerClient = maxPendingPerClient
         self.maxPendingPerAddress = maxPendingPerAddress
+        self.maxPendingPerNetwork = maxPendingPerNetwork
     }
 
-    /// The counters a new flow is counted under, address first (the order their locks are
-    /// taken in, always the same, so two admissions never wait for each other in a cycle).
-    public func keys(clientID: String, addressKey: String?) -> [AdmissionKey] {
+    /// The counters a new flow is counted under, narrowest first: address, IPv6 /48
+    /// (`networkKey`, nil for IPv4), client. Their locks are taken in this order, always the
+    /// same, so two admissions never wait for each other in a cycle.
+    public func keys(clientID: String, addressKey: String?, networkKey: String? = nil) -> [AdmissionKey] {
         var keys: [AdmissionKey] = []
         if let addressKey, maxPendingPerAddress > 0 {
             keys.append(AdmissionKey(name: "address:\(addressKey)", limit: Int64(maxPendingPerAddress), kind: .address))
+        }
+        if let networkKey, maxPendingPerNetwork > 0 {
+            keys.append(AdmissionKey(name: "network:\(networkKey)", limit: Int64(maxPendingPerNetwork), kind: .network))
         }
         if maxPendingPerClient > 0 {
             keys.append(AdmissionKey(name: "client:\(clientID)", limit: Int64(maxPendingPerClient), kind: .client))
@@ -32,7 +41,7 @@ public struct FlowAdmissionPolicy: Sendable, Equatable {
 
 /// One counter of live pending flows and its cap.
 public struct AdmissionKey: Sendable, Equatable {
-    public enum Kind: String, Sendable, Equatable { case client, address }
+    public enum Kind: String, Sendable, Equatable { case client, address, network }
     public var name: String
     public var limit: Int64
     public var kind: Kind
@@ -70,7 +79,11 @@ public struct AdmissionRefusal: Error, Sendable, Equatable {
     public var error: OAuthError {
         switch reason {
         case .cap(let kind, let limit):
-            let whom = kind == .client ? "this client" : "this network address"
+            let whom = switch kind {
+            case .client: "this client"
+            case .address: "this network address"
+            case .network: "this IPv6 network (/48)"
+            }
             return OAuthError(code: "temporarily_unavailable",
                               detail: "too many device authorizations pending for \(whom) (at most \(limit)); retry after \(retryAfterSeconds) s",
                               status: 429)
@@ -81,7 +94,7 @@ public struct AdmissionRefusal: Error, Sendable, Equatable {
 }
 
 /// Counters of live pending flows shared by every worker (the file store's lives in the state
-/// directory, flock-ed).
+/// directory, flock-ed; `MemoryAdmissionCounters` in the tests).
 public protocol FlowAdmissionCounters: AnyObject {
     /// Under every key's lock at once: refuses if any key has reached its limit, otherwise
     /// counts one flow expiring at `expiresAt` under each. Checking and counting under the

@@ -1,5 +1,5 @@
 /// The operations of the device flow, over any `FlowStorage`: what the HTTP endpoints, the
-/// operator commands and (later) the verification page all call. It holds no I/O of its own;
+/// verification page and the operator commands all call. It holds no I/O of its own;
 /// time and randomness are parameters.
 public struct FlowService {
     public let store: any FlowStorage
@@ -31,13 +31,14 @@ public struct FlowService {
     ///
     /// Before anything is written, the flow must be admitted: throws `AdmissionRefusal` while
     /// the state filesystem is below its reserve, or when the client or the address
-    /// (`addressKey`, see `AddressKey`) already has its cap of live pending flows. The reserve
+    /// (`addressKey`, see `AddressKey`) or its IPv6 /48 (`networkKey`) already has its cap of live pending flows. The reserve
     /// is checked first, since it costs no lock; a flow counted and then not created (a full
     /// disk, a worker killed in between) holds its place until its code would have expired.
-    public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, addressKey: String? = nil, now: UnixTime) throws -> DeviceAuthorizationResponse {
+    public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, addressKey: String? = nil, networkKey: String? = nil,
+                                now: UnixTime) throws -> DeviceAuthorizationResponse {
         if let refusal = reserve?.check(now: now) { throw refusal }
         if let counters = admissionCounters {
-            let keys = admission.keys(clientID: client.clientID, addressKey: addressKey)
+            let keys = admission.keys(clientID: client.clientID, addressKey: addressKey, networkKey: networkKey)
             if !keys.isEmpty, let refusal = try counters.admit(keys, expiresAt: now.adding(seconds: Int64(policy.deviceCodeLifetime)),
                                                              lifetimeSeconds: policy.deviceCodeLifetime, now: now) {
                 throw refusal
@@ -64,6 +65,10 @@ public struct FlowService {
         /// Refused, and the grant the credential came from revoked: a device code redeemed
         /// again, or a refresh token rotated away and presented again. `reason` is for the audit log.
         case revoked(OAuthError, subject: String, grantID: String, reason: String)
+        /// Refused as `revoked` is, but the revocation could not be written (a full disk): the
+        /// answer is the same, the tokens stay alive until a later replay revokes them, and
+        /// the caller must say so loudly. `cause` is the storage error's description.
+        case revocationFailed(OAuthError, subject: String, grantID: String, reason: String, cause: String)
     }
 
     /// RFC 8628 §3.4–3.5: one poll, decided and acted on under the flow's lock, so that a code
@@ -77,7 +82,15 @@ public struct FlowService {
                 return FlowUpdate(poll: newPoll, result: .error(error))
             case .replayed(let approval):
                 let record = record!
-                if let issued = record.issued { try revoke(issued, now: now) }
+                do {
+                    if let issued = record.issued { try revoke(issued, now: now) }
+                } catch {
+                    // The code is refused all the same: a full disk must not turn a replay into
+                    // a 503 the thief may retry for a better answer.
+                    return FlowUpdate(result: .revocationFailed(.invalidGrant("device_code has already been redeemed"),
+                                                                subject: approval.subject, grantID: record.id,
+                                                                reason: "device_code_reused", cause: "\(error)"))
+                }
                 return FlowUpdate(result: .revoked(
                     .invalidGrant("device_code has already been redeemed; the tokens issued for it are now revoked"),
                     subject: approval.subject, grantID: record.id, reason: "device_code_reused"))
@@ -119,7 +132,7 @@ public struct FlowService {
     public func refresh(refreshToken: String, client: ClientRegistration, requestedScope: ScopeSet?, now: UnixTime) throws -> PollResult {
         let hash = Encoding.sha256Hex(refreshToken)
         guard let familyID = try store.refreshFamilyID(forTokenHash: hash) else {
-            return .error(.invalidGrant("unknown refresh_token"))
+            return .error(.unknownRefreshToken)
         }
         return try store.updateRefreshFamily(id: familyID) { family in
             let decision = RefreshDecision.decide(family: family, presentedHash: hash, clientID: client.clientID, requestedScope: requestedScope, now: now)

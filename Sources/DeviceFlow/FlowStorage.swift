@@ -36,8 +36,25 @@ public struct FlowStorageError: Error, Sendable, Equatable, CustomStringConverti
     public var description: String { "\(kind.rawValue): \(message)" }
 }
 
-/// The state shared by every worker of a host. The file-backed implementation lives in the
-/// FlowStore module; tests of the HTTP layer may use an in-memory one.
+/// The state shared by every worker of a host: flows and their user-code claims, access
+/// tokens, refresh-token families and revocations. The file-backed implementation lives in the
+/// FlowStore module; `MemoryFlowStore` (DeviceGateTesting) is the in-memory one the HTTP and
+/// web tests run on. Both pass `StorageConformanceTests`, which states each promise as a test.
+///
+/// The promises, each made once here:
+/// - **Exclusion.** `updateFlow` and `updateRefreshFamily` run their closure with that flow's
+///   (family's) exclusive lock held across every process and thread; the closure reads and
+///   what it returns is written before anyone else reads. A decision made in the closure
+///   (redeem, rotate) is therefore made exactly once however many callers race.
+/// - **Live user codes are never shared.** `createFlow` refuses a user-code key a live flow
+///   holds; the claim of a flow that expired before the new one was created is replaced.
+/// - **Soft poll state is shared.** What a closure returns as `FlowUpdate.poll` is what the
+///   next caller, in any process, reads (so `slow_down` grows the interval for everyone).
+/// - **Rotation is indexed.** Every refresh token a family ever had (current or rotated away)
+///   finds the family until the family expires, so reuse of an old one is detected.
+/// - **Revocations are seen at once**, by every process, with no cache in between.
+/// - Durable writes are durable before the call returns (the file store fsyncs; a memory
+///   store has nothing to lose but the process).
 public protocol FlowStorage: AnyObject {
     /// The key a user code is indexed under: HMAC-SHA-256 with the store's secret pepper, so a
     /// copy of the state directory does not reveal live user codes.

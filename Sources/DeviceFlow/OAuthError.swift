@@ -32,6 +32,7 @@ public struct OAuthError: Error, Hashable, Sendable, CustomStringConvertible {
     /// `invalid_grant` for a device code no flow has (RFC 8628 §3.5, RFC 6749 §5.2): the answer
     /// to guessing, audited in aggregate (one line per address a minute), never line by line.
     public static let unknownDeviceCode = OAuthError.invalidGrant("unknown device_code")
+    public static let unknownRefreshToken = OAuthError.invalidGrant("unknown refresh_token")
 
     // RFC 8628 §3.5
     public static let authorizationPending = OAuthError(code: "authorization_pending", detail: "the user has not yet approved or denied this request")

@@ -52,7 +52,7 @@ public enum RefreshDecision: Sendable, Equatable {
     case rotate(scope: ScopeSet)
 
     public static func decide(family: RefreshFamily?, presentedHash: String, clientID: String, requestedScope: ScopeSet?, now: UnixTime) -> RefreshDecision {
-        guard let family else { return .refuse(.invalidGrant("unknown refresh_token")) }
+        guard let family else { return .refuse(.unknownRefreshToken) }
         guard family.clientID == clientID else { return .refuse(.invalidGrant("refresh_token was not issued to this client")) }
         if family.revokedAt != nil { return .refuse(.invalidGrant("refresh_token has been revoked")) }
         if now >= family.expiresAt { return .refuse(.invalidGrant("refresh_token has expired")) }

@@ -1,7 +1,7 @@
 /// What a redeemed grant entitles the client to: the input of token issuance.
 ///
-/// Device-code redemption builds one today; the refresh_token grant will build the same
-/// value from a refresh-token record, so every issuer serves both.
+/// Device-code redemption builds one from the approved flow, and the refresh_token grant
+/// builds the same value from a refresh-token family, so every issuer serves both.
 public struct TokenGrant: Sendable, Equatable {
     public var clientID: String
     public var subject: String

@@ -36,7 +36,12 @@ public struct WindowCount: Sendable, Equatable {
 }
 
 /// What the verification page keeps in the state directory besides flows: sessions and the
-/// counters of failed attempts (RFC 8628 §5.1). Shared by every worker of a host.
+/// counters of failed attempts (RFC 8628 §5.1). Shared by every worker of a host
+/// (`FileWebStateStore`; `MemoryWebStateStore` in the tests; both pass the conformance suite).
+///
+/// Promises: counts are exact under any concurrency (every `increment` is counted once and
+/// returns a count no other caller saw); a slot is held by one claimant at a time; a session
+/// of a subject revoked after it was signed in (`FlowStorage.revokeSubject`) is not returned.
 public protocol WebStateStorage: AnyObject {
     /// 32 secret bytes of this state directory, for CSRF tokens (HMAC keys derive from it).
     var secretKey: [UInt8] { get }

@@ -14,6 +14,9 @@ public struct AdmissionSettings: Sendable, Equatable {
     /// lifetime: a hotel, campus or carrier NAT full of TVs that all sign in within the same
     /// ten minutes still fits. 0 for no cap.
     public var maxPendingPerAddress = 1_000
+    /// `admission.max_pending_per_ipv6_48`: 5,000 per IPv6 /48 within one code lifetime, so one
+    /// subscriber walking the /64s of its /56 or /48 cannot fill the client's cap. 0 for no cap.
+    public var maxPendingPerIPv6Network48 = 5_000
     /// `admission.reserve_percent`: new device authorizations are refused (503) while free
     /// blocks or free inodes of the state filesystem are below this share of the total; 0
     /// keeps no reserve.
@@ -24,7 +27,8 @@ public struct AdmissionSettings: Sendable, Equatable {
     public init() {}
 
     public var policy: FlowAdmissionPolicy {
-        FlowAdmissionPolicy(maxPendingPerClient: maxPendingPerClient, maxPendingPerAddress: maxPendingPerAddress)
+        FlowAdmissionPolicy(maxPendingPerClient: maxPendingPerClient, maxPendingPerAddress: maxPendingPerAddress,
+                            maxPendingPerNetwork: maxPendingPerIPv6Network48)
     }
 
     public var reserve: StorageReserve {
@@ -34,12 +38,13 @@ public struct AdmissionSettings: Sendable, Equatable {
 
 extension Reader {
     mutating func readAdmission(_ node: Node, into settings: inout AdmissionSettings) {
-        let keys: Set<String> = ["max_pending_per_client", "max_pending_per_address", "reserve_percent", "reserve_check_interval_ms"]
+        let keys: Set<String> = ["max_pending_per_client", "max_pending_per_address", "max_pending_per_ipv6_48", "reserve_percent", "reserve_check_interval_ms"]
         for (key, value) in mapping(node, "admission", allowed: keys) {
             let path = "admission.\(key)"
             switch key {
             case "max_pending_per_client": settings.maxPendingPerClient = int(value, path, range: 0...100_000_000) ?? settings.maxPendingPerClient
             case "max_pending_per_address": settings.maxPendingPerAddress = int(value, path, range: 0...100_000_000) ?? settings.maxPendingPerAddress
+            case "max_pending_per_ipv6_48": settings.maxPendingPerIPv6Network48 = int(value, path, range: 0...100_000_000) ?? settings.maxPendingPerIPv6Network48
             case "reserve_percent": settings.reservePercent = int(value, path, range: 0...50) ?? settings.reservePercent
             case "reserve_check_interval_ms":
                 settings.reserveCheckIntervalMilliseconds = int(value, path, range: 0...60_000) ?? settings.reserveCheckIntervalMilliseconds

@@ -384,7 +384,7 @@ struct Reader {
         if config.lifetimes.pollInterval >= config.lifetimes.deviceCode {
             issue(at: "lifetimes.poll_interval", "must be shorter than lifetimes.device_code")
         }
-        validateServer(config.server)
+        validateServer(config.server, signIn: config.web.signIn)
         validateWeb(config)
         if config.clients.isEmpty && !issues.contains(where: { $0.key.hasPrefix("clients") }) {
             issue(at: "clients", "at least one client is required")

@@ -37,9 +37,15 @@ extension Reader {
         return UInt32(bigEndian: v4.s_addr) >> 24 == 127
     }
 
-    mutating func validateServer(_ server: DeviceGateConfiguration.Server) {
-        if case .tcp(let host, let port) = server.listen, !Self.isLoopback(host: host), server.allowRemoteFastCGI.isEmpty {
+    mutating func validateServer(_ server: DeviceGateConfiguration.Server, signIn: WebSettings.SignIn) {
+        guard case .tcp(let host, let port) = server.listen, server.allowRemoteFastCGI.isEmpty else { return }
+        if !Self.isLoopback(host: host) {
             issue(at: "server.listen", "\(host):\(port) is not a loopback address: anyone who can reach it could speak FastCGI to devicegate and forge REMOTE_ADDR or the signed-in user; listen on a unix socket or 127.0.0.1, or list the web servers allowed to connect in server.allow_remote_fastcgi")
+        } else if signIn == .delegated {
+            // Every local user (a PHP script, a cron job) can reach a loopback port, and with
+            // delegated sign-in whoever speaks FastCGI names the signed-in person
+            // (DEVICEGATE_REMOTE_USER). A unix socket's mode and group keep them out.
+            issue(at: "server.listen", "\(host):\(port) is a TCP port every local user can connect to, and with web.sign_in: delegated whoever connects can name the signed-in user; listen on a unix socket (its group limits who connects), or list the web servers in server.allow_remote_fastcgi to accept this")
         }
     }
 }

@@ -23,7 +23,7 @@ public struct WebSettings: Sendable, Equatable {
     }
 
     /// Brute-force limits (RFC 8628 §5.1 for user codes; sign-in likewise). The defaults and
-    /// their arithmetic are in the README (The verification page → Brute force).
+    /// their arithmetic are in docs/security.md (Guessing user codes; Sign-in).
     public struct Limits: Sendable, Equatable {
         /// Failed user-code entries from one client IP.
         public var userCodePerIP = Limit(maximum: 10, windowSeconds: 600)

@@ -15,4 +15,11 @@ public enum AddressKey {
         if bytes.count == 4 { return bytes.map { String($0) }.joined(separator: ".") }
         return bytes[0..<8].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "::/64"
     }
+
+    /// The IPv6 /48 an address belongs to, or nil for IPv4 (and IPv4-mapped) addresses and
+    /// anything unparsable: the wider budget one subscriber's many /64s share.
+    public static func ipv6Network48(of remoteAddress: String) -> String? {
+        guard let bytes = AddressBlock.parseAddress(remoteAddress), bytes.count == 16 else { return nil }
+        return bytes[0..<6].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "::/48"
+    }
 }

@@ -150,7 +150,8 @@ public final class DeviceGateApp {
         let scope = try client.resolveScopes(requested: requested).get()
         let response: DeviceAuthorizationResponse
         do {
-            response = try service.authorizeDevice(client: client, scope: scope, addressKey: AddressKey.of(request.remoteAddress), now: clock.now())
+            response = try service.authorizeDevice(client: client, scope: scope, addressKey: AddressKey.of(request.remoteAddress),
+                                                   networkKey: AddressKey.ipv6Network48(of: request.remoteAddress), now: clock.now())
         } catch let refusal as AdmissionRefusal {
             logger.debug("device authorization refused", metadata: ["client.id": "\(client.clientID)", "reason": "\(refusal.reason)"])
             return OAuthResponses.error(refusal.error, retryAfter: refusal.retryAfterSeconds)
@@ -193,13 +194,20 @@ public final class DeviceGateApp {
                   flowID: tokens.accessTokenRecord.flowID, scope: "\(tokens.scope)", details: [("grant", grantName(grantType))])
             return OAuthResponses.tokens(tokens)
         case .error(let error):
-            if error == .unknownDeviceCode {
+            if let unknown = UnknownCredential.allCases.first(where: { $0.error == error }) {
                 // Guessing or a stale device: one aggregate line per address a minute.
-                telemetry.recordUnknownCode(address: AddressKey.of(request.remoteAddress), clientID: client.clientID, now: clock.now())
+                telemetry.recordUnknownCode(unknown, address: AddressKey.of(request.remoteAddress), clientID: client.clientID, now: clock.now())
             } else if error.code == "invalid_grant" {
                 // A code or refresh token that is unknown, another client's, spent or reused.
                 audit(.grantRefused, request, clientID: client.clientID, details: [("grant", grantName(grantType)), ("reason", error.detail)])
             }
+            return OAuthResponses.error(error)
+        case .revocationFailed(let error, let subject, let grantID, let reason, let cause):
+            telemetry.countStorageFailure()
+            logger.error("credential reused, but its grant could not be revoked; a later replay tries again",
+                         metadata: ["client.id": "\(client.clientID)", "reason": "\(reason)", "error": "\(cause)"])
+            audit(.grantRefused, request, user: subject, clientID: client.clientID, flowID: grantID,
+                  details: [("grant", grantName(grantType)), ("reason", error.detail), ("revocation", "failed")])
             return OAuthResponses.error(error)
         case .revoked(let error, let subject, let grantID, let reason):
             // A spent credential presented again: someone else holds it (RFC 6749 §4.1.2, RFC 9700 §4.14.2).

@@ -147,7 +147,11 @@ public final class OIDCEndpoints: RequestHandler {
             }
         }
         let validated: ValidatedAccessToken
-        switch check(token) {
+        // Userinfo is this issuer's own endpoint (OIDC Core §5.3): a client with its own
+        // `audience` still holds this issuer's tokens, so any audience it issues for is taken;
+        // what may be read here is decided by the `openid` scope below.
+        let issuedFor = [validator.audience] + configuration.clients.compactMap(\.audience)
+        switch check(token, audience: .oneOf(issuedFor)) {
         case .success(let v): validated = v
         case .failure(let refusal): return refusal.response
         }

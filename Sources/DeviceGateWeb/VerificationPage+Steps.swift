@@ -135,9 +135,12 @@ extension VerificationPage {
         if users == nil { logger.error("cannot read the users file", metadata: ["path": "\(settings.usersFile)"]) }
         let hash = UsersFile.isValidUsername(username) ? users?.hash(for: username) : nil
         // An unknown user still costs one hash computation of the users file's own cost, so
-        // timing does not tell names apart. No free hash slot: nothing computed, nothing counted.
+        // timing does not tell names apart. The decoy is looked up for known names too: finding
+        // it tallies the file's settings, which costs time in proportion to the file.
+        // No free hash slot: nothing computed, nothing counted.
+        let decoy = decoys.decoy(for: users)
         guard let verified = try hashLimiter.withSlot({
-            PasswordHashing.verify(password, hash: hash ?? decoys.decoy(for: users)) && hash != nil
+            PasswordHashing.verify(password, hash: hash ?? decoy) && hash != nil
         }) else {
             guardian.pass(attempt)
             return hashingBusy(visitor, logger: logger)

@@ -78,9 +78,12 @@ extension FileFlowStore {
     public func revokeSubject(_ subject: String, at: UnixTime, keepUntil: UnixTime) throws {
         let path = directory.revokedPath(StateDirectory.subjectRevocationID(subject))
         var keep = keepUntil, revoked = at
-        if let previous = directory.subjectRevocation(subject) {
-            keep = max(keep, previous.keepUntil)
-            revoked = max(revoked, previous.revokedAt)
+        // An unreadable marker counts as revoked forever for the checks; its fail-closed
+        // stand-in must not be written back, or one unreadable marker (say, written by root)
+        // would make the next removal permanent. It is replaced.
+        if case .valid(let previousKeep, let previousRevoked) = directory.subjectRevocationMarker(subject) {
+            keep = max(keep, previousKeep)
+            revoked = max(revoked, previousRevoked)
         }
         try Sys.atomicWrite(directory: path.dir, name: path.name, Array("\(keep.milliseconds)\n\(revoked.milliseconds)\n".utf8))
     }
@@ -99,15 +102,28 @@ extension StateDirectory {
     /// The subject's revocation marker, if any. A marker that exists but cannot be read or
     /// parsed counts as revoked now and forever (fail closed): the operator asked for it.
     func subjectRevocation(_ subject: String) -> (keepUntil: UnixTime, revokedAt: UnixTime)? {
+        switch subjectRevocationMarker(subject) {
+        case .none: return nil
+        case .valid(let keep, let revoked): return (keep, revoked)
+        case .unreadable: return (UnixTime(milliseconds: .max), UnixTime(milliseconds: .max))
+        }
+    }
+
+    enum SubjectMarker: Equatable {
+        case none
+        case valid(keepUntil: UnixTime, revokedAt: UnixTime)
+        /// It exists but cannot be read (EACCES, EIO) or parsed.
+        case unreadable
+    }
+
+    func subjectRevocationMarker(_ subject: String) -> SubjectMarker {
         let path = revokedPath(Self.subjectRevocationID(subject))
         let file = "\(path.dir)/\(path.name)"
         let bytes: [UInt8]?
-        do { bytes = try Sys.readFile(file, limit: 256) } catch { return (UnixTime(milliseconds: .max), UnixTime(milliseconds: .max)) }
-        guard let bytes else { return nil }
+        do { bytes = try Sys.readFile(file, limit: 256) } catch { return .unreadable }
+        guard let bytes else { return .none }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
-        guard lines.count == 2, let keep = Int64(lines[0]), let revoked = Int64(lines[1]) else {
-            return (UnixTime(milliseconds: .max), UnixTime(milliseconds: .max))
-        }
-        return (UnixTime(milliseconds: keep), UnixTime(milliseconds: revoked))
+        guard lines.count == 2, let keep = Int64(lines[0]), let revoked = Int64(lines[1]) else { return .unreadable }
+        return .valid(keepUntil: UnixTime(milliseconds: keep), revokedAt: UnixTime(milliseconds: revoked))
     }
 }

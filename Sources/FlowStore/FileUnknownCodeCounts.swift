@@ -3,22 +3,6 @@ import Glibc
 #endif
 import DeviceFlow
 
-/// One address's unknown device codes in one minute (window: Unix minutes).
-public struct UnknownCodeCount: Sendable, Equatable {
-    public var address: String
-    /// nil once codes of more than one client were counted.
-    public var clientID: String?
-    public var count: Int64
-    public var window: Int64
-
-    public init(address: String, clientID: String?, count: Int64, window: Int64) {
-        self.address = address
-        self.clientID = clientID
-        self.count = count
-        self.window = window
-    }
-}
-
 /// Unknown device codes per address and minute, shared by every process of a host in one
 /// flock-ed table, `<root>/unknown-codes` (4,096 entries of 128 bytes, written in place,
 /// never renamed; soft state, not fsynced), so that the audit log gets exactly one line per
@@ -29,7 +13,7 @@ public struct UnknownCodeCount: Sendable, Equatable {
 /// (linear probing); entry 0 is kept for `*`, which counts whatever finds no entry of its own,
 /// so the table never grows and never drops a count. An entry of an ended minute met on the
 /// way is handed back to be written before it is reused; `takeDue` hands back all of them.
-public final class FileUnknownCodeCounts: @unchecked Sendable {
+public final class FileUnknownCodeCounts: UnknownCodeCounting, @unchecked Sendable {
     public let path: String
     static let entries = 4096
     static let entrySize = 128
@@ -37,7 +21,13 @@ public final class FileUnknownCodeCounts: @unchecked Sendable {
     static let addressBytes = 46
     static let clientBytes = 64
 
-    public init(directory: StateDirectory) { path = "\(directory.root)/unknown-codes" }
+    public let kind: UnknownCredential
+
+    /// The table of `kind`: `<root>/unknown-codes` for device codes, `<root>/unknown-refresh-tokens`.
+    public init(directory: StateDirectory, kind: UnknownCredential = .deviceCode) {
+        self.kind = kind
+        path = "\(directory.root)/\(kind == .deviceCode ? "unknown-codes" : "unknown-refresh-tokens")"
+    }
 
     /// Counts one unknown code; returns counts of ended minutes that had to make room.
     public func add(address: String, clientID: String, window: Int64) throws -> [UnknownCodeCount] {

@@ -176,3 +176,11 @@ final class FileSlotClaim: SlotClaim {
 
     deinit { release() }
 }
+
+extension FileWebStateStore: WebStateCollecting {
+    /// One pass over every shard.
+    @discardableResult
+    public func collectExpiredWebState(now: UnixTime) -> (sessions: Int, counters: Int) {
+        collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
+    }
+}

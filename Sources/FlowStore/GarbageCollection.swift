@@ -219,3 +219,12 @@ extension FileFlowStore {
         return report
     }
 }
+
+extension FileFlowStore: ExpiredStateCollecting {
+    /// One pass over every shard (`devicegate gc`; the worker's tick visits a few at a time).
+    @discardableResult
+    public func collectExpired(now: UnixTime, retentionSeconds: Int) -> Int {
+        let report = collectGarbage(now: now, retentionSeconds: retentionSeconds, shards: 0..<StateDirectory.shardCount)
+        return report.flows + report.codes + report.tokens
+    }
+}

@@ -3,30 +3,10 @@ import Glibc
 #endif
 import DeviceFlow
 
-/// A signing key as stored: PEM private key plus its metadata.
-public struct StoredKey: Sendable, Equatable {
-    /// JWS `kid`.
-    public var kid: String
-    /// JWS `alg`: RS256 or ES256.
-    public var alg: String
-    public var createdAt: UnixTime
-    /// When a newer key replaced it; nil for the active key.
-    public var retiredAt: UnixTime?
-    public var pem: String
-
-    public init(kid: String, alg: String, createdAt: UnixTime, retiredAt: UnixTime? = nil, pem: String) {
-        self.kid = kid
-        self.alg = alg
-        self.createdAt = createdAt
-        self.retiredAt = retiredAt
-        self.pem = pem
-    }
-}
-
 /// The signing keys directory (`<state>/keys` or `tokens.keys_dir`): `<kid>.pem` files (0600)
 /// and an `index` with one `kid alg created_ms retired_ms` line per key, replaced atomically
 /// under `index.lock`. Workers notice a rotation by the index's modification time.
-public final class KeyFiles {
+public final class KeyFiles: SigningKeyStorage {
     public let directory: String
     private var indexPath: String { "\(directory)/index" }
     private var lockPath: String { "\(directory)/index.lock" }
@@ -39,6 +19,8 @@ public final class KeyFiles {
     /// Creates the directory (0700) if needed. An existing one must be a directory owned by the
     /// service user with no group or other permission bits: private keys that another user
     /// can read, or replace, sign tokens for them. Each refusal names the path and the fix.
+    public var location: String { directory }
+
     public init(directory: String) throws {
         self.directory = directory
         try Sys.mkdir(directory, 0o700)

@@ -30,20 +30,32 @@ public final class Telemetry: @unchecked Sendable {
         write(event)
     }
 
-    /// Unknown device codes per address and minute, shared by every process of the host
-    /// (`FileUnknownCodeCounts`); nil counts them in `unknownCodes`, in this process only.
-    public var sharedUnknownCodes: FileUnknownCodeCounts?
-    private var unknownCodes = UnknownCodeTally()
+    /// Unknown device codes and refresh tokens per address and minute, each kind in a table
+    /// shared by every process of the host (`UnknownCodeCounting`: the file store's
+    /// `FileUnknownCodeCounts`, set by `shareUnknownCredentials`); without one they are
+    /// counted in this process only.
+    private var shared: [UnknownCredential: any UnknownCodeCounting] = [:]
+    private var tallies = Dictionary(uniqueKeysWithValues: UnknownCredential.allCases.map { ($0, UnknownCodeTally(kind: $0)) })
     private var lastDueScan: Int64?
 
-    /// Counts an unknown device code from `address` (an `AddressKey`): in the `grant.refused`
-    /// metric at once, in the audit log as one line per address a minute.
-    public func recordUnknownCode(address: String, clientID: String, now: UnixTime) {
+    /// Counts unknown credentials in the state directory's shared tables from now on.
+    public func shareUnknownCredentials(directory: StateDirectory) {
+        for kind in UnknownCredential.allCases { shared[kind] = FileUnknownCodeCounts(directory: directory, kind: kind) }
+    }
+
+    /// Counts unknown credentials of `kind` in `table` from now on (the in-memory backend).
+    public func shareUnknownCredentials(_ kind: UnknownCredential, in table: any UnknownCodeCounting) {
+        shared[kind] = table
+    }
+
+    /// Counts an unknown device code or refresh token from `address` (an `AddressKey`): in the
+    /// `grant.refused` metric at once, in the audit log as one line per address a minute.
+    public func recordUnknownCode(_ kind: UnknownCredential = .deviceCode, address: String, clientID: String, now: UnixTime) {
         counters?.add(MetricsLayout.event(.grantRefused))
-        if let shared = sharedUnknownCodes {
+        if let table = shared[kind] {
             do {
-                for count in try shared.add(address: address, clientID: clientID, window: UnknownCodeTally.minute(of: now)) {
-                    write(UnknownCodeTally.event(count))
+                for count in try table.add(address: address, clientID: clientID, window: UnknownCodeTally.minute(of: now)) {
+                    write(UnknownCodeTally.event(count, kind: kind))
                 }
                 return
             } catch {
@@ -51,28 +63,33 @@ public final class Telemetry: @unchecked Sendable {
                 logger.debug("unknown-code table unavailable", metadata: ["error": "\(error)"])
             }
         }
-        for event in unknownCodes.add(address: address, clientID: clientID, now: now) { write(event) }
+        for event in tallies[kind, default: UnknownCodeTally(kind: kind)].add(address: address, clientID: clientID, now: now) { write(event) }
     }
 
     /// Writes the unknown-code lines of minutes that have ended; called for every request and
-    /// every housekeeping tick. With the shared table, the table is read once a minute per
-    /// process; otherwise this costs one comparison when nothing is counted.
+    /// every housekeeping tick. With the shared tables, each is read once a minute per
+    /// process; otherwise this costs one comparison per kind when nothing is counted.
     public func flushUnknownCodes(now: UnixTime) {
-        if let shared = sharedUnknownCodes {
+        if !shared.isEmpty {
             let minute = UnknownCodeTally.minute(of: now)
             if lastDueScan != minute {
                 lastDueScan = minute
-                for count in (try? shared.takeDue(window: minute)) ?? [] { write(UnknownCodeTally.event(count)) }
+                for (kind, table) in shared.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                    for count in (try? table.takeDue(window: minute)) ?? [] { write(UnknownCodeTally.event(count, kind: kind)) }
+                }
             }
         }
-        guard !unknownCodes.isEmpty else { return }
-        for event in unknownCodes.due(now: now) { write(event) }
+        for kind in UnknownCredential.allCases where !(tallies[kind]?.isEmpty ?? true) {
+            for event in tallies[kind]!.due(now: now) { write(event) }
+        }
     }
 
     /// Writes every unknown-code line this process still holds: at a worker's graceful stop
-    /// (the shared table outlives the worker; the supervisor or another worker writes it).
+    /// (the shared tables outlive the worker; the supervisor or another worker writes them).
     public func drainUnknownCodes() {
-        for event in unknownCodes.drain() { write(event) }
+        for kind in UnknownCredential.allCases {
+            for event in tallies[kind]?.drain() ?? [] { write(event) }
+        }
     }
 
     private func write(_ event: AuditEvent) {

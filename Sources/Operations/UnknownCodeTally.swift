@@ -1,5 +1,4 @@
 import DeviceFlow
-import FlowStore
 
 /// Unknown device codes (`invalid_grant`, `OAuthError.unknownDeviceCode`) counted per client
 /// address and minute, so that guessing costs the audit log one line per address a minute
@@ -19,11 +18,16 @@ import FlowStore
 public struct UnknownCodeTally: Sendable {
     public static let windowMilliseconds: Int64 = 60_000
     public let maximumAddresses: Int
+    /// What is counted: the audit line's `grant` and `reason`.
+    public let kind: UnknownCredential
 
     private var window: Int64?
     private var counts: [String: (count: Int, clientID: String?)] = [:]
 
-    public init(maximumAddresses: Int = 10_000) { self.maximumAddresses = maximumAddresses }
+    public init(maximumAddresses: Int = 10_000, kind: UnknownCredential = .deviceCode) {
+        self.maximumAddresses = maximumAddresses
+        self.kind = kind
+    }
 
     public var isEmpty: Bool { counts.isEmpty }
 
@@ -56,7 +60,7 @@ public struct UnknownCodeTally: Sendable {
     public mutating func drain() -> [AuditEvent] {
         guard let window else { return [] }
         let events = counts.sorted { $0.key < $1.key }.map { address, entry in
-            Self.event(UnknownCodeCount(address: address, clientID: entry.clientID, count: Int64(entry.count), window: window))
+            Self.event(UnknownCodeCount(address: address, clientID: entry.clientID, count: Int64(entry.count), window: window), kind: kind)
         }
         self.window = nil
         counts = [:]
@@ -68,10 +72,10 @@ public struct UnknownCodeTally: Sendable {
 
     /// The audit line of one address's minute: `grant.refused`, stamped with the minute's
     /// start, with `count` and `until` (the minute's end).
-    public static func event(_ count: UnknownCodeCount) -> AuditEvent {
+    public static func event(_ count: UnknownCodeCount, kind: UnknownCredential = .deviceCode) -> AuditEvent {
         let start = UnixTime(milliseconds: count.window * windowMilliseconds)
         return AuditEvent(.grantRefused, time: start, address: count.address, clientID: count.clientID, details: [
-            ("grant", "device_code"), ("reason", OAuthError.unknownDeviceCode.detail),
+            ("grant", kind.rawValue), ("reason", kind.error.detail),
             ("count", "\(count.count)"), ("until", Timestamp.iso8601(start.adding(milliseconds: windowMilliseconds))),
         ])
     }

@@ -50,10 +50,13 @@ public final class AccessTokenValidator: @unchecked Sendable {
 
     /// Which `aud` a caller accepts (RFC 9068 §4).
     public enum AudienceCheck: Sendable, Equatable {
-        /// The configured audience: userinfo and gateway locations that name none.
+        /// The configured audience: gateway locations that name none.
         case configured
         /// A resource's own identifier: a gateway location's `$devicegate_audience`.
         case named(String)
+        /// One of these: userinfo, which takes a token for any audience this issuer issues
+        /// for (`tokens.audience` and each client's own `audience`).
+        case oneOf([String])
         /// Any: introspection and revocation report on this issuer's tokens whatever they are for.
         case any
     }
@@ -79,6 +82,8 @@ public final class AccessTokenValidator: @unchecked Sendable {
         }
         switch check {
         case .any: break
+        case .oneOf(let accepted):
+            guard (validated.audience ?? [audience]).contains(where: accepted.contains) else { return .failure(.wrongAudience) }
         case .configured, .named:
             let expected = if case .named(let name) = check { name } else { audience }
             guard (validated.audience ?? [audience]).contains(expected) else { return .failure(.wrongAudience) }

@@ -1,5 +1,4 @@
 import DeviceFlow
-import FlowStore
 
 /// The signing keys a worker uses: the active one signs; it and recently retired ones verify
 /// and are published in the JWKS until every token they signed has expired.
@@ -7,7 +6,7 @@ import FlowStore
 /// A rotation by `devicegate keys rotate` changes the key index; each worker notices within a
 /// second (one stat) and reloads, with no restart.
 public final class KeyRing: @unchecked Sendable {
-    public let files: KeyFiles
+    public let files: any SigningKeyStorage
     /// Longest lifetime of any token we sign: a retired key is published this long.
     public let maximumTokenLifetime: Int
     private var version: Int64?
@@ -16,7 +15,7 @@ public final class KeyRing: @unchecked Sendable {
     private var signing: SigningKey?
     private var verifiers: [String: (key: VerificationKey, retiredAt: UnixTime?)] = [:]
 
-    public init(files: KeyFiles, maximumTokenLifetime: Int) {
+    public init(files: any SigningKeyStorage, maximumTokenLifetime: Int) {
         self.files = files
         self.maximumTokenLifetime = maximumTokenLifetime
     }
@@ -40,7 +39,7 @@ public final class KeyRing: @unchecked Sendable {
             if key.retiredAt == nil { active = parsed }
             published[key.kid] = (parsed.verifier, key.retiredAt)
         }
-        guard let active else { throw KeyError(description: "no active signing key in \(files.directory); run `devicegate keys generate`") }
+        guard let active else { throw KeyError(description: "no active signing key in \(files.location); run `devicegate keys generate`") }
         stored = keys
         signing = active
         verifiers = published
@@ -69,7 +68,7 @@ public final class KeyRing: @unchecked Sendable {
     public var keys: [StoredKey] { stored }
 
     /// Creates the first key if there is none (for `serve` and the demo).
-    public static func ensureKey(files: KeyFiles, algorithm: SigningKey.Algorithm, now: UnixTime) throws {
+    public static func ensureKey(files: any SigningKeyStorage, algorithm: SigningKey.Algorithm, now: UnixTime) throws {
         guard try files.load().isEmpty else { return }
         let key = try SigningKey.generate(algorithm)
         _ = try files.activate(StoredKey(kid: key.kid, alg: algorithm.rawValue, createdAt: now, pem: key.pemRepresentation),
@@ -78,10 +77,10 @@ public final class KeyRing: @unchecked Sendable {
 
     /// Generates a new active key; the previous one is retired now and published until its
     /// tokens have expired, then forgotten.
-    public static func rotate(files: KeyFiles, algorithm: SigningKey.Algorithm, now: UnixTime, maximumTokenLifetime: Int) throws -> SigningKey {
+    public static func rotate(files: any SigningKeyStorage, algorithm: SigningKey.Algorithm, now: UnixTime, maximumTokenLifetime: Int) throws -> SigningKey {
         let key = try SigningKey.generate(algorithm)
         _ = try files.activate(StoredKey(kid: key.kid, alg: algorithm.rawValue, createdAt: now, pem: key.pemRepresentation),
-                               now: now, forgetRetiredBefore: now.adding(seconds: -Int64(maximumTokenLifetime)))
+                               now: now, forgetRetiredBefore: now.adding(seconds: -Int64(maximumTokenLifetime)), onlyIfNone: false)
         return key
     }
 }

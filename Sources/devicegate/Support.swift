@@ -144,7 +144,7 @@ func makeTelemetry(_ config: DeviceGateConfiguration, store: FileFlowStore, logg
         }
     }
     let telemetry = Telemetry(audit: audit, counters: page, logger: logger)
-    telemetry.sharedUnknownCodes = FileUnknownCodeCounts(directory: store.directory)
+    telemetry.shareUnknownCredentials(directory: store.directory)
     return telemetry
 }
 

@@ -36,6 +36,14 @@ struct UsersRemoveCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
+        // Files written by another user (root, say) are 0600 and unreadable to the workers:
+        // they would count the marker as unreadable, i.e. revoked forever. Refuse instead.
+        var owner = stat()
+        if stat(config.stateDirectory, &owner) == 0, owner.st_uid != geteuid() {
+            printError("devicegate: \(config.stateDirectory) belongs to uid \(owner.st_uid), not to this user (uid \(geteuid())): the workers could not read what this command writes")
+            printError("devicegate: run it as the owner of \(config.stateDirectory), e.g. sudo -u devicegate devicegate users remove \(name)")
+            throw ExitCode(1)
+        }
         let path = file ?? config.web.usersFile
         var st = stat()
         if stat(path, &st) == 0 {

@@ -18,6 +18,8 @@ struct DevicePollingTests {
         var poll: PollState
         var client = "tv"
         var atSecond: Int64
+        /// Added to `atSecond`, for rows that sit a millisecond off a boundary.
+        var plusMilliseconds: Int64 = 0
         var expected: PollDecision
         var testDescription: String { name }
     }
@@ -55,13 +57,14 @@ struct DevicePollingTests {
              expected: .refuse(.expiredToken, poll: nil)),
         Case(name: "redeemed and expired is still a replay", record: record(.redeemed(approval, at: t0)), poll: .init(interval: 5), atSecond: 700,
              expected: .replayed(approval)),
-        Case(name: "one millisecond before expiry still pends", record: record(), poll: .init(interval: 5), atSecond: 0,
-             expected: .refuse(.authorizationPending, poll: .init(lastPollAt: t0, interval: 5))),
+        Case(name: "one millisecond before expiry still pends", record: record(), poll: .init(lastPollAt: t0.adding(seconds: 590), interval: 5),
+             atSecond: 600, plusMilliseconds: -1,
+             expected: .refuse(.authorizationPending, poll: .init(lastPollAt: t0.adding(milliseconds: 599_999), interval: 5))),
     ]
 
     @Test(arguments: cases)
     func decide(_ c: Case) {
-        let now = Self.t0.adding(seconds: c.atSecond)
+        let now = Self.t0.adding(seconds: c.atSecond).adding(milliseconds: c.plusMilliseconds)
         #expect(DevicePolling.decide(record: c.record, poll: c.poll, clientID: c.client, now: now) == c.expected)
     }
 

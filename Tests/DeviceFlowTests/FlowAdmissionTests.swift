@@ -81,6 +81,8 @@ struct FlowAdmissionTests {
         #expect(policy.keys(clientID: "tv", addressKey: "192.0.2.1").map(\.name) == ["address:192.0.2.1", "client:tv"])
         #expect(FlowAdmissionPolicy(maxPendingPerClient: 0, maxPendingPerAddress: 2).keys(clientID: "tv", addressKey: "a").map(\.kind) == [.address])
         #expect(FlowAdmissionPolicy(maxPendingPerClient: 5, maxPendingPerAddress: 0).keys(clientID: "tv", addressKey: "a").map(\.kind) == [.client])
+        #expect(policy.keys(clientID: "tv", addressKey: "a", networkKey: "n").map(\.kind) == [.address, .network, .client], "narrowest first")
+        #expect(FlowAdmissionPolicy(maxPendingPerNetwork: 0).keys(clientID: "tv", addressKey: "a", networkKey: "n").map(\.kind) == [.address, .client])
     }
 
     struct ReserveCase: CustomTestStringConvertible, Sendable {

@@ -9,6 +9,7 @@ struct AdmissionSettingsTests {
         let admission = try loader.load(ConfigurationLoaderTests.valid).admission
         #expect(admission.maxPendingPerClient == 100_000)
         #expect(admission.maxPendingPerAddress == 1_000)
+        #expect(admission.maxPendingPerIPv6Network48 == 5_000)
         #expect(admission.reservePercent == 5)
         #expect(admission.reserveCheckIntervalMilliseconds == 250)
     }
@@ -19,12 +20,14 @@ struct AdmissionSettingsTests {
         admission:
           max_pending_per_client: 0
           max_pending_per_address: 20
+          max_pending_per_ipv6_48: 70
           reserve_percent: 25
           reserve_check_interval_ms: 0
         """
         let admission = try loader.load(yaml).admission
         #expect(admission.policy.maxPendingPerClient == 0)
         #expect(admission.policy.maxPendingPerAddress == 20)
+        #expect(admission.policy.maxPendingPerNetwork == 70)
         #expect(admission.reserve.floorPercent == 25)
         #expect(admission.reserve.maxReadingAgeMilliseconds == 0)
     }

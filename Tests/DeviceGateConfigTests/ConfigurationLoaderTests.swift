@@ -90,6 +90,22 @@ struct ConfigurationLoaderTests {
         #expect(byKey["clients[1].client_id"]?.message.contains("duplicate") == true)
         #expect(byKey["clients[1].secret_hash"]?.location == "dg.yaml:15:18")
         #expect(found.count == 8)
+        // All eight, each at the line and column of the value (or key) at fault.
+        #expect(Set(found.map { "\($0.location) \($0.key)" }) == [
+            "dg.yaml:1:9 issuer",
+            "dg.yaml:2:12 state_dir",
+            "dg.yaml:3:1 sever",
+            "dg.yaml:6:16 lifetimes.device_code",
+            "dg.yaml:8:12 user_code.charset",
+            "dg.yaml:12:21 clients[0].default_scopes",
+            "dg.yaml:13:16 clients[1].client_id",
+            "dg.yaml:15:18 clients[1].secret_hash",
+        ])
+        #expect(byKey["state_dir"]?.message.contains("absolute") == true)
+        #expect(byKey["sever"]?.message.contains("unknown key") == true)
+        #expect(byKey["lifetimes.device_code"]?.message.contains("whole number") == true)
+        #expect(byKey["user_code.charset"]?.message.contains("base20") == true)
+        #expect(byKey["clients[1].secret_hash"]?.message.contains("sha256:") == true)
     }
 
     @Test func invalidYAMLIsAnErrorNotACrash() {

@@ -52,6 +52,21 @@ import Testing
         }
     }
 
+    /// With delegated sign-in a loopback TCP port is refused too (any local user could name
+    /// the signed-in person), unless the web servers are listed; a unix socket is fine.
+    @Test(arguments: [
+        ("listen: 127.0.0.1:9000", ["server.listen"]),
+        ("listen: /run/devicegate/devicegate.sock", []),
+        ("listen: 127.0.0.1:9000\nallow_remote_fastcgi: [127.0.0.1]", []),
+    ] as [(String, [String])])
+    func delegatedSignInNeedsASocketOrNamedPeers(_ server: String, _ expected: [String]) {
+        let yaml = Self.yaml(server) + "\nweb:\n  sign_in: delegated\n"
+        switch Result(catching: { () throws(ConfigurationError) in try ConfigurationLoader().load(yaml: yaml, fileName: "dg.yaml") }) {
+        case .success: #expect(expected.isEmpty, "accepted")
+        case .failure(let error): #expect(error.issues.map(\.key).filter { $0.hasPrefix("server") } == expected, "\(error)")
+        }
+    }
+
     @Test func defaultsAreLoopbackOnlyAndAFewSeconds() throws {
         let config = try Self.load("workers: 2").get()
         #expect(config.server.allowRemoteFastCGI.isEmpty)

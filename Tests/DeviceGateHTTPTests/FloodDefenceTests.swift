@@ -2,7 +2,6 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
 import Logging
 import Operations
 import Testing
@@ -10,10 +9,10 @@ import Testing
 /// Item 2 of the hostile review through the app: caps on pending flows per address and per
 /// client (429), the reserve (503), and unknown device codes audited in aggregate.
 struct FloodDefenceTests {
-    func fixture(perAddress: Int = 3, perClient: Int = 5, reading: FilesystemReading? = nil) throws -> (AppFixture, RecordingAuditSink) {
-        let f = try AppFixture { service, store in
-            service.admission = FlowAdmissionPolicy(maxPendingPerClient: perClient, maxPendingPerAddress: perAddress)
-            service.admissionCounters = FileAdmissionCounters(directory: store.directory)
+    func fixture(perAddress: Int = 3, perClient: Int = 5, perNetwork: Int = 4, reading: FilesystemReading? = nil) throws -> (AppFixture, RecordingAuditSink) {
+        let f = try AppFixture { service, storage in
+            service.admission = FlowAdmissionPolicy(maxPendingPerClient: perClient, maxPendingPerAddress: perAddress, maxPendingPerNetwork: perNetwork)
+            service.admissionCounters = storage.admission
             if let reading {
                 service.reserve = StorageReserveGauge(reserve: StorageReserve(floorPercent: 10, maxReadingAgeMilliseconds: 0)) { reading }
             }
@@ -44,6 +43,9 @@ struct FloodDefenceTests {
              addresses: ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3", "2001:db8:1:2::4", "2001:db8:1:3::1"], statuses: [200, 200, 200, 429, 200]),
         Case(name: "an IPv4-mapped address is its IPv4 address",
              addresses: ["::ffff:192.0.2.9", "192.0.2.9", "192.0.2.9", "::ffff:192.0.2.9"], statuses: [200, 200, 200, 429]),
+        Case(name: "the /64s of one IPv6 /48 share the /48's budget; another /48 has its own",
+             addresses: ["2001:db8:1:1::1", "2001:db8:1:2::1", "2001:db8:1:3::1", "2001:db8:1:4::1", "2001:db8:1:5::1", "2001:db8:2:1::1"],
+             statuses: [200, 200, 200, 200, 429, 200]),
         Case(name: "the client's cap holds over every address",
              addresses: ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6"], statuses: [200, 200, 200, 200, 200, 429]),
     ]
@@ -82,7 +84,7 @@ struct FloodDefenceTests {
         _ = try f.service.deny(userCode: codes[1].1, now: f.clock.now())
         #expect(authorize(f, from: "192.0.2.1").status == 429)
         f.clock.advance(seconds: 601)
-        _ = f.store.collectGarbage(now: f.clock.now(), retentionSeconds: 0, shards: 0..<256)
+        f.store.collectExpired(now: f.clock.now(), retentionSeconds: 0)
         f.clock.advance(seconds: 43)
         #expect(authorize(f, from: "192.0.2.1").status == 200)
         #expect(authorize(f, from: "192.0.2.1").status == 200)
@@ -141,5 +143,27 @@ struct FloodDefenceTests {
         _ = f.poll(deviceCode, client: "other-tv")
         #expect(sink.events.count == 4)  // flow.started, then grant.refused
         #expect(sink.lines().last?.contains("not issued to this client") == true)
+    }
+
+    /// Unknown refresh tokens are guessing too: one line per address a minute, kept apart
+    /// from unknown device codes (its own `grant` and `reason`), never one per request.
+    @Test func unknownRefreshTokensAreAuditedOncePerAddressAMinute() throws {
+        let (f, sink) = try fixture(perAddress: 0, perClient: 0)
+        f.clock.advance(milliseconds: -f.clock.now().milliseconds % 60_000)
+        for i in 0..<50 {
+            let body = "grant_type=refresh_token&client_id=tv&refresh_token=guess\(i)"
+            let r = f.app.handle(HTTPRequest(method: "POST", path: "/application/o/token/", contentType: "application/x-www-form-urlencoded",
+                                             remoteAddress: "192.0.2.9", body: Array(body.utf8)))
+            #expect(r.status == 400)
+            _ = pollUnknown(f, from: "192.0.2.9")
+            f.clock.advance(milliseconds: 100)
+        }
+        #expect(sink.events.count == 0)
+        f.clock.advance(seconds: 60)
+        _ = f.app.handle(HTTPRequest(method: "GET", path: "/nothing-here"))
+        let lines = sink.lines()
+        #expect(lines.count == 2)
+        #expect(lines.contains { $0.contains("\"grant\":\"refresh_token\"") && $0.contains("\"reason\":\"unknown refresh_token\"") && $0.contains("\"count\":\"50\"") })
+        #expect(lines.contains { $0.contains("\"grant\":\"device_code\"") && $0.contains("\"reason\":\"unknown device_code\"") && $0.contains("\"count\":\"50\"") })
     }
 }

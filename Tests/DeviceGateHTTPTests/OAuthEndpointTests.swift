@@ -2,27 +2,26 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
 import Logging
 import Testing
 
-/// The app over a real state directory in a temp dir, with a manual clock.
+/// The app over the in-memory store (or, for tests of the disk, a state directory in a temp
+/// dir), with a manual clock.
 final class AppFixture {
     let temp = TemporaryDirectory()
     let clock = ManualClock()
     let config: DeviceGateConfiguration
-    let store: FileFlowStore
+    let storage: TestStorage
+    var store: any FlowStorage & ExpiredStateCollecting { storage.flows }
     let app: DeviceGateApp
 
     /// `configure` adjusts the service before the app is built (admission, reserve).
-    init(configure: (inout FlowService, FileFlowStore) -> Void = { _, _ in }) throws {
+    init(_ kind: TestStorage.Kind = .memory, configure: (inout FlowService, TestStorage) -> Void = { _, _ in }) throws {
         config = testConfiguration(stateDirectory: temp.path + "/state")
-        let directory = StateDirectory(root: config.stateDirectory)
-        try directory.prepare()
-        store = try FileFlowStore(directory: directory)
-        var service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
+        storage = try TestStorage(kind, root: config.stateDirectory)
+        var service = FlowService(store: storage.flows, clients: config.clientRegistry, policy: config.flowPolicy,
                                   issuer: OpaqueTokenIssuer(accessTokenLifetime: 3600))
-        configure(&service, store)
+        configure(&service, storage)
         app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
@@ -208,7 +207,8 @@ struct TokenEndpointTests {
         let grant = "grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=\(code)"
         let unauthenticated = f.token(grant + "&client_id=cli")
         expectOAuthError(unauthenticated, "invalid_client", status: 401)
-        #expect(unauthenticated.header("WWW-Authenticate") != nil)
+        // RFC 6749 §5.2: the authentication scheme the client should have used (RFC 7617).
+        #expect(unauthenticated.header("WWW-Authenticate") == "Basic realm=\"devicegate\", charset=\"UTF-8\"")
         expectOAuthError(f.token(grant, authorization: "Basic Y2xpOndyb25n"), "invalid_client", status: 401)
         #expect(f.token(grant, authorization: "Basic Y2xpOnMzY3JldC1zM2NyZXQ=").status == 200)
     }
@@ -265,7 +265,7 @@ struct TransportRefusalTests {
     }
 
     @Test func storageFailureIs503NotACrash() throws {
-        let f = try AppFixture()
+        let f = try AppFixture(.disk)
         // Make the state directory unusable under the running app.
         f.temp.remove()
         let response = f.authorize()

@@ -2,17 +2,17 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
 import Logging
 import Testing
 import TokenSigning
 
-/// The app with signed tokens and the OIDC endpoints, over a temp state directory.
+/// The app with signed tokens and the OIDC endpoints, over the in-memory store and keys.
 final class SignedAppFixture {
     let temp = TemporaryDirectory()
     let clock = ManualClock()
     var config: DeviceGateConfiguration
-    let store: FileFlowStore
+    let storage: TestStorage
+    var store: any FlowStorage & ExpiredStateCollecting { storage.flows }
     let app: DeviceGateApp
     let keys: KeyRing
 
@@ -25,16 +25,14 @@ final class SignedAppFixture {
         config.clients.append(ClientRegistration(clientID: "rs", displayName: "API", kind: .confidential(secretSHA256: Encoding.sha256("rs-secret-rs-secret")),
                                                  allowedScopes: ScopeSet(["openid"]), defaultScopes: ScopeSet(["openid"]), mayIntrospectAnyToken: true))
         configure(&config)
-        let directory = StateDirectory(root: config.stateDirectory)
-        try directory.prepare()
-        store = try FileFlowStore(directory: directory)
-        let files = try KeyFiles(directory: config.keysDirectory)
+        storage = try TestStorage(.memory, root: config.stateDirectory)
+        let files = try storage.signingKeys(keysDirectory: config.keysDirectory)
         try KeyRing.ensureKey(files: files, algorithm: .rs256, now: clock.now())
         keys = KeyRing(files: files, maximumTokenLifetime: 3600)
         let signed = SignedTokenIssuer(issuer: config.issuer, audience: config.issuer, accessTokenLifetime: 3600, idTokenLifetime: 3600,
                                        keys: keys, users: config.users)
         let issuer: any TokenIssuer = format == .jwt ? signed : OpaqueWithIDTokenIssuer(opaque: OpaqueTokenIssuer(accessTokenLifetime: 3600), signed: signed)
-        let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer)
+        let service = FlowService(store: storage.flows, clients: config.clientRegistry, policy: config.flowPolicy, issuer: issuer)
         app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
         app.handlers.append(OIDCEndpoints(app: app, keys: keys, validator: AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: store)))
     }
@@ -225,25 +223,5 @@ struct IntrospectionAndRevocationTests {
         #expect(f.get("/application/o/userinfo/", bearer: token).status == 200)
         expectOAuthError(f.post("/application/o/revoke/", "client_id=tv"), "invalid_request")
         expectOAuthError(f.post("/application/o/revoke/", "client_id=cli&token=x"), "invalid_client", status: 401)
-    }
-}
-
-struct DiscoveryTests {
-    @Test func discoveryAndJWKSAreDerivedFromTheConfiguration() throws {
-        let f = try SignedAppFixture()
-        let doc = f.get("/application/o/devicegate/.well-known/openid-configuration")
-        #expect(doc.status == 200)
-        let text = doc.bodyText
-        #expect(text.contains(#""issuer":"https://auth.example.com/application/o/devicegate/""#))
-        #expect(text.contains(#""device_authorization_endpoint":"https://auth.example.com/application/o/device/""#))
-        #expect(text.contains(#""jwks_uri":"https://auth.example.com/application/o/devicegate/jwks/""#))
-        #expect(text.contains(#""grant_types_supported":["urn:ietf:params:oauth:grant-type:device_code","refresh_token"]"#))
-        #expect(text.contains(#""token_endpoint_auth_methods_supported":["none","client_secret_basic","client_secret_post"]"#))
-        #expect(text.contains(#""id_token_signing_alg_values_supported":["RS256"]"#))
-        #expect(text.contains(#""scopes_supported":["openid","profile","email","offline_access","api.read"]"#))
-        let jwks = f.get("/application/o/devicegate/jwks/").bodyText
-        let kid = try #require(f.keys.publishedKeys(now: f.clock.now()).first?.kid)
-        #expect(jwks.contains(#""kid":"\#(kid)""#) && jwks.contains(#""kty":"RSA""#) && jwks.contains(#""use":"sig""#))
-        #expect(f.app.handle(HTTPRequest(method: "POST", path: "/application/o/devicegate/jwks/")).status == 405)
     }
 }

@@ -2,7 +2,7 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
+@testable import FlowStore
 import Testing
 import TokenSigning
 
@@ -76,13 +76,12 @@ struct RevocationFollowsPeopleTests {
         #expect(f.get("/_devicegate/auth/api.read", bearer: again).status == 200)
     }
 
-    @Test func revokingASubjectEndsTheirSessions() throws {
+    @Test(arguments: [TestStorage.Kind.memory, .disk])
+    func revokingASubjectEndsTheirSessions(_ kind: TestStorage.Kind) throws {
         let temp = TemporaryDirectory()
         defer { temp.remove() }
-        let directory = StateDirectory(root: temp.path + "/state")
-        try directory.prepare()
-        let store = try FileFlowStore(directory: directory)
-        let web = try FileWebStateStore(directory: directory)
+        let storage = try TestStorage(kind, root: temp.path + "/state")
+        let store = storage.flows, web = storage.web
         let t0 = UnixTime(seconds: 1_800_000_000)
         let alice = String(repeating: "a", count: 64), bob = String(repeating: "b", count: 64)
         try web.saveSession(idHash: alice, WebSession(subject: "alice", authTime: t0, expiresAt: t0.adding(seconds: 3600)))
@@ -97,9 +96,27 @@ struct RevocationFollowsPeopleTests {
         // until keepUntil, then removes it.
         try store.revokeSubject("alice", at: t0.adding(seconds: 5), keepUntil: t0.adding(seconds: 100))
         #expect(store.subjectRevokedAt("alice") == t0.adding(seconds: 10))
-        _ = store.collectGarbage(now: t0.adding(seconds: 7000), retentionSeconds: 0, shards: 0..<256)
+        store.collectExpired(now: t0.adding(seconds: 7000), retentionSeconds: 0)
         #expect(store.subjectRevokedAt("alice") != nil)
-        _ = store.collectGarbage(now: t0.adding(seconds: 7201), retentionSeconds: 0, shards: 0..<256)
+        store.collectExpired(now: t0.adding(seconds: 7201), retentionSeconds: 0)
+        #expect(store.subjectRevokedAt("alice") == nil)
+    }
+
+    /// An unreadable or garbled marker counts as revoked forever for the checks, but a new
+    /// removal replaces it with real times: the fail-closed stand-in is never written back.
+    @Test func aGarbledMarkerIsReplacedNotMadePermanent() throws {
+        let temp = TemporaryDirectory()
+        defer { temp.remove() }
+        let directory = StateDirectory(root: temp.path + "/state")
+        try directory.prepare()
+        let store = try FileFlowStore(directory: directory)
+        let t0 = UnixTime(seconds: 1_800_000_000)
+        let path = directory.revokedPath(StateDirectory.subjectRevocationID("alice"))
+        try Sys.atomicWrite(directory: path.dir, name: path.name, Array("garbled".utf8))
+        #expect(store.subjectRevokedAt("alice") == UnixTime(milliseconds: .max), "fail closed")
+        try store.revokeSubject("alice", at: t0, keepUntil: t0.adding(seconds: 100))
+        #expect(store.subjectRevokedAt("alice") == t0)
+        _ = store.collectGarbage(now: t0.adding(seconds: 101), retentionSeconds: 0, shards: 0..<256)
         #expect(store.subjectRevokedAt("alice") == nil)
     }
 }

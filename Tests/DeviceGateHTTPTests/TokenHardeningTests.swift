@@ -3,7 +3,6 @@ import Foundation
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
 import Testing
 import TokenSigning
 
@@ -85,6 +84,7 @@ struct AudienceAndScopeGatewayTests {
         #expect(f.get("/_devicegate/auth/api.read", bearer: orders).status == 401, "the default audience's locations refuse it")
         let introspected = try JSON(f.post("/application/o/introspect/", "token=\(orders)", authorization: SignedAppFixture.rsBasic))
         #expect(introspected["active"] == "true" && introspected["aud"] == "https://orders.example.com")
+        #expect(f.get("/application/o/userinfo/", bearer: orders).status == 200, "userinfo is the issuer's own: any audience of its tokens")
         if format == .jwt {
             let payload = try #require(orders.split(separator: ".").dropFirst().first)
             var text = String(payload).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")

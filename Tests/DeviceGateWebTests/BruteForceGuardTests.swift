@@ -17,7 +17,7 @@ import Testing
     /// Checking first and counting after lets all N through.
     @Test(arguments: ["per user", "per IP", "global", "user code"])
     func concurrentFailuresNeverOvershootTheLimit(_ kind: String) throws {
-        let f = try WebFixture()
+        let f = try WebFixture(.disk)
         let limit = 3, workers = 8
         var tightened = WebSettings.Limits()
         let tight = WebSettings.Limit(maximum: limit, windowSeconds: 900)

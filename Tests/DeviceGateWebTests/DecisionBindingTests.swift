@@ -2,7 +2,6 @@ import DeviceFlow
 import DeviceGateHTTP
 import DeviceGateTesting
 import DeviceGateWeb
-import FlowStore
 import Testing
 
 /// A decision applies to the flow the consent page showed, not to whatever flow holds the

@@ -169,7 +169,7 @@ import Testing
     // MARK: Sign-in
 
     @Test func signInSetsASecureServerSideSessionStoredOnlyHashed() throws {
-        let f = try WebFixture()
+        let f = try WebFixture(.disk)
         let browser = Browser(f)
         let r = browser.signIn()
         #expect(r.status == 303)
@@ -481,7 +481,7 @@ import Testing
         try f.webStore.saveSession(idHash: String(repeating: "b", count: 64), WebSession(subject: "live", authTime: now, expiresAt: now.adding(seconds: 7200)))
         _ = try f.webStore.increment(key: "short", windowSeconds: 60, now: now)
         _ = try f.webStore.increment(key: "long", windowSeconds: 86_400, now: now)
-        let removed = f.webStore.collectGarbage(now: now.adding(seconds: 120), shards: 0..<256)
+        let removed = f.webStore.collectExpiredWebState(now: now.adding(seconds: 120))
         #expect(removed.sessions == 1 && removed.counters == 1)
         #expect(try f.webStore.session(idHash: String(repeating: "a", count: 64)) == nil)
         #expect(try f.webStore.session(idHash: String(repeating: "b", count: 64))?.subject == "live")
@@ -521,7 +521,7 @@ import Testing
 
     @Test func countersAreSharedThroughTheStateDirectory() throws {
         // Two stores on one directory stand for two worker processes.
-        let f = try WebFixture()
+        let f = try WebFixture(.disk)
         let other = try FileWebStateStore(directory: StateDirectory(root: f.config.stateDirectory))
         let now = f.clock.now()
         for _ in 0..<3 { _ = try f.webStore.increment(key: "k", windowSeconds: 60, now: now) }

@@ -6,7 +6,6 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 import DeviceGateWeb
-import FlowStore
 import Logging
 import Operations
 import Testing
@@ -21,21 +20,22 @@ enum KnownHashes {
     static let mkpasswdBcrypt = "$2b$05$9CN7kox0y4hhcCmkQ7A20uKZos8.Q6hxTxaxF1NtqFqen1zTYYxb2"
 }
 
-/// The whole app (OAuth endpoints + verification page) over a real state directory, with a
-/// manual clock and a users file holding alice (yescrypt), bob (htpasswd -B) and carol (mkpasswd).
+/// The whole app (OAuth endpoints + verification page) over the in-memory store (a real
+/// state directory for tests of the disk), with a manual clock and a users file holding alice (yescrypt), bob (htpasswd -B) and carol (mkpasswd).
 final class WebFixture {
     let temp = TemporaryDirectory()
     let clock = ManualClock()
     let config: DeviceGateConfiguration
-    let store: FileFlowStore
-    let webStore: FileWebStateStore
+    let storage: TestStorage
+    var store: any FlowStorage & ExpiredStateCollecting { storage.flows }
+    var webStore: any WebStateStorage & WebStateCollecting { storage.web }
     let app: DeviceGateApp
     /// What the audit log would hold.
     let audit = RecordingAuditSink()
 
     static let alicePassword = "correct horse battery"
 
-    init(_ adjust: (inout DeviceGateConfiguration, String) -> Void = { _, _ in }) throws {
+    init(_ kind: TestStorage.Kind = .memory, _ adjust: (inout DeviceGateConfiguration, String) -> Void = { _, _ in }) throws {
         var config = testConfiguration(stateDirectory: temp.path + "/state")
         config.web.usersFile = temp.path + "/htpasswd"
         adjust(&config, temp.path)
@@ -43,11 +43,8 @@ final class WebFixture {
         let alice = try #require(PasswordHashing.hash(Self.alicePassword))
         let users = "# test users\nalice:\(alice)\nbob:\(KnownHashes.htpasswdBcrypt)\ncarol:\(KnownHashes.mkpasswdYescrypt)\n"
         try writeFile(temp.path + "/htpasswd", users)
-        let directory = StateDirectory(root: config.stateDirectory)
-        try directory.prepare()
-        store = try FileFlowStore(directory: directory)
-        webStore = try FileWebStateStore(directory: directory)
-        let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
+        storage = try TestStorage(kind, root: config.stateDirectory)
+        let service = FlowService(store: storage.flows, clients: config.clientRegistry, policy: config.flowPolicy,
                                   issuer: OpaqueTokenIssuer(accessTokenLifetime: 3600))
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         app = DeviceGateApp(configuration: config, service: service, clock: clock, logger: logger)

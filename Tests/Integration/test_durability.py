@@ -102,7 +102,7 @@ def test_a_new_flow_is_durable_before_the_device_is_answered(make_stack):
     syncs = [e for e in events[:answered] if e[0] in ("fsync", "fdatasync")]
     others = [e for e in syncs if e[0] == "fsync" and _fd_path(e[1]) != journal]
     assert len([e for e in syncs if e[0] == "fdatasync"]) == 1 and not others, \
-        f"one fdatasync per device authorization (README), plus at most an fsync of journal/ for a new log; saw {syncs}"
+        f"one fdatasync per device authorization (docs/internals.md), plus at most an fsync of journal/ for a new log; saw {syncs}"
 
     # The frame on disk is the record, byte for byte.
     data = open(log, "rb").read()

@@ -6,7 +6,8 @@ import Operations
 import Testing
 
 /// Unknown device codes through the table every process shares: one audit line per address
-/// a minute however many workers counted it, nothing lost, nothing written twice.
+/// a minute however many workers counted it, nothing lost, nothing written twice. The
+/// telemetry tests run on both backends of `UnknownCodeCounting`; the last is the file table's.
 struct SharedUnknownCodeTests {
     static let minute = UnixTime(seconds: 1_800_000_000)
 
@@ -16,21 +17,28 @@ struct SharedUnknownCodeTests {
         return directory
     }
 
-    func telemetry(_ directory: StateDirectory, _ sink: RecordingAuditSink) -> Telemetry {
+    /// A worker's telemetry: on disk it opens the shared tables itself, as a process does; in
+    /// memory every worker shares the store's one.
+    func telemetry(_ storage: TestStorage, _ sink: RecordingAuditSink) -> Telemetry {
         let t = Telemetry(audit: sink, counters: nil, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
-        t.sharedUnknownCodes = FileUnknownCodeCounts(directory: directory)
+        if let directory = storage.directory {
+            t.shareUnknownCredentials(directory: directory)
+        } else {
+            t.shareUnknownCredentials(.deviceCode, in: storage.unknownCodes)
+        }
         return t
     }
 
     /// Three workers and a supervisor: the minute's counts from every worker become one line
     /// per address, written once, by whoever looks first after the minute.
-    @Test func workersShareOneLinePerAddressAMinute() throws {
+    @Test(arguments: [TestStorage.Kind.memory, .disk])
+    func workersShareOneLinePerAddressAMinute(_ kind: TestStorage.Kind) throws {
         let temp = TemporaryDirectory()
         defer { temp.remove() }
-        let directory = try directory(temp)
+        let storage = try TestStorage(kind, root: temp.path + "/state")
         let sink = RecordingAuditSink()
-        let workers = (0..<3).map { _ in telemetry(directory, sink) }
-        let supervisor = telemetry(directory, sink)
+        let workers = (0..<3).map { _ in telemetry(storage, sink) }
+        let supervisor = telemetry(storage, sink)
         for i in 0..<90 {
             let now = Self.minute.adding(milliseconds: Int64(i) * 500)
             workers[i % 3].recordUnknownCode(address: i % 2 == 0 ? "192.0.2.1" : "192.0.2.2", clientID: "tv", now: now)
@@ -50,11 +58,12 @@ struct SharedUnknownCodeTests {
 
     /// A worker that counts into an entry of an ended minute writes that minute's line itself
     /// before reusing the entry (the tick had not come yet): no count is lost.
-    @Test func anEndedMinuteIsWrittenByTheNextCountIfTheTickIsLate() throws {
+    @Test(arguments: [TestStorage.Kind.memory, .disk])
+    func anEndedMinuteIsWrittenByTheNextCountIfTheTickIsLate(_ kind: TestStorage.Kind) throws {
         let temp = TemporaryDirectory()
         defer { temp.remove() }
         let sink = RecordingAuditSink()
-        let worker = telemetry(try directory(temp), sink)
+        let worker = telemetry(try TestStorage(kind, root: temp.path + "/state"), sink)
         worker.recordUnknownCode(address: "192.0.2.1", clientID: "tv", now: Self.minute)
         worker.recordUnknownCode(address: "192.0.2.1", clientID: "other-tv", now: Self.minute.adding(seconds: 1))
         worker.recordUnknownCode(address: "192.0.2.1", clientID: "tv", now: Self.minute.adding(seconds: 61))

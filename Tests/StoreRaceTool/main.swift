@@ -76,6 +76,7 @@ for (deviceCode, _) in pairs.shuffled() {
     // Another process redeemed it first: this poll is a replay, refused (and revoking).
     case .revoked(let error, _, _, _) where error.code == "invalid_grant": break
     case .revoked(let error, _, _, _): output += "unexpected \(deviceCode) revoked \(error.code)\n"
+    case .revocationFailed(_, _, _, _, let cause): output += "unexpected \(deviceCode) revocation failed: \(cause)\n"
     }
 }
 print(output, terminator: "")

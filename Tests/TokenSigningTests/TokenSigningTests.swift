@@ -1,20 +1,16 @@
 import DeviceFlow
 import DeviceGateTesting
-import FlowStore
 import Foundation
 import Testing
 import TokenSigning
 
-/// A key ring in a temp keys directory.
+/// A key ring over in-memory signing keys (`KeyFiles` passes the same conformance suite).
 final class KeyFixture {
-    let temp = TemporaryDirectory()
-    let files: KeyFiles
+    let files: any SigningKeyStorage = MemorySigningKeys()
     let clock = ManualClock()
     init(_ algorithm: SigningKey.Algorithm = .rs256) throws {
-        files = try KeyFiles(directory: temp.path + "/keys")
         try KeyRing.ensureKey(files: files, algorithm: algorithm, now: clock.now())
     }
-    deinit { temp.remove() }
     func ring(lifetime: Int = 3600) -> KeyRing { KeyRing(files: files, maximumTokenLifetime: lifetime) }
 }
 

@@ -232,7 +232,7 @@ DG_CONFIDENTIAL_CLIENT=demo-cli
 
 # How the release binary is built: the Swift runtime and Foundation linked in
 # (a worker maps about 7 MB less than with the shared libraries; see
-# Package.swift and the README's benchmark section). Anything else built with
+# Package.swift and docs/benchmarks.md). Anything else built with
 # -c release in the same .build must use the same flags, or SwiftPM rebuilds
 # every module each time the flags change.
 DG_RELEASE_FLAGS=(-c release --static-swift-stdlib)

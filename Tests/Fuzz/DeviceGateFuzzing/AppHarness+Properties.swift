@@ -65,7 +65,12 @@ extension AppHarness.Instance {
             try require(!(json["error"]?.string ?? "").isEmpty, "error body without a string \"error\"")
             try require(json["error_description"] == nil || json["error_description"]?.string != nil, "error_description is not a string")
             try require(response.header("Cache-Control")?.contains("no-store") == true, "error without Cache-Control: no-store")
-            if status == 401 { try require(response.header("WWW-Authenticate") != nil, "401 without WWW-Authenticate") }
+            if status == 401 {
+                // RFC 6749 §5.2 (client authentication, Basic) or RFC 6750 §3 (bearer tokens).
+                let challenge = response.header("WWW-Authenticate") ?? ""
+                try require(challenge.hasPrefix("Basic realm=\"devicegate\"") || challenge.hasPrefix("Bearer realm=\"devicegate\""),
+                            "401 with WWW-Authenticate \(quoted(challenge))")
+            }
             if status == 405 { try require(response.header("Allow") != nil, "405 without Allow") }
         } else if !response.body.isEmpty {
             try require(type == "application/json", "\(status) body with Content-Type \(String(describing: type))")

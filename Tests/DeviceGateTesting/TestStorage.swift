@@ -1,0 +1,44 @@
+import DeviceFlow
+import FlowStore
+
+/// The shared state a test fixture runs on: in memory unless the test is about the disk
+/// (file layout, permissions, several processes on one directory), then a fresh state
+/// directory under `root`.
+public final class TestStorage {
+    public enum Kind: Sendable { case memory, disk }
+
+    public let kind: Kind
+    public let flows: any FlowStorage & ExpiredStateCollecting
+    public let web: any WebStateStorage & WebStateCollecting
+    public let admission: any FlowAdmissionCounters
+    public let unknownCodes: any UnknownCodeCounting
+    /// The state directory on disk; nil in memory.
+    public let directory: StateDirectory?
+
+    /// `root` is the state directory for `.disk` (prepared here); unused in memory.
+    public init(_ kind: Kind, root: String) throws {
+        self.kind = kind
+        switch kind {
+        case .memory:
+            let flows = MemoryFlowStore()
+            self.flows = flows
+            web = MemoryWebStateStore(revocationsFrom: flows)
+            admission = MemoryAdmissionCounters()
+            unknownCodes = MemoryUnknownCodeCounts()
+            directory = nil
+        case .disk:
+            let directory = StateDirectory(root: root)
+            try directory.prepare()
+            flows = try FileFlowStore(directory: directory)
+            web = try FileWebStateStore(directory: directory)
+            admission = FileAdmissionCounters(directory: directory)
+            unknownCodes = FileUnknownCodeCounts(directory: directory)
+            self.directory = directory
+        }
+    }
+
+    /// The signing keys: in memory, or `KeyFiles` in `keysDirectory` on disk.
+    public func signingKeys(keysDirectory: String) throws -> any SigningKeyStorage {
+        kind == .memory ? MemorySigningKeys() : try KeyFiles(directory: keysDirectory)
+    }
+}

@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeviceFlow
+import DeviceGateTesting
+import FlowStore
+import Testing
+
+/// One backend under test: everything the workers share, and a way to open it again as
+/// another worker would (another process for the file store; the same object in memory).
+final class BackendInstance {
+    let flows: any FlowStorage & ExpiredStateCollecting
+    let web: any WebStateStorage & WebStateCollecting
+    let admission: any FlowAdmissionCounters
+    let unknownCodes: any UnknownCodeCounting
+    let keys: any SigningKeyStorage
+    /// The flow store as a second worker opens it.
+    let reopen: () throws -> any FlowStorage
+    private let cleanup: () -> Void
+
+    init(flows: any FlowStorage & ExpiredStateCollecting, web: any WebStateStorage & WebStateCollecting, admission: any FlowAdmissionCounters,
+         unknownCodes: any UnknownCodeCounting, keys: any SigningKeyStorage,
+         reopen: @escaping () throws -> any FlowStorage, cleanup: @escaping () -> Void = {}) {
+        self.flows = flows
+        self.web = web
+        self.admission = admission
+        self.unknownCodes = unknownCodes
+        self.keys = keys
+        self.reopen = reopen
+        self.cleanup = cleanup
+    }
+
+    deinit { cleanup() }
+}
+
+/// A backend factory: the argument every conformance test runs over (dex's
+/// `storage/conformance.RunTests(t, newStorage)`). The next backend adds one line to `all`.
+struct Backend: Sendable, CustomTestStringConvertible {
+    let name: String
+    let make: @Sendable () throws -> BackendInstance
+
+    var testDescription: String { name }
+
+    static let file = Backend(name: "file") {
+        let temp = TemporaryDirectory()
+        let directory = StateDirectory(root: temp.path + "/state")
+        try directory.prepare()
+        return BackendInstance(
+            flows: try FileFlowStore(directory: directory), web: try FileWebStateStore(directory: directory),
+            admission: FileAdmissionCounters(directory: directory), unknownCodes: FileUnknownCodeCounts(directory: directory),
+            keys: try KeyFiles(directory: temp.path + "/keys"),
+            reopen: { try FileFlowStore(directory: StateDirectory(root: directory.root)) }, cleanup: { temp.remove() })
+    }
+
+    static let memory = Backend(name: "memory") {
+        let flows = MemoryFlowStore()
+        return BackendInstance(flows: flows, web: MemoryWebStateStore(revocationsFrom: flows), admission: MemoryAdmissionCounters(),
+                               unknownCodes: MemoryUnknownCodeCounts(), keys: MemorySigningKeys(), reopen: { flows })
+    }
+
+    static let all: [Backend] = [.file, .memory]
+}
+
+/// Runs `body(i)` for i in 0..<count, each on its own thread, all started before any is
+/// joined: real concurrency, not a thread pool as wide as the machine. The stores are
+/// shared across threads on purpose (their own exclusion is what is under test), so `body`
+/// is not required to be `@Sendable`.
+func onThreads(_ count: Int, _ body: @escaping (Int) -> Void) {
+    final class Box: @unchecked Sendable {
+        let index: Int
+        let body: (Int) -> Void
+        init(_ index: Int, _ body: @escaping (Int) -> Void) { self.index = index; self.body = body }
+    }
+    var threads: [pthread_t] = []
+    for i in 0..<count {
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(Box(i, body)).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body(box.index)
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed")
+        threads.append(thread)
+    }
+    for thread in threads { pthread_join(thread, nil) }
+}
+
+/// Results written by several threads, read after they are joined.
+final class Tally: @unchecked Sendable {
+    private let lock = StateLock()
+    private var values: [Int] = []
+    func add(_ value: Int) { lock.withLock { values.append(value) } }
+    var all: [Int] { lock.withLock { values } }
+}
+
+let start = UnixTime(seconds: 1_800_000_000)
+
+/// A flow record with fresh random ids, as device authorization would create it.
+func newFlow(userCodeKey: String? = nil, createdAt: UnixTime = start, lifetime: Int64 = 600,
+             status: DeviceFlowRecord.Status = .pending) -> DeviceFlowRecord {
+    DeviceFlowRecord(id: Encoding.hex(SystemSecureRandom().bytes(32)), userCodeKey: userCodeKey ?? Encoding.hex(SystemSecureRandom().bytes(32)),
+                     clientID: "tv", scope: ScopeSet(["openid"]), createdAt: createdAt, expiresAt: createdAt.adding(seconds: lifetime),
+                     interval: 5, status: status)
+}
+
+let alice = DeviceFlowRecord.Approval(subject: "alice", authTime: start, approvedAt: start)
+
+func randomHex() -> String { Encoding.hex(SystemSecureRandom().bytes(32)) }
