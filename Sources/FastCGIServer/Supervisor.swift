@@ -14,6 +14,9 @@ import Logging
 /// - SIGHUP: `reload` is asked whether the new configuration is valid; if so, workers are
 ///   replaced one at a time, each new one started before the old one is told to stop, so the
 ///   socket always has accepting workers and no request is dropped.
+///
+/// Every decision is `SupervisorStateMachine`'s (restart, back-off, rolling replace, stop);
+/// this class does the process I/O: signals, posix_spawn, kill, waitpid and the log.
 public final class Supervisor {
     public struct Settings {
         public var workers: Int
@@ -27,17 +30,15 @@ public final class Supervisor {
         }
     }
 
-    private var settings: Settings
+    private let settings: Settings
     private let logger: Logger
     /// Called on SIGHUP; returns the new worker count, or nil to keep the old workers.
     private let reload: () -> Int?
-    /// Called about once a second while idle (incremental garbage collection).
+    /// Called about once a second while running (incremental garbage collection).
     private let tick: () -> Void
 
-    private var workers: [pid_t: Int64] = [:]            // pid -> start time (s)
-    private var retiring: Set<pid_t> = []                // told to stop, replacement started
-    private var toReplace: [pid_t] = []                  // waiting for a rolling replace
-    private var recentDeaths: [Int64] = []
+    /// Every decision: `run()` turns signals and exits into its events and carries out its actions.
+    public private(set) var machine: SupervisorStateMachine
     public private(set) var restarts = 0
     /// Called after a worker died unexpectedly and a replacement is due (the metrics count it).
     public var onWorkerRestart: (() -> Void)?
@@ -47,6 +48,9 @@ public final class Supervisor {
         self.logger = logger
         self.reload = reload
         self.tick = tick
+        var machineSettings = SupervisorStateMachine.Settings(workers: settings.workers)
+        machineSettings.stopTimeout = Int64(settings.stopTimeoutSeconds) * 1000
+        self.machine = SupervisorStateMachine(settings: machineSettings)
     }
 
     private static var handledSignals: sigset_t {
@@ -56,39 +60,89 @@ public final class Supervisor {
         return set
     }
 
+    /// Monotonic milliseconds.
     private func now() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     public func run() -> Int32 {
         var set = Self.handledSignals
         sigprocmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
-        for _ in 0..<settings.workers { _ = spawnWorker() }
-        logger.info("supervisor started", metadata: ["workers": "\(settings.workers)", "pid": "\(getpid())"])
+        if let status = perform(machine.handle(.start, now: now())) { return status }
 
-        var lastTick = now()
         while true {
+            let wait = max(0, min(1000, machine.wakeAt - now()))
             var info = siginfo_t()
-            var timeout = timespec(tv_sec: 1, tv_nsec: 0)
-            let signo = sigtimedwait(&set, &info, &timeout)
-            switch signo {
-            case SIGTERM, SIGINT:
-                return stopAll(reason: signo == SIGTERM ? "SIGTERM" : "SIGINT")
-            case SIGHUP:
-                beginReload()
-            case SIGCHLD:
-                reapChildren()
-            default:
-                break
+            var timeout = timespec(tv_sec: Int(wait / 1000), tv_nsec: Int(wait % 1000) * 1_000_000)
+            var events: [SupervisorStateMachine.Event] = []
+            switch sigtimedwait(&set, &info, &timeout) {
+            case SIGTERM: events.append(.stopRequested(reason: "SIGTERM"))
+            case SIGINT: events.append(.stopRequested(reason: "SIGINT"))
+            case SIGHUP: events.append(.reloadRequested)
+            case SIGCHLD: events += reapChildren()
+            default: break
             }
-            advanceRollingReplace()
-            if now() - lastTick >= 1 {
-                lastTick = now()
+            events.append(.tick)
+            for event in events {
+                if let status = perform(machine.handle(event, now: now())) { return status }
+            }
+        }
+    }
+
+    /// Carries out `actions` in order, feeding the answers the machine asks for back to it;
+    /// returns the exit status once the machine has finished.
+    private func perform(_ actions: [SupervisorStateMachine.Action]) -> Int32? {
+        var queue = actions[...]
+        while let action = queue.popFirst() {
+            switch action {
+            case .spawn:
+                let event: SupervisorStateMachine.Event = spawnWorker().map { .spawned(pid: $0) } ?? .spawnFailed
+                queue += machine.handle(event, now: now())
+            case .terminate(let pid):
+                kill(pid, SIGTERM)
+            case .kill(let pid):
+                kill(pid, SIGKILL)
+            case .awaitExit(let pid):
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            case .loadConfiguration:
+                queue += machine.handle(.configurationLoaded(workers: reload()), now: now())
+            case .housekeeping:
                 tick()
+            case .report(let report):
+                log(report)
+            case .finish(let status):
+                return status
             }
+        }
+        return nil
+    }
+
+    private func log(_ report: SupervisorStateMachine.Report) {
+        switch report {
+        case .started(let count):
+            logger.info("supervisor started", metadata: ["workers": "\(count)", "pid": "\(getpid())"])
+        case .retired(let pid):
+            logger.info("worker retired", metadata: ["pid": "\(pid)"])
+        case .died(let pid, let how):
+            logger.warning("worker died; restarting", metadata: ["pid": "\(pid)", "how": "\(how)"])
+            restarts += 1
+            onWorkerRestart?()
+        case .crashLoop(let deaths):
+            logger.error("workers keep dying; waiting before restarting", metadata: ["deaths_in_10s": "\(deaths)"])
+        case .reloadRefused:
+            logger.error("reload refused: the configuration is invalid; keeping the running workers")
+        case .reloading(let count):
+            logger.info("reloading: replacing workers one at a time", metadata: ["workers": "\(count)"])
+        case .stopping(let reason):
+            logger.info("stopping workers", metadata: ["reason": "\(reason)"])
+        case .killedAfterTimeout(let count):
+            logger.warning("workers did not stop in time; killed", metadata: ["count": "\(count)"])
+        case .stopped:
+            logger.info("stopped")
         }
     }
 
@@ -118,86 +172,18 @@ public final class Supervisor {
             logger.error("cannot start worker", metadata: ["error": "\(String(cString: strerror(rc)))"])
             return nil
         }
-        workers[pid] = now()
         return pid
     }
 
-    private func reapChildren() {
+    /// Every child that has exited, as events.
+    private func reapChildren() -> [SupervisorStateMachine.Event] {
+        var events: [SupervisorStateMachine.Event] = []
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { break }
-            guard workers.removeValue(forKey: pid) != nil else { continue }
-            if retiring.remove(pid) != nil {
-                logger.info("worker retired", metadata: ["pid": "\(pid)"])
-                continue
-            }
-            toReplace.removeAll { $0 == pid }
-            let how = (status & 0x7F) == 0 ? "exit status \((status >> 8) & 0xFF)" : "signal \(status & 0x7F)"
-            logger.warning("worker died; restarting", metadata: ["pid": "\(pid)", "how": "\(how)"])
-            restarts += 1
-            onWorkerRestart?()
-            let t = now()
-            recentDeaths = recentDeaths.filter { t - $0 < 10 } + [t]
-            if recentDeaths.count > 2 * settings.workers {
-                // Crash loop: back off instead of burning the CPU.
-                logger.error("workers keep dying; waiting before restarting", metadata: ["deaths_in_10s": "\(recentDeaths.count)"])
-                sleep(1)
-            }
-            if workers.count < settings.workers { _ = spawnWorker() }
+            events.append(.exited(pid: pid, WorkerExit(waitStatus: status)))
         }
-    }
-
-    private func beginReload() {
-        guard let count = reload() else {
-            logger.error("reload refused: the configuration is invalid; keeping the running workers")
-            return
-        }
-        logger.info("reloading: replacing workers one at a time", metadata: ["workers": "\(count)"])
-        settings.workers = count
-        toReplace = Array(workers.keys).filter { !retiring.contains($0) }
-    }
-
-    /// One worker at a time: start its replacement, then ask it to stop.
-    private func advanceRollingReplace() {
-        guard retiring.isEmpty else { return }
-        guard let old = toReplace.first else {
-            while workers.count < settings.workers { if spawnWorker() == nil { break } }
-            return
-        }
-        toReplace.removeFirst()
-        let live = workers.count - retiring.count
-        if live <= settings.workers { _ = spawnWorker() }
-        retiring.insert(old)
-        kill(old, SIGTERM)
-    }
-
-    private func stopAll(reason: String) -> Int32 {
-        logger.info("stopping workers", metadata: ["reason": "\(reason)"])
-        let deadline = now() + Int64(settings.stopTimeoutSeconds)
-        while !workers.isEmpty {
-            // Repeat SIGTERM: a worker that was between its stop check and accept() misses one.
-            for pid in workers.keys { kill(pid, SIGTERM) }
-            usleep(100_000)
-            while true {
-                var status: Int32 = 0
-                let pid = waitpid(-1, &status, WNOHANG)
-                if pid <= 0 { break }
-                workers.removeValue(forKey: pid)
-            }
-            if now() >= deadline {
-                for pid in workers.keys { kill(pid, SIGKILL) }
-                logger.warning("workers did not stop in time; killed", metadata: ["count": "\(workers.count)"])
-                // Reaped before returning: whoever runs after `run()` knows no worker is left.
-                for pid in workers.keys {
-                    var status: Int32 = 0
-                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                }
-                workers.removeAll()
-                break
-            }
-        }
-        logger.info("stopped")
-        return 0
+        return events
     }
 }

@@ -33,6 +33,8 @@ struct ServeCommand: ParsableCommand {
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
     }
 
+    /// I/O only: the decisions are `SupervisorStateMachine`'s (workers) and `Housekeeping`'s
+    /// (the once-a-second tick and the stop checkpoint).
     func run() throws {
         let config = try options.load()
         let logger = makeLogger("devicegate.supervisor", level: config.server.logLevel, format: config.server.logFormat)
@@ -41,119 +43,29 @@ struct ServeCommand: ParsableCommand {
         // report; opening the audit log here reports a bad audit.file before any worker starts.
         let telemetry = try makeTelemetry(config, store: store, logger: logger)
         recoverJournal(store, logger: logger)
-        var census: CounterPage?
-        if config.operations.metricsEnabled {
-            census = try? CounterPage.claim(named: "census", in: store.directory, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
-        }
-        do {
-            try KeyRing.ensureKey(files: KeyFiles(directory: config.keysDirectory),
-                                  algorithm: SigningKey.Algorithm(rawValue: config.tokens.signingAlgorithm) ?? .rs256, now: SystemClock().now())
-        } catch {
-            printError("devicegate: cannot prepare signing keys in \(config.keysDirectory): \(error)")
-            throw ExitCode(1)
-        }
-
-        let listenFD: Int32
-        if inheritSocket || config.server.listen == .inherited {
-            guard FastCGIWorker.standardInputIsListeningSocket() else {
-                printError("devicegate: --inherit-socket given but fd 0 is not a listening socket")
-                throw ExitCode(1)
-            }
-            if let refusal = (PeerAllowList(config.server.allowRemoteFastCGI) ?? PeerAllowList([])!).refusal(forListener: 0) {
-                printError("devicegate: \(refusal)")
-                throw ExitCode(1)
-            }
-            listenFD = 0
-        } else {
-            do {
-                switch config.server.listen {
-                case .unix(let path): listenFD = try ListeningSocket.unix(path: path, mode: mode_t(config.server.socketMode))
-                case .tcp(let host, let port): listenFD = try ListeningSocket.tcp(host: host, port: port)
-                case .inherited: listenFD = 0
-                }
-            } catch {
-                printError("devicegate: cannot listen on \(config.server.listen): \(error)")
-                throw ExitCode(1)
-            }
-        }
+        let census = config.operations.metricsEnabled
+            ? try? CounterPage.claim(named: "census", in: store.directory, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
+            : nil
+        try prepareSigningKeys(config)
+        let listenFD = try bindListener(config)
         logger.info("listening", metadata: ["listen": "\(config.server.listen)", "issuer": "\(config.issuer)", "state_dir": "\(config.stateDirectory)"])
 
-        let configPath = absolutePath(options.path)
-        var settings = Supervisor.Settings(
+        let settings = Supervisor.Settings(
             workers: workers ?? config.server.workers,
-            workerArguments: ["worker", "--config", configPath, "--supervisor-pid", "\(getpid())"],
+            workerArguments: ["worker", "--config", absolutePath(options.path), "--supervisor-pid", "\(getpid())"],
             listenFD: listenFD)
-        settings.stopTimeoutSeconds = 30
-        let fixedWorkers = workers
-        var shard = 0
-        var checkpointFailed = false
-        let clock = SystemClock()
-        let retention = config.lifetimes.expiredRetention
-        let webStore = try options.openWebStore(store)
-        let admissionCounters = FileAdmissionCounters(directory: store.directory)
+        let housekeeper = Housekeeper(store: store, webStore: try options.openWebStore(store), telemetry: telemetry, census: census,
+                                      retentionSeconds: config.lifetimes.expiredRetention, clock: SystemClock(), logger: logger)
         census?[MetricsLayout.censusWorkers] = UInt64(settings.workers)
         let supervisor = Supervisor(settings: settings, logger: logger, reload: {
-            switch options.loadResult() {
-            case .success(let newConfig):
-                if newConfig.server.listen != config.server.listen || newConfig.stateDirectory != config.stateDirectory {
-                    logger.warning("server.listen and state_dir changes take effect only on restart")
-                }
-                let count = fixedWorkers ?? newConfig.server.workers
-                census?[MetricsLayout.censusWorkers] = UInt64(count)
-                return count
-            case .failure(let failure):
-                logger.error("configuration invalid", metadata: ["issues": "\(failure.message)"])
-                return nil
-            }
-        }, tick: {
-            // Incremental garbage collection and the census of flows, shard after shard for at
-            // most 20 ms a second (at least one shard): a small state directory is swept every
-            // second, and a million flows cost the supervisor a bounded share of one core.
-            let deadline = Telemetry.monotonicMicroseconds() + 20_000
-            // The creation journal's checkpoint: a syncfs once a minute, when a log closes.
-            // After a failed syncfs the kernel may report the next one as a success without
-            // having written the same pages: no log is removed again until a restart replays.
-            if !checkpointFailed {
-                do {
-                    let removed = try store.checkpointJournal(now: clock.now())
-                    if removed > 0 { logger.debug("journal checkpoint", metadata: ["logs_removed": "\(removed)"]) }
-                } catch {
-                    checkpointFailed = true
-                    logger.critical("journal checkpoint failed; journal logs are kept until a restart replays them", metadata: ["error": "\(error)"])
-                }
-            }
-            // Unknown device codes of the minute that just ended: one audit line per address.
-            telemetry.flushUnknownCodes(now: clock.now())
-            var visited = 0
-            repeat {
-                let report = store.collectGarbage(now: clock.now(), retentionSeconds: retention, shards: [shard])
-                let web = webStore.collectGarbage(now: clock.now(), shards: [shard])
-                _ = admissionCounters.collectGarbage(now: clock.now(), shards: [shard])
-                if let census {
-                    let counts = [report.census.pending, report.census.approved, report.census.denied, report.census.redeemed, report.census.expired]
-                    for (state, count) in counts.enumerated() { census[MetricsLayout.census(shard: shard, state: state)] = UInt64(count) }
-                }
-                if report.flows + report.tokens + report.codes + web.sessions + web.counters > 0 {
-                    logger.debug("garbage collected", metadata: [
-                        "shard": "\(shard)", "report": "\(report)", "sessions": "\(web.sessions)", "counters": "\(web.counters)",
-                    ])
-                }
-                shard = (shard + 1) % StateDirectory.shardCount
-                visited += 1
-            } while visited < StateDirectory.shardCount && Telemetry.monotonicMicroseconds() < deadline
-        })
+            let count = reloadedWorkerCount(running: config, logger: logger)
+            if let count { census?[MetricsLayout.censusWorkers] = UInt64(count) }
+            return count
+        }, tick: housekeeper.tick)
         supervisor.onWorkerRestart = { telemetry.countWorkerRestart() }
         let status = supervisor.run()
-        // The workers are gone: write everything out and empty the journal, so that the next
-        // start has nothing to replay.
-        if !checkpointFailed {
-            do {
-                let removed = try store.checkpointJournal(now: clock.now(), quiescent: true)
-                logger.info("journal checkpointed at stop", metadata: ["logs_removed": "\(removed)"])
-            } catch {
-                logger.error("journal checkpoint at stop failed; the next start replays it", metadata: ["error": "\(error)"])
-            }
-        }
+        // The workers are gone.
+        housekeeper.stop()
         if case .unix(let path) = config.server.listen, listenFD != 0 { unlink(path) }
         throw ExitCode(status)
     }
