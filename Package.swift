@@ -53,8 +53,10 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ], swiftSettings: fuzzed),
         // Transport-neutral request -> response: routing, forms, JSON, the OAuth endpoints.
+        // Plain HTTP request and response values: what the FastCGI edge and the endpoints share.
+        .target(name: "HTTPMessages", swiftSettings: fuzzed),
         .target(name: "DeviceGateHTTP", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "FlowStore", "TokenSigning", "Operations",
+            "HTTPMessages", "DeviceFlow", "DeviceGateConfig", "FlowStore", "TokenSigning", "Operations",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         // The verification page (RFC 8628 §3.3): code entry, sign-in, consent, sessions, limits.
@@ -70,7 +72,7 @@ let package = Package(
         ], swiftSettings: fuzzed),
         // The libfcgi accept loop and the worker supervisor; knows nothing about OAuth.
         .target(name: "FastCGIServer", dependencies: [
-            "CFastCGI", "CSupport", "DeviceGateHTTP",
+            "CFastCGI", "CSupport", "HTTPMessages",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         .executableTarget(name: "devicegate", dependencies: [

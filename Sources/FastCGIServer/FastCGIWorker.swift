@@ -3,7 +3,7 @@ import Glibc
 #endif
 import CFastCGI
 import CSupport
-import DeviceGateHTTP
+import HTTPMessages
 import Logging
 
 /// One FastCGI worker: accepts connections on fd 0 (`FCGI_LISTENSOCK_FILENO`, the convention
