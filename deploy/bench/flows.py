@@ -40,6 +40,8 @@ TOKEN_PATH = "/application/o/token/"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 VERIFICATION_PATH = "/device"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+# The consent form's binding to the flow it shows (issue 10, item 7): sent back as a browser does.
+FLOW_RE = re.compile(r'name="flow" value="([^"]+)"')
 
 
 class Browser:
@@ -78,10 +80,12 @@ class Browser:
     def approve(self, user_code):
         """True when the code was approved (the consent page, then the done page)."""
         status, page = self.request("POST", VERIFICATION_PATH, {"user_code": user_code, "csrf_token": self.csrf})
-        if status != 200 or 'value="approve"' not in page:
+        binding = FLOW_RE.search(page)
+        if status != 200 or 'value="approve"' not in page or not binding:
             return False
         status, page = self.request("POST", VERIFICATION_PATH + "/decision",
-                                    {"action": "approve", "user_code": user_code, "csrf_token": self.csrf})
+                                    {"action": "approve", "user_code": user_code, "csrf_token": self.csrf,
+                                     "flow": binding.group(1)})
         return status == 200
 
 
