@@ -1,3 +1,4 @@
+import DeviceFlow
 import DeviceGateConfig
 
 /// The unit a client address is counted by for the pending-flow cap: an IPv4 address as is
@@ -13,13 +14,14 @@ public enum AddressKey {
             return "other:" + String(remoteAddress.prefix(64))
         }
         if bytes.count == 4 { return bytes.map { String($0) }.joined(separator: ".") }
-        return bytes[0..<8].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "::/64"
+        return Encoding.hex(bytes[0..<8]) + "::/64"
     }
 
     /// The IPv6 /48 an address belongs to, or nil for IPv4 (and IPv4-mapped) addresses and
-    /// anything unparsable: the wider budget one subscriber's many /64s share.
+    /// anything unparsable: the wider budget one subscriber's many /64s share. The
+    /// verification page's sign-in limit per /48 counts by it too.
     public static func ipv6Network48(of remoteAddress: String) -> String? {
         guard let bytes = AddressBlock.parseAddress(remoteAddress), bytes.count == 16 else { return nil }
-        return bytes[0..<6].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "::/48"
+        return Encoding.hex(bytes[0..<6]) + "::/48"
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateConfig
+import DeviceGateHTTP
 
 /// Fixed-window failure limits shared by every worker through the state directory
 /// (RFC 8628 §5.1 for user codes; the same for sign-ins).
@@ -35,7 +36,7 @@ struct BruteForceGuard {
     /// The /48 an IPv6 address lies in (a site's usual allocation, which holds 65,536 /64s);
     /// nil for IPv4, whose addresses are counted one by one.
     static func prefix48Key(_ address: String) -> String? {
-        ipv6(address).map { Encoding.hex($0[0..<6]) + "::/48" }
+        AddressKey.ipv6Network48(of: address)
     }
 
     /// The 16 bytes of a native IPv6 address (not an IPv4-mapped one).
