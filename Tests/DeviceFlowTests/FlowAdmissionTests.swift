@@ -142,4 +142,42 @@ struct FlowAdmissionTests {
         let failing = StorageReserveGauge(reserve: StorageReserve(floorPercent: 5)) { nil }
         #expect(failing.check(now: clock.now()) == nil)
     }
+    /// The budget of admissions one reading buys: the headroom above the floor (the smaller
+    /// of blocks and inodes) over 32 workers × 4 units, 0 at or near the floor.
+    @Test func admissionsTrustedAfterAReadingShrinkToZeroNearTheFloor() {
+        let reserve = StorageReserve(floorPercent: 25)
+        #expect(reserve.admissionsTrusted(after: Self.reading(blocks: (4096, 4096), inodes: (4096, 4096))) == 3072 / 128)
+        #expect(reserve.admissionsTrusted(after: Self.reading(blocks: (4096, 4096), inodes: (4096, 1024 + 255))) == 1)
+        #expect(reserve.admissionsTrusted(after: Self.reading(blocks: (4096, 4096), inodes: (4096, 1024 + 127))) == 0)
+        #expect(reserve.admissionsTrusted(after: Self.reading(blocks: (4096, 1000), inodes: (4096, 4096))) == 0)
+        #expect(reserve.admissionsTrusted(after: Self.reading(blocks: (4096, 4096), inodes: (0, 0))) == 3072 / 128)
+        #expect(StorageReserve(floorPercent: 0).admissionsTrusted(after: Self.reading(blocks: (10, 0), inodes: (10, 0))) == .max)
+    }
+
+    /// The failure CI found (test_flood.py): many workers admitting as fast as they can on
+    /// the strength of one reading each. Simulated here with a shared filesystem of 4,096
+    /// inodes, a 25% floor, and 32 gauges whose clocks never move (so only the admission
+    /// budget makes them re-read), each admission using 4 inodes: the filesystem goes below
+    /// the floor by at most one admission per gauge (each may admit on a reading at the
+    /// floor), and every gauge ends up refusing. With the 250 ms trust alone, the first
+    /// reading would let every gauge admit all 400 rounds.
+    @Test func manyGaugesAdmittingAtOnceNeverSpendTheReserve() {
+        let clock = ManualClock()
+        var inodesFree: UInt64 = 4096
+        let reserve = StorageReserve(floorPercent: 25, maxReadingAgeMilliseconds: 60_000)
+        let gauges = (0..<Int(StorageReserve.workersAllowedFor)).map { _ in
+            StorageReserveGauge(reserve: reserve) { Self.reading(blocks: (1 << 20, 1 << 20), inodes: (4096, inodesFree)) }
+        }
+        var admitted = 0
+        for _ in 0..<400 {
+            for gauge in gauges where gauge.check(now: clock.now()) == nil {
+                admitted += 1
+                inodesFree -= min(inodesFree, StorageReserve.unitsPerAdmission)  // a full disk stays at 0
+            }
+        }
+        #expect(inodesFree + 4 * 32 >= 1024, "the floor was crossed by more than one admission per worker: \(inodesFree) inodes free")
+        #expect(inodesFree < 1024 + 4 * 32 + 4, "the reserve refused far too early: \(inodesFree) inodes free")
+        #expect(admitted > 700)
+        #expect(gauges.allSatisfy { $0.check(now: clock.now()) != nil })
+    }
 }

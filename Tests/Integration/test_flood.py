@@ -128,7 +128,11 @@ def test_flood_is_refused_early_and_earlier_flows_still_complete(make_stack):
         assert 503 in statuses, f"never refused after {len(statuses)} device authorizations"
         assert statuses[-50:] == [503] * 50, "once below the reserve, every new flow is refused"
         favail, files = free_inodes(s.state)
-        assert favail > files * 0.15, f"the reserve was not kept: {favail} of {files} inodes free"
+        # Each of the 2 workers may admit one flow (up to 4 inodes) on a reading taken at the
+        # floor; 32 inodes of slack cover that and the logs. CI once ended at 598 here, when a
+        # reading was trusted for 250 ms whatever the rate.
+        floor = files * RESERVE_PERCENT // 100
+        assert favail >= floor - 32, f"the reserve was not kept: {favail} of {files} inodes free, floor {floor}"
 
         # 3. The flow started before the flood completes: approved, redeemed, refreshed.
         assert s.approve(earlier["user_code"]).returncode == 0
