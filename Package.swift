@@ -40,11 +40,14 @@ let package = Package(
         .target(name: "DeviceFlow", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: fuzzed),
         // The YAML configuration file, environment overrides and validation.
         .target(name: "DeviceGateConfig", dependencies: ["DeviceFlow", "Yams"], swiftSettings: fuzzed),
-        // The flock-ed state directory: the only code that calls open/flock/fsync/rename.
-        .target(name: "FlowStore", dependencies: ["DeviceFlow", "CSupport"], swiftSettings: fuzzed),
-        // The operator's view: audit events, counters for the metrics, JSON logs.
-        .target(name: "Operations", dependencies: [
-            "DeviceFlow", "FlowStore", .product(name: "Logging", package: "swift-log"),
+        // This host's own files: every syscall (Sys, with fault injection), atomic writes, the
+        // mmap-ed counter pages behind the metrics and the audit log. Per host on every backend.
+        .target(name: "HostFiles", dependencies: ["DeviceFlow", "CSupport"], swiftSettings: fuzzed),
+        // The storage contract on the flock-ed state directory (`storage.backend: directory`).
+        .target(name: "DirectoryStorage", dependencies: ["DeviceFlow", "HostFiles", "CSupport"], swiftSettings: fuzzed),
+        // The operator's view: audit events, counters for the metrics, logs.
+        .target(name: "Observability", dependencies: [
+            "DeviceFlow", "HostFiles", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         // Signing keys, JWTs (RFC 7515/7519/9068), id_tokens, access-token validation.
         .target(name: "TokenSigning", dependencies: [
@@ -56,18 +59,18 @@ let package = Package(
         // Plain HTTP request and response values: what the FastCGI edge and the endpoints share.
         .target(name: "HTTPMessages", swiftSettings: fuzzed),
         .target(name: "DeviceGateHTTP", dependencies: [
-            "HTTPMessages", "DeviceFlow", "DeviceGateConfig", "FlowStore", "TokenSigning", "Operations",
+            "HTTPMessages", "DeviceFlow", "DeviceGateConfig", "HostFiles", "TokenSigning", "Observability",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         // The verification page (RFC 8628 §3.3): code entry, sign-in, consent, sessions, limits.
         .target(name: "DeviceGateWeb", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Operations", "CCrypt",
+            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "Observability", "CCrypt",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         // The application wired once from configuration and storage: the worker, the tests and the fuzzer all use it.
         .target(name: "DeviceGateAssembly", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "FlowStore", "TokenSigning", "Operations", "DeviceGateHTTP", "DeviceGateWeb",
+            "DeviceFlow", "DeviceGateConfig", "DirectoryStorage", "HostFiles", "TokenSigning", "Observability", "DeviceGateHTTP", "DeviceGateWeb",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         // The libfcgi accept loop and the worker supervisor; knows nothing about OAuth.
@@ -76,19 +79,19 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         .executableTarget(name: "devicegate", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "FlowStore", "DeviceGateHTTP", "DeviceGateWeb", "DeviceGateAssembly", "FastCGIServer", "TokenSigning", "Operations",
+            "DeviceFlow", "DeviceGateConfig", "DirectoryStorage", "HostFiles", "DeviceGateHTTP", "DeviceGateWeb", "DeviceGateAssembly", "FastCGIServer", "TokenSigning", "Observability",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: releaseLinking),
         // Test support shared by the test targets: manual clock, temp dirs, the in-memory storage backend.
-        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateAssembly", "Operations", "FlowStore", "TokenSigning"], path: "Tests/DeviceGateTesting",
+        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateAssembly", "Observability", "DirectoryStorage", "HostFiles", "TokenSigning"], path: "Tests/DeviceGateTesting",
                 swiftSettings: fuzzed),
-        // A child process for FlowStoreTests' multi-process race; not shipped.
-        .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "FlowStore"], path: "Tests/StoreRaceTool"),
+        // A child process for DirectoryStorageTests' multi-process race; not shipped.
+        .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "DirectoryStorage"], path: "Tests/StoreRaceTool"),
         // Hostile-input properties (Tests/Fuzz): shared by the libFuzzer executable and FuzzTests.
         .target(name: "DeviceGateFuzzing", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateWeb", "DeviceGateAssembly", "FastCGIServer", "FlowStore", "TokenSigning",
-            "Operations", "DeviceGateTesting", .product(name: "Logging", package: "swift-log"),
+            "DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateWeb", "DeviceGateAssembly", "FastCGIServer", "DirectoryStorage", "HostFiles", "TokenSigning",
+            "Observability", "DeviceGateTesting", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/Fuzz/DeviceGateFuzzing", swiftSettings: fuzzed),
         // libFuzzer's driver, declared for DeviceGateFuzz (the runtime comes with -sanitize=fuzzer).
         .systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),
@@ -98,18 +101,18 @@ let package = Package(
                           linkerSettings: fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []),
         // Fills a state directory for deploy/bench/bench.sh --entries; a benchmark tool, not shipped.
         .executableTarget(name: "BenchPopulate", dependencies: [
-            "DeviceFlow", "FlowStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "DeviceFlow", "DirectoryStorage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "deploy/bench/BenchPopulate"),
         .testTarget(name: "DeviceFlowTests", dependencies: ["DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateConfigTests", dependencies: ["DeviceGateConfig", "DeviceGateTesting"]),
-        .testTarget(name: "FlowStoreTests", dependencies: ["FlowStore", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
-        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "DeviceGateAssembly", "FlowStore", "DeviceGateTesting", "TokenSigning"]),
+        .testTarget(name: "DirectoryStorageTests", dependencies: ["DirectoryStorage", "HostFiles", "DeviceFlow", "DeviceGateTesting", "StoreRaceTool"]),
+        .testTarget(name: "DeviceGateHTTPTests", dependencies: ["DeviceGateHTTP", "DeviceGateAssembly", "DirectoryStorage", "DeviceGateTesting", "TokenSigning"]),
         .testTarget(name: "TokenSigningTests", dependencies: ["TokenSigning", "DeviceGateTesting"]),
-        .testTarget(name: "OperationsTests", dependencies: ["Operations", "FlowStore", "DeviceFlow", "DeviceGateTesting"]),
-        .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "DeviceGateAssembly", "FlowStore", "DeviceGateTesting", "Operations", "TokenSigning"]),
+        .testTarget(name: "ObservabilityTests", dependencies: ["Observability", "DirectoryStorage", "HostFiles", "DeviceFlow", "DeviceGateTesting"]),
+        .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "DeviceGateAssembly", "DirectoryStorage", "DeviceGateTesting", "Observability", "TokenSigning"]),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "DeviceGateTesting"]),
         // The storage contract's promises, run against every backend (file and memory).
-        .testTarget(name: "StorageConformanceTests", dependencies: ["DeviceFlow", "FlowStore", "DeviceGateTesting"]),
+        .testTarget(name: "StorageConformanceTests", dependencies: ["DeviceFlow", "DirectoryStorage", "DeviceGateTesting"]),
         .testTarget(name: "FuzzTests", dependencies: ["DeviceGateFuzzing", "DeviceFlow", "DeviceGateHTTP", "DeviceGateTesting", "FastCGIServer"]),
     ]
 )

@@ -50,6 +50,9 @@ fi
 
 failed=()
 
+log "layers (deploy/check-layers.sh)"
+bash deploy/check-layers.sh || failed+=("layers")
+
 log "swift build"
 swift build || die "swift build failed"
 

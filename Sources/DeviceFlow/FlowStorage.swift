@@ -55,7 +55,7 @@ public struct FlowStorageError: Error, Sendable, Equatable, CustomStringConverti
 
 /// The state shared by every worker of a host: flows and their user-code claims, access
 /// tokens, refresh-token families and revocations. The file-backed implementation lives in the
-/// FlowStore module; `MemoryFlowStore` (DeviceGateTesting) is the in-memory one the HTTP and
+/// DirectoryStorage module; `MemoryFlowStore` (DeviceGateTesting) is the in-memory one the HTTP and
 /// web tests run on. Both pass `StorageConformanceTests`, which states each promise as a test.
 ///
 /// The promises, each made once here:

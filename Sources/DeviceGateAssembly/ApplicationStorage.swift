@@ -1,5 +1,5 @@
 import DeviceFlow
-import FlowStore
+import DirectoryStorage
 
 /// Everything the application keeps between requests and shares with the other workers: what
 /// `DeviceGateApp.assemble` wires the endpoints and the page to.
@@ -15,17 +15,18 @@ public struct ApplicationStorage {
     /// Reads the state filesystem's free blocks and inodes for `admission.reserve_percent`;
     /// nil keeps no reserve.
     public var filesystemReading: (() -> FilesystemReading?)?
-    /// The counter pages the metrics endpoint adds up.
-    public var counterPages: StateDirectory
+    /// This host's `state_dir`, whatever the backend: the counter pages in its `metrics/`
+    /// are what the metrics endpoint adds up.
+    public var hostDirectory: String
 
     public init(flows: any FlowStorage, webState: any WebStateStorage, keys: any SigningKeyStorage, admissionCounters: (any FlowAdmissionCounters)?,
-                filesystemReading: (() -> FilesystemReading?)?, counterPages: StateDirectory) {
+                filesystemReading: (() -> FilesystemReading?)?, hostDirectory: String) {
         self.flows = flows
         self.webState = webState
         self.keys = keys
         self.admissionCounters = admissionCounters
         self.filesystemReading = filesystemReading
-        self.counterPages = counterPages
+        self.hostDirectory = hostDirectory
     }
 
     /// The state directory of `devicegate worker`: the flow and web stores over it, the key
@@ -34,6 +35,6 @@ public struct ApplicationStorage {
     public static func stateDirectory(flows: FileFlowStore, webState: FileWebStateStore, keys: KeyFiles) -> ApplicationStorage {
         let directory = flows.directory
         return ApplicationStorage(flows: flows, webState: webState, keys: keys, admissionCounters: FileAdmissionCounters(directory: directory),
-                                  filesystemReading: { directory.filesystemReading() }, counterPages: directory)
+                                  filesystemReading: { directory.filesystemReading() }, hostDirectory: directory.root)
     }
 }

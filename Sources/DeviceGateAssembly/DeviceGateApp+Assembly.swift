@@ -3,7 +3,7 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateWeb
 import Logging
-import Operations
+import Observability
 import TokenSigning
 
 extension DeviceGateApp {
@@ -40,7 +40,7 @@ extension DeviceGateApp {
             configuration: config, routes: RoutingTable(config),
             oauth: OAuthEndpoints(context: context),
             oidc: OIDCEndpoints(context: context, keys: keys, validator: validator),
-            metrics: config.operations.metricsEnabled ? MetricsEndpoint(settings: config.operations, stateDirectory: storage.counterPages) : nil,
+            metrics: config.operations.metricsEnabled ? MetricsEndpoint(settings: config.operations, stateRoot: storage.hostDirectory) : nil,
             verification: page, telemetry: telemetry, clock: clock, logger: logger)
     }
 }

@@ -1,7 +1,7 @@
 import DeviceFlow
 import DeviceGateConfig
 import Logging
-import Operations
+import Observability
 
 /// The verification page as the app sees it (DeviceGateWeb's `VerificationPage`): one of its
 /// routes in, a page out.

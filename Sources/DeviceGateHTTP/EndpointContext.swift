@@ -1,7 +1,7 @@
 import DeviceFlow
 import DeviceGateConfig
 import Logging
-import Operations
+import Observability
 
 /// What the OAuth and OIDC endpoints share: the configuration, the flow operations, the clock
 /// and the telemetry, and the plumbing every form-posting endpoint goes through. A value both

@@ -1,7 +1,7 @@
 import DeviceGateConfig
-import FlowStore
+import HostFiles
 import Logging
-import Operations
+import Observability
 
 /// `GET /_devicegate/metrics` (`metrics.path`): Prometheus text for the whole host, the
 /// counter pages of every worker (live or dead) added up, plus the census of flows.
@@ -11,11 +11,12 @@ import Operations
 /// but they are nobody else's business either.
 public final class MetricsEndpoint {
     let allow: [AddressBlock]
-    let state: StateDirectory
+    /// The state directory whose `metrics/` holds this host's counter pages.
+    let stateRoot: String
 
-    public init(settings: OperationsSettings, stateDirectory: StateDirectory) {
+    public init(settings: OperationsSettings, stateRoot: String) {
         allow = settings.metricsAllow.compactMap(AddressBlock.init)
-        state = stateDirectory
+        self.stateRoot = stateRoot
     }
 
     func allows(_ address: String) -> Bool {
@@ -32,8 +33,8 @@ public final class MetricsEndpoint {
             logger.notice("metrics refused", metadata: ["client.address": "\(request.remoteAddress)"])
             return HTTPResponse(status: 403, headers: text, body: Array("metrics are served to metrics.allow addresses only\n".utf8))
         }
-        let values = MetricsExposition.sum(CounterPage.readSlots(in: state, layout: MetricsLayout.id, count: MetricsLayout.count))
-        let census = CounterPage.read(named: "census", in: state, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
+        let values = MetricsExposition.sum(CounterPage.readSlots(in: stateRoot, layout: MetricsLayout.id, count: MetricsLayout.count))
+        let census = CounterPage.read(named: "census", in: stateRoot, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
         return HTTPResponse(status: 200, headers: [("Content-Type", MetricsExposition.contentType), ("Cache-Control", "no-store")],
                             body: Array(MetricsExposition.render(values, census: census).utf8))
     }

@@ -1,7 +1,7 @@
 import DeviceFlow
 import DeviceGateConfig
 import Logging
-import Operations
+import Observability
 
 /// The device flow's two endpoints: the device authorization (RFC 8628 §3.1) and the token
 /// endpoint (RFC 8628 §3.4, refresh RFC 6749 §6).

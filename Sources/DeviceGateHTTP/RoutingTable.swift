@@ -1,5 +1,5 @@
 import DeviceGateConfig
-import Operations
+import Observability
 
 /// What serves a request: the one answer to "what serves /x?".
 ///

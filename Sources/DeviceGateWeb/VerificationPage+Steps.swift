@@ -2,7 +2,7 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import Logging
-import Operations
+import Observability
 
 /// The steps of the verification page: code entry, sign-in, decision, sign-out.
 extension VerificationPage {

@@ -2,7 +2,7 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import Logging
-import Operations
+import Observability
 
 /// The verification page, RFC 8628 §3.3: the person enters the user code, signs in, sees who
 /// asks for what, and approves or denies.

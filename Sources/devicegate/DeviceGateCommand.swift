@@ -1,6 +1,6 @@
 import ArgumentParser
 import Logging
-import Operations
+import Observability
 
 @main
 struct DeviceGateCommand: ParsableCommand {

@@ -1,7 +1,8 @@
 import DeviceFlow
-import FlowStore
+import DirectoryStorage
+import HostFiles
 import Logging
-import Operations
+import Observability
 
 /// Carries out the supervisor's housekeeping ticks as `Housekeeping` plans them: the journal
 /// checkpoint, the unknown-code audit lines, garbage collection of the planned shards (flows

@@ -1,6 +1,6 @@
 import ArgumentParser
 import DeviceFlow
-import FlowStore
+import DirectoryStorage
 import TokenSigning
 
 struct KeysCommand: ParsableCommand {

@@ -5,8 +5,8 @@ import ArgumentParser
 import DeviceFlow
 import DeviceGateConfig
 import DeviceGateWeb
-import FlowStore
-import Operations
+import DirectoryStorage
+import Observability
 
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,7 +5,7 @@ import ArgumentParser
 import DeviceFlow
 import DeviceGateConfig
 import FastCGIServer
-import FlowStore
+import DirectoryStorage
 import Logging
 import TokenSigning
 

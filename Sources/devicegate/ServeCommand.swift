@@ -9,9 +9,10 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateWeb
 import FastCGIServer
-import FlowStore
+import DirectoryStorage
+import HostFiles
 import Logging
-import Operations
+import Observability
 import TokenSigning
 
 struct ServeCommand: ParsableCommand {
@@ -44,7 +45,7 @@ struct ServeCommand: ParsableCommand {
         let telemetry = try makeTelemetry(config, store: store, logger: logger)
         recoverJournal(store, logger: logger)
         let census = config.operations.metricsEnabled
-            ? try? CounterPage.claim(named: "census", in: store.directory, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
+            ? try? CounterPage.claim(named: "census", in: store.directory.root, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
             : nil
         try prepareSigningKeys(config)
         let listenFD = try bindListener(config)

@@ -4,9 +4,10 @@ import Glibc
 import ArgumentParser
 import DeviceFlow
 import DeviceGateConfig
-import FlowStore
+import DirectoryStorage
+import HostFiles
 import Logging
-import Operations
+import Observability
 
 /// The system wall clock.
 struct SystemClock: WallClock {
@@ -138,13 +139,13 @@ func makeTelemetry(_ config: DeviceGateConfiguration, store: FileFlowStore, logg
     var page: CounterPage?
     if config.operations.metricsEnabled {
         do {
-            page = try CounterPage.claimSlot(in: store.directory, layout: MetricsLayout.id, count: MetricsLayout.count)
+            page = try CounterPage.claimSlot(in: store.directory.root, layout: MetricsLayout.id, count: MetricsLayout.count)
         } catch {
             logger.warning("metrics disabled in this process: cannot claim a counter page", metadata: ["error": "\(error)"])
         }
     }
     let telemetry = Telemetry(audit: audit, counters: page, logger: logger)
-    telemetry.shareUnknownCredentials(directory: store.directory)
+    telemetry.shareUnknownCredentials(FileUnknownCodeCounts.tables(in: store.directory))
     return telemetry
 }
 

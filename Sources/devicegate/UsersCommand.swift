@@ -4,7 +4,8 @@ import Glibc
 import ArgumentParser
 import DeviceFlow
 import DeviceGateWeb
-import FlowStore
+import DirectoryStorage
+import HostFiles
 
 struct UsersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

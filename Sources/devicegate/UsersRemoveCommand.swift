@@ -4,8 +4,8 @@ import Glibc
 import ArgumentParser
 import DeviceFlow
 import DeviceGateWeb
-import FlowStore
-import Operations
+import DirectoryStorage
+import Observability
 
 /// `devicegate users remove NAME`: takes the user out of the users file, then revokes
 /// everything they hold, in that order, so no sign-in can slip in between the two: their

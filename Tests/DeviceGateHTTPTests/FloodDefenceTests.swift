@@ -4,7 +4,7 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 import Logging
-import Operations
+import Observability
 import Testing
 
 /// Item 2 of the hostile review through the app: caps on pending flows per address and per

@@ -4,7 +4,7 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 import Logging
-import Operations
+import Observability
 import Testing
 import TokenSigning
 

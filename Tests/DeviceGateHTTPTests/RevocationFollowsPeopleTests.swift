@@ -2,7 +2,8 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-@testable import FlowStore
+@testable import DirectoryStorage
+@testable import HostFiles
 import Testing
 import TokenSigning
 

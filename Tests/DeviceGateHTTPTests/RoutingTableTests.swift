@@ -2,9 +2,10 @@ import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
+import DirectoryStorage
+import HostFiles
 import Logging
-import Operations
+import Observability
 import Testing
 
 /// What serves /x: the routing table of the default endpoints, and of the configurations that
@@ -138,7 +139,7 @@ struct RoutingTableTests {
         defer { temp.remove() }
         let directory = StateDirectory(root: temp.path + "/state")
         try directory.prepare()
-        let page = try CounterPage.claimSlot(in: directory, layout: MetricsLayout.id, count: MetricsLayout.count)
+        let page = try CounterPage.claimSlot(in: directory.root, layout: MetricsLayout.id, count: MetricsLayout.count)
         let f = try AppFixture(configure: { $0.stateDirectory = directory.root },
                                telemetry: Telemetry(audit: nil, counters: page, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
         for path in ["/device", "/device/style.css", "/device/nope", "/device/nope", "/_devicegate/auth/openid", "/nope",

@@ -6,15 +6,16 @@ import DeviceGateAssembly
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-@_spi(Testing) import FlowStore
+@_spi(Testing) import DirectoryStorage
+@_spi(Testing) import HostFiles
 import Logging
-import Operations
+import Observability
 import Testing
 
 /// A full or failing disk under the OAuth endpoints, made with `SyscallFaults` on the file
 /// store (so this fixture stays on a real state directory): 503 `temporarily_unavailable`
 /// with a Retry-After, and the request succeeds unchanged once the disk recovers. (Each write
-/// path's own ENOSPC behaviour is in FlowStoreTests' `SyscallFaultTests`.)
+/// path's own ENOSPC behaviour is in DirectoryStorageTests' `SyscallFaultTests`.)
 struct StorageFaultTests {
     final class Fixture {
         let temp = TemporaryDirectory()

@@ -1,6 +1,6 @@
 import DeviceFlow
 import DeviceGateAssembly
-import FlowStore
+import DirectoryStorage
 import TokenSigning
 
 /// The shared state a test fixture runs on: in memory unless the test is about the disk
@@ -60,6 +60,6 @@ public final class TestStorage {
     /// The same with the caller's keys.
     public func application(keys: any SigningKeyStorage) -> ApplicationStorage {
         ApplicationStorage(flows: flows, webState: web, keys: keys, admissionCounters: admission,
-                           filesystemReading: directory.map { directory in { directory.filesystemReading() } }, counterPages: counterPages)
+                           filesystemReading: directory.map { directory in { directory.filesystemReading() } }, hostDirectory: counterPages.root)
     }
 }

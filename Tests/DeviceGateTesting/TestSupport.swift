@@ -3,7 +3,7 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateConfig
-import Operations
+import Observability
 
 /// A clock the test moves by hand.
 public final class ManualClock: WallClock, @unchecked Sendable {

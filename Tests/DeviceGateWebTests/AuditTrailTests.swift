@@ -1,7 +1,7 @@
 import DeviceFlow
 import DeviceGateHTTP
 import DeviceGateTesting
-import Operations
+import Observability
 import Testing
 
 /// What the audit log says about a flow and about attacks on the verification page.

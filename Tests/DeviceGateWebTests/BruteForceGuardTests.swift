@@ -5,7 +5,7 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateTesting
 @testable import DeviceGateWeb
-import FlowStore
+import DirectoryStorage
 import Foundation
 import Testing
 

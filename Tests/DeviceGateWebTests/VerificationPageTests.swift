@@ -6,7 +6,7 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 import DeviceGateWeb
-import FlowStore
+import DirectoryStorage
 import Testing
 
 /// Every page, error and refusal of the verification page (RFC 8628 §3.3, §5), over HTTP

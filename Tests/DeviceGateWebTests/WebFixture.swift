@@ -8,7 +8,7 @@ import DeviceGateHTTP
 import DeviceGateTesting
 import DeviceGateWeb
 import Logging
-import Operations
+import Observability
 import Testing
 import TokenSigning
 

@@ -2,7 +2,7 @@ import DeviceFlow
 @testable import DeviceGateFuzzing
 import DeviceGateHTTP
 import DeviceGateTesting
-import FlowStore
+import DirectoryStorage
 import Testing
 
 /// The properties are not vacuous: each one throws when shown a wrong answer, and the app

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateTesting
-import FlowStore
+import DirectoryStorage
 import Testing
 
 /// One backend under test: everything the workers share, and a way to open it again as

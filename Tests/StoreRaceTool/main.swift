@@ -1,4 +1,4 @@
-// A helper process for FlowStoreTests' multi-process contention test: several copies race on
+// A helper process for DirectoryStorageTests' multi-process contention test: several copies race on
 // the same flows through the real state directory and report what each one won.
 //
 //   StoreRaceTool STATE_DIR CODES_FILE
@@ -12,7 +12,7 @@
 import Glibc
 #endif
 import DeviceFlow
-import FlowStore
+import DirectoryStorage
 
 struct Clock: WallClock {
     func now() -> UnixTime {

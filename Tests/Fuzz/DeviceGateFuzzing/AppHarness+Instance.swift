@@ -8,9 +8,10 @@ import DeviceGateHTTP
 import DeviceGateTesting
 import DeviceGateWeb
 import FastCGIServer
-import FlowStore
+import DirectoryStorage
+import HostFiles
 import Logging
-import Operations
+import Observability
 import TokenSigning
 
 extension AppHarness {
@@ -66,7 +67,7 @@ extension AppHarness {
             try KeyRing.ensureKey(files: files, algorithm: .es256, now: clock.now())
             // As `makeApplication` does, with the audit log and a counter page as `devicegate worker` sets them up.
             let telemetry = Telemetry(audit: try FileAuditSink(path: config.stateDirectory + "/audit.jsonl"),
-                                      counters: try CounterPage.claimSlot(in: stateDirectory, layout: MetricsLayout.id, count: MetricsLayout.count),
+                                      counters: try CounterPage.claimSlot(in: stateDirectory.root, layout: MetricsLayout.id, count: MetricsLayout.count),
                                       logger: Logger(label: "fuzz", factory: { _ in RenderingLogHandler() }))
             app = try DeviceGateApp.assemble(configuration: config, storage: .stateDirectory(flows: store, webState: webStore, keys: files),
                                              clock: clock, telemetry: telemetry, logger: Logger(label: "fuzz", factory: { _ in RenderingLogHandler() }))

@@ -6,7 +6,7 @@ import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
 import DeviceGateWeb
-import FlowStore
+import DirectoryStorage
 import Logging
 import TokenSigning
 

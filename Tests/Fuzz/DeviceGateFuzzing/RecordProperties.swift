@@ -1,6 +1,6 @@
 import DeviceFlow
 import DeviceGateTesting
-import FlowStore
+import DirectoryStorage
 
 /// `RecordCoding`: the state files. Whatever a file holds (a torn write, a disk error, an
 /// operator's editor) the decoders answer with a record or a `corrupt` error, never a trap;

@@ -30,7 +30,7 @@ import Glibc
 import ArgumentParser
 import Dispatch
 import DeviceFlow
-import FlowStore
+import DirectoryStorage
 import Synchronization
 
 struct Clock: WallClock {

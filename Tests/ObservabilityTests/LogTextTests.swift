@@ -1,5 +1,5 @@
 import Logging
-@testable import Operations
+@testable import Observability
 import Testing
 
 /// Text-format log lines with hostile metadata (issue 10, item 10): a value from a request

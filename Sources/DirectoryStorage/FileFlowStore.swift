@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// `FlowStorage` over the state directory: flock-ed per-flow lock files, atomic replace for
 /// everything durable, O(1) work per request (a handful of syscalls on files named by hash; no

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
-import FlowStore
+import HostFiles
 import Logging
 
 /// What a worker tells the operator: audit events, and the counters behind the metrics.
@@ -32,20 +32,21 @@ public final class Telemetry: @unchecked Sendable {
 
     /// Unknown device codes and refresh tokens per address and minute, each kind in a table
     /// shared by every process of the host (`UnknownCodeCounting`: the file store's
-    /// `FileUnknownCodeCounts`, set by `shareUnknownCredentials`); without one they are
+    /// `FileUnknownCodeCounts` of the directory backend, set by `shareUnknownCredentials`); without one they are
     /// counted in this process only.
     private var shared: [UnknownCredential: any UnknownCodeCounting] = [:]
     private var tallies = Dictionary(uniqueKeysWithValues: UnknownCredential.allCases.map { ($0, UnknownCodeTally(kind: $0)) })
     private var lastDueScan: Int64?
 
-    /// Counts unknown credentials in the state directory's shared tables from now on.
-    public func shareUnknownCredentials(directory: StateDirectory) {
-        for kind in UnknownCredential.allCases { shared[kind] = FileUnknownCodeCounts(directory: directory, kind: kind) }
-    }
-
-    /// Counts unknown credentials of `kind` in `table` from now on (the in-memory backend).
+    /// Counts unknown credentials of `kind` in `table` from now on: the storage backend's
+    /// table (`ApplicationStorage.unknownCredentials`), shared by every worker.
     public func shareUnknownCredentials(_ kind: UnknownCredential, in table: any UnknownCodeCounting) {
         shared[kind] = table
+    }
+
+    /// Counts every kind in its table (a backend's `UnknownCodeCounting` per kind).
+    public func shareUnknownCredentials(_ tables: [UnknownCredential: any UnknownCodeCounting]) {
+        for (kind, table) in tables { shared[kind] = table }
     }
 
     /// Counts an unknown device code or refresh token from `address` (an `AddressKey`): in the

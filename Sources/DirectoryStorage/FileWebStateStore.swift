@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// `WebStateStorage` over the state directory.
 ///

@@ -3,9 +3,10 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateTesting
-import FlowStore
+import DirectoryStorage
+import HostFiles
 import Logging
-import Operations
+import Observability
 import Testing
 
 @Suite struct TimestampTests {
@@ -52,13 +53,13 @@ import Testing
         let (temp, dir) = try state()
         defer { temp.remove() }
         // flock conflicts between open file descriptions, so two claims in one process act as two workers.
-        let a = try CounterPage.claimSlot(in: dir, layout: 7, count: 4)
-        let b = try CounterPage.claimSlot(in: dir, layout: 7, count: 4)
+        let a = try CounterPage.claimSlot(in: dir.root, layout: 7, count: 4)
+        let b = try CounterPage.claimSlot(in: dir.root, layout: 7, count: 4)
         #expect(a.path.hasSuffix("slot-0") && b.path.hasSuffix("slot-1"))
         a.add(0); a.add(0); a.add(3, 40)
         b.add(0); b.add(3, 2)
         b.add(99)  // out of range: ignored, never a trap
-        let pages = CounterPage.readSlots(in: dir, layout: 7, count: 4)
+        let pages = CounterPage.readSlots(in: dir.root, layout: 7, count: 4)
         #expect(pages.count == 2)
         #expect(pages.reduce(into: [UInt64](repeating: 0, count: 4)) { sum, page in for i in 0..<4 { sum[i] += page[i] } } == [3, 0, 0, 42])
     }
@@ -66,13 +67,13 @@ import Testing
     @Test func aRestartedProcessContinuesFromItsSlotSoCountersNeverGoDown() throws {
         let (temp, dir) = try state()
         defer { temp.remove() }
-        var first: CounterPage? = try CounterPage.claimSlot(in: dir, layout: 7, count: 2)
+        var first: CounterPage? = try CounterPage.claimSlot(in: dir.root, layout: 7, count: 2)
         first?.add(1, 5)
         first = nil  // the process "dies": its flock goes with its descriptor
-        let second = try CounterPage.claimSlot(in: dir, layout: 7, count: 2)
+        let second = try CounterPage.claimSlot(in: dir.root, layout: 7, count: 2)
         #expect(second.path.hasSuffix("slot-0"))
         second.add(1)
-        #expect(CounterPage.readSlots(in: dir, layout: 7, count: 2) == [[0, 6]])
+        #expect(CounterPage.readSlots(in: dir.root, layout: 7, count: 2) == [[0, 6]])
         let mode = try #require(fileStatus(second.path)).st_mode & 0o777
         #expect(mode == 0o600)
     }
@@ -80,23 +81,23 @@ import Testing
     @Test func aPageOfAnotherLayoutIsResetWhenClaimedAndSkippedWhenRead() throws {
         let (temp, dir) = try state()
         defer { temp.remove() }
-        var old: CounterPage? = try CounterPage.claimSlot(in: dir, layout: 1, count: 2)
+        var old: CounterPage? = try CounterPage.claimSlot(in: dir.root, layout: 1, count: 2)
         old?.add(0, 9)
-        #expect(CounterPage.readSlots(in: dir, layout: 2, count: 2).isEmpty)
+        #expect(CounterPage.readSlots(in: dir.root, layout: 2, count: 2).isEmpty)
         old = nil
-        let new = try CounterPage.claimSlot(in: dir, layout: 2, count: 2)
+        let new = try CounterPage.claimSlot(in: dir.root, layout: 2, count: 2)
         #expect(new[0] == 0)
-        #expect(CounterPage.readSlots(in: dir, layout: 2, count: 2) == [[0, 0]])
+        #expect(CounterPage.readSlots(in: dir.root, layout: 2, count: 2) == [[0, 0]])
     }
 
     @Test func aNamedPageHasOneHolder() throws {
         let (temp, dir) = try state()
         defer { temp.remove() }
-        let holder = try CounterPage.claim(named: "census", in: dir, layout: 3, count: 1)
+        let holder = try CounterPage.claim(named: "census", in: dir.root, layout: 3, count: 1)
         #expect(holder != nil)
-        #expect(try CounterPage.claim(named: "census", in: dir, layout: 3, count: 1) == nil)
+        #expect(try CounterPage.claim(named: "census", in: dir.root, layout: 3, count: 1) == nil)
         holder?[0] = 12
-        #expect(CounterPage.read(named: "census", in: dir, layout: 3, count: 1) == [12])
+        #expect(CounterPage.read(named: "census", in: dir.root, layout: 3, count: 1) == [12])
     }
 
     func fileStatus(_ path: String) -> Glibc.stat? {
@@ -110,7 +111,7 @@ import Testing
         let temp = TemporaryDirectory()
         let dir = StateDirectory(root: temp.path + "/state")
         try dir.prepare()
-        return (temp, dir, try CounterPage.claimSlot(in: dir, layout: MetricsLayout.id, count: MetricsLayout.count))
+        return (temp, dir, try CounterPage.claimSlot(in: dir.root, layout: MetricsLayout.id, count: MetricsLayout.count))
     }
 
     @Test func requestsAreCountedByEndpointStatusAndLatencyBucket() throws {
@@ -121,7 +122,7 @@ import Testing
         telemetry.observe(.token, status: 400, microseconds: 4_000)     // le=0.005
         telemetry.observe(.token, status: 200, microseconds: 9_000_000) // above every bound: +Inf only
         telemetry.observe(.authCheck, status: 999, microseconds: 100)   // an uncounted status is "other"
-        let text = MetricsExposition.render(MetricsExposition.sum(CounterPage.readSlots(in: dir, layout: MetricsLayout.id, count: MetricsLayout.count)), census: nil)
+        let text = MetricsExposition.render(MetricsExposition.sum(CounterPage.readSlots(in: dir.root, layout: MetricsLayout.id, count: MetricsLayout.count)), census: nil)
         let lines = Set(text.split(separator: "\n").map(String.init))
         for expected in [
             #"devicegate_http_requests_total{endpoint="token",status="400"} 2"#,
@@ -150,7 +151,7 @@ import Testing
         sink.failing = true
         telemetry.record(AuditEvent(.flowApproved, time: UnixTime(milliseconds: 1), address: "192.0.2.1"))
         #expect(sink.kinds() == [.lockout])
-        let text = MetricsExposition.render(MetricsExposition.sum(CounterPage.readSlots(in: dir, layout: MetricsLayout.id, count: MetricsLayout.count)), census: nil)
+        let text = MetricsExposition.render(MetricsExposition.sum(CounterPage.readSlots(in: dir.root, layout: MetricsLayout.id, count: MetricsLayout.count)), census: nil)
         #expect(text.contains("devicegate_lockouts_total 1\n"))
         #expect(text.contains(#"devicegate_audit_events_total{event="flow.approved"} 1"#))
         #expect(text.contains("devicegate_audit_write_failures_total 1\n"))

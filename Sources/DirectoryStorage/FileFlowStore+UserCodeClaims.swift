@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// User-code claims: how a user code finds its flow, and why two live flows never share one.
 ///

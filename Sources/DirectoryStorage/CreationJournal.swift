@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// How a new flow becomes durable: one `fdatasync` shared by every worker that creates a flow
 /// at the same moment (group commit), instead of an fsync of the record and one of its

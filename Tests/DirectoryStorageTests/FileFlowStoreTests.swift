@@ -3,7 +3,7 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateTesting
-import FlowStore
+import DirectoryStorage
 import Testing
 
 /// A store in a fresh temporary state directory, with the service over it.
@@ -52,7 +52,7 @@ extension String {
     func trimmingNewline() -> String { hasSuffix("\n") ? String(dropLast()) : self }
 }
 
-struct FileFlowStoreTests {
+struct FileDirectoryStorageTests {
     @Test func fullFlowThroughTheStore() throws {
         let f = try StoreFixture()
         let auth = try f.authorize()

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// Unknown device codes per address and minute, shared by every process of a host in one
 /// flock-ed table, `<root>/unknown-codes` (4,096 entries of 128 bytes, written in place,
@@ -24,6 +25,11 @@ public final class FileUnknownCodeCounts: UnknownCodeCounting, @unchecked Sendab
     public let kind: UnknownCredential
 
     /// The table of `kind`: `<root>/unknown-codes` for device codes, `<root>/unknown-refresh-tokens`.
+    /// One table per kind in `directory`: what `Telemetry.shareUnknownCredentials` counts in.
+    public static func tables(in directory: StateDirectory) -> [UnknownCredential: any UnknownCodeCounting] {
+        Dictionary(uniqueKeysWithValues: UnknownCredential.allCases.map { ($0, FileUnknownCodeCounts(directory: directory, kind: $0) as any UnknownCodeCounting) })
+    }
+
     public init(directory: StateDirectory, kind: UnknownCredential = .deviceCode) {
         self.kind = kind
         path = "\(directory.root)/\(kind == .deviceCode ? "unknown-codes" : "unknown-refresh-tokens")"

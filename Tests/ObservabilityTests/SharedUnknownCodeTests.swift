@@ -1,8 +1,8 @@
 import DeviceFlow
 import DeviceGateTesting
-import FlowStore
+import DirectoryStorage
 import Logging
-import Operations
+import Observability
 import Testing
 
 /// Unknown device codes through the table every process shares: one audit line per address
@@ -22,7 +22,7 @@ struct SharedUnknownCodeTests {
     func telemetry(_ storage: TestStorage, _ sink: RecordingAuditSink) -> Telemetry {
         let t = Telemetry(audit: sink, counters: nil, logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
         if let directory = storage.directory {
-            t.shareUnknownCredentials(directory: directory)
+            t.shareUnknownCredentials(FileUnknownCodeCounts.tables(in: directory))
         } else {
             t.shareUnknownCredentials(.deviceCode, in: storage.unknownCodes)
         }

@@ -1,6 +1,6 @@
 import DeviceFlow
 import DeviceGateTesting
-import Operations
+import Observability
 import Testing
 
 /// Unknown device codes counted per address and minute: what is due when, one row per case.

@@ -4,7 +4,8 @@ import Glibc
 import Dispatch
 import DeviceFlow
 import DeviceGateTesting
-import FlowStore
+import DirectoryStorage
+import HostFiles
 import Testing
 
 /// The pending-flow caps over the state directory, the keys directory's permission check and

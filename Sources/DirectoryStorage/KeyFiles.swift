@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// The signing keys directory (`<state>/keys` or `tokens.keys_dir`): `<kid>.pem` files (0600)
 /// and an `index` with one `kid alg created_ms retired_ms` line per key, replaced atomically

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateTesting
-@testable import FlowStore
+@testable import DirectoryStorage
 import Testing
 
 /// Several processes race on the same flows through one state directory: every flow is

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// What `devicegate status` prints: a walk of the whole state directory (an operator command,
 /// never on a request path).

@@ -10,10 +10,10 @@ import DeviceFlow
 /// `FlowStorageError` that keeps the call, the path and errno (one factory, `error`, as
 /// NIOFileSystem's `FileSystemError+Syscall.swift`). This file is the only place that makes
 /// them, and each consults `SyscallFaults` first, so tests can make any of them fail.
-enum Sys {
+package enum Sys {
     /// The error for `call` on `path` failing with `code`: `.noSpace` for a full disk or
     /// quota (ENOSPC, EDQUOT), `.io` otherwise. The message reads "<call> <path>: <strerror>".
-    static func error(_ call: String, _ path: String, _ code: Int32 = errno) -> FlowStorageError {
+    package static func error(_ call: String, _ path: String, _ code: Int32 = errno) -> FlowStorageError {
         let text = String(cString: strerror(code))
         let kind: FlowStorageError.Kind = code == ENOSPC || code == EDQUOT ? .noSpace : .io
         return FlowStorageError(kind, "\(call) \(path): \(text)", call: call, path: path, errno: code)
@@ -27,13 +27,13 @@ enum Sys {
 
     /// open(2), with O_CLOEXEC. Every failure throws, ENOENT included: use `openIfExists`
     /// where a missing file is normal.
-    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32 {
+    package static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32 {
         guard let fd = try open(path, flags, mode, missingOK: false) else { throw error("open", path, ENOENT) }
         return fd
     }
 
     /// open(2), with O_CLOEXEC; nil when the file does not exist (ENOENT).
-    static func openIfExists(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32? {
+    package static func openIfExists(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32? {
         try open(path, flags, mode, missingOK: true)
     }
 
@@ -51,17 +51,17 @@ enum Sys {
         }
     }
 
-    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    package static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
     /// Runs `body` with the descriptor and closes it on every path.
-    static func closeAfter<T>(_ fd: Int32, _ body: (Int32) throws -> T) rethrows -> T {
+    package static func closeAfter<T>(_ fd: Int32, _ body: (Int32) throws -> T) rethrows -> T {
         defer { close(fd) }
         return try body(fd)
     }
 
     /// flock(2) exclusive. Locks belong to the open file description, so they vanish when the
     /// process dies, SIGKILL included: no lock is ever left held by a dead worker.
-    static func lockExclusive(_ fd: Int32, _ path: String, wait: Bool = true) throws -> Bool {
+    package static func lockExclusive(_ fd: Int32, _ path: String, wait: Bool = true) throws -> Bool {
         if let code = fault("flock", path) {
             if !wait && code == EWOULDBLOCK { return false }
             throw error("flock", path, code)
@@ -75,16 +75,16 @@ enum Sys {
     }
 
     /// Runs `body` holding the flock of `fd`, released on every path (the descriptor stays open).
-    static func withExclusiveLock<T>(_ fd: Int32, _ path: String, _ body: () throws -> T) throws -> T {
+    package static func withExclusiveLock<T>(_ fd: Int32, _ path: String, _ body: () throws -> T) throws -> T {
         _ = try lockExclusive(fd, path)
         defer { unlock(fd) }
         return try body()
     }
 
     /// flock(2) LOCK_UN. It cannot fail on a descriptor that is open; closing it unlocks too.
-    static func unlock(_ fd: Int32) { _ = flock(fd, LOCK_UN) }
+    package static func unlock(_ fd: Int32) { _ = flock(fd, LOCK_UN) }
 
-    static func lockShared(_ fd: Int32, _ path: String) throws {
+    package static func lockShared(_ fd: Int32, _ path: String) throws {
         if let code = fault("flock", path) { throw error("flock", path, code) }
         while true {
             if flock(fd, LOCK_SH) == 0 { return }
@@ -94,7 +94,7 @@ enum Sys {
     }
 
     /// Reads the whole file (small state files only), up to `limit` bytes.
-    static func readAll(_ fd: Int32, _ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
+    package static func readAll(_ fd: Int32, _ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
         if let code = fault("read", path) { throw error("read", path, code) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -114,12 +114,12 @@ enum Sys {
     }
 
     /// Reads a whole file by path; nil when it does not exist.
-    static func readFile(_ path: String, limit: Int = 1 << 20) throws -> [UInt8]? {
+    package static func readFile(_ path: String, limit: Int = 1 << 20) throws -> [UInt8]? {
         guard let fd = try openIfExists(path, O_RDONLY) else { return nil }
         return try closeAfter(fd) { try readAll($0, path, limit: limit) }
     }
 
-    static func pread(_ fd: Int32, _ path: String, count: Int, offset: off_t) throws -> [UInt8] {
+    package static func pread(_ fd: Int32, _ path: String, count: Int, offset: off_t) throws -> [UInt8] {
         if let code = fault("pread", path) { throw error("pread", path, code) }
         var buffer = [UInt8](repeating: 0, count: count)
         while true {
@@ -130,7 +130,7 @@ enum Sys {
         }
     }
 
-    static func pwriteAll(_ fd: Int32, _ path: String, _ bytes: [UInt8], offset: off_t) throws {
+    package static func pwriteAll(_ fd: Int32, _ path: String, _ bytes: [UInt8], offset: off_t) throws {
         var done = 0
         while done < bytes.count {
             if let code = fault("pwrite", path) { throw error("pwrite", path, code) }
@@ -141,7 +141,7 @@ enum Sys {
         }
     }
 
-    static func writeAll(_ fd: Int32, _ path: String, _ bytes: [UInt8]) throws {
+    package static func writeAll(_ fd: Int32, _ path: String, _ bytes: [UInt8]) throws {
         var done = 0
         while done < bytes.count {
             if let code = fault("write", path) { throw error("write", path, code) }
@@ -152,7 +152,7 @@ enum Sys {
         }
     }
 
-    static func fsync(_ fd: Int32, _ path: String) throws {
+    package static func fsync(_ fd: Int32, _ path: String) throws {
         if let code = fault("fsync", path) { throw error("fsync", path, code) }
         while Glibc.fsync(fd) != 0 {
             if errno == EINTR { continue }
@@ -160,7 +160,7 @@ enum Sys {
         }
     }
 
-    static func fdatasync(_ fd: Int32, _ path: String) throws {
+    package static func fdatasync(_ fd: Int32, _ path: String) throws {
         if let code = fault("fdatasync", path) { throw error("fdatasync", path, code) }
         while Glibc.fdatasync(fd) != 0 {
             if errno == EINTR { continue }
@@ -168,7 +168,7 @@ enum Sys {
         }
     }
 
-    static func fstat(_ fd: Int32, _ path: String) throws -> Glibc.stat {
+    package static func fstat(_ fd: Int32, _ path: String) throws -> Glibc.stat {
         if let code = fault("fstat", path) { throw error("fstat", path, code) }
         var st = Glibc.stat()
         guard Glibc.fstat(fd, &st) == 0 else { throw error("fstat", path) }
@@ -178,7 +178,7 @@ enum Sys {
     /// fchmod(2) and, when `owner` is given, fchown(2). A chown to another user that fails
     /// with EPERM is not an error unless the process runs as root (only root may give a file
     /// away; anyone else's file is theirs already or cannot be made so).
-    static func setPermissions(_ fd: Int32, _ path: String, mode: mode_t, owner: (uid: uid_t, gid: gid_t)?) throws {
+    package static func setPermissions(_ fd: Int32, _ path: String, mode: mode_t, owner: (uid: uid_t, gid: gid_t)?) throws {
         if let code = fault("fchmod", path) { throw error("fchmod", path, code) }
         guard Glibc.fchmod(fd, mode) == 0 else { throw error("fchmod", path) }
         if let owner {
@@ -188,7 +188,7 @@ enum Sys {
     }
 
     /// mmap(2) of `size` bytes of `fd`, shared, read and write.
-    static func mapShared(_ fd: Int32, _ path: String, size: Int) throws -> UnsafeMutableRawPointer {
+    package static func mapShared(_ fd: Int32, _ path: String, size: Int) throws -> UnsafeMutableRawPointer {
         if let code = fault("mmap", path) { throw error("mmap", path, code) }
         guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
             throw error("mmap", path)
@@ -197,12 +197,12 @@ enum Sys {
     }
 
     /// munmap(2) of a mapping made by `mapShared`; it fails only for a range that is not one.
-    static func unmap(_ base: UnsafeMutableRawPointer, size: Int) { _ = munmap(base, size) }
+    package static func unmap(_ base: UnsafeMutableRawPointer, size: Int) { _ = munmap(base, size) }
 
     /// One write(2) of a whole frame to a descriptor opened with O_APPEND, so that frames of
     /// concurrent writers never interleave; returns the offset where it ends. A short write
     /// (a full disk) is an error: the part written is a torn frame that readers skip.
-    static func appendFrame(_ fd: Int32, _ path: String, _ frame: [UInt8]) throws -> off_t {
+    package static func appendFrame(_ fd: Int32, _ path: String, _ frame: [UInt8]) throws -> off_t {
         if let code = fault("write", path) { throw error("write", path, code) }
         while true {
             let n = frame.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -217,7 +217,7 @@ enum Sys {
     }
 
     /// syncfs(2) of the filesystem that holds `path`.
-    static func syncFilesystem(_ path: String) throws {
+    package static func syncFilesystem(_ path: String) throws {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         try closeAfter(fd) { fd in
             if let code = fault("syncfs", path) { throw error("syncfs", path, code) }
@@ -229,18 +229,18 @@ enum Sys {
     }
 
     /// fsync of a directory, which makes a rename or unlink inside it durable.
-    static func fsyncDirectory(_ path: String) throws {
+    package static func fsyncDirectory(_ path: String) throws {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         try closeAfter(fd) { try fsync($0, path) }
     }
 
-    static func rename(_ from: String, _ to: String) throws {
+    package static func rename(_ from: String, _ to: String) throws {
         if let code = fault("rename", to) { throw error("rename", to, code) }
         if Glibc.rename(from, to) != 0 { throw error("rename", to) }
     }
 
     /// link(2): publishes `from` under `to` only if `to` does not exist. Returns false on EEXIST.
-    static func linkIfAbsent(_ from: String, _ to: String) throws -> Bool {
+    package static func linkIfAbsent(_ from: String, _ to: String) throws -> Bool {
         if let code = fault("link", to) {
             if code == EEXIST { return false }
             throw error("link", to, code)
@@ -251,33 +251,33 @@ enum Sys {
     }
 
     /// unlink(2); a missing file is not an error.
-    static func unlink(_ path: String) throws {
+    package static func unlink(_ path: String) throws {
         if let code = fault("unlink", path), code != ENOENT { throw error("unlink", path, code) }
         if Glibc.unlink(path) != 0 && errno != ENOENT { throw error("unlink", path) }
     }
 
     /// mkdir(2); one that exists already is not an error.
-    static func mkdir(_ path: String, _ mode: mode_t = 0o700) throws {
+    package static func mkdir(_ path: String, _ mode: mode_t = 0o700) throws {
         if let code = fault("mkdir", path), code != EEXIST { throw error("mkdir", path, code) }
         if Glibc.mkdir(path, mode) != 0 && errno != EEXIST { throw error("mkdir", path) }
     }
 
     /// rmdir(2), for a directory that is no longer used; one that is not empty (or is gone)
     /// stays as it is.
-    static func removeDirectoryIfEmpty(_ path: String) {
+    package static func removeDirectoryIfEmpty(_ path: String) {
         if fault("rmdir", path) != nil { return }
         _ = Glibc.rmdir(path)
     }
 
     /// stat(2); nil when it fails (the file is missing, mostly).
-    static func stat(_ path: String) -> Glibc.stat? {
+    package static func stat(_ path: String) -> Glibc.stat? {
         if fault("stat", path) != nil { return nil }
         var st = Glibc.stat()
         return fstatat(AT_FDCWD, path, &st, 0) == 0 ? st : nil
     }
 
     /// lstat(2): the link itself, not what it points at.
-    static func lstat(_ path: String) -> Glibc.stat? {
+    package static func lstat(_ path: String) -> Glibc.stat? {
         if fault("lstat", path) != nil { return nil }
         var st = Glibc.stat()
         return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil
@@ -285,7 +285,7 @@ enum Sys {
 
     /// statvfs(3): nil when it fails (EINTR retried).
     /// (Unqualified, as with flock: `Glibc.statvfs` names the struct.)
-    static func filesystemStatus(_ path: String) -> Glibc.statvfs? {
+    package static func filesystemStatus(_ path: String) -> Glibc.statvfs? {
         if fault("statvfs", path) != nil { return nil }
         var st = Glibc.statvfs()
         while true {
@@ -295,7 +295,7 @@ enum Sys {
     }
 
     /// Names in a directory, without `.` and `..`.
-    static func listDirectory(_ path: String) throws -> [String] {
+    package static func listDirectory(_ path: String) throws -> [String] {
         if let code = fault("opendir", path) { throw error("opendir", path, code) }
         guard let dir = opendir(path) else { throw error("opendir", path) }
         defer { closedir(dir) }
@@ -310,7 +310,7 @@ enum Sys {
     }
 
     /// A file's mode and, optionally, owner, set on a temp file before it replaces another.
-    struct Permissions {
+    package struct Permissions {
         var mode: mode_t
         var owner: (uid: uid_t, gid: gid_t)?
     }
@@ -318,7 +318,7 @@ enum Sys {
     /// Writes `bytes` to `directory/name` atomically: a temp file in the same directory,
     /// fsync, rename over the target, then (optionally) fsync of the directory. A crash at any
     /// instant leaves either the old file or the new one, never a torn one.
-    static func atomicWrite(directory: String, name: String, _ bytes: [UInt8], syncDirectory: Bool = true,
+    package static func atomicWrite(directory: String, name: String, _ bytes: [UInt8], syncDirectory: Bool = true,
                             permissions: Permissions? = nil) throws {
         let temp = try writeTemp(directory: directory, bytes, permissions: permissions)
         do {
@@ -333,7 +333,7 @@ enum Sys {
     /// Writes (and unless told otherwise fsyncs) a fresh temp file in `directory`, returning its
     /// path. Temp names start with `.tmp-` so garbage collection can remove ones a crash left
     /// behind. The file is 0600 unless `permissions` say otherwise.
-    static func writeTemp(directory: String, _ bytes: [UInt8], sync: Bool = true, permissions: Permissions? = nil) throws -> String {
+    package static func writeTemp(directory: String, _ bytes: [UInt8], sync: Bool = true, permissions: Permissions? = nil) throws -> String {
         var suffix: UInt64 = 0
         var generator = SystemRandomNumberGenerator()
         suffix = generator.next()

@@ -1,4 +1,5 @@
 import DeviceFlow
+import HostFiles
 
 /// The on-disk text form of records: one `key value` pair a line, values percent-encoded,
 /// closed by an `end` line so a truncated file can never parse. Small, greppable, and cheap

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// Refresh-token families and access-token revocation, in the same state directory and with
 /// the same rules: per-family flock, atomic durable writes, O(1) per request.

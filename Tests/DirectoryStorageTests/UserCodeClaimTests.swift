@@ -3,7 +3,7 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateTesting
-@testable import FlowStore
+@testable import DirectoryStorage
 import Testing
 
 /// How a new flow is laid out (one record file, two names, one directory), what a crash in the

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// What one garbage-collection pass removed.
 public struct GarbageCollectionReport: Sendable, Equatable, CustomStringConvertible {

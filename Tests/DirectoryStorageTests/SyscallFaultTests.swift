@@ -3,7 +3,8 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateTesting
-@_spi(Testing) @testable import FlowStore
+@_spi(Testing) @testable import DirectoryStorage
+@_spi(Testing) @testable import HostFiles
 import Testing
 
 /// The store's EIO and ENOSPC paths, reached with `SyscallFaults` rather than a broken disk.

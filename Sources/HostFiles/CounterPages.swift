@@ -47,11 +47,11 @@ public final class CounterPage: @unchecked Sendable {
         base[index + 1] &+= amount
     }
 
-    static func directory(_ state: StateDirectory) -> String { "\(state.root)/metrics" }
+    static func directory(_ stateRoot: String) -> String { "\(stateRoot)/metrics" }
 
     /// Claims the first free `slot-<n>` page, creating it if every existing one is held.
-    public static func claimSlot(in state: StateDirectory, layout: UInt64, count: Int) throws -> CounterPage {
-        let dir = directory(state)
+    public static func claimSlot(in stateRoot: String, layout: UInt64, count: Int) throws -> CounterPage {
+        let dir = directory(stateRoot)
         try Sys.mkdir(dir)
         var n = 0
         while true {
@@ -66,8 +66,8 @@ public final class CounterPage: @unchecked Sendable {
     }
 
     /// Claims the page with this name, or nil while another process holds it.
-    public static func claim(named name: String, in state: StateDirectory, layout: UInt64, count: Int) throws -> CounterPage? {
-        let dir = directory(state)
+    public static func claim(named name: String, in stateRoot: String, layout: UInt64, count: Int) throws -> CounterPage? {
+        let dir = directory(stateRoot)
         try Sys.mkdir(dir)
         return try claim(path: "\(dir)/\(name)", layout: layout, count: count)
     }
@@ -98,15 +98,15 @@ public final class CounterPage: @unchecked Sendable {
 
     /// Every `slot-*` page of this layout, as arrays of `count` values (held or not: a dead
     /// process's counts still count).
-    public static func readSlots(in state: StateDirectory, layout: UInt64, count: Int) -> [[UInt64]] {
-        let dir = directory(state)
+    public static func readSlots(in stateRoot: String, layout: UInt64, count: Int) -> [[UInt64]] {
+        let dir = directory(stateRoot)
         guard let names = try? Sys.listDirectory(dir) else { return [] }
         return names.filter { $0.hasPrefix("slot-") }.sorted().compactMap { read(path: "\(dir)/\($0)", layout: layout, count: count) }
     }
 
     /// The named page's values, or nil if it does not exist or has another layout.
-    public static func read(named name: String, in state: StateDirectory, layout: UInt64, count: Int) -> [UInt64]? {
-        read(path: "\(directory(state))/\(name)", layout: layout, count: count)
+    public static func read(named name: String, in stateRoot: String, layout: UInt64, count: Int) -> [UInt64]? {
+        read(path: "\(directory(stateRoot))/\(name)", layout: layout, count: count)
     }
 
     private static func read(path: String, layout: UInt64, count: Int) -> [UInt64]? {

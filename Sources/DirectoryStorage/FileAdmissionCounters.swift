@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// `FlowAdmissionCounters` over the state directory: one 256-byte file per key,
 /// `admission/<xx>/<sha256 of key>`, holding its `ExpiryBuckets` (16 × end seconds, count;

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DeviceFlow
+import HostFiles
 
 /// The layout of the state directory shared by every worker of a host.
 ///

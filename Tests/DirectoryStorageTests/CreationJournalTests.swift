@@ -3,7 +3,7 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateTesting
-@testable import FlowStore
+@testable import DirectoryStorage
 import Testing
 
 /// The creation journal: frames, group commit bookkeeping, replay after a crash, checkpoint.
