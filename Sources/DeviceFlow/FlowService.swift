@@ -94,7 +94,7 @@ public struct FlowService {
                 return FlowUpdate(result: .revoked(
                     .invalidGrant("device_code has already been redeemed; the tokens issued for it are now revoked"),
                     subject: approval.subject, grantID: record.id, reason: "device_code_reused"))
-            case .redeem(let approval) where store.isRevoked(subject: approval.subject, at: approval.approvedAt):
+            case .redeem(let approval) where try store.isRevoked(subject: approval.subject, at: approval.approvedAt):
                 // `devicegate users remove` ran between the approval and this poll.
                 var denied = record!
                 denied.status = .denied(at: now)
@@ -136,7 +136,7 @@ public struct FlowService {
         }
         return try store.updateRefreshFamily(id: familyID) { family in
             let decision = RefreshDecision.decide(family: family, presentedHash: hash, clientID: client.clientID, requestedScope: requestedScope, now: now)
-            if case .refuse = decision {} else if var revoked = family, store.isRevoked(subject: revoked.subject, at: revoked.createdAt) {
+            if case .refuse = decision {} else if var revoked = family, try store.isRevoked(subject: revoked.subject, at: revoked.createdAt) {
                 // `devicegate users remove` ran after the family was created: it dies on first use.
                 try revoke(&revoked, now: now)
                 return (revoked, .error(.invalidGrant("refresh_token has been revoked: its user was removed")))
@@ -195,7 +195,7 @@ public struct FlowService {
     /// family's (the only order in which the two are ever nested). Idempotent: a replay
     /// presented again rewrites nothing.
     private func revoke(_ issued: DeviceFlowRecord.IssuedGrant, now: UnixTime) throws {
-        if issued.accessToken.expiresAt > now, !store.isAccessTokenRevoked(id: issued.accessToken.id) {
+        if issued.accessToken.expiresAt > now, try !store.isAccessTokenRevoked(id: issued.accessToken.id) {
             try store.revokeAccessToken(id: issued.accessToken.id, expiresAt: issued.accessToken.expiresAt)
         }
         guard let familyID = issued.refreshFamilyID else { return }
@@ -213,7 +213,7 @@ public struct FlowService {
         guard let familyID = try store.refreshFamilyID(forTokenHash: hash) else { return nil }
         return try store.updateRefreshFamily(id: familyID) { family in
             guard let family, family.revokedAt == nil, now < family.expiresAt, family.currentTokenHash == hash,
-                  !store.isRevoked(subject: family.subject, at: family.createdAt) else { return (nil, nil) }
+                  try !store.isRevoked(subject: family.subject, at: family.createdAt) else { return (nil, nil) }
             return (nil, family)
         }
     }

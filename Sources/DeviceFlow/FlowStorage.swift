@@ -114,8 +114,10 @@ public protocol FlowStorage: AnyObject {
     /// Records that an access token (by id) is revoked until it expires anyway.
     func revokeAccessToken(id: String, expiresAt: UnixTime) throws
 
-    /// One stat(2): no lock, so resource checks never contend.
-    func isAccessTokenRevoked(id: String) -> Bool
+    /// No lock, so resource checks never contend (the file store: one stat(2)). Throws when
+    /// the store cannot answer (a database that is down): the caller answers 503, never
+    /// "not revoked".
+    func isAccessTokenRevoked(id: String) throws -> Bool
 
     /// Revokes every access token, refresh family and session of `subject` issued, created or
     /// signed in at or before `at`; the record may be forgotten after `keepUntil`, when
@@ -123,13 +125,13 @@ public protocol FlowStorage: AnyObject {
     func revokeSubject(_ subject: String, at: UnixTime, keepUntil: UnixTime) throws
 
     /// When `subject` was last revoked, if ever (within `keepUntil`). No lock.
-    func subjectRevokedAt(_ subject: String) -> UnixTime?
+    func subjectRevokedAt(_ subject: String) throws -> UnixTime?
 }
 
 extension FlowStorage {
     /// Whether something of `subject` dated `time` (issued, created, signed in) is revoked.
-    public func isRevoked(subject: String, at time: UnixTime) -> Bool {
-        guard let revoked = subjectRevokedAt(subject) else { return false }
+    public func isRevoked(subject: String, at time: UnixTime) throws -> Bool {
+        guard let revoked = try subjectRevokedAt(subject) else { return false }
         return time <= revoked
     }
 }

@@ -130,6 +130,10 @@ public struct OIDCEndpoints {
         case .failure(.revoked): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token has been revoked")))
         case .failure(.invalid): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token is not valid")))
         case .failure(.wrongAudience): return .failure(Refusal(response: Self.bearerChallenge(status: 401, error: "invalid_token", detail: "the access token is not for this resource (aud)")))
+        case .failure(.unavailable):
+            // Whether the token is revoked cannot be told: 503, never a 401 that makes a client
+            // drop a good token, never a 200 for a token that may be revoked.
+            return .failure(Refusal(response: OAuthResponses.error(.temporarilyUnavailable("the token store is unavailable; try again later"))))
         }
     }
 

@@ -60,7 +60,7 @@ extension FileFlowStore {
         try Sys.atomicWrite(directory: path.dir, name: path.name, Array("\(expiresAt.milliseconds)\n".utf8))
     }
 
-    public func isAccessTokenRevoked(id: String) -> Bool {
+    public func isAccessTokenRevoked(id: String) throws -> Bool {
         let path = revokedPath(id)
         return Sys.stat("\(path.dir)/\(path.name)") != nil
     }
@@ -89,7 +89,7 @@ extension FileFlowStore {
         try Sys.atomicWrite(directory: path.dir, name: path.name, Array("\(keep.milliseconds)\n\(revoked.milliseconds)\n".utf8))
     }
 
-    public func subjectRevokedAt(_ subject: String) -> UnixTime? { directory.subjectRevocation(subject)?.revokedAt }
+    public func subjectRevokedAt(_ subject: String) throws -> UnixTime? { directory.subjectRevocation(subject)?.revokedAt }
 }
 
 extension StateDirectory {

@@ -31,6 +31,9 @@ public final class AccessTokenValidator: @unchecked Sendable {
         /// resource indicator value corresponding to an identifier the resource server expects
         /// for itself." The token is well formed but not for this resource.
         case wrongAudience
+        /// The store could not say whether the token is revoked (a database that is down):
+        /// answered 503, never taken as "not revoked".
+        case unavailable(String)
     }
 
     let issuer: String
@@ -88,8 +91,12 @@ public final class AccessTokenValidator: @unchecked Sendable {
             let expected = if case .named(let name) = check { name } else { audience }
             guard (validated.audience ?? [audience]).contains(expected) else { return .failure(.wrongAudience) }
         }
-        if store.isAccessTokenRevoked(id: validated.tokenID) { return .failure(.revoked) }
-        if store.isRevoked(subject: validated.subject, at: validated.issuedAt) { return .failure(.revoked) }
+        do {
+            if try store.isAccessTokenRevoked(id: validated.tokenID) { return .failure(.revoked) }
+            if try store.isRevoked(subject: validated.subject, at: validated.issuedAt) { return .failure(.revoked) }
+        } catch {
+            return .failure(.unavailable("\(error)"))
+        }
         return .success(validated)
     }
 

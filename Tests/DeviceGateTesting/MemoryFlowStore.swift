@@ -100,7 +100,7 @@ public final class MemoryFlowStore: FlowStorage, ExpiredStateCollecting, @unchec
         lock.withLock { revokedTokens[id] = expiresAt }
     }
 
-    public func isAccessTokenRevoked(id: String) -> Bool {
+    public func isAccessTokenRevoked(id: String) throws -> Bool {
         lock.withLock { revokedTokens[id] != nil }
     }
 
@@ -111,7 +111,7 @@ public final class MemoryFlowStore: FlowStorage, ExpiredStateCollecting, @unchec
         }
     }
 
-    public func subjectRevokedAt(_ subject: String) -> UnixTime? {
+    public func subjectRevokedAt(_ subject: String) throws -> UnixTime? {
         lock.withLock { subjectRevocations[subject]?.revokedAt }
     }
 

@@ -24,7 +24,7 @@ public final class MemoryWebStateStore: WebStateStorage, WebStateCollecting, @un
     public func session(idHash: String) throws -> WebSession? {
         try lock.withLock {
             guard let session = sessions[idHash] else { return nil }
-            if let flows, flows.isRevoked(subject: session.subject, at: session.authTime) {
+            if let flows, try flows.isRevoked(subject: session.subject, at: session.authTime) {
                 sessions[idHash] = nil
                 return nil
             }

@@ -74,7 +74,7 @@ struct FileDirectoryStorageTests {
         let replay = try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now())
         guard case .revoked(let error, "alice", _, "device_code_reused") = replay else { Issue.record("\(replay)"); return }
         #expect(error.code == "invalid_grant")
-        #expect(f.store.isAccessTokenRevoked(id: tokens.accessTokenID))
+        #expect(try f.store.isAccessTokenRevoked(id: tokens.accessTokenID))
     }
 
     @Test func decisionsSurviveReopeningTheStore() throws {

@@ -23,9 +23,9 @@ class ForwardingFlowStore: FlowStorage, @unchecked Sendable {
         try inner.updateRefreshFamily(id: id, body)
     }
     func revokeAccessToken(id: String, expiresAt: UnixTime) throws { try inner.revokeAccessToken(id: id, expiresAt: expiresAt) }
-    func isAccessTokenRevoked(id: String) -> Bool { inner.isAccessTokenRevoked(id: id) }
+    func isAccessTokenRevoked(id: String) throws -> Bool { try inner.isAccessTokenRevoked(id: id) }
     func revokeSubject(_ subject: String, at: UnixTime, keepUntil: UnixTime) throws { try inner.revokeSubject(subject, at: at, keepUntil: keepUntil) }
-    func subjectRevokedAt(_ subject: String) -> UnixTime? { inner.subjectRevokedAt(subject) }
+    func subjectRevokedAt(_ subject: String) throws -> UnixTime? { try inner.subjectRevokedAt(subject) }
 }
 
 /// Breaks the exclusion promise the way a careless backend would: it reads the flow, lets go

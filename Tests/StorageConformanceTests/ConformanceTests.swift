@@ -82,20 +82,20 @@ import Testing
     func revocationIsSeenAtOnceByEveryWorker(_ backend: Backend) throws {
         let b = try backend.make()
         let other = try b.reopen()
-        #expect(!other.isAccessTokenRevoked(id: "jti-1"))
+        #expect(try !other.isAccessTokenRevoked(id: "jti-1"))
         try b.flows.revokeAccessToken(id: "jti-1", expiresAt: start.adding(seconds: 3600))
-        #expect(other.isAccessTokenRevoked(id: "jti-1"))
-        #expect(!other.isAccessTokenRevoked(id: "jti-2"))
+        #expect(try other.isAccessTokenRevoked(id: "jti-1"))
+        #expect(try !other.isAccessTokenRevoked(id: "jti-2"))
 
-        #expect(other.subjectRevokedAt("alice") == nil)
+        #expect(try other.subjectRevokedAt("alice") == nil)
         try b.flows.revokeSubject("alice", at: start.adding(seconds: 10), keepUntil: start.adding(seconds: 1000))
-        #expect(other.subjectRevokedAt("alice") == start.adding(seconds: 10))
-        #expect(other.isRevoked(subject: "alice", at: start.adding(seconds: 10)))
-        #expect(!other.isRevoked(subject: "alice", at: start.adding(seconds: 11)))
+        #expect(try other.subjectRevokedAt("alice") == start.adding(seconds: 10))
+        #expect(try other.isRevoked(subject: "alice", at: start.adding(seconds: 10)))
+        #expect(try !other.isRevoked(subject: "alice", at: start.adding(seconds: 11)))
         // A second removal moves the marker forward, never back.
         try b.flows.revokeSubject("alice", at: start.adding(seconds: 5), keepUntil: start.adding(seconds: 500))
-        #expect(other.subjectRevokedAt("alice") == start.adding(seconds: 10))
-        #expect(other.subjectRevokedAt("bob") == nil)
+        #expect(try other.subjectRevokedAt("alice") == start.adding(seconds: 10))
+        #expect(try other.subjectRevokedAt("bob") == nil)
 
         // Sessions signed in before the revocation end; later ones live.
         let before = randomHex(), after = randomHex()
@@ -150,10 +150,10 @@ import Testing
         #expect(try b.flows.refreshFamilyID(forTokenHash: oldFamily.currentTokenHash) == nil)
         #expect(try b.flows.updateRefreshFamily(id: liveFamily.id) { f in (nil, f) } == liveFamily)
         #expect(try b.flows.refreshFamilyID(forTokenHash: liveFamily.currentTokenHash) == liveFamily.id)
-        #expect(!b.flows.isAccessTokenRevoked(id: "old"))
-        #expect(b.flows.isAccessTokenRevoked(id: "live"))
-        #expect(b.flows.subjectRevokedAt("old") == nil)
-        #expect(b.flows.subjectRevokedAt("live") == start)
+        #expect(try !b.flows.isAccessTokenRevoked(id: "old"))
+        #expect(try b.flows.isAccessTokenRevoked(id: "live"))
+        #expect(try b.flows.subjectRevokedAt("old") == nil)
+        #expect(try b.flows.subjectRevokedAt("live") == start)
     }
 
     @Test(arguments: Backend.all)
