@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         // libxcrypt's crypt_rn/crypt_gensalt_rn: verifies htpasswd -B (bcrypt) and yescrypt hashes.
         .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
+        // libpq (Debian's libpq-dev): the only code that sees it is PostgresStorage.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Async-signal-safe flags and prctl: things Swift cannot express directly.
         .target(name: "CSupport"),
         // RFC 8628 / RFC 6749 logic with no I/O: codes, records, decisions, errors.
@@ -45,6 +47,8 @@ let package = Package(
         .target(name: "HostFiles", dependencies: ["DeviceFlow", "CSupport"], swiftSettings: fuzzed),
         // The storage contract on the flock-ed state directory (`storage.backend: directory`).
         .target(name: "DirectoryStorage", dependencies: ["DeviceFlow", "HostFiles", "CSupport"], swiftSettings: fuzzed),
+        // The storage contract on PostgreSQL (`storage.backend: postgresql`), for several hosts.
+        .target(name: "PostgresStorage", dependencies: ["DeviceFlow", "CLibPQ"], swiftSettings: fuzzed),
         // The operator's view: audit events, counters for the metrics, logs.
         .target(name: "Observability", dependencies: [
             "DeviceFlow", "HostFiles", .product(name: "Logging", package: "swift-log"),

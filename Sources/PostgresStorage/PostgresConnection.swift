@@ -1,0 +1,437 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibPQ
+import DeviceFlow
+
+/// How a worker reaches PostgreSQL (`storage.url` and its timeouts).
+public struct PostgresSettings: Sendable, Equatable {
+    /// A libpq connection URI or `key=value` string; it may list several hosts
+    /// (`host=a,b target_session_attrs=read-write`), as failover setups such as Patroni use.
+    public var url: String
+    /// libpq's `connect_timeout`, per host tried, in seconds (2 at least: libpq rounds 1 up).
+    public var connectTimeoutSeconds: Int
+    /// The longest any one statement, or a wait for its answer, may take (milliseconds). The
+    /// server enforces it as `statement_timeout`; the client gives up waiting on the socket
+    /// a little after, so a server that hangs costs a request this long, never more.
+    public var statementTimeoutMilliseconds: Int
+    /// After a failed connection attempt, how long requests fail at once (503) before the next
+    /// attempt, so a database that is down costs each request microseconds, not a connect
+    /// timeout. Short enough that a worker reconnects well within a second of it coming back.
+    public var reconnectDelayMilliseconds: Int
+
+    public init(url: String, connectTimeoutSeconds: Int = 2, statementTimeoutMilliseconds: Int = 2_000, reconnectDelayMilliseconds: Int = 200) {
+        self.url = url
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
+        self.reconnectDelayMilliseconds = reconnectDelayMilliseconds
+    }
+}
+
+/// A failure talking to PostgreSQL.
+public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// No connection (refused, timed out, lost, or waiting out the reconnect delay).
+        case unavailable
+        /// The server answered with an error (`sqlState` says which).
+        case server
+        /// The answer did not have the shape this code expects.
+        case protocolViolation
+    }
+
+    public var kind: Kind
+    /// The five-character SQLSTATE, for `.server` (23505 unique violation, 40001 serialization
+    /// failure, 40P01 deadlock, 57014 statement timeout, …).
+    public var sqlState: String?
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String, sqlState: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.sqlState = sqlState
+    }
+
+    public var description: String {
+        switch kind {
+        case .unavailable: "PostgreSQL unavailable: \(message)"
+        case .server: "PostgreSQL error \(sqlState ?? "?????"): \(message)"
+        case .protocolViolation: "unexpected answer from PostgreSQL: \(message)"
+        }
+    }
+
+    /// Worth running the whole transaction again: a serialization failure or a deadlock.
+    public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
+
+    /// As the storage contract reports it: every PostgreSQL failure is `.io` (503).
+    public var storageError: FlowStorageError { FlowStorageError(.io, description) }
+}
+
+/// A statement prepared once per connection under `name` (PostgreSQL's server-side prepared
+/// statements: parsed and planned once, then run by name with parameters).
+public struct PostgresStatement: Sendable, Hashable {
+    public let name: String
+    public let sql: String
+
+    public init(_ name: String, _ sql: String) {
+        self.name = name
+        self.sql = sql
+    }
+}
+
+/// One row of an answer, every value in PostgreSQL's text format, nil for NULL.
+public struct PostgresRow: Sendable, Equatable {
+    public var values: [String?]
+
+    public init(_ values: [String?]) { self.values = values }
+
+    public subscript(_ column: Int) -> String? { column < values.count ? values[column] : nil }
+
+    public func string(_ column: Int) throws -> String {
+        guard let v = self[column] else { throw PostgresError(.protocolViolation, "column \(column) is NULL") }
+        return v
+    }
+
+    public func int64(_ column: Int) throws -> Int64 {
+        guard let v = self[column], let n = Int64(v) else { throw PostgresError(.protocolViolation, "column \(column) is not an integer") }
+        return n
+    }
+
+    public func optionalInt64(_ column: Int) throws -> Int64? {
+        guard let v = self[column] else { return nil }
+        guard let n = Int64(v) else { throw PostgresError(.protocolViolation, "column \(column) is not an integer") }
+        return n
+    }
+
+    /// A `bytea` column (text format `\x` followed by hex).
+    public func bytes(_ column: Int) throws -> [UInt8] {
+        guard let v = self[column], let b = PostgresValue.decodeBytea(v) else { throw PostgresError(.protocolViolation, "column \(column) is not bytea") }
+        return b
+    }
+}
+
+/// A parameter, sent in text format.
+public enum PostgresValue: Sendable, Equatable {
+    case text(String)
+    case int(Int64)
+    case bytes([UInt8])
+    case null
+
+    var text: String? {
+        switch self {
+        case .text(let s): return s
+        case .int(let n): return String(n)
+        case .bytes(let b): return "\\x" + Encoding.hex(b)
+        case .null: return nil
+        }
+    }
+
+    static func decodeBytea(_ text: String) -> [UInt8]? {
+        let u = Array(text.utf8)
+        guard u.count >= 2, u[0] == UInt8(ascii: "\\"), u[1] == UInt8(ascii: "x"), u.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity((u.count - 2) / 2)
+        var i = 2
+        while i < u.count {
+            guard let hi = nibble(u[i]), let lo = nibble(u[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+}
+
+/// One worker's connection to PostgreSQL: synchronous, like the prefork worker that owns it,
+/// and never shared between threads at once (a lock serialises callers).
+///
+/// - Connects on first use and again after the connection is lost; after a failed attempt,
+///   calls fail at once for `reconnectDelayMilliseconds`.
+/// - Every statement is prepared once per connection and then run by name.
+/// - No call blocks longer than about `statementTimeoutMilliseconds`: the server cancels a
+///   statement at that age, and the client stops waiting for the socket shortly after and
+///   drops the connection, so a server that stops answering cannot hang a worker.
+/// - Each decision that must be atomic is one statement or one `transaction`; nothing rests
+///   on LISTEN/NOTIFY or advisory locks.
+public final class PostgresConnection: @unchecked Sendable {
+    public let settings: PostgresSettings
+    private var conn: OpaquePointer?
+    private var prepared: Set<String> = []
+    private var retryNotBefore: Int64 = 0
+    private var inTransaction = false
+    private let lock = NSLockLike()
+    /// Connections made so far (1 after the first; more after reconnects), for tests and status.
+    public private(set) var connectCount = 0
+    /// Statements run so far, for the benchmark's queries per request.
+    public private(set) var statementCount = 0
+
+    public init(settings: PostgresSettings) {
+        self.settings = settings
+    }
+
+    deinit {
+        if let conn { PQfinish(conn) }
+    }
+
+    /// Drops the connection (after a fork, or to test reconnection).
+    public func disconnect() {
+        lock.withLock { dropConnection() }
+    }
+
+    /// Runs one prepared statement and returns its rows.
+    @discardableResult
+    public func execute(_ statement: PostgresStatement, _ parameters: [PostgresValue] = []) throws -> [PostgresRow] {
+        try lock.withLock { try run(statement, parameters) }
+    }
+
+    /// Runs `body` in one transaction (READ COMMITTED; row locks with `SELECT … FOR UPDATE`):
+    /// committed when it returns, rolled back when it throws. A serialization failure or a
+    /// deadlock runs it again, up to three times. Not reentrant.
+    public func transaction<T>(_ body: (PostgresConnection.Transaction) throws -> T) throws -> T {
+        try lock.withLock {
+            precondition(!inTransaction, "PostgresConnection.transaction is not reentrant")
+            var attempt = 0
+            while true {
+                attempt += 1
+                try simple("BEGIN")
+                inTransaction = true
+                do {
+                    let result = try body(Transaction(connection: self))
+                    inTransaction = false
+                    try simple("COMMIT")
+                    return result
+                } catch {
+                    inTransaction = false
+                    if conn != nil { try? simple("ROLLBACK") }
+                    if let e = error as? PostgresError, e.isRetryable, attempt < 3 { continue }
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// A transaction in progress: its statements run on the connection that began it.
+    public struct Transaction {
+        let connection: PostgresConnection
+
+        @discardableResult
+        public func execute(_ statement: PostgresStatement, _ parameters: [PostgresValue] = []) throws -> [PostgresRow] {
+            try connection.run(statement, parameters)
+        }
+    }
+
+    /// Runs SQL text with no parameters, possibly several statements (schema migrations).
+    public func executeScript(_ sql: String) throws {
+        try lock.withLock { try simple(sql) }
+    }
+
+    // MARK: Internals (called with the lock held)
+
+    private func connected() throws -> OpaquePointer {
+        if let conn, PQstatus(conn) == CONNECTION_OK { return conn }
+        if conn != nil {
+            // Lost mid-transaction: that transaction is gone (the server rolled it back).
+            dropConnection()
+            if inTransaction { throw PostgresError(.unavailable, "connection lost during a transaction") }
+        }
+        let now = Self.monotonicMilliseconds()
+        guard now >= retryNotBefore else { throw PostgresError(.unavailable, "reconnecting (last attempt failed)") }
+        // Defaults first, then the operator's string (expand_dbname=1: `dbname` may be a whole
+        // connection string or URI), whose own settings override the defaults before it.
+        let keywords = ["connect_timeout", "application_name", "dbname"]
+        let values = [String(max(2, settings.connectTimeoutSeconds)), "devicegate", settings.url]
+        let c = withArrayOfCStrings(keywords) { k in
+            withArrayOfCStrings(values) { v in PQconnectdbParams(k, v, 1) }
+        }
+        guard let c, PQstatus(c) == CONNECTION_OK else {
+            let message = c.map { Self.message(PQerrorMessage($0)) } ?? "out of memory"
+            if let c { PQfinish(c) }
+            retryNotBefore = Self.monotonicMilliseconds() + Int64(settings.reconnectDelayMilliseconds)
+            throw PostgresError(.unavailable, message)
+        }
+        PQsetnonblocking(c, 1)
+        conn = c
+        connectCount += 1
+        prepared = []
+        // The server cancels any statement older than this, and ends a session left idle inside
+        // a transaction (a worker that died mid-transaction holds no row lock for long).
+        let idle = max(settings.statementTimeoutMilliseconds * 5, 10_000)
+        do {
+            try simple("SET statement_timeout = \(settings.statementTimeoutMilliseconds); SET idle_in_transaction_session_timeout = \(idle)")
+        } catch {
+            dropConnection()
+            throw error
+        }
+        return c
+    }
+
+    private func dropConnection() {
+        if let conn { PQfinish(conn) }
+        conn = nil
+        prepared = []
+    }
+
+    fileprivate func run(_ statement: PostgresStatement, _ parameters: [PostgresValue]) throws -> [PostgresRow] {
+        let c = try connected()
+        if !prepared.contains(statement.name) {
+            let sent = statement.name.withCString { name in statement.sql.withCString { sql in PQsendPrepare(c, name, sql, 0, nil) } }
+            _ = try answer(c, sent: sent == 1)
+            prepared.insert(statement.name)
+        }
+        let texts = parameters.map(\.text)
+        statementCount += 1
+        let sent: Int32 = withArrayOfOptionalCStrings(texts) { values in
+            statement.name.withCString { name in PQsendQueryPrepared(c, name, Int32(texts.count), values, nil, nil, 0) }
+        }
+        return try answer(c, sent: sent == 1)
+    }
+
+    private func simple(_ sql: String) throws {
+        let c = try connected()
+        statementCount += 1
+        let sent = sql.withCString { PQsendQuery(c, $0) }
+        _ = try answer(c, sent: sent == 1)
+    }
+
+    /// Waits for every result of the query just sent, within the deadline, and returns the
+    /// rows of the last one. Drops the connection on anything but a server-side error.
+    private func answer(_ c: OpaquePointer, sent: Bool) throws -> [PostgresRow] {
+        guard sent else { return try lost(c) }
+        let deadline = Self.monotonicMilliseconds() + Int64(settings.statementTimeoutMilliseconds) + 1_000
+        // Flush what libpq buffered (non-blocking mode), then read until it has every result.
+        while true {
+            let f = PQflush(c)
+            if f == 0 { break }
+            if f < 0 { return try lost(c) }
+            guard try wait(c, for: Int16(POLLOUT | POLLIN), until: deadline) else { return try timedOut() }
+            if PQconsumeInput(c) == 0 { return try lost(c) }
+        }
+        var rows: [PostgresRow] = []
+        var failure: PostgresError?
+        while true {
+            while PQisBusy(c) == 1 {
+                guard try wait(c, for: Int16(POLLIN), until: deadline) else { return try timedOut() }
+                if PQconsumeInput(c) == 0 { return try lost(c) }
+            }
+            guard let result = PQgetResult(c) else { break }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK:
+                rows = Self.rows(result)
+            case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                rows = []
+            case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
+                if failure == nil {
+                    let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                    failure = PostgresError(.server, Self.message(PQresultErrorMessage(result)), sqlState: state)
+                }
+            default:
+                failure = failure ?? PostgresError(.protocolViolation, "result status \(PQresultStatus(result).rawValue)")
+            }
+        }
+        if PQstatus(c) != CONNECTION_OK { return try lost(c) }
+        if let failure {
+            // The server's own statement_timeout or an admin shutdown: the connection may be
+            // fine, but a shutdown (57P01, 57P02, 57P03) is not worth keeping.
+            if let s = failure.sqlState, s.hasPrefix("57P") || s.hasPrefix("08") { dropConnection() }
+            throw failure
+        }
+        return rows
+    }
+
+    private func wait(_ c: OpaquePointer, for events: Int16, until deadline: Int64) throws -> Bool {
+        let fd = PQsocket(c)
+        guard fd >= 0 else { throw lostError(c) }
+        while true {
+            let remaining = deadline - Self.monotonicMilliseconds()
+            if remaining <= 0 { return false }
+            var p = pollfd(fd: fd, events: events, revents: 0)
+            let r = poll(&p, 1, Int32(min(remaining, Int64(Int32.max))))
+            if r > 0 { return true }
+            if r == 0 { return false }
+            if errno != EINTR { throw lostError(c) }
+        }
+    }
+
+    private func lostError(_ c: OpaquePointer) -> PostgresError {
+        let message = Self.message(PQerrorMessage(c))
+        dropConnection()
+        retryNotBefore = Self.monotonicMilliseconds() + Int64(settings.reconnectDelayMilliseconds)
+        return PostgresError(.unavailable, message.isEmpty ? "connection lost" : message)
+    }
+
+    private func lost(_ c: OpaquePointer) throws -> [PostgresRow] { throw lostError(c) }
+
+    private func timedOut() throws -> [PostgresRow] {
+        // The server did not answer in time: the connection's state is unknown, so it goes.
+        dropConnection()
+        throw PostgresError(.unavailable, "no answer within \(settings.statementTimeoutMilliseconds) ms")
+    }
+
+    private static func rows(_ result: OpaquePointer) -> [PostgresRow] {
+        let n = PQntuples(result), columns = PQnfields(result)
+        var rows: [PostgresRow] = []
+        rows.reserveCapacity(Int(n))
+        for r in 0..<n {
+            var values: [String?] = []
+            values.reserveCapacity(Int(columns))
+            for f in 0..<columns {
+                values.append(PQgetisnull(result, r, f) == 1 ? nil : String(cString: PQgetvalue(result, r, f)))
+            }
+            rows.append(PostgresRow(values))
+        }
+        return rows
+    }
+
+    private static func message(_ p: UnsafePointer<CChar>?) -> String {
+        guard let p else { return "" }
+        var s = String(cString: p)
+        while s.last == "\n" || s.last == " " { s.removeLast() }
+        return s.replacingNewlines()
+    }
+
+    static func monotonicMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+extension String {
+    /// libpq's multi-line messages ("…\nDETAIL: …") as one log-friendly line.
+    fileprivate func replacingNewlines() -> String {
+        String(map { $0 == "\n" ? " " : $0 })
+    }
+}
+
+/// A pthread mutex, for the one connection of a process (no Foundation in this module).
+final class NSLockLike: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
+
+private func withArrayOfCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    withArrayOfOptionalCStrings(strings.map { Optional($0) }) { body($0) }
+}
+
+private func withArrayOfOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    // NULL-terminated, and never empty, so baseAddress is never nil.
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil } + [nil]
+    defer { for p in copies { free(p) } }
+    let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
