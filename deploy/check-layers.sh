@@ -6,7 +6,7 @@
 #
 #   edge (FastCGIServer) -> HTTPMessages
 #   endpoints and pages (DeviceGateHTTP, DeviceGateWeb) -> flow logic and the storage
-#     contract (DeviceFlow) <- backends (DirectoryStorage)
+#     contract (DeviceFlow) <- backends (DirectoryStorage, PostgresStorage)
 #   HostFiles (syscalls, counter pages, audit log) under the backends and telemetry
 #   DeviceGateAssembly and the devicegate executable on top, the only ones that name a backend
 #
@@ -15,17 +15,18 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 declare -A allowed=(
-    [CCrypt]="" [CFastCGI]="" [CSupport]="" [HTTPMessages]=""
+    [CCrypt]="" [CFastCGI]="" [CLibPQ]="" [CSupport]="" [HTTPMessages]=""
     [DeviceFlow]=""
     [DeviceGateConfig]="DeviceFlow"
     [HostFiles]="DeviceFlow CSupport"
     [DirectoryStorage]="DeviceFlow HostFiles CSupport"
+    [PostgresStorage]="DeviceFlow CLibPQ"
     [Observability]="DeviceFlow HostFiles"
     [TokenSigning]="DeviceFlow"
     [DeviceGateHTTP]="HTTPMessages DeviceFlow DeviceGateConfig HostFiles TokenSigning Observability"
     [DeviceGateWeb]="CCrypt DeviceFlow DeviceGateConfig DeviceGateHTTP Observability"
     [FastCGIServer]="CFastCGI CSupport HTTPMessages"
-    [DeviceGateAssembly]="DeviceFlow DeviceGateConfig DirectoryStorage HostFiles TokenSigning Observability DeviceGateHTTP DeviceGateWeb"
+    [DeviceGateAssembly]="DeviceFlow DeviceGateConfig DirectoryStorage PostgresStorage HostFiles TokenSigning Observability DeviceGateHTTP DeviceGateWeb"
     [devicegate]="*"
 )
 external="Glibc Darwin Foundation Synchronization Logging Crypto _CryptoExtras Yams Mustache ArgumentParser"

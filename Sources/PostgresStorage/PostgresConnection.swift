@@ -224,6 +224,11 @@ public final class PostgresConnection: @unchecked Sendable {
         public func execute(_ statement: PostgresStatement, _ parameters: [PostgresValue] = []) throws -> [PostgresRow] {
             try connection.run(statement, parameters)
         }
+
+        /// SQL text with no parameters, possibly several statements (a migration).
+        public func executeScript(_ sql: String) throws {
+            try connection.simple(sql)
+        }
     }
 
     /// Runs SQL text with no parameters, possibly several statements (schema migrations).
@@ -292,7 +297,7 @@ public final class PostgresConnection: @unchecked Sendable {
         return try answer(c, sent: sent == 1)
     }
 
-    private func simple(_ sql: String) throws {
+    fileprivate func simple(_ sql: String) throws {
         let c = try connected()
         statementCount += 1
         let sent = sql.withCString { PQsendQuery(c, $0) }
