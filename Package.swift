@@ -88,7 +88,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: releaseLinking),
         // Test support shared by the test targets: manual clock, temp dirs, the in-memory storage backend.
-        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateAssembly", "Observability", "DirectoryStorage", "HostFiles", "TokenSigning"], path: "Tests/DeviceGateTesting",
+        .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "PostgresStorage", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateAssembly", "Observability", "DirectoryStorage", "HostFiles", "TokenSigning"], path: "Tests/DeviceGateTesting",
                 swiftSettings: fuzzed),
         // A child process for DirectoryStorageTests' multi-process race; not shipped.
         .executableTarget(name: "StoreRaceTool", dependencies: ["DeviceFlow", "DirectoryStorage"], path: "Tests/StoreRaceTool"),
@@ -117,6 +117,7 @@ let package = Package(
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "DeviceGateTesting"]),
         // The storage contract's promises, run against every backend (file and memory).
         .testTarget(name: "StorageConformanceTests", dependencies: ["DeviceFlow", "DirectoryStorage", "DeviceGateTesting"]),
+        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "FuzzTests", dependencies: ["DeviceGateFuzzing", "DeviceFlow", "DeviceGateHTTP", "DeviceGateTesting", "FastCGIServer"]),
     ]
 )

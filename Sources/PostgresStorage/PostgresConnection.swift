@@ -159,13 +159,14 @@ public enum PostgresValue: Sendable, Equatable {
 ///   drops the connection, so a server that stops answering cannot hang a worker.
 /// - Each decision that must be atomic is one statement or one `transaction`; nothing rests
 ///   on LISTEN/NOTIFY or advisory locks.
+/// - `execute` while this thread has a transaction open runs inside it.
 public final class PostgresConnection: @unchecked Sendable {
     public let settings: PostgresSettings
     private var conn: OpaquePointer?
     private var prepared: Set<String> = []
     private var retryNotBefore: Int64 = 0
     private var inTransaction = false
-    private let lock = NSLockLike()
+    private let lock = RecursiveLock()
     /// Connections made so far (1 after the first; more after reconnects), for tests and status.
     public private(set) var connectCount = 0
     /// Statements run so far, for the benchmark's queries per request.
@@ -192,10 +193,15 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs `body` in one transaction (READ COMMITTED; row locks with `SELECT … FOR UPDATE`):
     /// committed when it returns, rolled back when it throws. A serialization failure or a
-    /// deadlock runs it again, up to three times. Not reentrant.
+    /// deadlock runs it again, up to three times.
+    ///
+    /// Reentrant on the calling thread, as the storage contract needs (an update closure may
+    /// call the store again: a redemption saves its access token under the flow's lock): a
+    /// `transaction` or `execute` inside `body` joins the open transaction, so it commits or
+    /// rolls back with it. Other threads wait until it ends.
     public func transaction<T>(_ body: (PostgresConnection.Transaction) throws -> T) throws -> T {
         try lock.withLock {
-            precondition(!inTransaction, "PostgresConnection.transaction is not reentrant")
+            if inTransaction { return try body(Transaction(connection: self)) }
             var attempt = 0
             while true {
                 attempt += 1
@@ -415,16 +421,27 @@ extension String {
     }
 }
 
-/// A pthread mutex, for the one connection of a process (no Foundation in this module).
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
+/// A recursive pthread mutex around the one connection of a process: the thread that holds
+/// an open transaction may call in again (no Foundation in this module).
+final class RecursiveLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
+    init() {
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE))
+        pthread_mutex_init(mutex, &attributes)
+        pthread_mutexattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
 
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
 }
