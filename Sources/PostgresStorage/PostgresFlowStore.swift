@@ -55,13 +55,13 @@ public final class PostgresFlowStore: FlowStorage, ExpiredStateCollecting, @unch
         try Self.mapped("look a user code up") { try connection.execute(Statements.claimedFlow, [.text(key)]).first?.string(0) }
     }
 
-    /// BEGIN, the row locked and read, the closure, at most one UPDATE (none when it returns
-    /// nothing new), COMMIT. An unknown id runs the closure with nil and writes nothing, as the
+    /// BEGIN with the row locked and read (one round trip), the closure, at most one UPDATE
+    /// (none when it returns nothing new), COMMIT: three round trips for a poll. An unknown id runs the closure with nil and writes nothing, as the
     /// other stores do.
     public func updateFlow<R>(id: String, _ body: (DeviceFlowRecord?, PollState) throws -> FlowUpdate<R>) throws -> R {
         try Self.mapped("update a flow") {
-            try connection.transaction { tx in
-                guard let row = try tx.execute(Statements.lockFlow, [.text(id)]).first else {
+            try connection.transaction(beginningWith: Statements.lockFlow, [.text(id)]) { tx, rows in
+                guard let row = rows.first else {
                     return try body(nil, PollState(interval: 0)).result
                 }
                 let (record, poll) = try FlowRows.flow(row)

@@ -7,9 +7,10 @@ import PostgresStorage
 import Testing
 
 /// Cost of the two hot paths on one connection against the local cluster, printed, never
-/// asserted (a timed assertion would flake on a shared machine):
+/// asserted (a timed assertion would flake on a shared machine); one test at a time, and run
+/// alone, so nothing else shares the connection's CPU:
 /// `swift test --skip-build --filter PostgresFlowStoreBenchmark`.
-@Suite(.enabled(if: TestPostgres.isAvailable, "needs DEVICEGATE_TEST_POSTGRES_URL (deploy/test.sh starts a cluster)"))
+@Suite(.serialized, .enabled(if: TestPostgres.isAvailable, "needs DEVICEGATE_TEST_POSTGRES_URL (deploy/test.sh starts a cluster)"))
 struct PostgresFlowStoreBenchmarkTests {
     @Test func createFlowAndPollMicrosecondsPerOperation() throws {
         let pg = try #require(try TestPostgres())
@@ -32,6 +33,40 @@ struct PostgresFlowStoreBenchmarkTests {
         }
         print("PostgresFlowStore on one connection: createFlow \(perOp(created, count)) µs/op, updateFlow poll \(perOp(polled, count)) µs/op (\(count) each)")
         #expect(try store.summary(now: start).pendingFlows == count)
+    }
+
+    /// The same poll-shaped transaction (lock and read a row, update it, commit) with BEGIN sent
+    /// on its own and with BEGIN pipelined with the read, alternating in rounds so that the
+    /// load of a shared machine falls on both alike.
+    @Test func pipelinedBeginAgainstSeparateBegin() throws {
+        let pg = try #require(try TestPostgres())
+        defer { pg.remove() }
+        let store = try PostgresFlowStore(connection: pg.connection())
+        let f = flow()
+        try store.createFlow(f)
+        let c = pg.connection()
+        let lock = PostgresStatement("bench_lock", "SELECT poll_interval_s FROM flows WHERE id = $1 FOR UPDATE")
+        let write = PostgresStatement("bench_write", "UPDATE flows SET last_poll_ms = $2 WHERE id = $1")
+        var separate: Int64 = 0, pipelined: Int64 = 0
+        let rounds = 10, each = 200
+        for round in 0..<rounds {
+            separate += try measure {
+                for i in 0..<each {
+                    try c.transaction { tx in
+                        _ = try tx.execute(lock, [.text(f.id)])
+                        try tx.execute(write, [.text(f.id), .int(Int64(round * each + i))])
+                    }
+                }
+            }
+            pipelined += try measure {
+                for i in 0..<each {
+                    try c.transaction(beginningWith: lock, [.text(f.id)]) { tx, _ in
+                        try tx.execute(write, [.text(f.id), .int(Int64(round * each + i))])
+                    }
+                }
+            }
+        }
+        print("poll-shaped transaction: BEGIN separate \(perOp(separate, rounds * each)) µs/op, BEGIN pipelined \(perOp(pipelined, rounds * each)) µs/op")
     }
 
     func perOp(_ micros: Int64, _ count: Int) -> Double { (Double(micros) / Double(count) * 10).rounded() / 10 }

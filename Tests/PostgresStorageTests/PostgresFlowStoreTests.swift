@@ -121,6 +121,43 @@ struct PostgresFlowStoreTests {
         #expect(try probe.execute(tryLock, [.text(f.id)]).count == 1, "and no lock of it is left")
     }
 
+    /// The locked read goes out with BEGIN in one pipeline. When it fails (here: NOWAIT on a row
+    /// another worker holds, then a statement that does not parse) the transaction is rolled
+    /// back, not left open: the next write on that connection is committed at once.
+    @Test func aFailedPipelinedBeginLeavesNoTransactionOpen() throws {
+        let pg = try #require(try TestPostgres())
+        defer { pg.remove() }
+        let c = pg.connection()
+        let store = try PostgresFlowStore(connection: c)
+        let other = try PostgresFlowStore(connection: pg.connection())
+        let f = flow()
+        try store.createFlow(f)
+        let holder = pg.connection()
+        try holder.executeScript("BEGIN")
+        try holder.execute(PostgresStatement("lock", "SELECT 1 FROM flows WHERE id = $1 FOR UPDATE"), [.text(f.id)])
+        let tryLock = PostgresStatement("try_lock", "SELECT 1 FROM flows WHERE id = $1 FOR UPDATE NOWAIT")
+        var ran = false
+        do {
+            try c.transaction(beginningWith: tryLock, [.text(f.id)]) { _, _ in ran = true }
+            Issue.record("NOWAIT took a row another connection holds")
+        } catch let e as PostgresError {
+            #expect(e.sqlState == "55P03", "\(e)")
+        }
+        #expect(!ran)
+        try store.revokeAccessToken(id: "after-lock-failure", expiresAt: start)
+        #expect(try other.isAccessTokenRevoked(id: "after-lock-failure"), "committed: no transaction was left open")
+
+        #expect(throws: PostgresError.self) {
+            try c.transaction(beginningWith: PostgresStatement("broken", "SELEC 1"), []) { _, _ in }
+        }
+        try store.revokeAccessToken(id: "after-parse-failure", expiresAt: start)
+        #expect(try other.isAccessTokenRevoked(id: "after-parse-failure"))
+
+        try holder.executeScript("ROLLBACK")
+        let locked = try c.transaction(beginningWith: tryLock, [.text(f.id)]) { _, rows in rows.count }
+        #expect(locked == 1)
+    }
+
     /// Store calls made inside an update closure join its transaction: committed with the
     /// record, and rolled back with it when the closure throws.
     @Test func storeCallsInsideAnUpdateCommitAndRollBackWithIt() throws {
@@ -195,10 +232,10 @@ struct PostgresFlowStoreTests {
         #expect(try other.updateRefreshFamily(id: family.id) { (nil, $0) } == family)
     }
 
-    /// A poll costs BEGIN, the locked read, one UPDATE of the poll state and COMMIT; a flow
-    /// creation is one statement. (PostgresConnection counts statements run; preparing one
-    /// the first time on a connection is an extra round trip it does not count.)
-    @Test func statementsPerPollAndPerCreation() throws {
+    /// A poll costs three round trips: BEGIN with the locked read (one pipeline), one UPDATE of
+    /// the poll state, COMMIT; a flow creation one. (Counted after a first poll, which also
+    /// prepares the statements on this connection.)
+    @Test func roundTripsPerPollAndPerCreation() throws {
         let pg = try #require(try TestPostgres())
         defer { pg.remove() }
         let c = pg.connection()
@@ -214,15 +251,16 @@ struct PostgresFlowStoreTests {
             }
         }
         try poll(at: start.adding(seconds: 5))
-        let before = c.statementCount
+        let before = (c.statementCount, c.roundTripCount)
         try poll(at: start.adding(seconds: 10))
-        let perPoll = c.statementCount - before
-        let beforeCreate = c.statementCount
+        let perPoll = (c.statementCount - before.0, c.roundTripCount - before.1)
         try store.createFlow(flow())
-        let perCreate = c.statementCount - beforeCreate
-        print("PostgresFlowStore: \(perPoll) statements per poll, \(perCreate) per createFlow")
-        #expect(perPoll == 4)
-        #expect(perCreate == 1)
+        let beforeCreate = (c.statementCount, c.roundTripCount)
+        try store.createFlow(flow())
+        let perCreate = (c.statementCount - beforeCreate.0, c.roundTripCount - beforeCreate.1)
+        print("PostgresFlowStore: poll \(perPoll.0) statements in \(perPoll.1) round trips, createFlow \(perCreate.0) in \(perCreate.1)")
+        #expect(perPoll == (4, 3))
+        #expect(perCreate == (1, 1))
     }
 
     /// A PostgreSQL failure is `.io` naming what was being done, and never quotes a value: here
