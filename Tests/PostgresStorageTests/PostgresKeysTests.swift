@@ -5,6 +5,7 @@ import DeviceFlow
 import DeviceGateTesting
 import PostgresStorage
 import Testing
+import TokenSigning
 
 /// `PostgresKeyStore` with each store on a connection of its own, as hosts have.
 @Suite(.enabled(if: TestPostgres.isAvailable, "needs DEVICEGATE_TEST_POSTGRES_URL (deploy/test.sh starts a cluster)"))
@@ -140,6 +141,27 @@ struct PostgresKeysTests {
         #expect(throws: FlowStorageError.self) { try store.activate(Self.key("same"), now: Self.start.adding(seconds: 1), forgetRetiredBefore: nil) }
         #expect(try store.load() == [Self.key("same")])
         #expect(store.indexVersion() == version)
+    }
+
+    /// What the version is for: two hosts' key rings, each on its own connection. Both start
+    /// at once and end up with one shared key; a rotation on one host signs on the other at
+    /// its next check, a second later, while the retired key still verifies there.
+    @Test func aKeyRotatedOnOneHostSignsOnTheOtherWithinASecond() throws {
+        let pg = try #require(try TestPostgres())
+        defer { pg.remove() }
+        let stores = Self.hosts(pg, 2)
+        let rings = stores.map { KeyRing(files: $0, maximumTokenLifetime: 3600) }
+        onThreads(2) { i in try? KeyRing.ensureKey(files: stores[i], algorithm: .es256, now: Self.start) }
+        let first = try rings[0].activeKey(now: Self.start).kid
+        #expect(try rings[1].activeKey(now: Self.start).kid == first)
+        #expect(try stores[1].load().count == 1)
+
+        let rotatedAt = Self.start.adding(milliseconds: 300)
+        let rotated = try KeyRing.rotate(files: stores[0], algorithm: .es256, now: rotatedAt, maximumTokenLifetime: 3600)
+        #expect(try rings[1].activeKey(now: Self.start.adding(milliseconds: 999)).kid == first, "checked at most once a second")
+        #expect(try rings[1].activeKey(now: Self.start.adding(milliseconds: 1000)).kid == rotated.kid)
+        #expect(rings[1].verificationKey(kid: first, now: rotatedAt.adding(seconds: 60)) != nil, "the retired key still verifies")
+        #expect(rings[1].publishedKeys(now: rotatedAt).map(\.kid) == [rotated.kid, first])
     }
 
     /// While the database cannot be read, `indexVersion` keeps the last version seen, so a
