@@ -31,7 +31,9 @@ public final class PostgresAdmissionCounters: FlowAdmissionCounters, @unchecked 
         """)
     static let selectOne = PostgresStatement("admission_select", "SELECT buckets FROM admission_counters WHERE key_hash = $1")
     static let collect = PostgresStatement("admission_collect", """
-        WITH gone AS (DELETE FROM admission_counters WHERE live_until_seconds <= $1 RETURNING 1) SELECT count(*) FROM gone
+        WITH gone AS (DELETE FROM admission_counters WHERE key_hash IN (
+            SELECT key_hash FROM admission_counters WHERE live_until_seconds <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1)
+        SELECT count(*) FROM gone
         """)
 
     public func admit(_ keys: [AdmissionKey], expiresAt: UnixTime, lifetimeSeconds: Int, now: UnixTime) throws -> AdmissionRefusal? {
@@ -72,12 +74,16 @@ public final class PostgresAdmissionCounters: FlowAdmissionCounters, @unchecked 
     }
 
     /// Removes the rows of keys whose buckets have all ended by `now` (nothing of them is
-    /// live: the same as an absent row). An admission holding a row's lock makes the delete
-    /// wait, and the delete then sees the bucket it added and keeps the row. Returns how many
-    /// went; 0 when the database cannot be reached.
+    /// live: the same as an absent row), in batches (`PostgresSharedState.collectInBatches`).
+    /// A row an admission holds is skipped (`SKIP LOCKED`), and a row an admission updated
+    /// after the collector's snapshot is checked again under its lock, so a count just added
+    /// is never removed. Returns how many went; 0 when the database cannot be reached.
+    ///
+    /// Not part of `FlowAdmissionCounters`: the housekeeping tick calls it, as it calls the
+    /// file store's `collectGarbage`.
     @discardableResult
     public func collectExpired(now: UnixTime) -> Int {
-        (try? connection.execute(Self.collect, [.int(now.seconds)]).first?.int64(0)).map { Int($0) } ?? 0
+        PostgresSharedState.collectInBatches(Self.collect, before: .int(now.seconds), connection)
     }
 
     private static func lock(_ hashes: [String], _ tx: PostgresConnection.Transaction) throws -> [String: ExpiryBuckets] {

@@ -50,10 +50,16 @@ public final class PostgresWebStateStore: WebStateStorage, WebStateCollecting, @
         """)
     static let decrementCount = PostgresStatement("web_counter_decrement",
         "UPDATE web_counters SET count = count - 1 WHERE key_hash = $1 AND window_end_ms = $2 AND count > 0")
-    static let collectSessions = PostgresStatement("web_session_collect",
-        "WITH gone AS (DELETE FROM web_sessions WHERE expires_at_ms <= $1 RETURNING 1) SELECT count(*) FROM gone")
-    static let collectCounters = PostgresStatement("web_counter_collect",
-        "WITH gone AS (DELETE FROM web_counters WHERE window_end_ms <= $1 RETURNING 1) SELECT count(*) FROM gone")
+    static let collectSessions = PostgresStatement("web_session_collect", """
+        WITH gone AS (DELETE FROM web_sessions WHERE id_hash IN (
+            SELECT id_hash FROM web_sessions WHERE expires_at_ms <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1)
+        SELECT count(*) FROM gone
+        """)
+    static let collectCounters = PostgresStatement("web_counter_collect", """
+        WITH gone AS (DELETE FROM web_counters WHERE (key_hash, window_end_ms) IN (
+            SELECT key_hash, window_end_ms FROM web_counters WHERE window_end_ms <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1)
+        SELECT count(*) FROM gone
+        """)
 
     /// SHA-256 hex, as `VerificationPage` makes it; anything else is never a stored session.
     private static func isIDHash(_ s: String) -> Bool { s.utf8.count == 64 && PostgresSharedState.isLowercaseHex(s) }
@@ -116,14 +122,12 @@ public final class PostgresWebStateStore: WebStateStorage, WebStateCollecting, @
         try slots(pool, count)
     }
 
-    /// Two statements, each removing what has ended by `now`: sessions with
-    /// `expiresAt <= now`, counters whose window ended at or before `now`. A failure
-    /// removes nothing of that kind and counts as 0; the next tick tries again.
+    /// Removes what has ended by `now`: sessions with `expiresAt <= now`, counters whose
+    /// window ended at or before `now`, in batches (`PostgresSharedState.collectInBatches`).
+    /// A failure ends that kind's collection for this call; the next tick goes on.
     @discardableResult
     public func collectExpiredWebState(now: UnixTime) -> (sessions: Int, counters: Int) {
-        func removed(_ statement: PostgresStatement) -> Int {
-            (try? connection.execute(statement, [.int(now.milliseconds)]).first?.int64(0)).map { Int($0) } ?? 0
-        }
-        return (removed(Self.collectSessions), removed(Self.collectCounters))
+        (PostgresSharedState.collectInBatches(Self.collectSessions, before: .int(now.milliseconds), connection),
+         PostgresSharedState.collectInBatches(Self.collectCounters, before: .int(now.milliseconds), connection))
     }
 }

@@ -67,6 +67,26 @@ struct PostgresWebStateTests {
         #expect(try a.session(idHash: live)?.expiresAt == now.adding(milliseconds: 1))
     }
 
+    /// A backlog larger than one batch is removed by one call (batches of 10,000 until one is
+    /// short), and a live session among it is kept.
+    @Test func aBacklogOfExpiredStateIsCollectedInBatches() throws {
+        let pg = try #require(try TestPostgres())
+        defer { pg.remove() }
+        let store = try Self.host(pg)
+        let now = Self.start.adding(seconds: 600)
+        try pg.connection().executeScript("""
+            INSERT INTO web_sessions SELECT md5(n::text) || md5((n + 1)::text), 'bob', 0, \(now.milliseconds - 1) FROM generate_series(1, 25000) AS n;
+            INSERT INTO web_counters SELECT md5(n::text), \(now.milliseconds), 3 FROM generate_series(1, 12000) AS n;
+            """)
+        let live = Self.idHash()
+        try store.saveSession(idHash: live, WebSession(subject: "alice", authTime: Self.start, expiresAt: now.adding(seconds: 1)))
+        let removed = store.collectExpiredWebState(now: now)
+        #expect(removed.sessions == 25_000 && removed.counters == 12_000)
+        #expect(try store.session(idHash: live)?.subject == "alice")
+        let again = store.collectExpiredWebState(now: now)
+        #expect(again.sessions == 0 && again.counters == 0)
+    }
+
     /// "A session of a subject revoked after it was signed in is not returned": a sign-in at
     /// or before the revocation ends (and its row goes), a later one is kept.
     @Test func aSessionOfASubjectRevokedAfterSignInIsNotReturned() throws {
