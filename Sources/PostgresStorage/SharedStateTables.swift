@@ -25,7 +25,7 @@ enum SharedStateTables {
             window_end_ms bigint NOT NULL,
             count bigint NOT NULL,
             PRIMARY KEY (key_hash, window_end_ms)
-        );
+        ) WITH (fillfactor = 50);
         CREATE INDEX web_counters_window ON web_counters (window_end_ms);
 
         CREATE TABLE signing_keys (
@@ -46,7 +46,7 @@ enum SharedStateTables {
             key_hash text PRIMARY KEY,
             buckets bytea NOT NULL,
             live_until_seconds bigint NOT NULL
-        );
+        ) WITH (fillfactor = 50);
         CREATE INDEX admission_counters_live_until ON admission_counters (live_until_seconds);
 
         CREATE TABLE unknown_code_counts (
