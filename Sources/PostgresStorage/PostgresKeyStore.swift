@@ -6,7 +6,7 @@ import DeviceFlow
 /// - `signing_keys` holds each key's metadata and its private key PEM (readable only by the
 ///   role that owns the tables, as the keys directory's files are 0600); `added_version` is
 ///   the version its activation set, so `load()` returns keys oldest first.
-/// - `signing_key_version` is one row whose `version` is bumped in the same transaction as
+/// - `signing_key_version` is one row whose `version` is raised (by one, or to `now` in ms if later) in the same transaction as
 ///   every change. `indexVersion()` reads it, one primary-key lookup, so a worker that checks
 ///   once a second signs with a key rotated on any host within a second.
 /// - `activate` runs in one transaction that first locks that row (`SELECT … FOR UPDATE`):
@@ -67,9 +67,12 @@ public final class PostgresKeyStore: SigningKeyStorage, @unchecked Sendable {
                 if onlyIfNone, try tx.execute(Self.anyKey).first?[0] == "t" { return false }
                 try tx.execute(Self.retireActive, [.int(now.milliseconds)])
                 if let cutoff = forgetRetiredBefore { try tx.execute(Self.forgetRetired, [.int(cutoff.milliseconds)]) }
+                // Never a version seen before, even by a worker that read another install's
+                // (a schema dropped and made again restarts at 0): at least `now` in ms.
+                let next = max(version + 1, now.milliseconds)
                 try tx.execute(Self.insertKey, [.text(key.kid), .text(key.alg), .int(key.createdAt.milliseconds),
-                                                key.retiredAt.map { .int($0.milliseconds) } ?? .null, .text(key.pem), .int(version + 1)])
-                try tx.execute(Self.setVersion, [.int(version + 1)])
+                                                key.retiredAt.map { .int($0.milliseconds) } ?? .null, .text(key.pem), .int(next)])
+                try tx.execute(Self.setVersion, [.int(next)])
                 return true
             }
         }
