@@ -7,8 +7,9 @@ import DeviceFlow
 /// seconds, count; little-endian) and the latest end of a counted bucket, for garbage
 /// collection. `admit` is one transaction: the rows of every key are locked by one
 /// `SELECT … ORDER BY key_hash FOR UPDATE` (the same order on every host, so two admissions
-/// never wait for each other in a cycle; a missing row is inserted first), every key's
-/// `refusal` is checked, and only then is the flow counted under each. Checking and counting
+/// never wait for each other in a cycle; missing rows are inserted, in the same order, and
+/// all locked again), every key's `refusal` is checked, and only then is the flow counted
+/// under each, one `UPDATE` by primary key per key. Checking and counting
 /// under the same row locks is what keeps concurrent hosts from overshooting a cap.
 ///
 /// The same decision as `FileAdmissionCounters`, the same soft state: counts are functions of
