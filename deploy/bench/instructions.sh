@@ -6,6 +6,7 @@
 #
 #     deploy/bench/instructions.sh [--bin PATH] [--requests N] [--warmup W]
 #                                  [--dir D] [--no-syscalls] [--real-random]
+#     deploy/bench/instructions.sh --compare BEFORE_DIR[,DIR...] AFTER_DIR[,DIR...]
 #
 # Wall-clock figures on a small shared VM move by a factor of 2 between runs;
 # the number of instructions a process executes for the same inputs does not
@@ -54,6 +55,9 @@
 # SWIFT_DETERMINISTIC_HASHING=1 keeps hash tables laid out the same in every
 # run. N=200 takes about 3 minutes under callgrind on this VM.
 #
+# --compare: no measuring; the table of earlier runs' directories: each run's
+# Ir/request, the mean of each side, and after vs before in %.
+#
 # --bin defaults to the release binary of this tree (`swift build -c release
 # --static-swift-stdlib`, deploy/lib/common.sh); DEVICEGATE_BIN works too.
 set -euo pipefail
@@ -67,8 +71,9 @@ warmup=20
 work=
 syscalls=true
 seed_random=true
+compare=()
 
-usage() { sed -n '3,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --bin) DEVICEGATE_BIN=$2; shift ;;
@@ -77,12 +82,56 @@ while (($#)); do
         --dir) work=$2; shift ;;
         --no-syscalls) syscalls=false ;;
         --real-random) seed_random=false ;;
+        --compare) compare=("$2" "$3"); shift 2 ;;
         -h | --help) usage ;;
         *) printf 'unknown option: %s\n' "$1" >&2; usage 2 ;;
     esac
     shift
 done
 [[ $requests =~ ^[1-9][0-9]*$ && $warmup =~ ^[1-9][0-9]*$ ]] || die "--requests and --warmup: positive integers"
+
+scenarios=(device_authorization poll_pending poll_slow_down redemption auth_request)
+
+# result DIR METER SCENARIO: per_request of SCENARIO in DIR/METER.txt ("-" if none).
+result() {
+    local value
+    [[ -f $1/$2.txt ]] || { echo -; return; }
+    value=$(sed -nE "s/^RESULT scenario=$3 .* per_request=([0-9.]+)$/\1/p" "$1/$2.txt")
+    printf '%s\n' "${value:--}"
+}
+
+# compare_runs BEFORE_DIRS AFTER_DIRS (comma-separated): the comparison table.
+compare_runs() {
+    local before after dir scenario side values mean_b mean_a line sys_b sys_a
+    IFS=, read -r -a before <<<"$1"
+    IFS=, read -r -a after <<<"$2"
+    for dir in "${before[@]}" "${after[@]}"; do
+        [[ -f $dir/callgrind.txt ]] || die "--compare: no $dir/callgrind.txt"
+    done
+    printf 'before: %s\nafter:  %s\n' "${before[*]}" "${after[*]}"
+    printf '%-22s %-27s %-27s %8s %9s %9s\n' scenario 'before Ir/request (runs)' 'after Ir/request (runs)' \
+        'after vs' 'syscalls' 'syscalls'
+    printf '%-22s %-27s %-27s %8s %9s %9s\n' '' '' '' 'before' 'before' 'after'
+    for scenario in "${scenarios[@]}"; do
+        line=$(printf '%-22s' "$scenario")
+        for side in before after; do
+            local -n dirs=$side
+            values=()
+            for dir in "${dirs[@]}"; do values+=("$(result "$dir" callgrind "$scenario")"); done
+            printf -v "mean_${side:0:1}" '%s' "$(printf '%s\n' "${values[@]}" | awk '{s += $1} END {printf "%.0f", s / NR}')"
+            line+=" $(printf '%-27s' "$(printf '%s\n' "${values[@]}" | awk '{printf "%s%.0f", (NR > 1 ? " " : ""), $1}')")"
+        done
+        sys_b=$(result "${before[0]}" strace "$scenario")
+        sys_a=$(result "${after[0]}" strace "$scenario")
+        line+=" $(awk -v b="$mean_b" -v a="$mean_a" 'BEGIN {printf "%+7.2f%%", 100 * (a - b) / b}')"
+        line+=" $(printf '%9s %9s' "$sys_b" "$sys_a")"
+        printf '%s\n' "$line"
+    done
+}
+if ((${#compare[@]})); then
+    compare_runs "${compare[@]}"
+    exit 0
+fi
 
 ensure_packages valgrind=valgrind strace=strace binutils=objcopy gcc=gcc python3=python3
 
@@ -143,13 +192,6 @@ measure() {
 measure callgrind
 $syscalls && measure strace
 
-# figure METER SCENARIO: per_request of SCENARIO in METER's results ("-" if none).
-figure() {
-    local value
-    [[ -f $work/$1.txt ]] || { echo -; return; }
-    value=$(sed -nE "s/^RESULT scenario=$2 .* per_request=([0-9.]+)$/\1/p" "$work/$1.txt")
-    printf '%s\n' "${value:--}"
-}
 
 report() {
     printf '\ndevicegate instructions per request: one worker, %s requests per scenario after %s warm-up\n' \
@@ -159,9 +201,9 @@ report() {
         "$(sed -nE 's/^CODES device_codes_sha256=//p' "$work/callgrind.txt") (sha256, first 16 hex)"
     printf '%-22s %14s %14s\n' scenario 'Ir/request' 'syscalls/req'
     local scenario ir sc
-    for scenario in device_authorization poll_pending poll_slow_down redemption auth_request; do
-        ir=$(figure callgrind "$scenario")
-        sc=$(figure strace "$scenario")
+    for scenario in "${scenarios[@]}"; do
+        ir=$(result "$work" callgrind "$scenario")
+        sc=$(result "$work" strace "$scenario")
         [[ $ir == - ]] || ir=$(awk -v v="$ir" 'BEGIN {printf "%.0f", v}')
         printf '%-22s %14s %14s\n' "$scenario" "$ir" "$sc"
     done
