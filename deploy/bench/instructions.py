@@ -145,7 +145,7 @@ class CallgrindMeter:
     def __init__(self, work: str):
         self.work = work
 
-    def command(self, worker: subprocess.Popen) -> list[str]:
+    def command(self) -> list[str]:
         return ["valgrind", "--tool=callgrind", "--vgdb=yes",
                 f"--callgrind-out-file={self.work}/callgrind.out", "--dump-instr=no"]
 
@@ -188,7 +188,7 @@ class StraceMeter:
         self.work = work
         self.tracer = None
 
-    def command(self, worker) -> list[str]:
+    def command(self) -> list[str]:
         return []
 
     def begin(self, pid: int, name: str):
@@ -239,7 +239,7 @@ class Run:
         listener.bind(self.socket_path)
         listener.listen(64)
         env = dict(os.environ, SWIFT_DETERMINISTIC_HASHING="1", **self.seeded(3))
-        argv = self.meter.command(None) + [self.args.bin, "worker", "--config", self.args.config]
+        argv = self.meter.command() + [self.args.bin, "worker", "--config", self.args.config]
         self.log = open(os.path.join(self.args.work, f"worker-{self.args.meter}.log"), "w")
         self.worker = subprocess.Popen(argv, stdin=listener.fileno(), stdout=self.log, stderr=self.log, env=env)
         listener.close()

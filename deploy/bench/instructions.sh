@@ -53,7 +53,7 @@
 # the callgrind dumps of each window (callgrind.SCENARIO.out, for
 # callgrind_annotate), the strace summaries and the worker logs. The worker's
 # SWIFT_DETERMINISTIC_HASHING=1 keeps hash tables laid out the same in every
-# run. N=200 takes about 3 minutes under callgrind on this VM.
+# run. N=200 takes about 2 minutes (both runs) on this VM.
 #
 # --compare: no measuring; the table of earlier runs' directories: each run's
 # Ir/request, the mean of each side, and after vs before in %.
