@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import DeviceGateConfig
+import PostgresStorage
+
+/// `devicegate db`: the PostgreSQL backend's schema.
+struct DatabaseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db", abstract: "Manage the PostgreSQL schema of storage.backend: postgresql.",
+        subcommands: [Migrate.self])
+
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or upgrade the schema in storage.url to this binary's version.",
+            discussion: """
+            Idempotent, and safe when several hosts run it at once: the second waits for the first \
+            and finds nothing left to do. Refuses a schema written by a newer devicegate. Run it \
+            before starting the first host, and before each upgraded host's serve.
+            """)
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() throws {
+            let config = try options.load()
+            guard config.storage.backend == .postgresql else {
+                printError("devicegate: \(options.path) uses storage.backend: directory, whose state_dir needs no migration; db migrate is for storage.backend: postgresql")
+                throw ExitCode(1)
+            }
+            let connection = try options.openDatabase(config, requireCurrentSchema: false)
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    let (from, to) = try PostgresSchema.migrate(connection)
+                    print("schema at version \(to) (was \(from))")
+                    return
+                } catch let error as PostgresError where attempt < 3 && Self.isCreationRace(error) {
+                    // Two hosts creating the version table at the same instant: one of the two
+                    // CREATE TABLE IF NOT EXISTS loses on the catalog's unique index. Once it
+                    // exists, the row lock orders the migrations.
+                    usleep(100_000)
+                } catch {
+                    printError("devicegate: db migrate on \(config.redactedStorageURL) failed: \(config.describe(error))")
+                    throw ExitCode(1)
+                }
+            }
+        }
+
+        /// 23505 unique_violation (pg_type, pg_class) or 42P07 duplicate_table.
+        static func isCreationRace(_ error: PostgresError) -> Bool {
+            error.sqlState == "23505" || error.sqlState == "42P07"
+        }
+    }
+}
