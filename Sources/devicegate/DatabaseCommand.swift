@@ -29,6 +29,9 @@ struct DatabaseCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             let connection = try options.openDatabase(config, requireCurrentSchema: false)
+            // CREATE … IF NOT EXISTS of an existing table is a NOTICE; an operator reads only
+            // the one line below (a failure is an error, and still shown).
+            try? connection.executeScript("SET client_min_messages = warning")
             var attempt = 0
             while true {
                 attempt += 1

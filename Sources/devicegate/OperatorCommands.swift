@@ -36,7 +36,7 @@ struct CheckConfigCommand: ParsableCommand {
             case .ready:
                 print("  database         reachable, credentials accepted; \(PostgresSchema.Status.current)")
             case .schema(let status):
-                print("  database         reachable, credentials accepted; \(DatabaseReadiness.line(finding, config: config, configPath: options.path))")
+                print("  database         reachable, credentials accepted; \(DatabaseReadiness.schemaAdvice(status, configPath: options.path))")
                 if case .newer = status { throw ExitCode(1) }
             }
         }

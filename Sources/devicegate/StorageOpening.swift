@@ -80,14 +80,18 @@ struct DatabaseReadiness {
             return "devicegate: cannot reach PostgreSQL at \(url) (storage.url): \(scrub(message))"
         case .credentialsRefused(let message):
             return "devicegate: PostgreSQL at \(url) refused the credentials of storage.url (check the user and DEVICEGATE_STORAGE_URL's password): \(scrub(message))"
-        case .schema(.missing):
-            return "devicegate: PostgreSQL at \(url) has no devicegate schema: run devicegate db migrate -c \(configPath)"
-        case .schema(.older(let v)):
-            return "devicegate: PostgreSQL at \(url) has schema version \(v), older than this binary's \(PostgresSchema.version): run devicegate db migrate -c \(configPath)"
-        case .schema(.newer(let v)):
-            return "devicegate: PostgreSQL at \(url) has schema version \(v), newer than this binary's \(PostgresSchema.version): upgrade devicegate on this host first"
-        case .schema(.current):
-            return "PostgreSQL at \(url): \(PostgresSchema.Status.current)"
+        case .schema(let status):
+            return "devicegate: PostgreSQL at \(url) has \(schemaAdvice(status, configPath: configPath))"
+        }
+    }
+
+    /// The schema's state against this binary's, and what to do about it.
+    static func schemaAdvice(_ status: PostgresSchema.Status, configPath: String) -> String {
+        switch status {
+        case .missing: "no devicegate schema: run devicegate db migrate -c \(configPath)"
+        case .older(let v): "schema version \(v), older than this binary's \(PostgresSchema.version): run devicegate db migrate -c \(configPath)"
+        case .newer(let v): "schema version \(v), newer than this binary's \(PostgresSchema.version): upgrade devicegate on this host first"
+        case .current: "\(PostgresSchema.Status.current)"
         }
     }
 }

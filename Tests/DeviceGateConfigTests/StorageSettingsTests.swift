@@ -87,6 +87,7 @@ struct StorageSettingsTests {
         // A valid URL but the wrong backend.
         Case(yaml: "storage:\n  url: postgresql://dg:\(secret)@db1/dg\n", expected: "storage.url"),
         // A YAML syntax error on the URL's own line (Yams quotes the line).
+        Case(yaml: "storage:\n  backend: postgresql\n  url: postgresql://dg:\(secret)@db1/dg: x\n", expected: "mapping values are not allowed"),
         Case(yaml: "storage:\n  backend: postgresql\n  url: \"postgresql://dg:\(secret)@db1/dg\n  x: [\n", expected: "not valid YAML"),
         Case(yaml: "storage:\n  url: postgresql://dg:\(secret)@db1/dg\n  url2: {\n", expected: "not valid YAML"),
         Case(yaml: "storage:\n  backend: directory\n", environment: ["DEVICEGATE_STORAGE_URL": "host=db1 password=\(secret)"], expected: "storage.url"),
