@@ -10,6 +10,7 @@ import DeviceGateHTTP
 import DeviceGateWeb
 import FastCGIServer
 import DirectoryStorage
+import PostgresStorage
 import HostFiles
 import Logging
 import Observability
@@ -110,7 +111,10 @@ struct WorkerCommand: ParsableCommand {
             throw ExitCode(1)
         }
         // This process's own stores: on PostgreSQL its own connection, opened here after the
-        // exec, never inherited from the supervisor.
+        // exec, never inherited from the supervisor. A worker (re)started while the database
+        // is away waits for it rather than exiting into the supervisor's crash-loop back-off;
+        // `serve` has already refused a database it could not use at all.
+        if config.storage.backend == .postgresql { waitForDatabase(config, logger: logger) }
         let storage = try options.openStorage(config)
         // Without `serve` (spawn-fcgi, systemd socket activation), each worker replays the
         // journal at start; the replay is idempotent and safe beside running workers.
@@ -122,6 +126,22 @@ struct WorkerCommand: ParsableCommand {
         let status = worker.run()
         app.telemetry.drainUnknownCodes()
         throw ExitCode(status)
+    }
+}
+
+/// Returns once `storage.url` answers (or answers with a refusal that `openStorage` will
+/// report), polling every 250 ms; logs the first failure only.
+func waitForDatabase(_ config: DeviceGateConfiguration, logger: Logger) {
+    let connection = PostgresConnection(settings: config.postgresSettings)
+    var logged = false
+    while true {
+        guard case .unreachable(let message) = DatabaseReadiness.check(connection) else { return }
+        if !logged {
+            logger.warning("waiting for PostgreSQL", metadata: ["storage.url": "\(config.redactedStorageURL)",
+                                                                "error": "\(ConnectionStringRedaction.scrub(message, of: config.storage.url))"])
+            logged = true
+        }
+        usleep(250_000)
     }
 }
 
