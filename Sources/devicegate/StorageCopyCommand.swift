@@ -32,9 +32,11 @@ struct StorageCopyCommand: ParsableCommand {
     @Option(help: "The directory install's state_dir.") var from: String
     @Option(help: "The directory install's tokens.keys_dir (default: FROM/keys).") var keysDir: String?
 
-    /// The names under which the PostgreSQL stores keep the two secrets in devicegate_secrets.
-    static let pepperName = "user_code_pepper"
-    static let webSecretName = "web_secret"
+    /// The names under which the PostgreSQL stores keep the two secrets in devicegate_secrets
+    /// (`PostgresFlowStore.init`, `PostgresWebStateStore.init`); `copy` checks that the stores
+    /// then derive what the directory derived, so a renamed secret stops the copy, never half-does it.
+    static let pepperName = "user-code-pepper"
+    static let webSecretName = "web-secret"
 
     static let selectSecret = PostgresStatement("copy_secret_select", "SELECT value FROM devicegate_secrets WHERE name = $1")
     static let upsertSecret = PostgresStatement("copy_secret_upsert",
