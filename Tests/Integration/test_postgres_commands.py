@@ -200,11 +200,13 @@ def test_device_flow_end_to_end_on_postgresql(make_stack, schema_url):
     approved = s.approve(flow["user_code"])
     assert approved.returncode == 0, approved.stderr
     tokens = assert_oauth_json(s.token(flow["device_code"]), 200)
-    # Redeemed once.
-    assert_oauth_error(s.token(flow["device_code"]), 400, "invalid_grant")
     assert s.userinfo(tokens["access_token"]).status_code == 200
     rotated = assert_oauth_json(s.refresh(tokens["refresh_token"]), 200)
     assert rotated["refresh_token"] != tokens["refresh_token"]
+    # Redeemed once: a second redemption is refused and revokes what the first issued
+    # (RFC 6749 §4.1.2), which every worker sees at once.
+    assert_oauth_error(s.token(flow["device_code"]), 400, "invalid_grant")
+    assert s.userinfo(tokens["access_token"]).status_code == 401
     # Nothing of the flow is in the state directory: it is in the database.
     assert not s.flow_path(flow["device_code"]).exists()
     assert psql(schema_url, "SELECT count(*) FROM devicegate_secrets") != "0"
