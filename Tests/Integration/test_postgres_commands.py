@@ -267,3 +267,18 @@ def test_storage_copy_refuses_a_database_with_other_live_data(make_stack, schema
     out = run_cli("storage", "copy", "--from", s.state, "-c", other.config)
     assert out.returncode == 1, out.stdout
     assert "already holds live flows or tokens under other secrets" in out.stderr, out.stderr
+
+
+def test_environment_url_overrides_the_file_and_is_never_shown(make_stack, schema_url):
+    dead = f"postgresql://devicegate:unused@127.0.0.1:{free_port()}/devicegate"
+    s = make_stack(transform=on_postgresql(dead), start=False)
+    env = clean_env() | {"DEVICEGATE_STORAGE_URL": schema_url}
+    out = subprocess.run([DEVICEGATE_BIN, "db", "migrate", "-c", str(s.config)], capture_output=True, text=True,
+                         timeout=CLI_TIMEOUT, env=env, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0 and SCHEMA_VERSION_RE.match(out.stdout.strip()), out.stderr
+    checked = subprocess.run([DEVICEGATE_BIN, "check-config", "-c", str(s.config)], capture_output=True, text=True,
+                             timeout=CLI_TIMEOUT, env=env, stdin=subprocess.DEVNULL)
+    assert checked.returncode == 0, checked.stderr
+    assert "current" in checked.stdout
+    pw = password_of(schema_url)
+    assert not pw or pw not in checked.stdout + checked.stderr
