@@ -228,6 +228,14 @@ def test_storage_copy_keeps_refresh_tokens_and_pending_flows_working(make_stack,
     s = make_stack()  # the directory backend, as a single-host install runs today
     grant = s.grant(ALL_SCOPES)
     pending = s.new_flow(scope=ALL_SCOPES)
+    # Revocations must come along: one access token revoked (RFC 7009), one person removed.
+    revoked = s.grant(ALL_SCOPES)
+    assert s.revoke(revoked["access_token"]).status_code == 200
+    removed = s.grant(ALL_SCOPES, subject="bob")
+    out = run_cli("users", "remove", "bob", "-c", s.config)
+    assert out.returncode == 0, out.stderr
+    assert s.userinfo(revoked["access_token"]).status_code == 401
+    assert s.userinfo(removed["access_token"]).status_code == 401
     kids_before = {k["kid"] for k in s.jwks()["keys"]}
     s.stop()
 
@@ -236,7 +244,8 @@ def test_storage_copy_keeps_refresh_tokens_and_pending_flows_working(make_stack,
     migrate(s.config)
     copied = run_cli("storage", "copy", "--from", s.state, "-c", s.config)
     assert copied.returncode == 0, copied.stderr
-    assert " 1 flows," in copied.stdout and "1 refresh families" in copied.stdout, copied.stdout
+    assert " 1 flows," in copied.stdout and "3 refresh families" in copied.stdout, copied.stdout
+    assert "1 access-token revocations, 1 subject revocations" in copied.stdout, copied.stdout
     again = run_cli("storage", "copy", "--from", s.state, "-c", s.config)
     assert again.returncode == 0, again.stderr
     assert "0 signing keys, 0 flows," in again.stdout and "0 refresh families" in again.stdout, again.stdout
@@ -248,6 +257,10 @@ def test_storage_copy_keeps_refresh_tokens_and_pending_flows_working(make_stack,
     refreshed = assert_oauth_json(s.refresh(grant["refresh_token"]), 200)
     # Reuse of the rotated-away token is still detected (its index came along).
     assert_oauth_error(s.refresh(grant["refresh_token"]), 400, "invalid_grant")
+    # What was revoked stays revoked.
+    assert s.userinfo(revoked["access_token"]).status_code == 401
+    assert s.userinfo(removed["access_token"]).status_code == 401
+    assert_oauth_error(s.refresh(removed["refresh_token"]), 400, "invalid_grant")
     # The pending flow's user code still works: approve it, then redeem on the new backend.
     approved = s.approve(pending["user_code"])
     assert approved.returncode == 0, approved.stderr
