@@ -19,7 +19,7 @@ import urllib.parse
 import pytest
 
 from harness import (CLI_TIMEOUT, DEVICEGATE_BIN, assert_oauth_error, assert_oauth_json, clean_env, free_port,
-                     run_cli, sha256_hex)
+                     run_cli, wait_until)
 
 BASE_URL = os.environ.get("DEVICEGATE_TEST_POSTGRES_URL", "")
 pytestmark = pytest.mark.skipif(not BASE_URL or shutil.which("psql") is None,
@@ -214,9 +214,18 @@ def test_device_flow_end_to_end_on_postgresql(make_stack, schema_url):
     kids = {k["kid"] for k in s.jwks()["keys"]}
     listed = s.keys_cli("list")
     assert listed.returncode == 0 and any(kid in listed.stdout for kid in kids), listed.stdout
+    # A rotation from the CLI reaches the running workers (they poll the key set's version).
+    rotated_out = s.keys_cli("rotate")
+    assert rotated_out.returncode == 0, rotated_out.stderr
+    wait_until(lambda: len(s.jwks()["keys"]) == len(kids) + 1, 10, interval=0.2, what="the rotated key in the JWKS")
+    # deny from the CLI, on the database.
+    denied = s.new_flow()
+    out = s.deny(denied["user_code"])
+    assert out.returncode == 0, out.stderr
+    assert_oauth_error(s.token(denied["device_code"]), 400, "access_denied")
     status = run_cli("status", "-c", s.config)
     assert status.returncode == 0, status.stderr
-    assert "storage      postgresql" in status.stdout and "1 redeemed" in status.stdout, status.stdout
+    assert "storage      postgresql" in status.stdout and "1 redeemed" in status.stdout and "1 denied" in status.stdout, status.stdout
     gc = run_cli("gc", "-c", s.config)
     assert gc.returncode == 0, gc.stderr
 
