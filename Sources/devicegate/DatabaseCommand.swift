@@ -32,28 +32,15 @@ struct DatabaseCommand: ParsableCommand {
             // CREATE … IF NOT EXISTS of an existing table is a NOTICE; an operator reads only
             // the one line below (a failure is an error, and still shown).
             try? connection.executeScript("SET client_min_messages = warning")
-            var attempt = 0
-            while true {
-                attempt += 1
-                do {
-                    let (from, to) = try PostgresSchema.migrate(connection)
-                    print("schema at version \(to) (was \(from))")
-                    return
-                } catch let error as PostgresError where attempt < 3 && Self.isCreationRace(error) {
-                    // Two hosts creating the version table at the same instant: one of the two
-                    // CREATE TABLE IF NOT EXISTS loses on the catalog's unique index. Once it
-                    // exists, the row lock orders the migrations.
-                    usleep(100_000)
-                } catch {
-                    printError("devicegate: db migrate on \(config.redactedStorageURL) failed: \(config.describe(error))")
-                    throw ExitCode(1)
-                }
+            do {
+                // Safe beside another host's migrate (`PostgresSchema.migrate`: the bootstrap
+                // retries a creation race, the version row is locked for the whole migration).
+                let (from, to) = try PostgresSchema.migrate(connection)
+                print("schema at version \(to) (was \(from))")
+            } catch {
+                printError("devicegate: db migrate on \(config.redactedStorageURL) failed: \(config.describe(error))")
+                throw ExitCode(1)
             }
-        }
-
-        /// 23505 unique_violation (pg_type, pg_class) or 42P07 duplicate_table.
-        static func isCreationRace(_ error: PostgresError) -> Bool {
-            error.sqlState == "23505" || error.sqlState == "42P07"
         }
     }
 }
