@@ -228,6 +228,11 @@ def test_device_flow_end_to_end_on_postgresql(make_stack, schema_url):
     assert "storage      postgresql" in status.stdout and "1 redeemed" in status.stdout and "1 denied" in status.stdout, status.stdout
     gc = run_cli("gc", "-c", s.config)
     assert gc.returncode == 0, gc.stderr
+    # The supervisor logs the storage URL at start: redacted.
+    log = s.tail("devicegate.log", 1_000_000)
+    assert ":***@" in log
+    pw = password_of(schema_url)
+    assert not pw or pw not in log + status.stdout + gc.stdout
 
 
 # --------------------------------------------------------------------------- storage copy
