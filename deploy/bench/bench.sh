@@ -11,6 +11,8 @@
 #                           [--smaps] [--ceiling-close linger|fast]
 #                           [--entries 1k,100k,1M [--populate-jobs N]
 #                           [--entries-dir DIR]]
+#                           [--backend directory|postgresql|all]
+#                           [--topology one-host|two-hosts] [--pg-url URL]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -64,6 +66,32 @@
 # ceiling. Every process started here is stopped on exit. About 1 to 2
 # minutes plus the build.
 #
+# --backend postgresql: the same scenarios on storage.backend: postgresql. The
+# cluster is --pg-url (a database this may create a schema in, and read
+# pg_stat_statements of if installed) or, by default, a throwaway one in D/pg
+# (deploy/postgres-test-cluster.sh) set back to PostgreSQL's durability
+# defaults (fsync, synchronous_commit and full_page_writes on: the test
+# cluster turns them off, the file store fsyncs) with pg_stat_statements
+# loaded. Each run gets a fresh schema (search_path in storage.url), dropped
+# at the end, and `devicegate db migrate` first. Per scenario the table adds
+# database statements per request (pg_stat_statements calls, BEGIN/COMMIT
+# apart: "txn/req" is the BEGINs), and the cluster's CPU (all its processes,
+# % of one core; only for a cluster started here). D/<scenario>.statements.txt
+# lists each scenario's statements: calls per request, mean and total time.
+#
+# --topology two-hosts (postgresql only): two `devicegate serve`, each with
+# its own state directory and socket and half of --workers (2 + 2 by
+# default), behind one nginx upstream balancing round-robin over both
+# sockets: every flow's requests land on both hosts.
+#
+# --backend all: in one invocation, one after the other on the same machine
+# state (and one cluster): the directory store, PostgreSQL one host and
+# PostgreSQL two hosts (each a run of this script in D/directory, D/pg-one,
+# D/pg-two, each with its own ceiling), then one table of polls, device
+# authorizations, auth_request checks and complete flows, as % of the
+# ceiling of the same run and of the directory store, with issue 12's
+# targets. About 6 minutes plus the build.
+#
 # --smaps: after the last scenario, where each worker's memory is, by mapping
 # (smaps.py: libraries, heap, anonymous), into run/bench/smaps.txt.
 #
@@ -115,6 +143,8 @@ set -euo pipefail
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=deploy/lib/common.sh
 source "$bench_dir/../lib/common.sh"
+# shellcheck source=deploy/bench/postgres.sh
+source "$bench_dir/postgres.sh"
 
 # ---- Options ----------------------------------------------------------------
 
@@ -137,7 +167,11 @@ entries_dir=""
 populate_jobs=2
 smaps=false
 
-usage() { sed -n '3,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+backend=directory
+topology=one-host
+pg_url=""
+
+usage() { sed -n '3,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
@@ -160,24 +194,58 @@ while (($#)); do
         --populate-jobs) populate_jobs=$2; shift ;;
         --entries-dir) entries_dir=$2; shift ;;
         --smaps) smaps=true ;;
+        --backend)
+            [[ ${2:-} =~ ^(directory|postgresql|all)$ ]] || { printf -- '--backend: expected directory, postgresql or all\n' >&2; usage 2; }
+            backend=$2; shift ;;
+        --topology)
+            [[ ${2:-} =~ ^(one-host|two-hosts)$ ]] || { printf -- '--topology: expected one-host or two-hosts\n' >&2; usage 2; }
+            topology=$2; shift ;;
+        --pg-url) pg_url=$2; shift ;;
         -h | --help) usage ;;
         *) printf 'unknown option: %s\n' "$1" >&2; usage 2 ;;
     esac
     shift
 done
 
+# --backend all hands its cluster's URL to the runs it starts here, not on a command line.
+if [[ -z $pg_url && $backend == postgresql ]]; then pg_url=${BENCH_PG_URL:-}; fi
+
 ensure_packages libfcgi-dev libcrypt-dev nginx-light=nginx wrk=wrk curl=curl gcc=gcc python3=python3
+
+if [[ $topology == two-hosts && $backend != postgresql ]]; then
+    die "--topology two-hosts needs --backend postgresql (the directory store is one host's)"
+fi
+if [[ $backend == directory && -n $pg_url ]]; then die "--pg-url is for --backend postgresql or all"; fi
+if [[ $backend != directory ]] && ((${#entry_sizes[@]})); then die "--entries measures the directory store only"; fi
+if [[ $backend == all ]]; then
+    # shellcheck source=deploy/bench/all-backends.sh
+    source "$bench_dir/all-backends.sh"
+    exit 0
+fi
 
 # ---- Processes, cleaned up on every exit ------------------------------------
 
 work=${work:-$DG_ROOT/run/bench}
+[[ $work == /* ]] || work=$PWD/$work   # the configs and sockets name absolute paths
 # It is emptied below: refuse a directory that is not (an earlier) one of ours.
-if [[ -d $work && -n $(ls -A "$work") && ! -e $work/nginx.conf && ! -d $work/dg ]]; then
+if [[ -d $work && -n $(ls -A "$work") && ! -e $work/nginx.conf && ! -d $work/dg && ! -e $work/bench-all ]]; then
     die "--dir $work is not empty and not a bench directory"
 fi
 trivial_socket=$work/trivial.sock
 dg_dir=$work/dg
 dg_socket=$dg_dir/devicegate.sock
+# --topology two-hosts: the second host's directory (its config, state_dir, socket).
+dg_b_dir=$work/dg-b
+dg_b_socket=$dg_b_dir/devicegate.sock
+# --backend postgresql: the cluster this run started (empty with --pg-url, or
+# BENCH_PG_DIR from --backend all: the cluster is someone else's to stop),
+# the database URL (pg_base_url) and this run's schema in it.
+pg_dir=""
+pg_own=false
+pg_base_url=$pg_url
+pg_schema=""
+pg_statements=false
+pg_settings=""
 
 # remove_tree DIR: rm -rf, many at a time. On a filesystem mounted with
 # `discard` every freed block is discarded as its file is unlinked (here about
@@ -198,6 +266,15 @@ cleanup() {
     nginx_stop "$work"
     stop_pidfile "$work/trivial.pid" prefork.py TERM 5
     stop_pidfile "$work/devicegate.pid" devicegate TERM 10
+    stop_pidfile "$work/devicegate-b.pid" devicegate TERM 10
+    if [[ -n $pg_schema ]] && ! $pg_own; then
+        pg_sql "$pg_base_url" "DROP SCHEMA IF EXISTS $pg_schema CASCADE" >/dev/null 2>&1 ||
+            warn "could not drop schema $pg_schema"
+    fi
+    # The cluster of an earlier, interrupted run as well as this run's.
+    if [[ -z $pg_url && -e $work/pg/data ]]; then
+        bash "$DG_ROOT/deploy/postgres-test-cluster.sh" stop "$(cd "$work/pg" && pwd)" || warn "could not stop the cluster in $work/pg"
+    fi
     # A populated state directory (--entries) is millions of files: never leave one behind.
     if $entries_made; then remove_tree "$entries_state"; fi
 }
@@ -209,6 +286,26 @@ trap 'exit 130' INT TERM
 remove_tree "$dg_dir/state"
 rm -rf "$work"
 mkdir -p "$work" "$dg_dir"
+
+if [[ $backend == postgresql ]]; then
+    ensure_packages postgresql-client=psql
+    if [[ -z $pg_url ]]; then
+        pg_dir=$(cd "$work" && pwd)/pg pg_own=true
+        log "starting a PostgreSQL cluster in $pg_dir (durability defaults, pg_stat_statements)"
+        pg_base_url=$(pg_durable_cluster "$pg_dir")
+    elif [[ -n ${BENCH_PG_DIR:-} ]]; then
+        pg_dir=$BENCH_PG_DIR
+    fi
+    pg_check_durability "$pg_base_url"
+    if pg_sql "$pg_base_url" "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT count(*) FROM pg_stat_statements" >/dev/null 2>&1; then
+        pg_statements=true
+    else
+        warn "pg_stat_statements is not available on this database: no statements per request"
+    fi
+    pg_schema=bench_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    pg_sql "$pg_base_url" "CREATE SCHEMA $pg_schema" >/dev/null || die "could not create schema $pg_schema"
+    pg_run_url=$(pg_with_search_path "$pg_base_url" "$pg_schema")
+fi
 
 log "building trivial.c"
 gcc -O2 -Wall -Wextra -o "$work/trivial" "$bench_dir/trivial.c" -lfcgi
@@ -245,9 +342,32 @@ if ! $ceiling_only; then
     # (web.password_hash_slots), so let a sign-in wait for its slot instead of getting the
     # busy page after the default 100 ms.
     sed -i '/^web:$/a\  password_hash_wait_ms: 3000' "$config"
+    if [[ $backend == postgresql ]]; then
+        chmod 600 "$config"   # the database password is in storage.url
+        printf '\nstorage:\n  backend: postgresql\n  url: "%s"\n  connect_timeout: 2\n' "$pg_run_url" >>"$config"
+        log "devicegate db migrate (schema $pg_schema)"
+        "$bin" db migrate --config "$config" >"$work/db-migrate.txt" 2>&1 ||
+            die "devicegate db migrate failed: $(cat "$work/db-migrate.txt")"
+    fi
+    if [[ $topology == two-hosts ]]; then
+        # Host B: the same configuration but its own state_dir and socket, half the workers each.
+        ((workers >= 2 && workers % 2 == 0)) || die "--topology two-hosts splits --workers in two: give an even number"
+        sed -i -E "s/^(  workers:) $workers\$/\1 $((workers / 2))/" "$config"
+        mkdir -p "$dg_b_dir"
+        config_b=$(dg_config_file "$dg_b_dir")
+        text=$(<"$config")
+        text=${text//"$dg_socket"/"$dg_b_socket"}
+        text=${text//"$dg_dir/state"/"$dg_b_dir/state"}
+        (umask 077 && printf '%s\n' "$text" >"$config_b")
+        dg_check_config "$bin" "$config_b"
+    fi
     dg_check_config "$bin" "$config"
     if ((${#entries[@]} == 0)); then
-        log "starting devicegate serve ($workers workers)"
+        if [[ $topology == two-hosts ]]; then
+            log "starting devicegate serve on host A ($((workers / 2)) workers)"
+        else
+            log "starting devicegate serve ($workers workers)"
+        fi
         dg_serve "$bin" "$config" "$work/devicegate.log" "$work/devicegate.pid"
     else
         populate_bin=${BENCH_POPULATE_BIN:-}
@@ -305,6 +425,11 @@ NGINX_EXTRA_SERVER="
             alias $work/www/api.json;
         }" \
     write_nginx_conf "$work" "$port" "$dg_socket"
+if [[ $topology == two-hosts ]]; then
+    # One upstream, round-robin (nginx's default) over both hosts' sockets.
+    sed -i "s|^        server unix:$dg_socket;\$|&\n        server unix:$dg_b_socket;|" "$work/nginx.conf"
+    grep -qF "server unix:$dg_b_socket;" "$work/nginx.conf" || die "could not add host B to the nginx upstream"
+fi
 log "starting nginx on $base (worker_processes $nginx_workers)"
 nginx_start "$work"
 
@@ -317,15 +442,41 @@ dg_answers() {
 if ! $ceiling_only && ((${#entries[@]} == 0)); then
     wait_until 30 dg_answers ||
         die "devicegate not answering; see $work/devicegate.log, $work/nginx-error.log"
+    if [[ $topology == two-hosts ]]; then
+        # After A has created the signing key (B finds it), as hosts started one by one do.
+        log "starting devicegate serve on host B ($((workers / 2)) workers)"
+        dg_serve "$bin" "$config_b" "$work/devicegate-b.log" "$work/devicegate-b.pid"
+        host_b_ready() {
+            pid_alive "$(<"$work/devicegate-b.pid")" || die "devicegate (host B) exited; see $work/devicegate-b.log"
+            [[ -S $dg_b_socket ]] && (($(child_pids "$(<"$work/devicegate-b.pid")" | wc -l) == workers / 2))
+        }
+        wait_until 30 host_b_ready || die "host B not ready; see $work/devicegate-b.log"
+        # nginx's failed tries of B's socket before B was up (it falls back to A) are not B's fault.
+        nginx_b_errors0=$(grep -cF "$dg_b_socket" "$work/nginx-error.log" || true)
+    fi
 fi
 
 # ---- Measuring --------------------------------------------------------------
 
-# worker_pids PIDFILE: the worker processes under the supervisor in PIDFILE.
-worker_pids() { child_pids "$(<"$1")"; }
+# worker_pids PIDFILE: the worker processes under the supervisor in PIDFILE
+# (devicegate's: of both hosts with --topology two-hosts).
+worker_pids() {
+    child_pids "$(<"$1")"
+    if [[ $1 == "$work/devicegate.pid" && -f $work/devicegate-b.pid ]]; then child_pids "$(<"$work/devicegate-b.pid")"; fi
+}
 
-# Results, one entry per scenario (sizes and sup_cpu for --entries).
+# host_worker_ticks PIDFILE: CPU ticks so far of the workers of one host.
+host_worker_ticks() {
+    local pid total=0
+    for pid in $(child_pids "$(<"$1")"); do total=$((total + $(cpu_ticks "$pid"))); done
+    printf '%s
+' "$total"
+}
+
+# Results, one entry per scenario (sizes and sup_cpu for --entries; the
+# database's share for --backend postgresql, "-" otherwise).
 names=() rps=() p50=() p99=() statuses=() unexpected=() sockerr=() rss=() rss_all=() sizes=() sup_cpu=() disk_read=()
+pg_stmts=() pg_txns=() pg_cpu=() host_split=()
 # The --entries size being measured (empty otherwise).
 entries_now=""
 
@@ -376,6 +527,16 @@ scenario() {
     started_ns=$(date +%s%N)
     local sectors0=""
     [[ -n $disk_dev ]] && sectors0=$(sectors_read)
+    # The database's share: only for devicegate's scenarios (not the ceiling).
+    local on_pg=false pg_ticks0="" a_ticks0=0 b_ticks0=0
+    if [[ $backend == postgresql && $pidfile == "$work/devicegate.pid" ]]; then
+        on_pg=true
+        pg_ticks0=$(pg_cluster_ticks)
+        if $pg_statements; then pg_statements_snapshot "$work/$slug.pgss-before.tsv"; fi
+    fi
+    if [[ $topology == two-hosts && $pidfile == "$work/devicegate.pid" ]]; then
+        a_ticks0=$(host_worker_ticks "$work/devicegate.pid") b_ticks0=$(host_worker_ticks "$work/devicegate-b.pid")
+    fi
 
     if [[ $lua == *.py ]]; then
         log "$name: $lua --threads $flow_threads --duration $duration"
@@ -385,6 +546,23 @@ scenario() {
         log "$name: wrk -t$threads -c$connections -d${duration}s"
         run_wrk "$work/$slug.wrk.txt" "$duration" "$lua" "$path" "$@"
     fi
+
+    local pg_ticks1="" scenario_ns=$(($(date +%s%N) - started_ns))
+    $on_pg && pg_ticks1=$(pg_cluster_ticks)
+    if [[ -n $pg_ticks1 ]]; then
+        pg_cpu+=("$(awk -v t="$((pg_ticks1 - pg_ticks0))" -v hz="$clock_ticks" -v ns="$scenario_ns" \
+            'BEGIN {printf "%.0f%%", 100 * t / hz / (ns / 1e9)}')")
+    else
+        pg_cpu+=("-")
+    fi
+    if [[ $topology == two-hosts && $pidfile == "$work/devicegate.pid" ]]; then
+        host_split+=("$(awk -v a="$(($(host_worker_ticks "$work/devicegate.pid") - a_ticks0))" \
+            -v b="$(($(host_worker_ticks "$work/devicegate-b.pid") - b_ticks0))" \
+            'BEGIN {printf "%.0f/%.0f", a + b ? 100 * a / (a + b) : 0, a + b ? 100 * b / (a + b) : 0}')")
+    else
+        host_split+=("-")
+    fi
+    if $on_pg && $pg_statements; then pg_statements_snapshot "$work/$slug.pgss-after.tsv"; fi
 
     if [[ -n $supervisor ]]; then
         sup_cpu+=("$(awk -v t="$(($(cpu_ticks "$supervisor") - ticks0))" -v hz="$clock_ticks" \
@@ -424,6 +602,13 @@ scenario() {
     if [[ $expected == *authorization_pending* ]] && ((requests > 0)); then
         dist+=" ($(awk -v p="$pending" -v n="$requests" 'BEGIN {printf "%.1f", 100 * p / n}')% pending)"
     fi
+
+    local per_request="- -"
+    if $on_pg && $pg_statements && ((requests > 0)); then
+        per_request=$(pg_statements_delta "$work/$slug.pgss-before.tsv" "$work/$slug.pgss-after.tsv" \
+            "$requests" "$work/$slug.statements.txt")
+    fi
+    pg_stmts+=("${per_request% *}") pg_txns+=("${per_request#* }")
 
     names+=("$name")
     last_rps=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN {printf "%.0f", n / (us / 1e6)}')
@@ -475,6 +660,7 @@ seconds_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN {printf "%.1f", (b -
 skip_scenario() {
     names+=("$1") rps+=("-") p50+=("-") p99+=("-") statuses+=("not run: $2") unexpected+=("-")
     sockerr+=("-") rss+=("-") rss_all+=("-") sizes+=("$entries_now") sup_cpu+=("-") disk_read+=("-")
+    pg_stmts+=("-") pg_txns+=("-") pg_cpu+=("-") host_split+=("-")
 }
 
 # measure_entries N: grow the state directory to N entries (it starts empty and
@@ -717,13 +903,26 @@ report() {
         "$(nproc) cores" "$nginx_workers" "$workers"
     printf 'wrk -t%s -c%s -d%ss per scenario; latency as seen by wrk through nginx;\n' \
         "$threads" "$connections" "$duration"
-    printf 'the ceiling closes connections the %s way (--ceiling-close).\n\n' "$ceiling_close"
-    printf '%-40s %9s %10s %10s %10s %8s %12s %9s\n' \
+    printf 'the ceiling closes connections the %s way (--ceiling-close).\n' "$ceiling_close"
+    if [[ $backend == postgresql ]]; then
+        printf 'storage: PostgreSQL %s (%s), schema %s; %s\n' "$(pg_sql "$pg_base_url" 'SHOW server_version')" \
+            "$pg_settings" "$pg_schema" \
+            "$([[ $topology == two-hosts ]] && echo "two hosts of $((workers / 2)) workers, one nginx upstream round-robin over both" || echo "one host")"
+    else
+        printf 'storage: the state directory (directory backend), one host\n'
+    fi
+    printf '\n%-40s %9s %10s %10s %10s %8s %12s %9s' \
         scenario 'req/s' p50 p99 unexpected 'sockerr' 'RSS/worker' 'ceiling'
+    [[ $backend == postgresql ]] && printf ' %9s %8s %7s' 'stmts/req' 'txn/req' 'pg CPU'
+    [[ $topology == two-hosts ]] && printf ' %7s' 'A/B'
+    printf '\n'
     for i in "${!names[@]}"; do
         ratio=$(awk -v a="${rps[i]}" -v b="${rps[0]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')
-        printf '%-40s %9s %10s %10s %10s %8s %12s %9s\n' "${names[i]}" "${rps[i]}" \
+        printf '%-40s %9s %10s %10s %10s %8s %12s %9s' "${names[i]}" "${rps[i]}" \
             "${p50[i]}" "${p99[i]}" "${unexpected[i]}" "${sockerr[i]}" "${rss[i]}" "$ratio"
+        [[ $backend == postgresql ]] && printf ' %9s %8s %7s' "${pg_stmts[i]}" "${pg_txns[i]}" "${pg_cpu[i]}"
+        [[ $topology == two-hosts ]] && printf ' %7s' "${host_split[i]}"
+        printf '\n'
     done
     printf '\nstatus distribution (STATUS error: count):\n'
     for i in "${!names[@]}"; do
@@ -746,6 +945,23 @@ sockerr     wrk's connect, read and write errors and timeouts
 ceiling     requests/s relative to the trivial C responder
 raw output  $work/*.wrk.txt
 EOF
+    if [[ $backend == postgresql ]]; then
+        cat <<EOF
+stmts/req   database statements per request (per flow for complete flows),
+            pg_stat_statements calls during the scenario, BEGIN/COMMIT left
+            out, the supervisors' housekeeping counted; per statement (calls
+            per request, mean and total time): $work/*.statements.txt
+txn/req     explicit transactions (BEGINs) per request
+pg CPU      CPU of all the cluster's processes during the scenario, % of one
+            core (only for a cluster this run started or --backend all's)
+EOF
+    fi
+    if [[ $topology == two-hosts ]]; then
+        cat <<EOF
+A/B         the share of the workers' CPU that host A's and host B's workers
+            used during the scenario, in %: both hosts served
+EOF
+    fi
     if [[ -n ${flow_steps:-} ]]; then
         local how steps
         if [[ $flow_approve == web ]]; then
@@ -771,6 +987,15 @@ EOF
     fi
 }
 report | tee "$work/results.txt"
+# For --backend all: one line a scenario, tab-separated.
+for i in "${!names[@]}"; do
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${names[i]}" "${rps[i]}" "${p50[i]}" "${p99[i]}" \
+        "${unexpected[i]}" "${sockerr[i]}" "${pg_stmts[i]}" "${pg_txns[i]}" "${pg_cpu[i]}"
+done >"$work/results.tsv"
+if [[ $topology == two-hosts ]]; then
+    nginx_b_errors=$(($(grep -cF "$dg_b_socket" "$work/nginx-error.log" || true) - ${nginx_b_errors0:-0}))
+    ((nginx_b_errors == 0)) || warn "nginx could not always reach host B: $nginx_b_errors lines in $work/nginx-error.log"
+fi
 if $smaps && ! $ceiling_only; then
     # shellcheck disable=SC2046
     python3 "$bench_dir/smaps.py" $(worker_pids "$work/devicegate.pid") >"$work/smaps.txt"
