@@ -13,6 +13,7 @@
 #                           [--entries-dir DIR]]
 #                           [--backend directory|postgresql|all]
 #                           [--topology one-host|two-hosts] [--pg-url URL]
+#                           [--pg-synchronous-commit on|off]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -78,6 +79,11 @@
 # apart: "txn/req" is the BEGINs), and the cluster's CPU (all its processes,
 # % of one core; only for a cluster started here). D/<scenario>.statements.txt
 # lists each scenario's statements: calls per request, mean and total time.
+#
+# --pg-synchronous-commit off: a diagnosis, not a configuration to measure
+# devicegate by: the workers' sessions do not wait for their commits to reach
+# the disk (options=-csynchronous_commit=off in storage.url), which shows how
+# much of a scenario's cost is waiting for WAL flushes.
 #
 # --topology two-hosts (postgresql only): two `devicegate serve`, each with
 # its own state directory and socket and half of --workers (2 + 2 by
@@ -170,8 +176,9 @@ smaps=false
 backend=directory
 topology=one-host
 pg_url=""
+pg_synchronous_commit=on
 
-usage() { sed -n '3,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
@@ -201,6 +208,9 @@ while (($#)); do
             [[ ${2:-} =~ ^(one-host|two-hosts)$ ]] || { printf -- '--topology: expected one-host or two-hosts\n' >&2; usage 2; }
             topology=$2; shift ;;
         --pg-url) pg_url=$2; shift ;;
+        --pg-synchronous-commit)
+            [[ ${2:-} == on || ${2:-} == off ]] || { printf -- '--pg-synchronous-commit: expected on or off\n' >&2; usage 2; }
+            pg_synchronous_commit=$2; shift ;;
         -h | --help) usage ;;
         *) printf 'unknown option: %s\n' "$1" >&2; usage 2 ;;
     esac
@@ -305,6 +315,11 @@ if [[ $backend == postgresql ]]; then
     pg_schema=bench_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
     pg_sql "$pg_base_url" "CREATE SCHEMA $pg_schema" >/dev/null || die "could not create schema $pg_schema"
     pg_run_url=$(pg_with_search_path "$pg_base_url" "$pg_schema")
+    if [[ $pg_synchronous_commit == off ]]; then
+        pg_run_url+="%20-csynchronous_commit%3Doff"
+        pg_settings+=" (devicegate's sessions: synchronous_commit=off)"
+        warn "--pg-synchronous-commit off: devicegate's commits do not wait for the disk (a diagnosis)"
+    fi
 fi
 
 log "building trivial.c"
