@@ -162,7 +162,7 @@ struct GarbageCollectCommand: ParsableCommand {
             if case .postgresql(_, let flows, let web) = storage.backend {
                 // The same collection as the hosts' housekeeping; safe beside it (it removes
                 // only what has expired).
-                print(SharedHousekeeper.collect(flows: flows, webState: web, admission: storage.application.admissionCounters,
+                print(SharedHousekeeper.collect(flows: flows, webState: web, admission: storage.application.admissionCounters as? PostgresAdmissionCounters,
                                                 now: now, retentionSeconds: config.lifetimes.expiredRetention))
             }
             return

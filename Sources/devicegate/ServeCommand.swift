@@ -65,7 +65,7 @@ struct ServeCommand: ParsableCommand {
             housekeeper = Housekeeper(store: store, webStore: web, telemetry: telemetry, census: census,
                                       retentionSeconds: config.lifetimes.expiredRetention, clock: SystemClock(), logger: logger)
         case .postgresql(let connection, let flows, let web):
-            housekeeper = SharedHousekeeper(connection: connection, flows: flows, webState: web, admission: storage.application.admissionCounters,
+            housekeeper = SharedHousekeeper(connection: connection, flows: flows, webState: web, admission: storage.application.admissionCounters as? PostgresAdmissionCounters,
                                             telemetry: telemetry, census: census, retentionSeconds: config.lifetimes.expiredRetention,
                                             clock: SystemClock(), logger: logger, describe: config.describe)
         }

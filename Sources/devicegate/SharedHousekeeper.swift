@@ -32,7 +32,7 @@ final class SharedHousekeeper: HousekeepingExecutor {
     private let connection: PostgresConnection
     private let flows: PostgresFlowStore
     private let webState: PostgresWebStateStore
-    private let admission: (any FlowAdmissionCounters)?
+    private let admission: PostgresAdmissionCounters?
     private let telemetry: Telemetry
     private let census: CounterPage?
     private let retentionSeconds: Int
@@ -41,7 +41,7 @@ final class SharedHousekeeper: HousekeepingExecutor {
     private let describe: (any Error) -> String
     private var nextCollection: Int64 = 0
 
-    init(connection: PostgresConnection, flows: PostgresFlowStore, webState: PostgresWebStateStore, admission: (any FlowAdmissionCounters)?,
+    init(connection: PostgresConnection, flows: PostgresFlowStore, webState: PostgresWebStateStore, admission: PostgresAdmissionCounters?,
          telemetry: Telemetry, census: CounterPage?, retentionSeconds: Int, clock: any WallClock, logger: Logger,
          describe: @escaping (any Error) -> String) {
         self.connection = connection
@@ -89,16 +89,13 @@ final class SharedHousekeeper: HousekeepingExecutor {
     }
 
     /// One collection of everything that has expired: also what `devicegate gc` runs.
-    static func collect(flows: PostgresFlowStore, webState: PostgresWebStateStore, admission: (any FlowAdmissionCounters)?,
+    static func collect(flows: PostgresFlowStore, webState: PostgresWebStateStore, admission: PostgresAdmissionCounters?,
                         now: UnixTime, retentionSeconds: Int) -> Report {
         var report = Report()
         report.flowsAndTokens = flows.collectExpired(now: now, retentionSeconds: retentionSeconds)
         (report.sessions, report.counters) = webState.collectExpiredWebState(now: now)
-        // The admission rows, when the backend's counters collect their own (they expire with
-        // the flows they count).
-        if let collecting = admission as? any ExpiredStateCollecting {
-            report.admission = collecting.collectExpired(now: now, retentionSeconds: 0)
-        }
+        // The admission rows (they expire with the flows they count).
+        report.admission = admission?.collectExpired(now: now) ?? 0
         return report
     }
 }

@@ -12,6 +12,11 @@ struct StateCopy {
     let toWeb: any WebStateStorage
     let now: UnixTime
 
+    /// Why the copy cannot go on without breaking what the target holds.
+    struct Refusal: Error, CustomStringConvertible {
+        var description: String
+    }
+
     struct Counts: CustomStringConvertible {
         var keys = 0, flows = 0, accessTokens = 0, refreshFamilies = 0, refreshTokens = 0
         var revokedAccessTokens = 0, revokedSubjects = 0, sessions = 0, skipped = 0
@@ -28,7 +33,7 @@ struct StateCopy {
         let source = try from.load().sorted { $0.createdAt < $1.createdAt }
         let present = try to.load().map(\.kid)
         guard Array(source.map(\.kid).prefix(present.count)) == present else {
-            throw FlowStorageError(.io, "the database already has signing keys (\(present.joined(separator: ", "))) that are not the directory's; remove them or copy into an empty database")
+            throw Refusal(description: "the database already has signing keys (\(present.joined(separator: ", "))) that are not the directory's (did a host start on it before the copy?); copy into a freshly migrated database")
         }
         var copied = 0
         for (i, key) in source.enumerated() where i >= present.count {
