@@ -3,9 +3,10 @@
 # bench.sh --backend all, sourced by bench.sh once its options are parsed: in
 # one invocation, one after the other on the same machine state, the
 # directory store, PostgreSQL on one host and PostgreSQL on two hosts, each a
-# run of bench.sh (with its own ceiling) in D/directory, D/pg-one and
-# D/pg-two, all on one cluster (D/pg, or --pg-url); then one table
-# (compare_backends.py) with issue 12's targets, in D/results-all.txt.
+# run of bench.sh (with its own ceiling) in D/directory-1, D/pg-one-1 and
+# D/pg-two-1 (--rounds N: N times over, alternating, D/...-N), all on one
+# cluster (D/pg, or --pg-url); then one table (compare_backends.py, medians
+# over the rounds) with issue 12's targets, in D/results-all.txt.
 
 work=${work:-$DG_ROOT/run/bench}
 [[ $work == /* ]] || work=$PWD/$work   # the configs and sockets name absolute paths
@@ -45,16 +46,21 @@ common=(--duration "$duration" --connections "$connections" --threads "$threads"
 
 load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
-for run in directory pg-one pg-two; do
-    case $run in
-        directory) args=(--backend directory) ;;
-        pg-one) args=(--backend postgresql --topology one-host) ;;
-        pg-two) args=(--backend postgresql --topology two-hosts) ;;
-    esac
-    log "---- $run: bench.sh ${args[*]} ${common[*]}"
-    BENCH_PG_URL=$all_pg_url BENCH_PG_DIR=$all_pg_dir \
-        bash "$bench_dir/bench.sh" "${args[@]}" "${common[@]}" --dir "$work/$run" | tee "$work/$run.out" ||
-        die "the $run run failed (see above)"
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds: expected a positive number"
+declare -A results=()
+for ((round = 1; round <= rounds; round++)); do
+    for run in directory pg-one pg-two; do
+        case $run in
+            directory) args=(--backend directory) ;;
+            pg-one) args=(--backend postgresql --topology one-host) ;;
+            pg-two) args=(--backend postgresql --topology two-hosts) ;;
+        esac
+        log "---- round $round of $rounds, $run: bench.sh ${args[*]} ${common[*]}"
+        BENCH_PG_URL=$all_pg_url BENCH_PG_DIR=$all_pg_dir \
+            bash "$bench_dir/bench.sh" "${args[@]}" "${common[@]}" --dir "$work/$run-$round" | tee "$work/$run-$round.out" ||
+            die "the $run run of round $round failed (see above)"
+        results[$run]+="${results[$run]:+,}$work/$run-$round/results.tsv"
+    done
 done
 load_after=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
@@ -63,5 +69,5 @@ python3 "$bench_dir/compare_backends.py" --started "$started" --load "$load_befo
         string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings
         WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers')")" \
     --setup "$(nproc) cores; $workers devicegate workers in all (two hosts: $((workers / 2)) each); nginx worker_processes $nginx_workers; wrk -t$threads -c$connections -d${duration}s" \
-    directory="$work/directory/results.tsv" pg-one="$work/pg-one/results.tsv" pg-two="$work/pg-two/results.tsv" |
+    directory="${results[directory]}" pg-one="${results[pg-one]}" pg-two="${results[pg-two]}" |
     tee "$work/results-all.txt"

@@ -13,7 +13,7 @@
 #                           [--entries-dir DIR]]
 #                           [--backend directory|postgresql|all]
 #                           [--topology one-host|two-hosts] [--pg-url URL]
-#                           [--pg-synchronous-commit on|off]
+#                           [--pg-synchronous-commit on|off] [--rounds N]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -96,7 +96,9 @@
 # D/pg-two, each with its own ceiling), then one table of polls, device
 # authorizations, auth_request checks and complete flows, as % of the
 # ceiling of the same run and of the directory store, with issue 12's
-# targets. About 6 minutes plus the build.
+# targets. About 6 minutes plus the build. --rounds N repeats the three
+# runs N times, alternating (D/<run>-<round>), and reports medians: the same
+# run on this VM varies by far more than the backends differ in some rows.
 #
 # --smaps: after the last scenario, where each worker's memory is, by mapping
 # (smaps.py: libraries, heap, anonymous), into run/bench/smaps.txt.
@@ -177,6 +179,7 @@ backend=directory
 topology=one-host
 pg_url=""
 pg_synchronous_commit=on
+rounds=1
 
 usage() { sed -n '3,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
@@ -208,6 +211,7 @@ while (($#)); do
             [[ ${2:-} =~ ^(one-host|two-hosts)$ ]] || { printf -- '--topology: expected one-host or two-hosts\n' >&2; usage 2; }
             topology=$2; shift ;;
         --pg-url) pg_url=$2; shift ;;
+        --rounds) rounds=$2; shift ;;
         --pg-synchronous-commit)
             [[ ${2:-} == on || ${2:-} == off ]] || { printf -- '--pg-synchronous-commit: expected on or off\n' >&2; usage 2; }
             pg_synchronous_commit=$2; shift ;;
