@@ -495,7 +495,7 @@ host_worker_ticks() {
 # Results, one entry per scenario (sizes and sup_cpu for --entries; the
 # database's share for --backend postgresql, "-" otherwise).
 names=() rps=() p50=() p99=() statuses=() unexpected=() sockerr=() rss=() rss_all=() sizes=() sup_cpu=() disk_read=()
-pg_stmts=() pg_txns=() pg_cpu=() host_split=()
+pg_stmts=() pg_txns=() pg_cpu=() host_split=() worker_us=() pg_us=()
 # The --entries size being measured (empty otherwise).
 entries_now=""
 
@@ -547,7 +547,8 @@ scenario() {
     local sectors0=""
     [[ -n $disk_dev ]] && sectors0=$(sectors_read)
     # The database's share: only for devicegate's scenarios (not the ceiling).
-    local on_pg=false pg_ticks0="" a_ticks0=0 b_ticks0=0
+    local on_pg=false pg_ticks0="" a_ticks0=0 b_ticks0=0 w_ticks0=0
+    for pid in $pids; do w_ticks0=$((w_ticks0 + $(cpu_ticks "$pid"))); done
     if [[ $backend == postgresql && $pidfile == "$work/devicegate.pid" ]]; then
         on_pg=true
         pg_ticks0=$(pg_cluster_ticks)
@@ -566,7 +567,8 @@ scenario() {
         run_wrk "$work/$slug.wrk.txt" "$duration" "$lua" "$path" "$@"
     fi
 
-    local pg_ticks1="" scenario_ns=$(($(date +%s%N) - started_ns))
+    local pg_ticks1="" scenario_ns=$(($(date +%s%N) - started_ns)) w_ticks1=0
+    for pid in $pids; do w_ticks1=$((w_ticks1 + $(cpu_ticks "$pid"))); done
     $on_pg && pg_ticks1=$(pg_cluster_ticks)
     if [[ -n $pg_ticks1 ]]; then
         pg_cpu+=("$(awk -v t="$((pg_ticks1 - pg_ticks0))" -v hz="$clock_ticks" -v ns="$scenario_ns" \
@@ -628,6 +630,15 @@ scenario() {
             "$requests" "$work/$slug.statements.txt")
     fi
     pg_stmts+=("${per_request% *}") pg_txns+=("${per_request#* }")
+    # CPU per request, µs: the workers' (all hosts), and the cluster's when known.
+    worker_us+=("$(awk -v t="$((w_ticks1 - w_ticks0))" -v hz="$clock_ticks" -v n="$requests" \
+        'BEGIN {printf "%.0f", n ? 1e6 * t / hz / n : 0}')")
+    if [[ -n $pg_ticks1 ]]; then
+        pg_us+=("$(awk -v t="$((pg_ticks1 - pg_ticks0))" -v hz="$clock_ticks" -v n="$requests" \
+            'BEGIN {printf "%.0f", n ? 1e6 * t / hz / n : 0}')")
+    else
+        pg_us+=("-")
+    fi
 
     names+=("$name")
     last_rps=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN {printf "%.0f", n / (us / 1e6)}')
@@ -679,7 +690,7 @@ seconds_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN {printf "%.1f", (b -
 skip_scenario() {
     names+=("$1") rps+=("-") p50+=("-") p99+=("-") statuses+=("not run: $2") unexpected+=("-")
     sockerr+=("-") rss+=("-") rss_all+=("-") sizes+=("$entries_now") sup_cpu+=("-") disk_read+=("-")
-    pg_stmts+=("-") pg_txns+=("-") pg_cpu+=("-") host_split+=("-")
+    pg_stmts+=("-") pg_txns+=("-") pg_cpu+=("-") host_split+=("-") worker_us+=("-") pg_us+=("-")
 }
 
 # measure_entries N: grow the state directory to N entries (it starts empty and
@@ -932,14 +943,16 @@ report() {
     fi
     printf '\n%-40s %9s %10s %10s %10s %8s %12s %9s' \
         scenario 'req/s' p50 p99 unexpected 'sockerr' 'RSS/worker' 'ceiling'
-    [[ $backend == postgresql ]] && printf ' %9s %8s %7s' 'stmts/req' 'txn/req' 'pg CPU'
+    printf ' %8s' 'wkr µs'
+    [[ $backend == postgresql ]] && printf ' %9s %8s %7s %6s' 'stmts/req' 'txn/req' 'pg CPU' 'pg µs'
     [[ $topology == two-hosts ]] && printf ' %7s' 'A/B'
     printf '\n'
     for i in "${!names[@]}"; do
         ratio=$(awk -v a="${rps[i]}" -v b="${rps[0]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')
         printf '%-40s %9s %10s %10s %10s %8s %12s %9s' "${names[i]}" "${rps[i]}" \
             "${p50[i]}" "${p99[i]}" "${unexpected[i]}" "${sockerr[i]}" "${rss[i]}" "$ratio"
-        [[ $backend == postgresql ]] && printf ' %9s %8s %7s' "${pg_stmts[i]}" "${pg_txns[i]}" "${pg_cpu[i]}"
+        printf ' %8s' "${worker_us[i]}"
+        [[ $backend == postgresql ]] && printf ' %9s %8s %7s %6s' "${pg_stmts[i]}" "${pg_txns[i]}" "${pg_cpu[i]}" "${pg_us[i]}"
         [[ $topology == two-hosts ]] && printf ' %7s' "${host_split[i]}"
         printf '\n'
     done
@@ -961,6 +974,8 @@ unexpected  responses other than expected: 400 authorization_pending for the
             authorization_pending for polls, 200 for complete flows (the
             token response) and auth_request checks
 sockerr     wrk's connect, read and write errors and timeouts
+wkr µs      CPU time (user + system) of the workers (all hosts) per request
+            (per flow for complete flows; the ceiling's: trivial.c's)
 ceiling     requests/s relative to the trivial C responder
 raw output  $work/*.wrk.txt
 EOF
@@ -972,7 +987,8 @@ stmts/req   database statements per request (per flow for complete flows),
             per request, mean and total time): $work/*.statements.txt
 txn/req     explicit transactions (BEGINs) per request
 pg CPU      CPU of all the cluster's processes during the scenario, % of one
-            core (only for a cluster this run started or --backend all's)
+            core (only for a cluster this run started or --backend all's);
+pg µs       the same per request
 EOF
     fi
     if [[ $topology == two-hosts ]]; then
@@ -1008,8 +1024,8 @@ EOF
 report | tee "$work/results.txt"
 # For --backend all: one line a scenario, tab-separated.
 for i in "${!names[@]}"; do
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${names[i]}" "${rps[i]}" "${p50[i]}" "${p99[i]}" \
-        "${unexpected[i]}" "${sockerr[i]}" "${pg_stmts[i]}" "${pg_txns[i]}" "${pg_cpu[i]}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${names[i]}" "${rps[i]}" "${p50[i]}" "${p99[i]}" \
+        "${unexpected[i]}" "${sockerr[i]}" "${pg_stmts[i]}" "${pg_txns[i]}" "${pg_cpu[i]}" "${worker_us[i]}" "${pg_us[i]}"
 done >"$work/results.tsv"
 if [[ $topology == two-hosts ]]; then
     nginx_b_errors=$(($(grep -cF "$dg_b_socket" "$work/nginx-error.log" || true) - ${nginx_b_errors0:-0}))

@@ -32,21 +32,21 @@ def read_round(path):
     rows = {}
     with open(path) as f:
         for line in f:
-            name, rps, p50, p99, unexpected, sockerr, stmts, txns, cpu = line.rstrip("\n").split("\t")
+            name, rps, p50, p99, unexpected, sockerr, stmts, txns, cpu, worker_us, pg_us = line.rstrip("\n").split("\t")
             for key, prefix, _ in SCENARIOS:
                 if name.startswith(prefix):
                     rows[key] = dict(name=name, rps=float(rps), p99=p99, unexpected=unexpected,
-                                     sockerr=sockerr, stmts=stmts, txns=txns, cpu=cpu)
+                                     sockerr=sockerr, stmts=stmts, txns=txns, cpu=cpu, worker_us=worker_us, pg_us=pg_us)
     return rows
 
 
-def median_text(values):
+def median_text(values, form="%.2f"):
     """The median of "2.00"/"57%" figures, "-" when there are none."""
     numbers = [float(v.rstrip("%")) for v in values if v not in ("-", "")]
     if not numbers:
         return "-"
     m = statistics.median(numbers)
-    return f"{m:.0f}%" if values[0].endswith("%") else f"{m:.2f}"
+    return f"{m:.0f}%" if values[0].endswith("%") else form % m
 
 
 def read_run(paths):
@@ -65,7 +65,9 @@ def read_run(paths):
                          unexpected=str(sum(int(r[key]["unexpected"]) for r in present if r[key]["unexpected"] != "-")),
                          sockerr=str(sum(int(r[key]["sockerr"]) for r in present if r[key]["sockerr"] != "-")),
                          stmts=median_text([r[key]["stmts"] for r in present]),
-                         cpu=median_text([r[key]["cpu"] for r in present]))
+                         cpu=median_text([r[key]["cpu"] for r in present]),
+                         worker_us=median_text([r[key]["worker_us"] for r in present], "%.0f"),
+                         pg_us=median_text([r[key]["pg_us"] for r in present], "%.0f"))
     return rows, len(rounds)
 
 
@@ -96,25 +98,27 @@ def main():
         print(f"{rounds} rounds, the backends alternating: medians; the req/s range of the rounds below.")
     print("of ceiling: req/s relative to the trivial responder of the same run; of dir: relative to")
     print("the directory store's run; stmts/req: database statements per request (per flow for")
-    print("complete flows), BEGIN/COMMIT apart; pg CPU: the cluster's processes, % of one core.\n")
+    print("complete flows), BEGIN/COMMIT apart; pg CPU: the cluster's processes, % of one core;")
+    print("wkr, pg: CPU µs per request of the workers (all hosts) and of the cluster.\n")
     head = f"{'scenario':36}"
     for name in runs:
-        head += f" | {RUNS.get(name, name):>38}"
+        head += f" | {RUNS.get(name, name):>50}"
     print(head)
     sub = f"{'':36}"
     for name in runs:
-        sub += f" | {'req/s':>8} {'ceiling':>7} {'of dir':>6} {'stmts':>6} {'pg CPU':>7}"
+        sub += f" | {'req/s':>8} {'ceiling':>7} {'of dir':>6} {'stmts':>6} {'pg CPU':>7} {'wkr':>5} {'pg':>5}"
     print(sub)
     for key, _, label in SCENARIOS:
         line = f"{label:36}"
         for name, rows in runs.items():
             row = rows.get(key)
             if not row:
-                line += f" | {'-':>8} {'':>7} {'':>6} {'':>6} {'':>7}"
+                line += f" | {'-':>8} {'':>7} {'':>6} {'':>6} {'':>7} {'':>5} {'':>5}"
                 continue
             of_dir = pct(row["rps"], directory[key]["rps"]) if key in directory and name != "directory" else "-"
             of_ceiling = f"{100 * row['of_ceiling']:.0f}%"
-            line += f" | {row['rps']:8.0f} {of_ceiling:>7} {of_dir:>6} {row['stmts']:>6} {row['cpu']:>7}"
+            line += (f" | {row['rps']:8.0f} {of_ceiling:>7} {of_dir:>6} {row['stmts']:>6} {row['cpu']:>7}"
+                     f" {row['worker_us']:>5} {row['pg_us']:>5}")
         print(line)
     if rounds > 1:
         print("\nreq/s, lowest to highest round:")
