@@ -17,7 +17,8 @@ final class SignedAppFixture {
     let app: DeviceGateApp
     let keys: KeyRing
 
-    init(format: TokenSettings.Format = .jwt, configure: (inout DeviceGateConfiguration) -> Void = { _ in }) throws {
+    init(format: TokenSettings.Format = .jwt, configure: (inout DeviceGateConfiguration) -> Void = { _ in },
+         storage adjust: (inout ApplicationStorage) -> Void = { _ in }) throws {
         config = testConfiguration(stateDirectory: temp.path + "/state")
         config.users = ["alice": UserClaims(name: "Alice", email: "alice@example.com", emailVerified: true)]
         config.tokens.format = format
@@ -30,7 +31,9 @@ final class SignedAppFixture {
         let files = try storage.signingKeys(keysDirectory: config.keysDirectory)
         try KeyRing.ensureKey(files: files, algorithm: .rs256, now: clock.now())
         keys = KeyRing(files: files, maximumTokenLifetime: 3600)
-        app = try DeviceGateApp.assemble(configuration: config, storage: storage.application(keys: files),
+        var application = storage.application(keys: files)
+        adjust(&application)
+        app = try DeviceGateApp.assemble(configuration: config, storage: application,
                                          clock: clock, telemetry: .disabled(), logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
