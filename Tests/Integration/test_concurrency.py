@@ -9,6 +9,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from harness import assert_oauth_json, check_state_files, run_threads, wait_until

@@ -10,6 +10,8 @@ import stat
 import subprocess
 import time
 
+import pytest
+
 from harness import DEVICEGATE_BIN, assert_oauth_error, assert_oauth_json, clean_env, sha256_hex, wait_until
 
 METRICS_SERVER = "        include devicegate/devicegate-metrics.conf;\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 
+import pytest
 import requests
 
 from harness import HTTP_TIMEOUT
