@@ -180,6 +180,11 @@ def test_a_key_rotated_on_a_signs_on_b_within_a_second_and_the_jwks_agree(two):
     # Tokens of the old key still verify on both hosts.
     for h in two.hosts:
         assert h.userinfo(grant["access_token"]).status_code == 200
+    # A worker that has not yet noticed the new key refuses tokens it signed: let every worker
+    # of both hosts notice (they look about once a second) before the next test's tokens.
+    time.sleep(1.5)
+    for _ in range(6):
+        assert two.userinfo(t_new := two.grant("openid")["access_token"]).status_code == 200 and _kid(t_new) == new_kid
 
 
 def test_a_revocation_on_a_is_refused_by_b_within_a_second(two):
