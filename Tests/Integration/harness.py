@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -936,7 +937,7 @@ class TwoHostStack(HostStack):
                 return (self.balancer_root / name.partition("/")[2]).read_text(errors="replace")[-n:]
             except FileNotFoundError:
                 return ""
-        return "".join(f"[host {label}] {h.tail(name, n)}\n" for label, h in zip("ab", self.hosts))
+        return "".join(h.tail(name, n) + "\n" for h in self.hosts)
 
     # ---- CLI on one host or the other
 
@@ -971,12 +972,23 @@ class TwoHostStack(HostStack):
 
     @property
     def state(self) -> Path:
-        """Only the signing keys of a state directory (``keys/index``, ``keys/KID.pem``),
-        written from the shared database's ``signing_keys`` at each use: what tests read to
-        craft tokens the server could have signed. Nothing else is in it."""
+        """What tests read of a state directory, as the install holds it on two hosts, written
+        afresh at each use: the signing keys (``keys/index``, ``keys/KID.pem``) from the
+        shared database's ``signing_keys``, to craft tokens the server could have signed; and
+        ``audit.jsonl``, both hosts' audit logs merged in time order, as an operator ships
+        them to one place. Nothing else is in it."""
         if self.db_url is None:
             return self.a.state
         view = self.root / "database-view"
+        view.mkdir(exist_ok=True)
+        events = []
+        for h in self.hosts:
+            try:
+                events += (h.state / "audit.jsonl").read_text().splitlines()
+            except FileNotFoundError:
+                pass
+        events.sort(key=lambda line: json.loads(line).get("time", ""))
+        (view / "audit.jsonl").write_text("".join(line + "\n" for line in events))
         keys = view / "keys"
         keys.mkdir(parents=True, exist_ok=True)
         rows = psql(self.db_url, "SELECT kid, alg, created_ms, coalesce(retired_ms, 0) FROM signing_keys ORDER BY added_version")

@@ -162,7 +162,6 @@ def _signed_in(stack: Stack, browser: requests.Session) -> bool:
     return False
 
 
-@pytest.mark.one_host("reads the audit log in one host's state directory")
 def test_users_remove_revokes_sessions_refresh_families_and_access_tokens(rv):
     password = "gina's long password"
     add = subprocess.run([DEVICEGATE_BIN, "users", "add", "gina", "-c", str(rv.config)], input=password + "\n",
@@ -196,7 +195,6 @@ def test_users_remove_revokes_sessions_refresh_families_and_access_tokens(rv):
     assert again.returncode == 0 and "not in" in again.stdout, (again.stdout, again.stderr)
 
 
-@pytest.mark.one_host("reads the audit log in one host's state directory")
 def test_a_second_redemption_kills_the_first_tokens(rv):
     flow = rv.new_flow(scope="openid offline_access api.read")
     assert rv.approve(flow["user_code"]).returncode == 0
