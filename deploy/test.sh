@@ -67,6 +67,8 @@ stop_postgres() {
     bash "$DG_ROOT/deploy/postgres-test-cluster.sh" stop "$postgres_dir" || warn "could not stop the PostgreSQL cluster in $postgres_dir"
 }
 trap stop_postgres EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 log "PostgreSQL test cluster (deploy/postgres-test-cluster.sh start $postgres_dir)"
 DEVICEGATE_TEST_POSTGRES_URL=$(bash deploy/postgres-test-cluster.sh start "$postgres_dir") ||
     die "cannot start a PostgreSQL test cluster in $postgres_dir: $(tail -5 "$postgres_dir/log" 2>/dev/null)"
