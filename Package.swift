@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "DeviceGateWebTests", dependencies: ["DeviceGateWeb", "DeviceGateHTTP", "DeviceGateAssembly", "DirectoryStorage", "DeviceGateTesting", "Observability", "TokenSigning"]),
         .testTarget(name: "FastCGIServerTests", dependencies: ["FastCGIServer", "DeviceGateTesting"]),
         // The storage contract's promises, run against every backend (file and memory).
-        .testTarget(name: "StorageConformanceTests", dependencies: ["DeviceFlow", "DirectoryStorage", "DeviceGateTesting"]),
+        .testTarget(name: "StorageConformanceTests", dependencies: ["DeviceFlow", "DirectoryStorage", "PostgresStorage", "DeviceGateTesting"]),
         .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "FuzzTests", dependencies: ["DeviceGateFuzzing", "DeviceFlow", "DeviceGateHTTP", "DeviceGateTesting", "FastCGIServer"]),
     ]

@@ -171,6 +171,9 @@ public final class PostgresConnection: @unchecked Sendable {
     public private(set) var connectCount = 0
     /// Statements run so far, for the benchmark's queries per request.
     public private(set) var statementCount = 0
+    /// Round trips to the server so far (a pipeline of several statements is one; preparing a
+    /// statement the first time is one more), for the tests' cost of a request.
+    public private(set) var roundTripCount = 0
 
     public init(settings: PostgresSettings) {
         self.settings = settings
@@ -240,6 +243,35 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs SQL text with no parameters, possibly several statements (schema migrations).
     public func executeScript(_ sql: String) throws {
         try lock.withLock { try simple(sql) }
+    }
+
+    /// `transaction`, with its first statement sent with BEGIN in one round trip (libpq's
+    /// pipeline mode): what a read-modify-write under a row lock (`SELECT … FOR UPDATE`) needs
+    /// first, so it costs three round trips (BEGIN and the locked read, the write, COMMIT)
+    /// rather than four. `body` gets the first statement's rows. Inside an open transaction it
+    /// joins it, as `transaction` does.
+    public func transaction<T>(beginningWith first: PostgresStatement, _ parameters: [PostgresValue] = [],
+                               _ body: (PostgresConnection.Transaction, [PostgresRow]) throws -> T) throws -> T {
+        try lock.withLock {
+            if inTransaction { return try body(Transaction(connection: self), try run(first, parameters)) }
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    let rows = try beginPipelined(first, parameters)
+                    inTransaction = true
+                    let result = try body(Transaction(connection: self), rows)
+                    inTransaction = false
+                    try simple("COMMIT")
+                    return result
+                } catch {
+                    inTransaction = false
+                    if conn != nil { try? simple("ROLLBACK") }
+                    if let e = error as? PostgresError, e.isRetryable, attempt < 3 { continue }
+                    throw error
+                }
+            }
+        }
     }
 
     // MARK: Internals (called with the lock held)
@@ -314,6 +346,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// rows of the last one. Drops the connection on anything but a server-side error.
     private func answer(_ c: OpaquePointer, sent: Bool) throws -> [PostgresRow] {
         guard sent else { return try lost(c) }
+        roundTripCount += 1
         let deadline = Self.monotonicMilliseconds() + Int64(settings.statementTimeoutMilliseconds) + 1_000
         // Flush what libpq buffered (non-blocking mode), then read until it has every result.
         while true {
@@ -350,6 +383,93 @@ public final class PostgresConnection: @unchecked Sendable {
         if let failure {
             // The server's own statement_timeout or an admin shutdown: the connection may be
             // fine, but a shutdown (57P01, 57P02, 57P03) is not worth keeping.
+            if let s = failure.sqlState, s.hasPrefix("57P") || s.hasPrefix("08") { dropConnection() }
+            throw failure
+        }
+        return rows
+    }
+
+    /// BEGIN and `statement` (prepared first if this connection has not yet) in one pipeline,
+    /// one round trip; the statement's rows. On an error the caller rolls back (a BEGIN that
+    /// succeeded before a failed statement leaves an aborted transaction open).
+    private func beginPipelined(_ statement: PostgresStatement, _ parameters: [PostgresValue]) throws -> [PostgresRow] {
+        let c = try connected()
+        guard PQenterPipelineMode(c) == 1 else { throw PostgresError(.protocolViolation, "cannot enter pipeline mode") }
+        let preparing = !prepared.contains(statement.name)
+        var sent = true
+        if preparing {
+            sent = statement.name.withCString { name in statement.sql.withCString { sql in PQsendPrepare(c, name, sql, 0, nil) } } == 1
+        }
+        sent = sent && PQsendQueryParams(c, "BEGIN", 0, nil, nil, nil, nil, 0) == 1
+        let texts = parameters.map(\.text)
+        sent = sent && withArrayOfOptionalCStrings(texts) { values in
+            statement.name.withCString { name in PQsendQueryPrepared(c, name, Int32(texts.count), values, nil, nil, 0) }
+        } == 1
+        sent = sent && PQpipelineSync(c) == 1
+        statementCount += 2
+        var firstSucceeded = false
+        defer {
+            // Prepared even when a later statement of the pipeline failed; a dropped
+            // connection forgot every statement.
+            if preparing, firstSucceeded, conn == c { prepared.insert(statement.name) }
+        }
+        return try pipelineAnswer(c, sent: sent, firstSucceeded: &firstSucceeded)
+    }
+
+    /// Reads every result of the pipeline just sent, up to its sync point, within the deadline,
+    /// and leaves pipeline mode; the rows of the last statement that returned any. The first
+    /// server error is thrown (what followed it was skipped: PGRES_PIPELINE_ABORTED).
+    /// `firstSucceeded` says whether the pipeline's first statement did.
+    private func pipelineAnswer(_ c: OpaquePointer, sent: Bool, firstSucceeded: inout Bool) throws -> [PostgresRow] {
+        guard sent else { return try lost(c) }
+        roundTripCount += 1
+        let deadline = Self.monotonicMilliseconds() + Int64(settings.statementTimeoutMilliseconds) + 1_000
+        while true {
+            let f = PQflush(c)
+            if f == 0 { break }
+            if f < 0 { return try lost(c) }
+            guard try wait(c, for: Int16(POLLOUT | POLLIN), until: deadline) else { return try timedOut() }
+            if PQconsumeInput(c) == 0 { return try lost(c) }
+        }
+        var rows: [PostgresRow] = []
+        var failure: PostgresError?
+        var synced = false
+        var emptyInARow = 0
+        var first = true
+        while !synced {
+            while PQisBusy(c) == 1 {
+                guard try wait(c, for: Int16(POLLIN), until: deadline) else { return try timedOut() }
+                if PQconsumeInput(c) == 0 { return try lost(c) }
+            }
+            guard let result = PQgetResult(c) else {
+                // The end of one statement's results; a run of them with nothing between
+                // would be a libpq state this code does not know.
+                emptyInARow += 1
+                if emptyInARow > 8 { dropConnection(); throw PostgresError(.protocolViolation, "pipeline returned no sync point") }
+                continue
+            }
+            emptyInARow = 0
+            defer { PQclear(result) }
+            if first {
+                first = false
+                firstSucceeded = PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK
+            }
+            switch PQresultStatus(result) {
+            case PGRES_PIPELINE_SYNC: synced = true
+            case PGRES_TUPLES_OK: rows = Self.rows(result)
+            case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY, PGRES_PIPELINE_ABORTED: break
+            case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
+                if failure == nil {
+                    let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                    failure = PostgresError(.server, Self.message(PQresultErrorMessage(result)), sqlState: state)
+                }
+            default:
+                failure = failure ?? PostgresError(.protocolViolation, "result status \(PQresultStatus(result).rawValue)")
+            }
+        }
+        if PQstatus(c) != CONNECTION_OK { return try lost(c) }
+        guard PQexitPipelineMode(c) == 1 else { dropConnection(); throw PostgresError(.protocolViolation, "cannot leave pipeline mode") }
+        if let failure {
             if let s = failure.sqlState, s.hasPrefix("57P") || s.hasPrefix("08") { dropConnection() }
             throw failure
         }

@@ -67,13 +67,22 @@ public enum PostgresSchema {
     /// after. Refuses a schema newer than this binary.
     @discardableResult
     public static func migrate(_ connection: PostgresConnection) throws -> (from: Int, to: Int) {
-        try connection.executeScript("""
+        // `CREATE TABLE IF NOT EXISTS` is not atomic against itself: two sessions creating the
+        // table at once can both pass the check, and the second fails on the catalog's unique
+        // index (23505) or finds the table after all (42P07). The table then exists, so once more
+        // is enough.
+        let bootstrap = """
             CREATE TABLE IF NOT EXISTS devicegate_schema (
                 one boolean PRIMARY KEY DEFAULT true CHECK (one),
                 version integer NOT NULL
             );
             INSERT INTO devicegate_schema (one, version) VALUES (true, 0) ON CONFLICT (one) DO NOTHING;
-            """)
+            """
+        do {
+            try connection.executeScript(bootstrap)
+        } catch let e as PostgresError where e.sqlState == "23505" || e.sqlState == "42P07" {
+            try connection.executeScript(bootstrap)
+        }
         let lockVersion = PostgresStatement("schema_lock_version", "SELECT version FROM devicegate_schema WHERE one FOR UPDATE")
         let setVersion = PostgresStatement("schema_set_version", "UPDATE devicegate_schema SET version = $1 WHERE one")
         return try connection.transaction { tx in
