@@ -67,22 +67,10 @@ public enum PostgresSchema {
     /// after. Refuses a schema newer than this binary.
     @discardableResult
     public static func migrate(_ connection: PostgresConnection) throws -> (from: Int, to: Int) {
-        // `CREATE TABLE IF NOT EXISTS` is not atomic against itself: two sessions creating the
-        // table at once can both pass the check, and the second fails on the catalog's unique
-        // index (23505) or finds the table after all (42P07). The table then exists, so once more
-        // is enough.
-        let bootstrap = """
-            CREATE TABLE IF NOT EXISTS devicegate_schema (
-                one boolean PRIMARY KEY DEFAULT true CHECK (one),
-                version integer NOT NULL
-            );
-            INSERT INTO devicegate_schema (one, version) VALUES (true, 0) ON CONFLICT (one) DO NOTHING;
-            """
-        do {
-            try connection.executeScript(bootstrap)
-        } catch let e as PostgresError where e.sqlState == "23505" || e.sqlState == "42P07" {
-            try connection.executeScript(bootstrap)
-        }
+        // Two hosts creating the table at the same instant: `IF NOT EXISTS` does not cover the
+        // race (the loser fails with 23505 on pg_type, 42P07 or 42710) once the winner commits, so the
+        // loser runs it again and finds the table.
+        try bootstrapRetryingCreationRace(connection)
         let lockVersion = PostgresStatement("schema_lock_version", "SELECT version FROM devicegate_schema WHERE one FOR UPDATE")
         let setVersion = PostgresStatement("schema_set_version", "UPDATE devicegate_schema SET version = $1 WHERE one")
         return try connection.transaction { tx in
@@ -94,6 +82,26 @@ public enum PostgresSchema {
             }
             try tx.execute(setVersion, [.int(Int64(version))])
             return (from, version)
+        }
+    }
+}
+
+extension PostgresSchema {
+    /// The version table and its row, created if absent.
+    static func bootstrapRetryingCreationRace(_ connection: PostgresConnection) throws {
+        for attempt in 1...2 {
+            do {
+                try connection.executeScript("""
+                    CREATE TABLE IF NOT EXISTS devicegate_schema (
+                        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+                        version integer NOT NULL
+                    );
+                    INSERT INTO devicegate_schema (one, version) VALUES (true, 0) ON CONFLICT (one) DO NOTHING;
+                    """)
+                return
+            } catch let error as PostgresError where attempt == 1 && ["23505", "42P07", "42710"].contains(error.sqlState ?? "") {
+                continue
+            }
         }
     }
 }

@@ -1,50 +1,52 @@
 import DeviceFlow
 
-// PLACEHOLDER (replaced by the pg-shared branch before anything ships): the API the rest of the
-// code builds against.
-
-/// `WebStateStorage` on PostgreSQL: sessions and attempt counters shared by every host. The
-/// password-hash slots limit this host's CPU, so they stay per host: `slots` claims one (the
-/// state directory's flock-ed slots).
-public final class PostgresWebStateStore: WebStateStorage, WebStateCollecting, @unchecked Sendable {
-    public init(connection: PostgresConnection, flows: PostgresFlowStore, slots: @escaping (_ pool: String, _ count: Int) throws -> (any SlotClaim)?) throws {
-        fatalError("PostgresWebStateStore is not built yet")
+/// What the stores of migration 3 (`SharedStateTables`) have in common: every PostgreSQL
+/// failure reaches the storage contract as `FlowStorageError(.io, …)`, which the HTTP layer
+/// answers with 503, never as a raw `PostgresError`.
+enum PostgresSharedState {
+    /// Runs `body`, turning a `PostgresError` into its `storageError`.
+    @discardableResult
+    static func reportingStorageErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PostgresError {
+            throw error.storageError
+        }
     }
-    public var secretKey: [UInt8] { fatalError() }
-    public func saveSession(idHash: String, _ session: WebSession) throws { fatalError() }
-    public func session(idHash: String) throws -> WebSession? { fatalError() }
-    public func deleteSession(idHash: String) throws { fatalError() }
-    public func count(key: String, windowSeconds: Int, now: UnixTime) throws -> WindowCount { fatalError() }
-    public func increment(key: String, windowSeconds: Int, now: UnixTime) throws -> WindowCount { fatalError() }
-    public func decrement(key: String, windowEnd: UnixTime) throws { fatalError() }
-    public func claimSlot(pool: String, count: Int) throws -> (any SlotClaim)? { fatalError() }
-    public func collectExpiredWebState(now: UnixTime) -> (sessions: Int, counters: Int) { fatalError() }
-}
 
-/// `SigningKeyStorage` on PostgreSQL: every host signs with the same active key and publishes
-/// the same JWKS.
-public final class PostgresKeyStore: SigningKeyStorage, @unchecked Sendable {
-    public init(connection: PostgresConnection) { fatalError("PostgresKeyStore is not built yet") }
-    public var location: String { fatalError() }
-    public func indexVersion() -> Int64? { fatalError() }
-    public func load() throws -> [StoredKey] { fatalError() }
-    public func activate(_ key: StoredKey, now: UnixTime, forgetRetiredBefore: UnixTime?, onlyIfNone: Bool) throws -> Bool { fatalError() }
-}
+    /// Rows one collection statement removes at most.
+    static let collectionBatch: Int64 = 10_000
+    /// Batches one call of a collector runs at most, so a backlog is worked off over several
+    /// housekeeping ticks, each statement well within `statement_timeout`.
+    static let collectionBatches = 10
 
-/// `FlowAdmissionCounters` on PostgreSQL: the caps on pending flows count across hosts.
-public final class PostgresAdmissionCounters: FlowAdmissionCounters, @unchecked Sendable {
-    public init(connection: PostgresConnection) { fatalError("PostgresAdmissionCounters is not built yet") }
-    public func admit(_ keys: [AdmissionKey], expiresAt: UnixTime, lifetimeSeconds: Int, now: UnixTime) throws -> AdmissionRefusal? { fatalError() }
-}
+    /// Runs `statement` (`$1`: the cutoff, `$2`: the batch size; answers the count removed)
+    /// until a batch removes fewer than a full batch, at most `collectionBatches` times.
+    /// Rows are picked `FOR UPDATE SKIP LOCKED`: collectors on several hosts share a backlog
+    /// instead of waiting for each other, and a row in use is left for the next tick. Returns
+    /// how many went; a failure ends the call with what was removed so far.
+    static func collectInBatches(_ statement: PostgresStatement, before cutoff: PostgresValue, _ connection: PostgresConnection) -> Int {
+        var removed = 0
+        for _ in 0..<collectionBatches {
+            guard let n = try? connection.execute(statement, [cutoff, .int(collectionBatch)]).first?.int64(0) else { break }
+            removed += Int(n)
+            if n < collectionBatch { break }
+        }
+        return removed
+    }
 
-/// `UnknownCodeCounting` on PostgreSQL, one table row set per kind.
-public final class PostgresUnknownCodeCounts: UnknownCodeCounting, @unchecked Sendable {
-    public init(connection: PostgresConnection, kind: UnknownCredential) { fatalError("PostgresUnknownCodeCounts is not built yet") }
-    public func add(address: String, clientID: String, window: Int64) throws -> [UnknownCodeCount] { fatalError() }
-    public func takeDue(window: Int64) throws -> [UnknownCodeCount] { fatalError() }
+    /// SHA-256 of a counter's key, lowercase hex, as the state directory names its counter
+    /// files: the key holds usernames and client addresses, which need not be in the database.
+    /// Hex, so a set of them is a safe `text[]` literal.
+    static func keyHash(_ key: String) -> String { Encoding.sha256Hex(key) }
 
-    /// One table per kind: what `Telemetry.shareUnknownCredentials` counts in.
-    public static func tables(connection: PostgresConnection) -> [UnknownCredential: any UnknownCodeCounting] {
-        Dictionary(uniqueKeysWithValues: UnknownCredential.allCases.map { ($0, PostgresUnknownCodeCounts(connection: connection, kind: $0) as any UnknownCodeCounting) })
+    /// A `text[]` parameter of lowercase hex strings (no quoting needed).
+    static func hexArray(_ hexes: [String]) -> PostgresValue {
+        precondition(hexes.allSatisfy(isLowercaseHex))
+        return .text("{" + hexes.joined(separator: ",") + "}")
+    }
+
+    static func isLowercaseHex(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 }

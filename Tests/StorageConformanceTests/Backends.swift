@@ -59,51 +59,26 @@ struct Backend: Sendable, CustomTestStringConvertible {
                                unknownCodes: MemoryUnknownCodeCounts(), keys: MemorySigningKeys(), reopen: { flows })
     }
 
-    /// Flows on PostgreSQL, one fresh migrated schema per instance (dropped in cleanup);
-    /// `reopen` is a second host: a new connection to the same schema.
+    /// Every store on PostgreSQL, one fresh migrated schema per instance (dropped in
+    /// cleanup); `reopen` is a second host: a new connection to the same schema. The
+    /// password-hash slots stay per host, as in production: a temporary state directory's.
     static let postgres = Backend(name: "postgres") {
         guard let pg = try TestPostgres() else { throw PostgresError(.unavailable, "DEVICEGATE_TEST_POSTGRES_URL is not set") }
-        let flows = try PostgresFlowStore(connection: pg.connection())
-        // pg-shared replaces these with PostgresWebStateStore, PostgresAdmissionCounters,
-        // PostgresUnknownCodeCounts and PostgresKeyStore on the same schema.
-        let web = SessionsRevokedBy(flows: flows, MemoryWebStateStore())
-        return BackendInstance(flows: flows, web: web, admission: MemoryAdmissionCounters(), unknownCodes: MemoryUnknownCodeCounts(),
-                               keys: MemorySigningKeys(), reopen: { try PostgresFlowStore(connection: pg.connection()) },
-                               cleanup: { pg.remove() })
+        let temp = TemporaryDirectory()
+        let host = StateDirectory(root: temp.path + "/state")
+        try host.prepare()
+        let slots = try FileWebStateStore(directory: host)
+        let c = pg.connection()
+        let flows = try PostgresFlowStore(connection: c)
+        return BackendInstance(flows: flows, web: try PostgresWebStateStore(connection: c, flows: flows, slots: slots.claimSlot),
+                               admission: PostgresAdmissionCounters(connection: c), unknownCodes: PostgresUnknownCodeCounts(connection: c, kind: .deviceCode),
+                               keys: PostgresKeyStore(connection: c), reopen: { try PostgresFlowStore(connection: pg.connection()) },
+                               cleanup: { pg.remove(); temp.remove() })
     }
 
     static let all: [Backend] = [.file, .memory] + (TestPostgres.isAvailable ? [.postgres] : [])
 }
 
-/// The in-memory web state with sessions ended by `flows`' subject revocations, as
-/// `MemoryWebStateStore(revocationsFrom:)` does for a memory flow store. pg-shared replaces
-/// this with `PostgresWebStateStore(connection:flows:slots:)`.
-final class SessionsRevokedBy: WebStateStorage, WebStateCollecting {
-    let flows: any FlowStorage
-    let web: MemoryWebStateStore
-
-    init(flows: any FlowStorage, _ web: MemoryWebStateStore) {
-        self.flows = flows
-        self.web = web
-    }
-
-    var secretKey: [UInt8] { web.secretKey }
-    func saveSession(idHash: String, _ session: WebSession) throws { try web.saveSession(idHash: idHash, session) }
-    func session(idHash: String) throws -> WebSession? {
-        guard let session = try web.session(idHash: idHash) else { return nil }
-        if try flows.isRevoked(subject: session.subject, at: session.authTime) {
-            try web.deleteSession(idHash: idHash)
-            return nil
-        }
-        return session
-    }
-    func deleteSession(idHash: String) throws { try web.deleteSession(idHash: idHash) }
-    func count(key: String, windowSeconds: Int, now: UnixTime) throws -> WindowCount { try web.count(key: key, windowSeconds: windowSeconds, now: now) }
-    func increment(key: String, windowSeconds: Int, now: UnixTime) throws -> WindowCount { try web.increment(key: key, windowSeconds: windowSeconds, now: now) }
-    func decrement(key: String, windowEnd: UnixTime) throws { try web.decrement(key: key, windowEnd: windowEnd) }
-    func claimSlot(pool: String, count: Int) throws -> (any SlotClaim)? { try web.claimSlot(pool: pool, count: count) }
-    func collectExpiredWebState(now: UnixTime) -> (sessions: Int, counters: Int) { web.collectExpiredWebState(now: now) }
-}
 
 let start = UnixTime(seconds: 1_800_000_000)
 
