@@ -27,7 +27,7 @@ socket=$run_dir/devicegate.sock
 base_url=http://127.0.0.1:$port
 issuer=$base_url/application/o/devicegate/
 
-ensure_packages libfcgi-dev libcrypt-dev nginx-light=nginx curl=curl pkg-config=pkg-config python3=python3
+ensure_packages libfcgi-dev libcrypt-dev libpq-dev nginx-light=nginx curl=curl pkg-config=pkg-config python3=python3
 bin=$(dg_binary)
 
 # A previous instance, if any, goes first; then start from an empty run/
