@@ -74,7 +74,7 @@ let package = Package(
         ], swiftSettings: fuzzed),
         // The application wired once from configuration and storage: the worker, the tests and the fuzzer all use it.
         .target(name: "DeviceGateAssembly", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "DirectoryStorage", "HostFiles", "TokenSigning", "Observability", "DeviceGateHTTP", "DeviceGateWeb",
+            "DeviceFlow", "DeviceGateConfig", "DirectoryStorage", "PostgresStorage", "HostFiles", "TokenSigning", "Observability", "DeviceGateHTTP", "DeviceGateWeb",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         // The libfcgi accept loop and the worker supervisor; knows nothing about OAuth.
@@ -83,7 +83,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fuzzed),
         .executableTarget(name: "devicegate", dependencies: [
-            "DeviceFlow", "DeviceGateConfig", "DirectoryStorage", "HostFiles", "DeviceGateHTTP", "DeviceGateWeb", "DeviceGateAssembly", "FastCGIServer", "TokenSigning", "Observability",
+            "DeviceFlow", "DeviceGateConfig", "DirectoryStorage", "PostgresStorage", "HostFiles", "DeviceGateHTTP", "DeviceGateWeb", "DeviceGateAssembly", "FastCGIServer", "TokenSigning", "Observability",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: releaseLinking),

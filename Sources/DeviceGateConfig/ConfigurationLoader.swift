@@ -30,6 +30,8 @@ public struct ConfigurationLoader {
         ("DEVICEGATE_MAX_BODY_BYTES", "server.max_body_bytes"),
         ("DEVICEGATE_LOG_LEVEL", "server.log_level"),
         ("DEVICEGATE_LOG_FORMAT", "server.log_format"),
+        // So the database password need not be in the file.
+        ("DEVICEGATE_STORAGE_URL", "storage.url"),
     ]
 
     public init() {}
@@ -44,7 +46,8 @@ public struct ConfigurationLoader {
                 reader.issue(nil, "", "the file is empty")
             }
         } catch {
-            reader.issues.append(.init(location: fileName, key: "", message: "not valid YAML: \(error)"))
+            // Yams quotes the offending line, which may be a storage.url with its password.
+            reader.issues.append(.init(location: fileName, key: "", message: "not valid YAML: \(ConnectionStringRedaction.redact("\(error)"))"))
         }
         reader.applyEnvironment(environment, to: &config)
         reader.validate(&config)
@@ -123,7 +126,7 @@ struct Reader {
     }
 
     mutating func readRoot(_ root: Node, into config: inout DeviceGateConfiguration) {
-        for (key, value) in mapping(root, "", allowed: ["issuer", "state_dir", "server", "lifetimes", "user_code", "endpoints", "clients", "users", "web", "tokens", "audit", "metrics", "admission"]) {
+        for (key, value) in mapping(root, "", allowed: ["issuer", "state_dir", "server", "lifetimes", "user_code", "endpoints", "clients", "users", "web", "tokens", "audit", "metrics", "admission", "storage"]) {
             switch key {
             case "issuer": config.issuer = string(value, key) ?? config.issuer
             case "state_dir": config.stateDirectory = string(value, key) ?? config.stateDirectory
@@ -138,6 +141,7 @@ struct Reader {
             case "audit": readAudit(value, into: &config.operations)
             case "metrics": readMetrics(value, into: &config.operations)
             case "admission": readAdmission(value, into: &config.admission)
+            case "storage": readStorage(value, into: &config.storage)
             default: break
             }
         }
@@ -341,6 +345,8 @@ struct Reader {
             case "server.log_level": config.server.logLevel = value
             case "server.log_format":
                 if let format = DeviceGateConfiguration.LogFormat(rawValue: value) { config.server.logFormat = format } else { bad("expected text or json") }
+            case "storage.url":
+                if let problem = StorageSettings.urlProblem(value) { bad(problem) } else { config.storage.url = value }
             default: break
             }
         }
@@ -385,6 +391,7 @@ struct Reader {
             issue(at: "lifetimes.poll_interval", "must be shorter than lifetimes.device_code")
         }
         validateServer(config.server, signIn: config.web.signIn)
+        validateStorage(config)
         validateWeb(config)
         if config.clients.isEmpty && !issues.contains(where: { $0.key.hasPrefix("clients") }) {
             issue(at: "clients", "at least one client is required")

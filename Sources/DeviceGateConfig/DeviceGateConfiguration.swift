@@ -105,6 +105,8 @@ public struct DeviceGateConfiguration: Sendable {
     public var operations = OperationsSettings()
     /// Caps on pending flows and the state filesystem's reserve.
     public var admission = AdmissionSettings()
+    /// Where the shared state lives: `state_dir` (the default) or PostgreSQL.
+    public var storage = StorageSettings()
 
     public init() {}
 

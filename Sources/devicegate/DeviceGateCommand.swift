@@ -10,7 +10,7 @@ struct DeviceGateCommand: ParsableCommand {
         subcommands: [
             ServeCommand.self, WorkerCommand.self, CheckConfigCommand.self, ApproveCommand.self,
             DenyCommand.self, GarbageCollectCommand.self, HashSecretCommand.self, DemoConfigCommand.self,
-            UsersCommand.self, TemplatesCommand.self, KeysCommand.self, StatusCommand.self,
+            UsersCommand.self, TemplatesCommand.self, KeysCommand.self, StatusCommand.self, DatabaseCommand.self, StorageCommand.self,
         ])
 
     static func main() {

@@ -8,7 +8,7 @@ import Observability
 /// checkpoint, the unknown-code audit lines, garbage collection of the planned shards (flows
 /// and tokens, sessions and web counters, admission counters) and the census of flows. Only
 /// I/O and the log are here; every decision is the plan's.
-final class Housekeeper {
+final class Housekeeper: HousekeepingExecutor {
     private var state: Housekeeping
     private let store: FileFlowStore
     private let webStore: FileWebStateStore

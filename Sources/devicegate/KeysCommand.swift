@@ -25,10 +25,9 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            _ = try options.openStore(config)
-            let files = try KeyFiles(directory: config.keysDirectory)
+            let files = try options.openStorage(config).application.keys
             guard try files.load().isEmpty else {
-                print("a signing key already exists in \(config.keysDirectory); use `devicegate keys rotate` to replace it")
+                print("a signing key already exists in \(files.location); use `devicegate keys rotate` to replace it")
                 return
             }
             try KeyRing.ensureKey(files: files, algorithm: try algorithm.algorithm(config.tokens.signingAlgorithm), now: SystemClock().now())
@@ -44,8 +43,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            _ = try options.openStore(config)
-            let files = try KeyFiles(directory: config.keysDirectory)
+            let files = try options.openStorage(config).application.keys
             let key = try KeyRing.rotate(files: files, algorithm: try algorithm.algorithm(config.tokens.signingAlgorithm), now: SystemClock().now(),
                                          maximumTokenLifetime: max(config.lifetimes.accessToken, config.tokens.idTokenLifetime))
             print("new active key \(key.kid) (\(key.algorithm.rawValue)); workers pick it up within a second")
@@ -59,12 +57,12 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            try List.print(try KeyFiles(directory: config.keysDirectory))
+            try List.print(try options.openStorage(config).application.keys)
         }
 
-        static func print(_ files: KeyFiles) throws {
+        static func print(_ files: any SigningKeyStorage) throws {
             let keys = try files.load()
-            if keys.isEmpty { Swift.print("no signing keys in \(files.directory)"); return }
+            if keys.isEmpty { Swift.print("no signing keys in \(files.location)"); return }
             for key in keys {
                 let state = key.retiredAt.map { "retired at \($0.seconds)" } ?? "active"
                 Swift.print("\(key.kid)  \(key.alg)  created \(key.createdAt.seconds)  \(state)")

@@ -6,6 +6,7 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateWeb
 import DirectoryStorage
+import PostgresStorage
 import Observability
 
 struct CheckConfigCommand: ParsableCommand {
@@ -20,6 +21,25 @@ struct CheckConfigCommand: ParsableCommand {
         print("\(options.path): OK")
         print("  issuer           \(config.issuer)")
         print("  state_dir        \(config.stateDirectory)")
+        switch config.storage.backend {
+        case .directory:
+            print("  storage          directory (state_dir)")
+        case .postgresql:
+            print("  storage          postgresql \(config.redactedStorageURL) (connect_timeout \(config.storage.connectTimeoutSeconds) s, statement_timeout \(config.storage.statementTimeoutMilliseconds) ms; signing keys in the database)")
+            // One line and exit 1 for an unreachable database or refused credentials; the
+            // schema's state is reported (db migrate needs this configuration to be valid).
+            let finding = DatabaseReadiness.check(PostgresConnection(settings: config.postgresSettings))
+            switch finding {
+            case .unreachable, .credentialsRefused:
+                printError(DatabaseReadiness.line(finding, config: config, configPath: options.path))
+                throw ExitCode(1)
+            case .ready:
+                print("  database         reachable, credentials accepted; \(PostgresSchema.Status.current)")
+            case .schema(let status):
+                print("  database         reachable, credentials accepted; \(DatabaseReadiness.schemaAdvice(status, configPath: options.path))")
+                if case .newer = status { throw ExitCode(1) }
+            }
+        }
         print("  listen           \(config.server.listen) (\(config.server.workers) workers)")
         let peers = config.server.allowRemoteFastCGI.isEmpty ? "unix socket or loopback only" : config.server.allowRemoteFastCGI.joined(separator: ", ")
         print("  fastcgi peers    \(peers); read timeout \(config.server.requestReadTimeout) s")
@@ -66,15 +86,15 @@ struct CheckConfigCommand: ParsableCommand {
 private func decide(_ options: ConfigOptions, userCode: String, verb: String, subject: String?,
                     _ action: (FlowService, UnixTime) throws -> Result<DeviceFlowRecord, DecisionRefusal>) throws {
     let config = try options.load()
-    let store = try options.openStore(config)
-    let telemetry = try makeTelemetry(config, store: store, logger: makeLogger("devicegate", level: config.server.logLevel))
-    let service = FlowService(store: store, clients: config.clientRegistry, policy: config.flowPolicy,
+    let storage = try options.openStorage(config)
+    let telemetry = try makeTelemetry(config, storage: storage, logger: makeLogger("devicegate", level: config.server.logLevel))
+    let service = FlowService(store: storage.application.flows, clients: config.clientRegistry, policy: config.flowPolicy,
                               issuer: OpaqueTokenIssuer(accessTokenLifetime: config.lifetimes.accessToken))
     let result: Result<DeviceFlowRecord, DecisionRefusal>
     do {
         result = try action(service, SystemClock().now())
     } catch {
-        printError("devicegate: \(error)")
+        printError("devicegate: \(config.describe(error))")
         throw ExitCode(1)
     }
     switch result {
@@ -136,11 +156,20 @@ struct GarbageCollectCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let store = try options.openStore(config)
+        let storage = try options.openStorage(config)
         let now = SystemClock().now()
+        guard case .directory(let store, let webStore) = storage.backend else {
+            if case .postgresql(_, let flows, let web) = storage.backend {
+                // The same collection as the hosts' housekeeping; safe beside it (it removes
+                // only what has expired).
+                print(SharedHousekeeper.collect(flows: flows, webState: web, admission: storage.application.admissionCounters as? PostgresAdmissionCounters,
+                                                now: now, retentionSeconds: config.lifetimes.expiredRetention))
+            }
+            return
+        }
         let report = store.collectGarbage(now: now, retentionSeconds: config.lifetimes.expiredRetention,
                                           shards: 0..<StateDirectory.shardCount)
-        let web = try options.openWebStore(store).collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
+        let web = webStore.collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
         let admission = FileAdmissionCounters(directory: store.directory).collectGarbage(now: now, shards: 0..<StateDirectory.shardCount)
         // After a crash the journal may stand for records that are not on disk: replay it
         // before the checkpoint removes it (a socket-activated `serve` may not have started yet).
@@ -152,15 +181,29 @@ struct GarbageCollectCommand: ParsableCommand {
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Summarise the state directory: flows by state, tokens, locks held, disk used.")
+        commandName: "status", abstract: "Summarise the stored state: flows by state, tokens, revocations (and, on the directory backend, locks held and disk used).")
 
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
         let config = try options.load()
-        let store = try options.openStore(config)
+        let storage = try options.openStorage(config)
         print("state_dir    \(config.stateDirectory)")
-        print(store.summary(now: SystemClock().now()))
+        switch storage.backend {
+        case .directory(let store, _):
+            print(store.summary(now: SystemClock().now()))
+        case .postgresql(_, let flows, _):
+            print("storage      postgresql \(config.redactedStorageURL), \(PostgresSchema.Status.current)")
+            let s: PostgresSummary
+            do {
+                s = try flows.summary(now: SystemClock().now())
+            } catch {
+                printError("devicegate: \(config.describe(error))")
+                throw ExitCode(1)
+            }
+            print("flows        \(s.pendingFlows) pending, \(s.approvedFlows) approved, \(s.deniedFlows) denied, \(s.redeemedFlows) redeemed, \(s.expiredFlows) expired")
+            print("tokens       \(s.accessTokens) access tokens, \(s.refreshFamilies) refresh families, \(s.revocations) revocations")
+        }
     }
 }
 

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import DeviceFlow
 import DeviceGateConfig
+import DeviceGateAssembly
 import FastCGIServer
 import DirectoryStorage
 import Logging
@@ -12,13 +13,14 @@ import TokenSigning
 /// The steps of `serve` before and around the supervisor, each ending the start with a message
 /// that names what to fix.
 extension ServeCommand {
-    /// A signing key exists before any worker signs with it.
-    func prepareSigningKeys(_ config: DeviceGateConfiguration) throws {
+    /// A signing key exists before any worker signs with it (`tokens.keys_dir`, or the
+    /// database, where the first host to start creates it and the others find it).
+    func prepareSigningKeys(_ config: DeviceGateConfiguration, storage: OpenedStorage) throws {
+        let keys = storage.application.keys
         do {
-            try KeyRing.ensureKey(files: KeyFiles(directory: config.keysDirectory),
-                                  algorithm: SigningKey.Algorithm(rawValue: config.tokens.signingAlgorithm) ?? .rs256, now: SystemClock().now())
+            try KeyRing.ensureKey(files: keys, algorithm: SigningKey.Algorithm(rawValue: config.tokens.signingAlgorithm) ?? .rs256, now: SystemClock().now())
         } catch {
-            printError("devicegate: cannot prepare signing keys in \(config.keysDirectory): \(error)")
+            printError("devicegate: cannot prepare signing keys in \(ConnectionStringRedaction.redact(keys.location)): \(config.describe(error))")
             throw ExitCode(1)
         }
     }
@@ -54,6 +56,11 @@ extension ServeCommand {
     func reloadedWorkerCount(running config: DeviceGateConfiguration, logger: Logger) -> Int? {
         switch options.loadResult() {
         case .success(let newConfig):
+            if newConfig.storage != config.storage {
+                // Workers on another backend than the supervisor's housekeeping would split the state.
+                logger.error("storage: changed; it takes effect only on a restart of serve, so no worker is replaced")
+                return nil
+            }
             if newConfig.server.listen != config.server.listen || newConfig.stateDirectory != config.stateDirectory {
                 logger.warning("server.listen and state_dir changes take effect only on restart")
             }

@@ -10,6 +10,7 @@ import DeviceGateHTTP
 import DeviceGateWeb
 import FastCGIServer
 import DirectoryStorage
+import PostgresStorage
 import HostFiles
 import Logging
 import Observability
@@ -39,24 +40,35 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let logger = makeLogger("devicegate.supervisor", level: config.server.logLevel, format: config.server.logFormat)
-        let store = try options.openStore(config)
+        // On PostgreSQL: refuses, in one line, a database that is unreachable, refuses the
+        // credentials, or holds a schema other than this binary's.
+        let storage = try options.openStorage(config)
         // The supervisor counts worker restarts, and keeps the census of flows the metrics
         // report; opening the audit log here reports a bad audit.file before any worker starts.
-        let telemetry = try makeTelemetry(config, store: store, logger: logger)
-        recoverJournal(store, logger: logger)
+        let telemetry = try makeTelemetry(config, storage: storage, logger: logger)
+        if case .directory(let store, _) = storage.backend { recoverJournal(store, logger: logger) }
         let census = config.operations.metricsEnabled
-            ? try? CounterPage.claim(named: "census", in: store.directory.root, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
+            ? try? CounterPage.claim(named: "census", in: storage.host.root, layout: MetricsLayout.censusID, count: MetricsLayout.censusCount)
             : nil
-        try prepareSigningKeys(config)
+        try prepareSigningKeys(config, storage: storage)
         let listenFD = try bindListener(config)
-        logger.info("listening", metadata: ["listen": "\(config.server.listen)", "issuer": "\(config.issuer)", "state_dir": "\(config.stateDirectory)"])
+        logger.info("listening", metadata: ["listen": "\(config.server.listen)", "issuer": "\(config.issuer)", "state_dir": "\(config.stateDirectory)",
+                                            "storage": "\(config.storage.backend == .postgresql ? config.redactedStorageURL : "directory")"])
 
         let settings = Supervisor.Settings(
             workers: workers ?? config.server.workers,
             workerArguments: ["worker", "--config", absolutePath(options.path), "--supervisor-pid", "\(getpid())"],
             listenFD: listenFD)
-        let housekeeper = Housekeeper(store: store, webStore: try options.openWebStore(store), telemetry: telemetry, census: census,
+        let housekeeper: any HousekeepingExecutor
+        switch storage.backend {
+        case .directory(let store, let web):
+            housekeeper = Housekeeper(store: store, webStore: web, telemetry: telemetry, census: census,
                                       retentionSeconds: config.lifetimes.expiredRetention, clock: SystemClock(), logger: logger)
+        case .postgresql(let connection, let flows, let web):
+            housekeeper = SharedHousekeeper(connection: connection, flows: flows, webState: web, admission: storage.application.admissionCounters as? PostgresAdmissionCounters,
+                                            telemetry: telemetry, census: census, retentionSeconds: config.lifetimes.expiredRetention,
+                                            clock: SystemClock(), logger: logger, describe: config.describe)
+        }
         census?[MetricsLayout.censusWorkers] = UInt64(settings.workers)
         let supervisor = Supervisor(settings: settings, logger: logger, reload: {
             let count = reloadedWorkerCount(running: config, logger: logger)
@@ -98,17 +110,38 @@ struct WorkerCommand: ParsableCommand {
             printError("devicegate worker: \(refusal)")
             throw ExitCode(1)
         }
-        let store = try options.openStore(config)
+        // This process's own stores: on PostgreSQL its own connection, opened here after the
+        // exec, never inherited from the supervisor. A worker (re)started while the database
+        // is away waits for it rather than exiting into the supervisor's crash-loop back-off;
+        // `serve` has already refused a database it could not use at all.
+        if config.storage.backend == .postgresql { waitForDatabase(config, logger: logger) }
+        let storage = try options.openStorage(config)
         // Without `serve` (spawn-fcgi, systemd socket activation), each worker replays the
         // journal at start; the replay is idempotent and safe beside running workers.
-        if supervisorPID == nil { recoverJournal(store, logger: logger) }
-        let app = try makeApplication(config: config, options: options, store: store, logger: logger)
+        if supervisorPID == nil, case .directory(let store, _) = storage.backend { recoverJournal(store, logger: logger) }
+        let app = try makeApplication(config: config, storage: storage, logger: logger)
         // The loader has checked every address: a nil above cannot happen, and loopback-only is the safe reading.
         let policy = FastCGIWorker.ConnectionPolicy(readTimeoutSeconds: config.server.requestReadTimeout, peers: peers)
         let worker = FastCGIWorker(maxBodyBytes: config.server.maxBodyBytes, policy: policy, logger: logger, handler: app.handle)
         let status = worker.run()
         app.telemetry.drainUnknownCodes()
         throw ExitCode(status)
+    }
+}
+
+/// Returns once `storage.url` answers (or answers with a refusal that `openStorage` will
+/// report), polling every 250 ms; logs the first failure only.
+func waitForDatabase(_ config: DeviceGateConfiguration, logger: Logger) {
+    let connection = PostgresConnection(settings: config.postgresSettings)
+    var logged = false
+    while true {
+        guard case .unreachable(let message) = DatabaseReadiness.check(connection) else { return }
+        if !logged {
+            logger.warning("waiting for PostgreSQL", metadata: ["storage.url": "\(config.redactedStorageURL)",
+                                                                "error": "\(ConnectionStringRedaction.scrub(message, of: config.storage.url))"])
+            logged = true
+        }
+        usleep(250_000)
     }
 }
 
@@ -129,15 +162,12 @@ func recoverJournal(_ store: FileFlowStore, logger: Logger) {
     }
 }
 
-/// The application a worker serves (`DeviceGateApp.assemble`) over its state directory, with
-/// its telemetry; a problem with the key directory, the audit log or the templates stops the
-/// start, named.
-func makeApplication(config: DeviceGateConfiguration, options: ConfigOptions, store: FileFlowStore, logger: Logger) throws -> DeviceGateApp {
-    let keys = try KeyFiles(directory: config.keysDirectory)
-    let telemetry = try makeTelemetry(config, store: store, logger: logger)
-    let storage = ApplicationStorage.stateDirectory(flows: store, webState: try options.openWebStore(store), keys: keys)
+/// The application a worker serves (`DeviceGateApp.assemble`) over the configured backend,
+/// with its telemetry; a problem with the audit log or the templates stops the start, named.
+func makeApplication(config: DeviceGateConfiguration, storage: OpenedStorage, logger: Logger) throws -> DeviceGateApp {
+    let telemetry = try makeTelemetry(config, storage: storage, logger: logger)
     do {
-        return try DeviceGateApp.assemble(configuration: config, storage: storage, clock: SystemClock(), telemetry: telemetry, logger: logger)
+        return try DeviceGateApp.assemble(configuration: config, storage: storage.application, clock: SystemClock(), telemetry: telemetry, logger: logger)
     } catch {
         printError("devicegate: \(error)")
         throw ExitCode(1)

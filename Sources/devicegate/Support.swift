@@ -132,20 +132,21 @@ func openAuditSink(_ config: DeviceGateConfiguration) throws -> (any AuditSink)?
     }
 }
 
-/// A process's telemetry: the audit log, and a counter page when metrics are enabled. A page
-/// that cannot be claimed (a full disk) costs the metrics, never the service.
-func makeTelemetry(_ config: DeviceGateConfiguration, store: FileFlowStore, logger: Logger) throws -> Telemetry {
+/// A process's telemetry: the audit log, and a counter page when metrics are enabled (in this
+/// host's state directory, on either backend), counting unknown codes in the backend's shared
+/// tables. A page that cannot be claimed (a full disk) costs the metrics, never the service.
+func makeTelemetry(_ config: DeviceGateConfiguration, storage: OpenedStorage, logger: Logger) throws -> Telemetry {
     let audit = try openAuditSink(config)
     var page: CounterPage?
     if config.operations.metricsEnabled {
         do {
-            page = try CounterPage.claimSlot(in: store.directory.root, layout: MetricsLayout.id, count: MetricsLayout.count)
+            page = try CounterPage.claimSlot(in: storage.host.root, layout: MetricsLayout.id, count: MetricsLayout.count)
         } catch {
             logger.warning("metrics disabled in this process: cannot claim a counter page", metadata: ["error": "\(error)"])
         }
     }
     let telemetry = Telemetry(audit: audit, counters: page, logger: logger)
-    telemetry.shareUnknownCredentials(FileUnknownCodeCounts.tables(in: store.directory))
+    telemetry.shareUnknownCredentials(storage.application.unknownCodeTables)
     return telemetry
 }
 

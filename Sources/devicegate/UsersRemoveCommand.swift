@@ -63,23 +63,22 @@ struct UsersRemoveCommand: ParsableCommand {
             print("no users file at \(path); revoking \(name)'s sessions and tokens anyway")
         }
 
-        let directory = StateDirectory(root: config.stateDirectory)
         let now = SystemClock().now()
         // The marker must outlive everything it covers. Lifetimes are fixed when a token, family
         // or session is made, and the configuration may have allowed longer ones then than now,
         // so keep it for the longest any configuration allows (refresh families: 365 days).
         let longest = max(366 * 86_400, config.tokens.refreshTokenLifetime, config.lifetimes.accessToken, config.web.sessionLifetime)
         do {
-            try directory.prepare()
-            let store = try FileFlowStore(directory: directory)
-            try store.revokeSubject(name, at: now, keepUntil: now.adding(seconds: Int64(longest + 60)))
-            let telemetry = try makeTelemetry(config, store: store, logger: makeLogger("devicegate", level: config.server.logLevel))
+            // The configured backend's store, as the workers see it.
+            let storage = try options.openStorage(config)
+            try storage.application.flows.revokeSubject(name, at: now, keepUntil: now.adding(seconds: Int64(longest + 60)))
+            let telemetry = try makeTelemetry(config, storage: storage, logger: makeLogger("devicegate", level: config.server.logLevel))
             telemetry.record(AuditEvent(.tokenRevoked, time: now, address: "local", user: name,
                                         details: [("reason", "user_removed"), ("via", "cli"), ("operator", commandUser())]))
         } catch let error as ExitCode {
             throw error
         } catch {
-            printError("devicegate: could not revoke \(name)'s sessions and tokens: \(error)")
+            printError("devicegate: could not revoke \(name)'s sessions and tokens: \(config.describe(error))")
             printError("devicegate: run this command again as the owner of \(config.stateDirectory) (e.g. sudo -u devicegate devicegate users remove \(name)) to finish")
             throw ExitCode(1)
         }
