@@ -756,6 +756,30 @@ def with_search_path(url: str, schema: str) -> str:
     return url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
 
 
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster of a test's own (deploy/postgres-test-cluster.sh), for a
+    test that restarts it without cutting the connections of every other live stack."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="dgpg-"))
+        out = subprocess.run(["bash", str(POSTGRES_CLUSTER), "start", str(self.dir)], capture_output=True, text=True,
+                             timeout=120, stdin=subprocess.DEVNULL)
+        if out.returncode != 0:
+            self.stop()
+            raise AssertionError(f"cannot start a PostgreSQL cluster: {out.stderr[-1000:]}")
+        self.url = out.stdout.strip().splitlines()[-1]
+
+    def restart(self, down_seconds: float = 0) -> subprocess.CompletedProcess:
+        """Stops the cluster (connections cut), stays down ``down_seconds``, starts it again."""
+        return subprocess.run(["bash", str(POSTGRES_CLUSTER), "restart", str(self.dir), str(down_seconds)],
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        subprocess.run(["bash", str(POSTGRES_CLUSTER), "stop", str(self.dir)], capture_output=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class DatabaseRecord:
     """Stands for a record file in the two-host topology: ``exists()`` asks PostgreSQL."""
 
@@ -799,9 +823,12 @@ class TwoHostStack(HostStack):
     """
 
     def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None,
-                 nginx_http: str = "", nginx_server: str = "", shipped_limits: bool = True):
+                 nginx_http: str = "", nginx_server: str = "", shipped_limits: bool = True,
+                 postgres_url: str | None = None):
         self.workers = workers
         self.root = None
+        #: The cluster the schema is made on: the run's, or a test's own (``PostgresCluster``).
+        self.postgres_url = postgres_url or POSTGRES_URL
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.issuer = f"{self.base}/application/o/devicegate/"
@@ -815,27 +842,33 @@ class TwoHostStack(HostStack):
         kw = dict(workers=workers, auth_basic_file=auth_basic_file, nginx_http=nginx_http,
                   nginx_server=nginx_server, shipped_limits=shipped_limits, issuer=self.issuer)
         try:
-            if POSTGRES_URL is None and SHARED_STATE_DIR:
+            if self.postgres_url is None and SHARED_STATE_DIR:
                 a = HostStack(transform=transform, **kw)
                 self.hosts = (a,)
                 b = HostStack(like=a, shared_root=a.root, **kw)
                 self.hosts = (a, b)
                 b.config.write_text(b.config.read_text().replace(f"state_dir: {b.state}\n", f"state_dir: {a.state}\n"))
                 b.state = a.state
-            elif POSTGRES_URL is None:
+            elif self.postgres_url is None:
                 pytest.fail("DEVICEGATE_TEST_TOPOLOGY=two-hosts needs DEVICEGATE_TEST_POSTGRES_URL "
                             "(deploy/postgres-test-cluster.sh start DIR prints one)")
             else:
                 self.schema = "t_" + os.urandom(8).hex()
-                psql(POSTGRES_URL, f"CREATE SCHEMA {self.schema}")
-                self.db_url = with_search_path(POSTGRES_URL, self.schema)
+                psql(self.postgres_url, f"CREATE SCHEMA {self.schema}")
+                self.db_url = with_search_path(self.postgres_url, self.schema)
                 storage = f'\nstorage:\n  backend: postgresql\n  url: "{self.db_url}"\n'
-                a = HostStack(transform=transform, storage=storage, **kw)
+                a = HostStack(storage=storage, **kw)
                 self.hosts = (a,)
+                # The schema is migrated with the demo configuration as it is before the test's
+                # transform: a test may make the configuration invalid on purpose.
+                plain = a.root / "migrate.yaml"
+                plain.write_text(a.config.read_text())
+                migrated = run_cli("db", "migrate", "-c", plain)
+                assert migrated.returncode == 0, f"devicegate db migrate failed: {migrated.stderr}{migrated.stdout}"
+                if transform is not None:
+                    a.config.write_text(transform(a.config.read_text()))
                 b = HostStack(like=a, shared_root=a.root, **kw)
                 self.hosts = (a, b)
-                migrated = run_cli("db", "migrate", "-c", a.config)
-                assert migrated.returncode == 0, f"devicegate db migrate failed: {migrated.stderr}{migrated.stdout}"
         except BaseException:
             self.cleanup()
             raise
@@ -926,7 +959,7 @@ class TwoHostStack(HostStack):
                 shutil.rmtree(h.root, ignore_errors=True)
             if self.schema is not None:
                 try:
-                    psql(POSTGRES_URL, f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+                    psql(self.postgres_url, f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
                 except (AssertionError, subprocess.TimeoutExpired):
                     pass  # the cluster is thrown away at the end of the run anyway
 
