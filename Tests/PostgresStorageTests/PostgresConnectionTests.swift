@@ -130,4 +130,17 @@ struct PostgresConnectionTests {
         }
         #expect(try c.execute(PostgresStatement("count", "SELECT count(*) FROM t")).first?[0] == "0")
     }
+    /// A failover URI (Patroni and the like) that lists a dead host before the live one, with
+    /// `target_session_attrs=read-write`: libpq skips the dead one and the store works.
+    @Test func aDeadHostBeforeTheLiveOneInTheURIIsSkipped() throws {
+        let pg = try #require(try TestPostgres())
+        defer { pg.remove() }
+        // postgresql://user:password@127.0.0.1:PORT/db?options=… → …@127.0.0.1:1,127.0.0.1:PORT/db?…
+        let url = pg.settings.url
+        let at = try #require(url.range(of: "@127.0.0.1:"))
+        let multi = url.replacingCharacters(in: at, with: "@127.0.0.1:1,127.0.0.1:") + "&target_session_attrs=read-write"
+        let c = PostgresConnection(settings: PostgresSettings(url: multi))
+        #expect(try PostgresSchema.status(c) == .current)
+        #expect(try c.execute(PostgresStatement("primary", "SELECT NOT pg_is_in_recovery()")).first?[0] == "t")
+    }
 }

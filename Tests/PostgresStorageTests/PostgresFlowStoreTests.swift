@@ -232,6 +232,37 @@ struct PostgresFlowStoreTests {
         #expect(try other.updateRefreshFamily(id: family.id) { current in (nil, current?.accessTokens.map(\.id)) } == ["jti-1"])
     }
 
+    /// A family update that waited for another host's lock sees what that host wrote: the
+    /// access token it appended too (a refresh-token reuse detected on host B must revoke the
+    /// token host A has just issued from the family). The first version of the locked read
+    /// joined the token list and, under READ COMMITTED, returned the list from before the wait.
+    @Test func aFamilyUpdateThatWaitedForALockSeesTheTokenTheOtherAppended() throws {
+        let pg = try #require(try TestPostgres())
+        defer { pg.remove() }
+        let a = try PostgresFlowStore(connection: pg.connection()), b = try PostgresFlowStore(connection: pg.connection())
+        for round in 0..<5 {
+            let family = refreshFamily()
+            try a.createRefreshFamily(family)
+            let aHoldsTheLock = Tally(), seenByB = Tally()
+            onThreads(2) { i in
+                if i == 0 {
+                    try? a.updateRefreshFamily(id: family.id) { current in
+                        var next = current!
+                        next.record(.init(id: "jti-new-\(round)", expiresAt: start.adding(seconds: 60)), now: start)
+                        aHoldsTheLock.add(1)
+                        usleep(300_000)  // B's locked read starts now and waits for this commit
+                        return (next, ())
+                    }
+                } else {
+                    while aHoldsTheLock.all.isEmpty { usleep(1_000) }
+                    let ids = try? b.updateRefreshFamily(id: family.id) { current in (nil, current?.accessTokens.map(\.id) ?? []) }
+                    seenByB.add(ids?.contains("jti-new-\(round)") == true ? 1 : 0)
+                }
+            }
+            #expect(seenByB.all == [1], "round \(round): B read the family as it was before A's update")
+        }
+    }
+
     /// Every field of every record comes back as written, on another connection, including
     /// access-token ids that need quoting in an array literal.
     @Test func recordsRoundTripThroughTheirColumns() throws {
