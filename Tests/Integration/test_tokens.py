@@ -492,7 +492,6 @@ def test_reusing_a_rotated_refresh_token_revokes_the_family(stack):
     assert_oauth_json(stack.refresh(other["refresh_token"]), 200)
 
 
-@pytest.mark.xfail("os.environ.get('DEVICEGATE_TEST_TOPOLOGY') == 'two-hosts'", strict=True, reason="on PostgreSQL the winner's access token stays valid at userinfo after the family is revoked for reuse")
 def test_concurrent_use_of_one_refresh_token_redeems_it_once(stack):
     t0 = stack.grant(ALL_SCOPES)
     results = []
