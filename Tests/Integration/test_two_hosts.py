@@ -399,8 +399,6 @@ def test_postgresql_restarted_under_load_answers_503_then_every_flow_completes_o
           f"slowest {slowest:.2f} s, last 503 started {reconnected:.2f} s after PostgreSQL was back")
 
 
-@pytest.mark.xfail(strict=True, reason="PostgresConnection finds a connection the restart cut only when a request "
-                   "uses it: that request is answered 503, and every request for the next reconnect delay too")
 def test_idle_workers_answer_at_once_after_postgresql_restarts(make_stack, own_cluster):
     """Issue 12 item 4: workers reconnect within a second of the database coming back, also
     workers that had nothing to do while it was away."""
