@@ -7,7 +7,10 @@
 #
 #     deploy/postgres-test-cluster.sh start DIR    prints the connection URI on stdout
 #     deploy/postgres-test-cluster.sh stop DIR     stops it and removes DIR
-#     deploy/postgres-test-cluster.sh restart DIR  stops and starts it (same port, same data)
+#     deploy/postgres-test-cluster.sh restart DIR [SECONDS]
+#                                                  stops it (fast: connections are cut), stays
+#                                                  down SECONDS (default 0), starts it again
+#                                                  (same port, same data)
 #
 # Installs Debian's postgresql when its binaries are missing (needs root then).
 set -euo pipefail
@@ -78,7 +81,10 @@ stop)
     rm -rf "$dir"
     ;;
 restart)
+    down=${3:-0}
+    [[ $down =~ ^[0-9]+([.][0-9]+)?$ ]] || die "restart: SECONDS must be a number, not $down"
     pg_ctl_quiet stop -m fast
+    sleep "$down"
     pg_ctl_quiet start
     ;;
 *)

@@ -5,6 +5,13 @@
 # own nginx and devicegate workers, then libFuzzer over the hostile-input
 # properties (deploy/fuzz.sh, $DEVICEGATE_FUZZ_SECONDS per target, default 12).
 #
+# The integration tests run twice: on one host with the state directory (as a
+# single-host install runs), then on two hosts sharing one PostgreSQL schema
+# behind a round-robin nginx (DEVICEGATE_TEST_TOPOLOGY=two-hosts). A throwaway
+# PostgreSQL cluster (deploy/postgres-test-cluster.sh) serves `swift test` and
+# the two-host run; it is stopped and removed when this script exits, however
+# it exits.
+#
 #     deploy/test.sh
 #
 # Installs the Debian packages that are missing (needs root then). Exits
@@ -19,9 +26,11 @@ cd "$DG_ROOT"
 # libcrypt-dev: libxcrypt for the users file (bcrypt/yescrypt). chromium and
 # chromium-driver: the verification page's end-to-end test in a real browser.
 # strace: the durability-order test watches a worker's syscalls. e2fsprogs: the
-# inode-exhaustion test loop-mounts a small ext4 image.
-ensure_packages libfcgi-dev libcrypt-dev pkg-config=pkg-config nginx-light=nginx curl=curl python3=python3 \
-    chromium chromium-driver strace=strace e2fsprogs=mkfs.ext4
+# inode-exhaustion test loop-mounts a small ext4 image. libpq-dev: the
+# PostgreSQL client library the build links. postgresql: the throwaway cluster
+# of the tests (initdb, pg_ctl, psql).
+ensure_packages libfcgi-dev libcrypt-dev libpq-dev postgresql pkg-config=pkg-config nginx-light=nginx curl=curl \
+    python3=python3 chromium chromium-driver strace=strace e2fsprogs=mkfs.ext4
 require_swift
 
 # A python3 with what the integration tests import: pytest, requests, selenium
@@ -50,6 +59,22 @@ fi
 
 failed=()
 
+# The throwaway PostgreSQL cluster, removed on exit whatever happened. Tests
+# find it through DEVICEGATE_TEST_POSTGRES_URL (a libpq URI) and
+# DEVICEGATE_TEST_POSTGRES_DIR (for deploy/postgres-test-cluster.sh restart).
+postgres_dir=$(mktemp -d /tmp/devicegate-pg.XXXXXX)
+stop_postgres() {
+    bash "$DG_ROOT/deploy/postgres-test-cluster.sh" stop "$postgres_dir" || warn "could not stop the PostgreSQL cluster in $postgres_dir"
+}
+trap stop_postgres EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+log "PostgreSQL test cluster (deploy/postgres-test-cluster.sh start $postgres_dir)"
+DEVICEGATE_TEST_POSTGRES_URL=$(bash deploy/postgres-test-cluster.sh start "$postgres_dir") ||
+    die "cannot start a PostgreSQL test cluster in $postgres_dir: $(tail -5 "$postgres_dir/log" 2>/dev/null)"
+DEVICEGATE_TEST_POSTGRES_DIR=$postgres_dir
+export DEVICEGATE_TEST_POSTGRES_URL DEVICEGATE_TEST_POSTGRES_DIR
+
 log "layers (deploy/check-layers.sh)"
 bash deploy/check-layers.sh || failed+=("layers")
 
@@ -65,8 +90,12 @@ swift test || failed+=("swift test")
 DEVICEGATE_BIN=$(swift build --show-bin-path)/devicegate
 export DEVICEGATE_BIN
 if compgen -G "Tests/Integration/test_*.py" >/dev/null; then
-    log "integration tests ($python -m pytest, DEVICEGATE_BIN=$DEVICEGATE_BIN)"
-    "$python" -m pytest -q -p no:cacheprovider Tests/Integration || failed+=("integration tests")
+    log "integration tests, one host ($python -m pytest, DEVICEGATE_BIN=$DEVICEGATE_BIN)"
+    DEVICEGATE_TEST_TOPOLOGY=one-host "$python" -m pytest -q -p no:cacheprovider -rs Tests/Integration ||
+        failed+=("integration tests (one host)")
+    log "integration tests, two hosts on PostgreSQL (DEVICEGATE_TEST_TOPOLOGY=two-hosts)"
+    DEVICEGATE_TEST_TOPOLOGY=two-hosts "$python" -m pytest -q -p no:cacheprovider -rs Tests/Integration ||
+        failed+=("integration tests (two hosts)")
 else
     warn "no Tests/Integration/test_*.py yet: integration tests skipped"
 fi

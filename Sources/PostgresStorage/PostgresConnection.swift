@@ -277,7 +277,12 @@ public final class PostgresConnection: @unchecked Sendable {
     // MARK: Internals (called with the lock held)
 
     private func connected() throws -> OpaquePointer {
-        if let conn, PQstatus(conn) == CONNECTION_OK { return conn }
+        if let conn, PQstatus(conn) == CONNECTION_OK {
+            if inTransaction || !Self.isStale(conn) { return conn }
+            // The server closed this idle connection (a restart or failover since the last
+            // request): replace it now, so this request is answered, rather than failing it.
+            dropConnection()
+        }
         if conn != nil {
             // Lost mid-transaction: that transaction is gone (the server rolled it back).
             dropConnection()
@@ -490,11 +495,26 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Losing an established connection sets no reconnect delay (only a failed attempt to
+    /// connect does): the next request tries at once, so a worker is back as soon as the
+    /// server is.
     private func lostError(_ c: OpaquePointer) -> PostgresError {
         let message = Self.message(PQerrorMessage(c))
         dropConnection()
-        retryNotBefore = Self.monotonicMilliseconds() + Int64(settings.reconnectDelayMilliseconds)
         return PostgresError(.unavailable, message.isEmpty ? "connection lost" : message)
+    }
+
+    /// Whether an idle connection may have been closed by the server: with no query
+    /// outstanding nothing should be readable, so a readable socket is almost always an EOF
+    /// or the server's last message before it closed (57P01 on a shutdown or a terminated
+    /// backend). The rare harmless case (a NOTICE or a ParameterStatus after the server
+    /// reloaded its configuration) costs one needless reconnection. One `poll` with a zero
+    /// timeout, about a microsecond.
+    private static func isStale(_ c: OpaquePointer) -> Bool {
+        let fd = PQsocket(c)
+        guard fd >= 0 else { return true }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) != 0
     }
 
     private func lost(_ c: OpaquePointer) throws -> [PostgresRow] { throw lostError(c) }

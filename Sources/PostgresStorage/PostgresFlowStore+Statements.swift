@@ -79,15 +79,23 @@ extension PostgresFlowStore {
 
         static let familyOfToken = PostgresStatement("flow_family_of_token", "SELECT family_id FROM refresh_tokens WHERE token_hash = $1::text")
 
-        /// The family's columns, then one row per access token in order (`FlowRows.family`).
-        static let lockFamily = PostgresStatement("flow_lock_family", """
+        /// The family's row lock, alone. Not joined with the token list below: under READ
+        /// COMMITTED a `FOR UPDATE` that waited for another transaction re-reads the locked row
+        /// but not the rows a join made from its old version, so a locked read with
+        /// `unnest(access_token_ids)` returned the token list as it was before the other
+        /// transaction appended to it (a reuse detected on one host then left the token the
+        /// other host had just issued unrevoked: test_tokens on two hosts).
+        static let lockFamily = PostgresStatement("flow_lock_family", "SELECT id FROM refresh_families WHERE id = $1::text FOR UPDATE")
+
+        /// The family's columns, then one row per access token in order (`FlowRows.family`);
+        /// read after `lockFamily`, so it sees the latest committed version.
+        static let readFamily = PostgresStatement("flow_read_family", """
             SELECT f.id, f.client_id, f.subject, f.scope, f.auth_time_ms, f.created_ms, f.expires_ms, f.current_token_hash,
                    f.revoked_ms, t.token_id, t.expires_ms
             FROM refresh_families f
             LEFT JOIN LATERAL unnest(f.access_token_ids, f.access_token_expires_ms) WITH ORDINALITY AS t(token_id, expires_ms, n) ON true
             WHERE f.id = $1::text
             ORDER BY t.n
-            FOR UPDATE OF f
             """)
 
         // MARK: Revocations

@@ -26,8 +26,8 @@ extension PostgresFlowStore {
     /// family) its new current token indexed before the family is written.
     public func updateRefreshFamily<R>(id: String, _ body: (RefreshFamily?) throws -> (family: RefreshFamily?, result: R)) throws -> R {
         try Self.mapped("update a refresh family") {
-            try connection.transaction(beginningWith: Statements.lockFamily, [.text(id)]) { tx, rows in
-                let family = try FlowRows.family(rows)
+            try connection.transaction(beginningWith: Statements.lockFamily, [.text(id)]) { tx, locked in
+                let family = locked.isEmpty ? nil : try FlowRows.family(try tx.execute(Statements.readFamily, [.text(id)]))
                 let (updated, result) = try body(family)
                 if let updated, updated != family {
                     precondition(updated.id == id, "a family update may not change its id")

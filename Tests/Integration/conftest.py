@@ -1,6 +1,8 @@
 """pytest fixtures for the devicegate integration tests; the machinery is in harness.py.
 
 Run: python3 -m pytest -q Tests/Integration   (DEVICEGATE_BIN overrides the binary path)
+Two hosts on PostgreSQL: DEVICEGATE_TEST_TOPOLOGY=two-hosts DEVICEGATE_TEST_POSTGRES_URL=...
+(and DEVICEGATE_TEST_POSTGRES_DIR for the restart test); see harness.py.
 """
 
 import sys
@@ -11,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import EXPIRY_SECONDS, Stack  # noqa: E402
+from harness import EXPIRY_SECONDS, TOPOLOGY, TWO_HOSTS, Stack  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -45,11 +47,26 @@ def make_stack():
 
 # --------------------------------------------------------------------------- expiry
 
+def pytest_report_header(config):
+    return f"devicegate topology: {TOPOLOGY}"
+
+
 def pytest_collection_modifyitems(session, config, items):
     """Tests marked ``expiry`` run last: they wait for flows that the session-wide
     ``expiring_flows`` fixture created when the session started, so the 60 s lifetime
-    elapses while the other tests run."""
+    elapses while the other tests run.
+
+    The topology (harness.TOPOLOGY) skips what cannot run on it: ``one_host`` tests (they read
+    a host's state directory, signal its processes, or change one host's files) on two hosts,
+    with the marker's reason; ``two_hosts`` tests on one host."""
     items.sort(key=lambda item: item.get_closest_marker("expiry") is not None)
+    for item in items:
+        one = item.get_closest_marker("one_host")
+        if TWO_HOSTS and one is not None:
+            why = one.kwargs.get("reason") or (one.args[0] if one.args else "reads one host's state directory or processes")
+            item.add_marker(pytest.mark.skip(reason=f"one host only: {why}"))
+        if not TWO_HOSTS and item.get_closest_marker("two_hosts") is not None:
+            item.add_marker(pytest.mark.skip(reason="two hosts only (DEVICEGATE_TEST_TOPOLOGY=two-hosts)"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,6 +10,16 @@ a unix socket, all inside a fresh temporary directory that is removed afterwards
 
 The binary is ``$DEVICEGATE_BIN`` or ``<repo>/.build/debug/devicegate``. Every request,
 subprocess and wait has a timeout.
+
+Topology (``$DEVICEGATE_TEST_TOPOLOGY``):
+
+- ``one-host`` (default): a ``Stack`` is one nginx + one ``devicegate serve`` on the state
+  directory (``HostStack``).
+- ``two-hosts``: a ``Stack`` is two "hosts" (``HostStack``, each with its own ``serve``,
+  state_dir, FastCGI socket and nginx) sharing one fresh PostgreSQL schema on
+  ``$DEVICEGATE_TEST_POSTGRES_URL``, behind a third nginx that balances round-robin with no
+  stickiness (``TwoHostStack``); ``Stack.url()`` is the balancer. Tests that read a host's
+  state directory or signal its processes are marked ``one_host`` and skipped there.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -53,6 +64,19 @@ CLI_TIMEOUT = 20             # seconds, for every devicegate CLI call
 START_TIMEOUT = 15           # seconds for a stack to come up
 #: device_code lifetime of the expiry stack; 60 s is the smallest the configuration allows.
 EXPIRY_SECONDS = 60
+
+TOPOLOGY = os.environ.get("DEVICEGATE_TEST_TOPOLOGY") or "one-host"
+if TOPOLOGY not in ("one-host", "two-hosts"):
+    raise RuntimeError(f"DEVICEGATE_TEST_TOPOLOGY={TOPOLOGY!r}: expected one-host or two-hosts")
+TWO_HOSTS = TOPOLOGY == "two-hosts"
+#: A libpq URI of a database the tests may create schemas in (deploy/test.sh starts one).
+POSTGRES_URL = os.environ.get("DEVICEGATE_TEST_POSTGRES_URL") or None
+#: The cluster's directory, for ``deploy/postgres-test-cluster.sh restart DIR``.
+POSTGRES_DIR = os.environ.get("DEVICEGATE_TEST_POSTGRES_DIR") or None
+POSTGRES_CLUSTER = REPO / "deploy" / "postgres-test-cluster.sh"
+#: Development only, before the PostgreSQL backend exists: without a database URL, the two
+#: hosts share host A's state directory (flock works on one machine), to try the topology.
+SHARED_STATE_DIR = bool(os.environ.get("DEVICEGATE_TEST_TWO_HOSTS_SHARE_STATE_DIR"))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -321,18 +345,26 @@ HARNESS_ADMISSION = "\nadmission:\n  max_pending_per_address: 0\n"
 NGINX_PARAMS = [line.strip() for line in NGINX_CONF.splitlines() if line.strip().startswith("fastcgi_param ")]
 
 
-class Stack:
-    """nginx + ``devicegate serve`` in a temporary directory.
+class HostStack:
+    """One host: nginx + ``devicegate serve`` in a temporary directory.
 
     ``nginx_http`` and ``nginx_server`` are inserted into nginx's http{} and server{} blocks
     (before the catch-all ``location /``); ``{port2}`` in them becomes ``self.port2``, a second
     free port for an extra server (e.g. an upstream API), and ``{root}`` the stack's directory.
     The repository's ``nginx/`` directory is linked as ``devicegate/`` next to nginx.conf, so
     ``include devicegate/<file>;`` works.
+
+    For the two-host topology: ``issuer`` replaces the host's own address in the demo config
+    (the balancer's), ``storage`` is a YAML ``storage:`` block put in the config, ``like`` is
+    another host whose configuration (clients, secrets, users file, transform) this one copies
+    with its own state_dir and socket, and ``{root}`` in the nginx extras becomes
+    ``shared_root`` (files the test reads, such as an upstream's access log, in one place).
     """
 
     def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None,
-                 nginx_http: str = "", nginx_server: str = "", shipped_limits: bool = True):
+                 nginx_http: str = "", nginx_server: str = "", shipped_limits: bool = True,
+                 issuer: str | None = None, storage: str = "", like: HostStack | None = None,
+                 shared_root: Path | None = None):
         if not os.access(DEVICEGATE_BIN, os.X_OK):
             pytest.fail(f"devicegate binary not found at {DEVICEGATE_BIN} (build it or set DEVICEGATE_BIN)")
         if not os.access(NGINX_BIN, os.X_OK):
@@ -350,14 +382,18 @@ class Stack:
         self.state = self.root / "state"
         self.config = self.root / "devicegate.yaml"
         self.base = f"http://127.0.0.1:{self.port}"
-        self.issuer = f"{self.base}/application/o/devicegate/"
+        self.issuer = issuer or f"{self.base}/application/o/devicegate/"
         self.port2 = free_port()
+        self.shared_root = shared_root
         self.nginx_http = nginx_http
         self.nginx_server = nginx_server
         self.shipped_limits = shipped_limits
         self.serve: subprocess.Popen | None = None
         self.nginx: subprocess.Popen | None = None
         self._local = threading.local()
+        if like is not None:
+            self._copy_config(like)
+            return
 
         out = run_cli("demo-config", "--output", self.root, "--issuer", self.issuer,
                       "--listen", f"unix:{self.socket_path}", "--workers", workers)
@@ -373,9 +409,21 @@ class Stack:
         # (test_lifecycle's reload), which would land inside an appended admission block.
         text = self.config.read_text()
         assert "\nclients:\n" in text, "demo config changed: no top-level clients list"
-        self.config.write_text(text.replace("\nclients:\n", HARNESS_ADMISSION + "clients:\n", 1))
+        self.config.write_text(text.replace("\nclients:\n", HARNESS_ADMISSION + storage + "clients:\n", 1))
         if transform is not None:
             self.config.write_text(transform(self.config.read_text()))
+
+    def _copy_config(self, other: HostStack):
+        """``other``'s configuration with this host's state_dir and socket: the same clients,
+        secrets, users file and settings, as the hosts of one install share them."""
+        text = other.config.read_text()
+        for key, old, new in (("state_dir", other.state, self.state), ("listen", f"unix:{other.socket_path}", f"unix:{self.socket_path}")):
+            line, replacement = f"{key}: {old}\n", f"{key}: {new}\n"
+            assert text.count(line) == 1, f"{other.config} has no single {line!r}"
+            text = text.replace(line, replacement)
+        self.config.write_text(text)
+        self.cli_secret = other.cli_secret
+        self.demo_user, self.demo_password = other.demo_user, other.demo_password
 
     # ---- processes
 
@@ -401,7 +449,7 @@ class Stack:
             link.symlink_to(REPO / "nginx")
         for attempt in range(3):
             def extra(text: str) -> str:  # not str.format: nginx blocks are full of braces
-                return text.replace("{port2}", str(self.port2)).replace("{root}", str(self.root))
+                return text.replace("{port2}", str(self.port2)).replace("{root}", str(self.shared_root or self.root))
             conf.write_text(NGINX_CONF.format(root=self.root, port=self.port, socket=self.socket_path,
                                               limits="include devicegate/devicegate-limits.conf;" if self.shipped_limits else "",
                                               http_extra=extra(self.nginx_http), server_extra=extra(self.nginx_server),
@@ -641,6 +689,365 @@ class Stack:
     def token_path(self, access_token: str) -> Path:
         h = sha256_hex(access_token)
         return self.state / "tokens" / h[:2] / f"{h}.token"
+
+
+# --------------------------------------------------------------------------- two hosts
+
+
+BALANCER_CONF = """\
+# One worker: its round-robin alternates strictly between the hosts, so consecutive requests
+# of one flow land on different hosts (two workers would each keep their own turn).
+worker_processes 1;
+daemon off;
+master_process on;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/tmp/body;
+    fastcgi_temp_path     {root}/tmp/fastcgi;
+    proxy_temp_path       {root}/tmp/proxy;
+    uwsgi_temp_path       {root}/tmp/uwsgi;
+    scgi_temp_path        {root}/tmp/scgi;
+    # The hosts' nginx decide what is too large (with their own JSON 413).
+    client_max_body_size    1m;
+    client_body_buffer_size 1m;
+    upstream hosts {{
+        server 127.0.0.1:{port_a};
+        server 127.0.0.1:{port_b};
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        location / {{
+            proxy_pass http://hosts;
+            proxy_set_header Host $http_host;
+            # No retry on the other host: a request is answered by the host it reached.
+            proxy_next_upstream off;
+            proxy_read_timeout 30s;
+        }}
+    }}
+}}
+"""
+
+
+def psql_binary() -> str:
+    """psql from PATH or Debian's versioned directory."""
+    found = shutil.which("psql")
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"), reverse=True):
+        return str(candidate)
+    pytest.fail("psql not found (apt-get install postgresql-client)")
+
+
+def psql(url: str, sql: str, timeout: float = 20) -> str:
+    """Runs ``sql`` on ``url``; the rows as text, one per line, columns split by ``|``."""
+    out = subprocess.run([psql_binary(), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                         capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("PG")})
+    assert out.returncode == 0, f"psql failed on {sql!r}: {out.stderr.strip()}"
+    return out.stdout.strip()
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """``url`` with ``options=-csearch_path=SCHEMA`` (percent-encoded), as an install sets it."""
+    return url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster of a test's own (deploy/postgres-test-cluster.sh), for a
+    test that restarts it without cutting the connections of every other live stack."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="dgpg-"))
+        out = subprocess.run(["bash", str(POSTGRES_CLUSTER), "start", str(self.dir)], capture_output=True, text=True,
+                             timeout=120, stdin=subprocess.DEVNULL)
+        if out.returncode != 0:
+            self.stop()
+            raise AssertionError(f"cannot start a PostgreSQL cluster: {out.stderr[-1000:]}")
+        self.url = out.stdout.strip().splitlines()[-1]
+
+    def restart(self, down_seconds: float = 0) -> subprocess.CompletedProcess:
+        """Stops the cluster (connections cut), stays down ``down_seconds``, starts it again."""
+        return subprocess.run(["bash", str(POSTGRES_CLUSTER), "restart", str(self.dir), str(down_seconds)],
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        subprocess.run(["bash", str(POSTGRES_CLUSTER), "stop", str(self.dir)], capture_output=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class DatabaseRecord:
+    """Stands for a record file in the two-host topology: ``exists()`` asks PostgreSQL."""
+
+    def __init__(self, url: str, sql: str):
+        self.url, self.sql = url, sql
+
+    def exists(self) -> bool:
+        return psql(self.url, self.sql) != ""
+
+
+class Supervisors:
+    """Both hosts' ``devicegate serve`` as one: ``poll()`` is None while both run."""
+
+    def __init__(self, hosts):
+        self.hosts = hosts
+
+    def poll(self):
+        for h in self.hosts:
+            if h.serve is None:
+                return -1
+            code = h.serve.poll()
+            if code is not None:
+                return code
+        return None
+
+
+def _one_host_only(name: str):
+    def refuse(self, *args, **kw):
+        raise AssertionError(f"Stack.{name} reads one host's state directory or processes: "
+                             "mark the test @pytest.mark.one_host")
+    return refuse
+
+
+class TwoHostStack(HostStack):
+    """Two hosts sharing one PostgreSQL schema behind a round-robin nginx (the balancer).
+
+    The HTTP helpers go through the balancer. CLI helpers (``approve``, ``deny``) alternate
+    between the hosts' configurations; ``config`` is host B's, ``keys_cli`` runs on host A.
+    ``hosts`` are the two ``HostStack``s, whose own ``url()`` reaches one host directly.
+    ``flow_status`` and ``token_path(...).exists()`` read the shared database.
+    """
+
+    def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None,
+                 nginx_http: str = "", nginx_server: str = "", shipped_limits: bool = True,
+                 postgres_url: str | None = None):
+        self.workers = workers
+        self.root = None
+        #: The cluster the schema is made on: the run's, or a test's own (``PostgresCluster``).
+        self.postgres_url = postgres_url or POSTGRES_URL
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.issuer = f"{self.base}/application/o/devicegate/"
+        self.balancer: subprocess.Popen | None = None
+        self._local = threading.local()
+        self._turn = 0
+        self._turn_lock = threading.Lock()
+        self.schema = None
+        self.db_url = None
+        self.hosts = ()
+        kw = dict(workers=workers, auth_basic_file=auth_basic_file, nginx_http=nginx_http,
+                  nginx_server=nginx_server, shipped_limits=shipped_limits, issuer=self.issuer)
+        try:
+            if self.postgres_url is None and SHARED_STATE_DIR:
+                a = HostStack(transform=transform, **kw)
+                self.hosts = (a,)
+                b = HostStack(like=a, shared_root=a.root, **kw)
+                self.hosts = (a, b)
+                b.config.write_text(b.config.read_text().replace(f"state_dir: {b.state}\n", f"state_dir: {a.state}\n"))
+                b.state = a.state
+            elif self.postgres_url is None:
+                pytest.fail("DEVICEGATE_TEST_TOPOLOGY=two-hosts needs DEVICEGATE_TEST_POSTGRES_URL "
+                            "(deploy/postgres-test-cluster.sh start DIR prints one)")
+            else:
+                self.schema = "t_" + os.urandom(8).hex()
+                psql(self.postgres_url, f"CREATE SCHEMA {self.schema}")
+                self.db_url = with_search_path(self.postgres_url, self.schema)
+                storage = f'\nstorage:\n  backend: postgresql\n  url: "{self.db_url}"\n'
+                a = HostStack(storage=storage, **kw)
+                self.hosts = (a,)
+                # The schema is migrated with the demo configuration as it is before the test's
+                # transform: a test may make the configuration invalid on purpose.
+                plain = a.root / "migrate.yaml"
+                plain.write_text(a.config.read_text())
+                migrated = run_cli("db", "migrate", "-c", plain)
+                assert migrated.returncode == 0, f"devicegate db migrate failed: {migrated.stderr}{migrated.stdout}"
+                if transform is not None:
+                    a.config.write_text(transform(a.config.read_text()))
+                b = HostStack(like=a, shared_root=a.root, **kw)
+                self.hosts = (a, b)
+        except BaseException:
+            self.cleanup()
+            raise
+        self.a, self.b = a, b
+        #: The test's own files (users file, upstream logs, configs) are host A's.
+        self.root = a.root
+        self.config = b.config
+        self.cli_secret = a.cli_secret
+        self.demo_user, self.demo_password = a.demo_user, a.demo_password
+        self.balancer_root = a.root / "balancer"
+
+    # ---- processes
+
+    def start(self):
+        for h in self.hosts:
+            h.start_devicegate()
+        for h in self.hosts:
+            h.start_nginx()
+        for h in self.hosts:
+            h.wait_ready()
+        self.start_balancer()
+        self.wait_ready()
+        return self
+
+    def start_balancer(self):
+        (self.balancer_root / "tmp").mkdir(parents=True, exist_ok=True)
+        os.chmod(self.balancer_root / "tmp", 0o777)
+        conf = self.balancer_root / "nginx.conf"
+        for attempt in range(3):
+            conf.write_text(BALANCER_CONF.format(root=self.balancer_root, port=self.port,
+                                                 port_a=self.a.port, port_b=self.b.port))
+            self.balancer_log = open(self.balancer_root / "stderr.log", "ab")
+            self.balancer = subprocess.Popen([NGINX_BIN, "-p", str(self.balancer_root) + "/", "-c", str(conf),
+                                              "-e", str(self.balancer_root / "error.log")],
+                                             stdin=subprocess.DEVNULL, stdout=self.balancer_log, stderr=subprocess.STDOUT)
+            try:
+                wait_until(lambda: self.balancer.poll() is not None or self._port_open(), 10, what="the balancer to listen")
+            except AssertionError:
+                pass
+            if self.balancer.poll() is None and self._port_open():
+                return
+            self._stop_balancer()
+            # The issuer names the balancer's port: a new port would not match it.
+            time.sleep(0.5)
+        raise AssertionError(f"balancer nginx did not start: {self.tail('balancer/error.log')}")
+
+    def wait_ready(self):
+        def ready():
+            for h in self.hosts:
+                if h.serve.poll() is not None:
+                    raise AssertionError(f"devicegate serve exited with {h.serve.returncode}: {h.tail('devicegate.log')}")
+            try:
+                rs = [requests.get(self.url("/integration-ready-probe"), timeout=HTTP_TIMEOUT) for _ in self.hosts]
+            except requests.RequestException:
+                return False
+            return all(r.status_code == 404 and r.headers.get("Content-Type", "").startswith("application/json") for r in rs)
+        wait_until(ready, START_TIMEOUT, interval=0.05, what="the balancer to reach both hosts")
+
+    @property
+    def serve(self):
+        return Supervisors(self.hosts)
+
+    def worker_pids(self) -> set[int]:
+        """The live workers of both hosts."""
+        return set().union(*(h.worker_pids() for h in self.hosts))
+
+    def stop(self):
+        self._stop_balancer()
+        for h in self.hosts:
+            h.stop()
+
+    def _stop_balancer(self):
+        if self.balancer is not None and self.balancer.poll() is None:
+            self.balancer.send_signal(signal.SIGTERM)
+            try:
+                self.balancer.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.balancer.kill()
+                self.balancer.wait(timeout=5)
+        if hasattr(self, "balancer_log"):
+            self.balancer_log.close()
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            for h in self.hosts:
+                shutil.rmtree(h.root, ignore_errors=True)
+            if self.schema is not None:
+                try:
+                    psql(self.postgres_url, f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+                except (AssertionError, subprocess.TimeoutExpired):
+                    pass  # the cluster is thrown away at the end of the run anyway
+
+    def tail(self, name: str, n: int = 2000) -> str:
+        """``name`` of both hosts (``balancer/...`` of the balancer)."""
+        if name.startswith("balancer/"):
+            try:
+                return (self.balancer_root / name.partition("/")[2]).read_text(errors="replace")[-n:]
+            except FileNotFoundError:
+                return ""
+        return "".join(h.tail(name, n) + "\n" for h in self.hosts)
+
+    # ---- CLI on one host or the other
+
+    def cli_host(self) -> HostStack:
+        """Host A, then B, then A...: a flow started through the balancer is decided on
+        either host."""
+        with self._turn_lock:
+            self._turn += 1
+            return self.hosts[self._turn % 2]
+
+    def approve(self, user_code: str, subject: str = "alice") -> subprocess.CompletedProcess:
+        return self.cli_host().approve(user_code, subject=subject)
+
+    def deny(self, user_code: str) -> subprocess.CompletedProcess:
+        return self.cli_host().deny(user_code)
+
+    def keys_cli(self, *args) -> subprocess.CompletedProcess:
+        return self.a.keys_cli(*args)
+
+    # ---- the shared database instead of a state directory
+
+    def flow_status(self, device_code: str) -> str | None:
+        """The flow's status in PostgreSQL (``flows.id`` is SHA-256 hex of the device code)."""
+        if self.db_url is None:
+            return self.a.flow_status(device_code)
+        return psql(self.db_url, f"SELECT status FROM flows WHERE id = '{sha256_hex(device_code)}'") or None
+
+    def token_path(self, access_token: str) -> DatabaseRecord:
+        if self.db_url is None:
+            return self.a.token_path(access_token)
+        return DatabaseRecord(self.db_url, f"SELECT 1 FROM access_tokens WHERE token_hash = '{sha256_hex(access_token)}'")
+
+    @property
+    def state(self) -> Path:
+        """What tests read of a state directory, as the install holds it on two hosts, written
+        afresh at each use: the signing keys (``keys/index``, ``keys/KID.pem``) from the
+        shared database's ``signing_keys``, to craft tokens the server could have signed; and
+        ``audit.jsonl``, both hosts' audit logs merged in time order, as an operator ships
+        them to one place. Nothing else is in it."""
+        if self.db_url is None:
+            return self.a.state
+        view = self.root / "database-view"
+        view.mkdir(exist_ok=True)
+        events = []
+        for h in self.hosts:
+            try:
+                events += (h.state / "audit.jsonl").read_text().splitlines()
+            except FileNotFoundError:
+                pass
+        events.sort(key=lambda line: json.loads(line).get("time", ""))
+        (view / "audit.jsonl").write_text("".join(line + "\n" for line in events))
+        keys = view / "keys"
+        keys.mkdir(parents=True, exist_ok=True)
+        rows = psql(self.db_url, "SELECT kid, alg, created_ms, coalesce(retired_ms, 0) FROM signing_keys ORDER BY added_version")
+        index = []
+        for row in rows.splitlines():
+            kid, alg, created, retired = row.split("|")
+            assert re.fullmatch(r"[A-Za-z0-9_-]+", kid), kid
+            pem = psql(self.db_url, f"SELECT pem FROM signing_keys WHERE kid = '{kid}'")
+            (keys / f"{kid}.pem").write_text(pem + "\n")
+            index.append(f"{kid} {alg} {created} {retired}\n")
+        (keys / "index").write_text("".join(index))
+        return view
+
+    flow_path = _one_host_only("flow_path")
+    start_devicegate = _one_host_only("start_devicegate")
+    start_nginx = _one_host_only("start_nginx")
+    _copy_config = _one_host_only("_copy_config")
+
+
+class Stack(HostStack):
+    """The topology the run selects: ``HostStack`` on one host, ``TwoHostStack`` on two."""
+
+    def __new__(cls, *args, **kw):
+        if TWO_HOSTS:
+            return TwoHostStack(*args, **kw)
+        return super().__new__(cls)
 
 
 def run_threads(targets, timeout: float = 60):

@@ -37,6 +37,7 @@ def test_body_over_64k_is_413_json_from_nginx(stack, path):
     assert_oauth_json(stack.device(), 200)
 
 
+@pytest.mark.one_host("talks FastCGI to one host's socket")
 @pytest.mark.parametrize("size", [65536 + 1, 100 * 1024])
 def test_body_over_limit_is_413_json_from_worker(stack, size):
     # nginx enforces the same 64 KiB first; talk FastCGI to a worker directly so the

@@ -198,6 +198,7 @@ def readable_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.mark.one_host("reads the flow file in the state directory")
 def test_delegated_sign_in_through_nginx_auth_basic(make_stack, readable_dir):
     """web.sign_in: delegated with nginx auth_basic passing DEVICEGATE_REMOTE_USER; the users file is
     written by `devicegate users add` (yescrypt), which nginx's auth_basic reads too."""

@@ -9,6 +9,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from harness import assert_oauth_json, check_state_files, run_threads, wait_until
@@ -72,6 +73,7 @@ def test_each_code_redeems_exactly_once_across_workers(stack):
 # --------------------------------------------------------------------------- SIGKILL
 
 
+@pytest.mark.one_host("kills one supervisor's workers and checks the state files (two-host version: test_two_hosts.py)")
 def test_sigkill_workers_under_load_loses_nothing(make_stack):
     s = make_stack(workers=4)
     duration, kill_every, n_threads = 5.0, 0.5, 6

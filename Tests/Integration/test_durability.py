@@ -17,6 +17,8 @@ import pytest
 
 from harness import assert_oauth_json, pid_alive, sha256_hex, wait_until
 
+pytestmark = pytest.mark.one_host("watches one worker's syscalls (strace) and the state directory's journal")
+
 # pid prefix (strace -f -o), call, arguments, result.
 LINE = re.compile(r"^(?:\d+\s+)?(\w+)\((.*)\)\s+=\s+(-?\d+)")
 # A descriptor as strace -y prints it: 5</path/to/file>.

@@ -26,6 +26,8 @@ from harness import (
     assert_oauth_error, assert_oauth_json, check_state_files, proc_stat, run_threads, wait_until,
 )
 
+pytestmark = pytest.mark.one_host("kills one supervisor's workers, fills its disk and checks the state files")
+
 WORKERS = 8
 N_FLOWS, N_APPROVE, N_DENY = 2000, 200, 100
 N_POLLERS = 12

@@ -27,6 +27,8 @@ import pytest
 from harness import (DEVICE_PATH, FORM, HARNESS_ADMISSION, FastCGIConnection, assert_oauth_error, assert_oauth_json,
                      fastcgi_params, wait_until)
 
+pytestmark = pytest.mark.one_host("fills one host's state directory (inodes) and talks FastCGI to its socket")
+
 INODES = 4096
 RESERVE_PERCENT = 25
 PER_ADDRESS = 50

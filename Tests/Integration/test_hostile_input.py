@@ -463,6 +463,7 @@ MALFORMED_FASTCGI = {
 }
 
 
+@pytest.mark.one_host("talks FastCGI to one host's socket")
 def test_malformed_fastcgi_records(make_stack):
     """Malformed records straight to the workers' socket: each worker either survives or is
     restarted by the supervisor, and requests through nginx keep succeeding."""

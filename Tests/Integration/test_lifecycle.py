@@ -169,6 +169,7 @@ EXPECTED = {
 # --------------------------------------------------------------------------- SIGTERM
 
 
+@pytest.mark.one_host("signals one host's supervisor")
 def test_sigterm_finishes_request_in_flight_then_exits_0(make_stack):
     s = make_stack(workers=3)
     workers = s.worker_pids()
@@ -216,6 +217,7 @@ def test_sigterm_finishes_request_in_flight_then_exits_0(make_stack):
     assert any(r[2] == 400 for r in load.results)
 
 
+@pytest.mark.one_host("signals one host's supervisor")
 def test_sigterm_idle_server_exits_promptly(make_stack):
     s = make_stack(workers=4)
     workers = s.worker_pids()
@@ -231,6 +233,7 @@ def test_sigterm_idle_server_exits_promptly(make_stack):
 # --------------------------------------------------------------------------- SIGHUP
 
 
+@pytest.mark.one_host("edits one host's config and signals its supervisor")
 def test_sighup_reload_under_load_drops_nothing(make_stack):
     s = make_stack(workers=3)
     original = s.worker_pids()
@@ -276,6 +279,7 @@ def test_sighup_reload_under_load_drops_nothing(make_stack):
 # --------------------------------------------------------------------------- dead worker
 
 
+@pytest.mark.one_host("kills one host's worker and watches its supervisor")
 def test_killed_worker_is_restarted(make_stack):
     s = make_stack(workers=3)
     before = s.worker_pids()
@@ -290,6 +294,7 @@ def test_killed_worker_is_restarted(make_stack):
         assert_oauth_json(s.device(), 200)
 
 
+@pytest.mark.one_host("signals one host's supervisor")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_stop_signal_while_worker_reads_request_params(make_stack, sig):
     s = make_stack(workers=1)
@@ -322,6 +327,7 @@ def test_serve_refuses_socket_path_that_is_not_a_socket(tmp_path):
     assert (tmp_path / "dg.sock").read_text() == "precious"
 
 
+@pytest.mark.one_host("starts a second serve on one host's socket")
 def test_second_serve_does_not_steal_a_live_socket(make_stack):
     s = make_stack(workers=2)
     second = subprocess.Popen([DEVICEGATE_BIN, "serve", "-c", str(s.config)], stdin=subprocess.DEVNULL,

@@ -10,6 +10,8 @@ import stat
 import subprocess
 import time
 
+import pytest
+
 from harness import DEVICEGATE_BIN, assert_oauth_error, assert_oauth_json, clean_env, sha256_hex, wait_until
 
 METRICS_SERVER = "        include devicegate/devicegate-metrics.conf;\n"
@@ -39,6 +41,7 @@ def total(samples: dict[str, float], prefix: str) -> float:
     return sum(v for k, v in samples.items() if k.startswith(prefix))
 
 
+@pytest.mark.one_host("checks the audit log file itself (its mode) and one host's order of events")
 def test_audit_log_follows_a_flow_and_holds_no_secret(make_stack):
     s = make_stack(workers=3, nginx_server=METRICS_SERVER)
     flow = s.new_flow(scope="openid profile")
@@ -67,6 +70,7 @@ def test_audit_log_follows_a_flow_and_holds_no_secret(make_stack):
     assert stat.S_IMODE(os.stat(s.state / "audit.jsonl").st_mode) == 0o600
 
 
+@pytest.mark.one_host("counts one host's metrics pages and kills its worker")
 def test_metrics_add_up_every_worker_and_survive_a_killed_worker(make_stack):
     s = make_stack(workers=4, nginx_server=METRICS_SERVER)
     before = scrape(s)
@@ -108,6 +112,7 @@ def test_metrics_add_up_every_worker_and_survive_a_killed_worker(make_stack):
     assert total(later, 'devicegate_http_requests_total{endpoint="token"') == polls
 
 
+@pytest.mark.one_host("counts the flows of the state directory")
 def test_flow_gauge_counts_the_state_directory(make_stack):
     s = make_stack(workers=2, nginx_server=METRICS_SERVER)
     pending = [s.new_flow() for _ in range(6)]
@@ -120,6 +125,7 @@ def test_flow_gauge_counts_the_state_directory(make_stack):
     wait_until(counted, 10, interval=0.5, what="the census of flows")
 
 
+@pytest.mark.one_host("nginx's address fence sees the balancer's address, not the client's")
 def test_metrics_are_refused_to_other_addresses(make_stack):
     s = make_stack(workers=2, nginx_server=METRICS_SERVER)
     # nginx's fence: a client on 127.0.0.2 is not in devicegate-metrics.conf's allow list.

@@ -24,6 +24,7 @@ from harness import (CLI_TIMEOUT, DEVICEGATE_BIN, assert_oauth_error, assert_oau
 BASE_URL = os.environ.get("DEVICEGATE_TEST_POSTGRES_URL", "")
 pytestmark = pytest.mark.skipif(not BASE_URL or shutil.which("psql") is None,
                                 reason="DEVICEGATE_TEST_POSTGRES_URL and psql are needed for the PostgreSQL tests")
+pytestmark = [pytestmark, pytest.mark.one_host("one install's storage commands, with its own storage section; they run on PostgreSQL in the one-host run")]
 ALL_SCOPES = "openid profile email offline_access"
 SCHEMA_VERSION_RE = re.compile(r"^schema at version (\d+) \(was (\d+)\)$")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 
+import pytest
 import requests
 
 from harness import HTTP_TIMEOUT
@@ -20,6 +21,7 @@ def sign_in(s, user: str, password: str) -> requests.Response:
                                                         "csrf_token": token}, allow_redirects=False, timeout=HTTP_TIMEOUT)
 
 
+@pytest.mark.one_host("holds the hash-slot locks in the state directory")
 def test_sign_ins_wait_for_a_host_wide_hash_slot(make_stack):
     s = make_stack(workers=3, transform=lambda t: t.replace(
         "  sign_in: embedded\n", "  sign_in: embedded\n  password_hash_slots: 2\n  password_hash_wait_ms: 50\n"))

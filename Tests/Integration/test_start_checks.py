@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+pytestmark = pytest.mark.one_host("checks the state directory's files at start")
+
 
 def start_and_fail(s) -> str:
     """Starts `devicegate serve` and expects it to exit 1 before serving; returns its output."""

@@ -3,7 +3,11 @@
 import os
 import stat
 
+import pytest
+
 from harness import assert_oauth_error, assert_oauth_json, run_cli
+
+pytestmark = pytest.mark.one_host("checks the state directory's files")
 
 
 def _walk(root):

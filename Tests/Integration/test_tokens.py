@@ -220,6 +220,7 @@ def test_metadata_is_get_only(stack, suffix):
     assert "GET" in r.headers.get("Allow", ""), r.headers
 
 
+@pytest.mark.one_host("checks the key files in the state directory")
 def test_jwks_publishes_public_keys_only(stack):
     jwks = stack.jwks()
     assert jwks["keys"], jwks
@@ -924,6 +925,7 @@ def test_gateway_check_location_is_internal(gw):
         assert not any(h.lower().startswith("x-devicegate") for h in r.headers), r.headers
 
 
+@pytest.mark.one_host("stops and restarts one host's serve")
 def test_gateway_fails_closed_when_devicegate_is_down(gw):
     token = gw.grant("openid api.read")["access_token"]
     seen = len(_upstream_log(gw))
@@ -1078,6 +1080,7 @@ def _rewrite_index(stack: Stack, kid: str, retired_ms: int):
         os.rename(tmp, keys_dir / "index")
 
 
+@pytest.mark.one_host("rewrites the keys index in the state directory (two-host rotation: test_two_hosts.py)")
 def test_key_rotation_without_restart(rotating):
     s = rotating
     # Tokens signed by the first key: some used now, some never shown to any worker before the

@@ -85,6 +85,7 @@ def test_shipped_basic_snippet_signs_in_and_asks_nginx_first(make_stack, erin_us
     assert page.status_code == 200 and "erin" in page.text, page.text[:300]
 
 
+@pytest.mark.one_host("nginx's limit_req zones count per host")
 def test_shipped_basic_snippet_limits_password_guesses(make_stack, erin_users):
     """nginx hashes every guess in its event loop: the snippet refuses (429) before hashing
     once an address is over 2/s with a burst of 10."""
@@ -111,6 +112,7 @@ def _with_read_timeout(seconds: int):
     return transform
 
 
+@pytest.mark.one_host("holds FastCGI connections to one host's socket")
 def test_idle_connections_do_not_stop_the_service(make_stack):
     """More silent or half-sent connections on the socket than there are workers: requests
     through nginx are still answered after about the read timeout, and no worker dies."""
@@ -147,6 +149,7 @@ def test_idle_connections_do_not_stop_the_service(make_stack):
     assert s.serve.poll() is None
 
 
+@pytest.mark.one_host("talks FastCGI to one host's socket and reads its state directory")
 def test_a_body_that_stops_coming_is_never_acted_on(make_stack):
     """A request whose body stops half-way (the peer goes silent past the read timeout) is
     closed unanswered: acting on the half that arrived would create a flow from a request
@@ -243,6 +246,7 @@ def test_tcp_peer_not_listed_is_closed_unanswered(tmp_path):
 # --------------------------------------------------------------------------- nginx limits
 
 
+@pytest.mark.one_host("nginx's limit_req zones count per host")
 def test_shipped_device_endpoint_limit_answers_429_json(make_stack):
     """The shipped devicegate-locations.conf limits device authorizations per address
     (10/s, burst 50) with an OAuth-style JSON 429."""

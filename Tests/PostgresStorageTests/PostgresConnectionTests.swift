@@ -143,4 +143,17 @@ struct PostgresConnectionTests {
         #expect(try PostgresSchema.status(c) == .current)
         #expect(try c.execute(PostgresStatement("primary", "SELECT NOT pg_is_in_recovery()")).first?[0] == "t")
     }
+    /// A connection the server closed while it sat idle (a restart, a failover, an admin's
+    /// pg_terminate_backend) is replaced before the next statement, which succeeds: a worker
+    /// idle through a database restart answers its first request, not a 503.
+    @Test func anIdleConnectionClosedByTheServerIsReplacedBeforeTheNextStatement() throws {
+        let pg = try #require(try TestPostgres(migrate: false))
+        defer { pg.remove() }
+        let c = pg.connection(), admin = pg.connection()
+        let pid = try #require(try c.execute(PostgresStatement("pid", "SELECT pg_backend_pid()")).first?[0])
+        #expect(try admin.execute(PostgresStatement("kill", "SELECT pg_terminate_backend($1::int)"), [.text(pid)]).first?[0] == "t")
+        usleep(200_000)  // the server's FATAL message and FIN reach the idle socket
+        #expect(try c.execute(PostgresStatement("one", "SELECT 1")).first?[0] == "1")
+        #expect(c.connectCount == 2)
+    }
 }

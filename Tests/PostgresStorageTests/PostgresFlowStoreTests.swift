@@ -158,34 +158,24 @@ struct PostgresFlowStoreTests {
         #expect(locked == 1)
     }
 
-    /// The server ends a worker's session (a restart, an operator's pg_terminate_backend): the
-    /// next update fails with `.io` (503), wrote nothing, and the one after reconnects (no
-    /// reconnect delay here, so the test need not wait it out).
-    @Test func anUpdateOnAConnectionTheServerEndedFailsOnceThenReconnects() throws {
+    /// The server ends an idle worker's session (a restart, an operator's
+    /// pg_terminate_backend): the next update finds the connection closed before it sends
+    /// anything, reconnects and succeeds, so the worker's first request after a database
+    /// restart is answered rather than refused.
+    @Test func anUpdateOnAConnectionTheServerEndedReconnectsFirst() throws {
         let pg = try #require(try TestPostgres())
         defer { pg.remove() }
-        var settings = pg.settings
-        settings.reconnectDelayMilliseconds = 0
-        let c = PostgresConnection(settings: settings)
+        let c = pg.connection()
         let store = try PostgresFlowStore(connection: c)
         let f = flow()
         try store.createFlow(f)
         let pid = try #require(try c.execute(PostgresStatement("pid", "SELECT pg_backend_pid()")).first?.int64(0))
         try pg.connection().execute(PostgresStatement("terminate", "SELECT pg_terminate_backend($1::integer, 5000)"), [.int(pid)])
-        var ran = false
-        do {
-            try store.updateFlow(id: f.id) { _, poll in
-                ran = true
-                return FlowUpdate(poll: PollState(lastPollAt: start, interval: 99), result: ())
-            }
-            Issue.record("an update on a terminated session succeeded")
-        } catch let e as FlowStorageError {
-            #expect(e.kind == .io)
-        }
-        #expect(!ran)
-        let poll = try store.updateFlow(id: f.id) { _, poll in FlowUpdate(result: poll) }
-        #expect(poll == PollState(lastPollAt: nil, interval: 5))
+        usleep(100_000)  // the server's last message and FIN reach the idle socket
+        try store.updateFlow(id: f.id) { _, _ in FlowUpdate(poll: PollState(lastPollAt: start, interval: 99), result: ()) }
         #expect(c.connectCount == 2)
+        let poll = try PostgresFlowStore(connection: pg.connection()).updateFlow(id: f.id) { _, poll in FlowUpdate(result: poll) }
+        #expect(poll == PollState(lastPollAt: start, interval: 99))
     }
 
     /// Store calls made inside an update closure join its transaction: committed with the
@@ -230,6 +220,37 @@ struct PostgresFlowStoreTests {
         #expect(stored?.status == .redeemed(alice, at: start))
         #expect(stored?.issued?.refreshFamilyID == family.id)
         #expect(try other.updateRefreshFamily(id: family.id) { current in (nil, current?.accessTokens.map(\.id)) } == ["jti-1"])
+    }
+
+    /// A family update that waited for another host's lock sees what that host wrote: the
+    /// access token it appended too (a refresh-token reuse detected on host B must revoke the
+    /// token host A has just issued from the family). The first version of the locked read
+    /// joined the token list and, under READ COMMITTED, returned the list from before the wait.
+    @Test func aFamilyUpdateThatWaitedForALockSeesTheTokenTheOtherAppended() throws {
+        let pg = try #require(try TestPostgres())
+        defer { pg.remove() }
+        let a = try PostgresFlowStore(connection: pg.connection()), b = try PostgresFlowStore(connection: pg.connection())
+        for round in 0..<5 {
+            let family = refreshFamily()
+            try a.createRefreshFamily(family)
+            let aHoldsTheLock = Tally(), seenByB = Tally()
+            onThreads(2) { i in
+                if i == 0 {
+                    try? a.updateRefreshFamily(id: family.id) { current in
+                        var next = current!
+                        next.record(.init(id: "jti-new-\(round)", expiresAt: start.adding(seconds: 60)), now: start)
+                        aHoldsTheLock.add(1)
+                        usleep(300_000)  // B's locked read starts now and waits for this commit
+                        return (next, ())
+                    }
+                } else {
+                    while aHoldsTheLock.all.isEmpty { usleep(1_000) }
+                    let ids = try? b.updateRefreshFamily(id: family.id) { current in (nil, current?.accessTokens.map(\.id) ?? []) }
+                    seenByB.add(ids?.contains("jti-new-\(round)") == true ? 1 : 0)
+                }
+            }
+            #expect(seenByB.all == [1], "round \(round): B read the family as it was before A's update")
+        }
     }
 
     /// Every field of every record comes back as written, on another connection, including
