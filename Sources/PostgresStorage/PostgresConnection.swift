@@ -304,6 +304,10 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(.unavailable, message)
         }
         PQsetnonblocking(c, 1)
+        // NOTICEs (a DROP … CASCADE listing what it dropped, IF NOT EXISTS skipping) would go to
+        // the worker's stderr through libpq's default processor: none of them is the operator's
+        // business, and errors come back as results.
+        PQsetNoticeProcessor(c, { _, _ in }, nil)
         conn = c
         connectCount += 1
         prepared = []
