@@ -17,6 +17,13 @@ public final class TestPostgres: @unchecked Sendable {
 
     public static var isAvailable: Bool { baseURL != nil }
 
+    /// The printed micro-benchmarks run only when asked (`DEVICEGATE_BENCHMARKS=1`) and a
+    /// cluster is there: they measure, they test nothing, and CI has no use for their figures.
+    public static var benchmarksEnabled: Bool {
+        guard isAvailable, let p = getenv("DEVICEGATE_BENCHMARKS") else { return false }
+        return String(cString: p) == "1"
+    }
+
     /// The schema's name (`t_` and 16 random hex digits).
     public let schema: String
     /// A URI whose connections see only this schema (`options=-csearch_path=…`).

@@ -9,8 +9,8 @@ import Testing
 /// Cost of the two hot paths on one connection against the local cluster, printed, never
 /// asserted (a timed assertion would flake on a shared machine); one test at a time, and run
 /// alone, so nothing else shares the connection's CPU:
-/// `swift test --skip-build --filter PostgresFlowStoreBenchmark`.
-@Suite(.serialized, .enabled(if: TestPostgres.isAvailable, "needs DEVICEGATE_TEST_POSTGRES_URL (deploy/test.sh starts a cluster)"))
+/// `DEVICEGATE_BENCHMARKS=1 swift test --skip-build --filter PostgresFlowStoreBenchmark`.
+@Suite(.serialized, .enabled(if: TestPostgres.benchmarksEnabled, "a benchmark: DEVICEGATE_BENCHMARKS=1 and DEVICEGATE_TEST_POSTGRES_URL"))
 struct PostgresFlowStoreBenchmarkTests {
     @Test func createFlowAndPollMicrosecondsPerOperation() throws {
         let pg = try #require(try TestPostgres())

@@ -234,7 +234,7 @@ func microsecondsPerCall(_ count: Int, _ body: (Int) throws -> Void) rethrows ->
 }
 
 /// What one worker's calls cost against the local cluster, printed (no timed assertion).
-@Suite(.serialized, .enabled(if: TestPostgres.isAvailable, "needs DEVICEGATE_TEST_POSTGRES_URL (deploy/test.sh starts a cluster)"))
+@Suite(.serialized, .enabled(if: TestPostgres.benchmarksEnabled, "a benchmark: DEVICEGATE_BENCHMARKS=1 and DEVICEGATE_TEST_POSTGRES_URL"))
 struct PostgresWebStateBenchmarkTests {
     @Test func microsecondsPerIncrement() throws {
         let pg = try #require(try TestPostgres())
