@@ -126,26 +126,10 @@ public enum PostgresValue: Sendable, Equatable {
     }
 
     static func decodeBytea(_ text: String) -> [UInt8]? {
-        let u = Array(text.utf8)
-        guard u.count >= 2, u[0] == UInt8(ascii: "\\"), u[1] == UInt8(ascii: "x"), u.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity((u.count - 2) / 2)
-        var i = 2
-        while i < u.count {
-            guard let hi = nibble(u[i]), let lo = nibble(u[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
+        guard text.hasPrefix("\\x") else { return nil }
+        return Encoding.bytes(fromHex: String(text.dropFirst(2)))
     }
+
 }
 
 /// One worker's connection to PostgreSQL: synchronous, like the prefork worker that owns it,
@@ -357,14 +341,7 @@ public final class PostgresConnection: @unchecked Sendable {
         guard sent else { return try lost(c) }
         roundTripCount += 1
         let deadline = Self.monotonicMilliseconds() + Int64(settings.statementTimeoutMilliseconds) + 1_000
-        // Flush what libpq buffered (non-blocking mode), then read until it has every result.
-        while true {
-            let f = PQflush(c)
-            if f == 0 { break }
-            if f < 0 { return try lost(c) }
-            guard try wait(c, for: Int16(POLLOUT | POLLIN), until: deadline) else { return try timedOut() }
-            if PQconsumeInput(c) == 0 { return try lost(c) }
-        }
+        try flush(c, until: deadline)
         var rows: [PostgresRow] = []
         var failure: PostgresError?
         while true {
@@ -433,13 +410,7 @@ public final class PostgresConnection: @unchecked Sendable {
         guard sent else { return try lost(c) }
         roundTripCount += 1
         let deadline = Self.monotonicMilliseconds() + Int64(settings.statementTimeoutMilliseconds) + 1_000
-        while true {
-            let f = PQflush(c)
-            if f == 0 { break }
-            if f < 0 { return try lost(c) }
-            guard try wait(c, for: Int16(POLLOUT | POLLIN), until: deadline) else { return try timedOut() }
-            if PQconsumeInput(c) == 0 { return try lost(c) }
-        }
+        try flush(c, until: deadline)
         var rows: [PostgresRow] = []
         var failure: PostgresError?
         var synced = false
@@ -483,6 +454,17 @@ public final class PostgresConnection: @unchecked Sendable {
             throw failure
         }
         return rows
+    }
+
+    /// Sends what libpq buffered of the query (non-blocking mode), within the deadline.
+    private func flush(_ c: OpaquePointer, until deadline: Int64) throws {
+        while true {
+            let f = PQflush(c)
+            if f == 0 { return }
+            if f < 0 { throw lostError(c) }
+            guard try wait(c, for: Int16(POLLOUT | POLLIN), until: deadline) else { _ = try timedOut(); return }
+            if PQconsumeInput(c) == 0 { throw lostError(c) }
+        }
     }
 
     private func wait(_ c: OpaquePointer, for events: Int16, until deadline: Int64) throws -> Bool {

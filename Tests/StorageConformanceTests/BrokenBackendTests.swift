@@ -5,28 +5,6 @@ import DeviceFlow
 import DeviceGateTesting
 import Testing
 
-/// Forwards every call to a memory store: the broken backends below override one promise each.
-class ForwardingFlowStore: FlowStorage, @unchecked Sendable {
-    let inner = MemoryFlowStore()
-
-    func userCodeKey(forCanonicalUserCode code: String) -> String { inner.userCodeKey(forCanonicalUserCode: code) }
-    func createFlow(_ record: DeviceFlowRecord) throws { try inner.createFlow(record) }
-    func flowID(forUserCodeKey key: String) throws -> String? { try inner.flowID(forUserCodeKey: key) }
-    func updateFlow<R>(id: String, _ body: (DeviceFlowRecord?, PollState) throws -> FlowUpdate<R>) throws -> R {
-        try inner.updateFlow(id: id, body)
-    }
-    func saveAccessToken(_ record: AccessTokenRecord) throws { try inner.saveAccessToken(record) }
-    func accessToken(hash: String) throws -> AccessTokenRecord? { try inner.accessToken(hash: hash) }
-    func createRefreshFamily(_ family: RefreshFamily) throws { try inner.createRefreshFamily(family) }
-    func refreshFamilyID(forTokenHash hash: String) throws -> String? { try inner.refreshFamilyID(forTokenHash: hash) }
-    func updateRefreshFamily<R>(id: String, _ body: (RefreshFamily?) throws -> (family: RefreshFamily?, result: R)) throws -> R {
-        try inner.updateRefreshFamily(id: id, body)
-    }
-    func revokeAccessToken(id: String, expiresAt: UnixTime) throws { try inner.revokeAccessToken(id: id, expiresAt: expiresAt) }
-    func isAccessTokenRevoked(id: String) throws -> Bool { try inner.isAccessTokenRevoked(id: id) }
-    func revokeSubject(_ subject: String, at: UnixTime, keepUntil: UnixTime) throws { try inner.revokeSubject(subject, at: at, keepUntil: keepUntil) }
-    func subjectRevokedAt(_ subject: String) throws -> UnixTime? { try inner.subjectRevokedAt(subject) }
-}
 
 /// Breaks the exclusion promise the way a careless backend would: it reads the flow, lets go
 /// of the lock, runs the closure and writes back (dex's read, decide, write in two calls). To
@@ -37,7 +15,10 @@ final class UnlockedReadModifyWriteStore: ForwardingFlowStore, @unchecked Sendab
     private let lock = StateLock()
     private var arrived = 0
 
-    init(parties: Int) { self.parties = parties }
+    init(parties: Int) {
+        self.parties = parties
+        super.init()
+    }
 
     private func waitForTheOthers() {
         lock.withLock { arrived += 1 }
