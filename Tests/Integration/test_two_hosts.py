@@ -366,7 +366,19 @@ def test_postgresql_restarted_under_load_answers_503_then_every_flow_completes_o
         time.sleep(2.0)  # load continues on the database that is back
         load.stop.set()
 
-    run_threads([restarter] + [lambda i=i: load.client(i) for i in range(load.threads)], timeout=150)
+    def prober():
+        # The flows' clients spend most of their time in `devicegate approve` (a process each),
+        # so by chance none of their requests may meet the gap (CI once saw none): a device
+        # authorization every 50 ms on alternate hosts makes sure requests arrive while the
+        # database is away.
+        n = 0
+        while not load.stop.is_set():
+            host = s.hosts[n % 2]
+            load.request("probe", lambda: host.device(scope="openid"))
+            n += 1
+            time.sleep(0.05)
+
+    run_threads([restarter, prober] + [lambda i=i: load.client(i) for i in range(load.threads)], timeout=150)
     assert restarted.get("code") == 0, restarted
     # Workers reconnect: both hosts answer device authorizations again.
     for h in s.hosts:
