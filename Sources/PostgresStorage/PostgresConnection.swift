@@ -150,6 +150,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private var prepared: Set<String> = []
     private var retryNotBefore: Int64 = 0
     private var inTransaction = false
+    /// The command tag of the last statement `simple` ran ("COMMIT", "ROLLBACK", …).
+    private var lastCommandTag = ""
     private let lock = RecursiveLock()
     /// Connections made so far (1 after the first; more after reconnects), for tests and status.
     public private(set) var connectCount = 0
@@ -197,7 +199,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 do {
                     let result = try body(Transaction(connection: self))
                     inTransaction = false
-                    try simple("COMMIT")
+                    try commit()
                     return result
                 } catch {
                     inTransaction = false
@@ -246,7 +248,7 @@ public final class PostgresConnection: @unchecked Sendable {
                     inTransaction = true
                     let result = try body(Transaction(connection: self), rows)
                     inTransaction = false
-                    try simple("COMMIT")
+                    try commit()
                     return result
                 } catch {
                     inTransaction = false
@@ -267,11 +269,12 @@ public final class PostgresConnection: @unchecked Sendable {
             // request): replace it now, so this request is answered, rather than failing it.
             dropConnection()
         }
-        if conn != nil {
-            // Lost mid-transaction: that transaction is gone (the server rolled it back).
-            dropConnection()
-            if inTransaction { throw PostgresError(.unavailable, "connection lost during a transaction") }
-        }
+        if conn != nil { dropConnection() }
+        // Lost mid-transaction (now or by an earlier statement whose error the closure caught):
+        // that transaction is gone, the server rolled it back, and its row locks with it. A new
+        // connection here would run the rest of the closure in autocommit, unlocked, and a
+        // COMMIT on it would report success: so every statement until the transaction ends fails.
+        if inTransaction { throw PostgresError(.unavailable, "connection lost during a transaction") }
         let now = Self.monotonicMilliseconds()
         guard now >= retryNotBefore else { throw PostgresError(.unavailable, "reconnecting (last attempt failed)") }
         // Defaults first, then the operator's string (expand_dbname=1: `dbname` may be a whole
@@ -328,6 +331,15 @@ public final class PostgresConnection: @unchecked Sendable {
         return try answer(c, sent: sent == 1)
     }
 
+    /// COMMIT, and a check that it committed: the server answers COMMIT of a transaction it
+    /// had already aborted (an error the closure caught) with the tag ROLLBACK and no error.
+    private func commit() throws {
+        try simple("COMMIT")
+        guard lastCommandTag == "COMMIT" else {
+            throw PostgresError(.server, "the transaction was rolled back (\(lastCommandTag.isEmpty ? "no command tag" : lastCommandTag)), not committed")
+        }
+    }
+
     fileprivate func simple(_ sql: String) throws {
         let c = try connected()
         statementCount += 1
@@ -356,10 +368,11 @@ public final class PostgresConnection: @unchecked Sendable {
                 rows = Self.rows(result)
             case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
                 rows = []
+                lastCommandTag = PQcmdStatus(result).map { String(cString: $0) } ?? ""
             case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
                 if failure == nil {
                     let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-                    failure = PostgresError(.server, Self.message(PQresultErrorMessage(result)), sqlState: state)
+                    failure = PostgresError(.server, Self.primaryMessage(result), sqlState: state)
                 }
             default:
                 failure = failure ?? PostgresError(.protocolViolation, "result status \(PQresultStatus(result).rawValue)")
@@ -441,7 +454,7 @@ public final class PostgresConnection: @unchecked Sendable {
             case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
                 if failure == nil {
                     let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-                    failure = PostgresError(.server, Self.message(PQresultErrorMessage(result)), sqlState: state)
+                    failure = PostgresError(.server, Self.primaryMessage(result), sqlState: state)
                 }
             default:
                 failure = failure ?? PostgresError(.protocolViolation, "result status \(PQresultStatus(result).rawValue)")
@@ -524,6 +537,14 @@ public final class PostgresConnection: @unchecked Sendable {
             rows.append(PostgresRow(values))
         }
         return rows
+    }
+
+    /// The server's primary message only (PG_DIAG_MESSAGE_PRIMARY): the DETAIL, HINT, CONTEXT
+    /// and QUERY fields can quote the values of a row ("Failing row contains (…)"): a subject,
+    /// a client address, a key's PEM. None of that may reach a log line.
+    private static func primaryMessage(_ result: OpaquePointer) -> String {
+        if let m = PQresultErrorField(result, Int32(UInt8(ascii: "M"))) { return message(m) }
+        return "server error"
     }
 
     private static func message(_ p: UnsafePointer<CChar>?) -> String {

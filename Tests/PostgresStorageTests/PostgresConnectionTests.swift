@@ -156,4 +156,44 @@ struct PostgresConnectionTests {
         #expect(try c.execute(PostgresStatement("one", "SELECT 1")).first?[0] == "1")
         #expect(c.connectCount == 2)
     }
+    /// A closure that catches a server error inside a transaction (the transaction is then
+    /// aborted) and returns normally: COMMIT answers ROLLBACK without an error, which must
+    /// not be taken for a commit.
+    @Test func aCommitOfAnAbortedTransactionIsAnError() throws {
+        let pg = try #require(try TestPostgres(migrate: false))
+        defer { pg.remove() }
+        let c = pg.connection()
+        try c.executeScript("CREATE TABLE t (k text PRIMARY KEY); INSERT INTO t VALUES ('a')")
+        let insert = PostgresStatement("ins", "INSERT INTO t VALUES ($1)")
+        #expect(throws: PostgresError.self) {
+            try c.transaction { tx in
+                try tx.execute(insert, [.text("b")])
+                _ = try? tx.execute(insert, [.text("a")])  // 23505: the transaction is aborted
+            }
+        }
+        #expect(try c.execute(PostgresStatement("count", "SELECT count(*) FROM t")).first?[0] == "1")
+    }
+
+    /// The connection is lost inside a transaction and the closure catches that error: every
+    /// later statement of the closure fails too (none runs unlocked in autocommit on a new
+    /// connection), and nothing of the transaction is written.
+    @Test func aConnectionLostInsideATransactionFailsTheRestOfIt() throws {
+        let pg = try #require(try TestPostgres(migrate: false))
+        defer { pg.remove() }
+        let c = pg.connection(), admin = pg.connection()
+        try c.executeScript("CREATE TABLE t (k text PRIMARY KEY)")
+        let insert = PostgresStatement("ins", "INSERT INTO t VALUES ($1)")
+        let pid = try #require(try c.execute(PostgresStatement("pid", "SELECT pg_backend_pid()")).first?[0])
+        var later: (any Error)?
+        #expect(throws: PostgresError.self) {
+            try c.transaction { tx in
+                try tx.execute(insert, [.text("a")])
+                try admin.execute(PostgresStatement("kill", "SELECT pg_terminate_backend($1::int, 5000)"), [.text(pid)])
+                _ = try? tx.execute(PostgresStatement("one", "SELECT 1"))  // lost: caught
+                do { try tx.execute(insert, [.text("b")]) } catch { later = error; throw error }
+            }
+        }
+        #expect(later != nil, "a statement after the lost connection ran")
+        #expect(try c.execute(PostgresStatement("count", "SELECT count(*) FROM t")).first?[0] == "0")
+    }
 }
