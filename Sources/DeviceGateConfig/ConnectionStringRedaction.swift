@@ -51,13 +51,18 @@ public enum ConnectionStringRedaction {
         let key = Array("password".unicodeScalars)
         while i < s.count {
             if i + 2 < s.count, s[i] == ":", s[i + 1] == "/", s[i + 2] == "/" {
-                // A URI: the authority runs to whitespace or a quote; its userinfo ends at the
-                // last '@' before any '?'.
+                // A URI. Its userinfo ends where libpq ends it, at the first '@' before the
+                // first '/' (so a password may hold '?', quotes or spaces), or, for a password
+                // that holds an unencoded '@' or '/', at the last '@' of the token before any
+                // '?'. Whichever reaches further is masked: masking too much is harmless.
                 let start = i + 3
-                var end = start
-                while end < s.count, !s[end].properties.isWhitespace, s[end] != "\"", s[end] != "'" { end += 1 }
-                let queryStart = s[start..<end].firstIndex(of: "?") ?? end
-                if let at = s[start..<queryStart].lastIndex(of: "@"), let colon = s[start..<at].firstIndex(of: ":") {
+                var libpqEnd = start
+                while libpqEnd < s.count, s[libpqEnd] != "@", s[libpqEnd] != "/", s[libpqEnd] != "\n" { libpqEnd += 1 }
+                var tokenEnd = start
+                while tokenEnd < s.count, !s[tokenEnd].properties.isWhitespace, s[tokenEnd] != "\"", s[tokenEnd] != "'" { tokenEnd += 1 }
+                let queryStart = s[start..<tokenEnd].firstIndex(of: "?") ?? tokenEnd
+                let ats = [libpqEnd < s.count && s[libpqEnd] == "@" ? libpqEnd : nil, s[start..<queryStart].lastIndex(of: "@")].compactMap { $0 }
+                if let at = ats.max(), let colon = s[start..<at].firstIndex(of: ":") {
                     ranges.append((colon + 1)..<at)
                     i = at
                 } else {

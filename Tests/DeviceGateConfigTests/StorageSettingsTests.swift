@@ -103,6 +103,8 @@ struct StorageSettingsTests {
 
     static let redactions: [(String, String)] = [
         ("postgresql://user:pw@host/db", "postgresql://user:***@host/db"),
+        // libpq reads the userinfo to the first '@' before the first '/': '?' and quotes are the password's.
+        ("postgresql://u:pa?ss'x\"y@h/db", "postgresql://u:***@h/db"),
         ("postgres://user:p@ss/w:rd@db1:5432,db2/dg?target_session_attrs=read-write",
          "postgres://user:***@db1:5432,db2/dg?target_session_attrs=read-write"),
         ("postgresql://user@host/db", "postgresql://user@host/db"),
