@@ -35,7 +35,12 @@ public struct ExpiryBuckets: Sendable, Equatable {
 
     /// Flows whose bucket has not ended at `now`.
     public func live(now: UnixTime) -> Int64 {
-        slots.reduce(0) { $0 + ($1.end > now.seconds ? max(0, $1.count) : 0) }
+        // Saturating: the counts are read back from shared storage, where a garbled or
+        // hostile value must refuse admissions, never trap the worker.
+        slots.reduce(0) { total, slot in
+            let (sum, overflow) = total.addingReportingOverflow(slot.end > now.seconds ? max(0, slot.count) : 0)
+            return overflow ? .max : sum
+        }
     }
 
     /// Seconds until the first live bucket ends, when a place frees up (at least 1).
@@ -53,11 +58,11 @@ public struct ExpiryBuckets: Sendable, Equatable {
         let index = Int((bucket % Int64(Self.slotCount) + Int64(Self.slotCount)) % Int64(Self.slotCount))
         var slot = slots[index]
         if slot.end == end {
-            slot.count += 1
+            slot.count = slot.count == .max ? .max : slot.count + 1
         } else if slot.end <= now.seconds || slot.count <= 0 {
             slot = Slot(end: end, count: 1)
         } else {
-            slot = Slot(end: max(slot.end, end), count: slot.count + 1)
+            slot = Slot(end: max(slot.end, end), count: slot.count == .max ? .max : slot.count + 1)
         }
         slots[index] = slot
     }

@@ -69,7 +69,7 @@ public final class PostgresKeyStore: SigningKeyStorage, @unchecked Sendable {
                 if let cutoff = forgetRetiredBefore { try tx.execute(Self.forgetRetired, [.int(cutoff.milliseconds)]) }
                 // Never a version seen before, even by a worker that read another install's
                 // (a schema dropped and made again restarts at 0): at least `now` in ms.
-                let next = max(version + 1, now.milliseconds)
+                let next = max(version &+ 1, now.milliseconds)  // &+: a garbled version row must not trap
                 try tx.execute(Self.insertKey, [.text(key.kid), .text(key.alg), .int(key.createdAt.milliseconds),
                                                 key.retiredAt.map { .int($0.milliseconds) } ?? .null, .text(key.pem), .int(next)])
                 try tx.execute(Self.setVersion, [.int(next)])

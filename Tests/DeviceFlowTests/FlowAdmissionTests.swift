@@ -180,4 +180,14 @@ struct FlowAdmissionTests {
         #expect(admitted > 700)
         #expect(gauges.allSatisfy { $0.check(now: clock.now()) != nil })
     }
+    /// Counts read back from shared storage may be garbled or hostile: the largest possible
+    /// counts refuse (live saturates at Int64.max) and counting on top of them does not trap.
+    @Test func hostileCountsSaturateInsteadOfTrapping() {
+        let now = UnixTime(seconds: 1_000)
+        var buckets = ExpiryBuckets(slots: (0..<ExpiryBuckets.slotCount).map { _ in .init(end: 2_000, count: .max) })
+        #expect(buckets.live(now: now) == .max)
+        buckets.add(expiresAt: UnixTime(seconds: 1_990), width: ExpiryBuckets.width(lifetime: 600), now: now)
+        #expect(buckets.live(now: now) == .max)
+        #expect(AdmissionKey(name: "client tv", limit: 10, kind: .client).refusal(buckets, now: now) != nil)
+    }
 }
