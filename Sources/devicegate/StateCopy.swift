@@ -65,9 +65,14 @@ struct StateCopy {
             case .pending, .approved: live = record.expiresAt > now
             default: live = false
             }
-            guard live else { counts.skipped += 1; continue }
-            let exists = try to.updateFlow(id: id) { existing, _ in FlowUpdate(result: existing != nil) }
-            if exists { counts.skipped += 1; continue }
+            // A flow copied by an earlier run takes the state it has now (approved, denied or
+            // redeemed since, on the host still serving): left as copied, a code redeemed on the
+            // old host between the two runs would be redeemable again on the new one.
+            let synced = try to.updateFlow(id: id) { existing, _ -> FlowUpdate<Bool> in
+                guard let existing else { return FlowUpdate(result: false) }
+                return existing == record ? FlowUpdate(result: true) : FlowUpdate(record: record, poll: poll, result: true)
+            }
+            if synced || !live { counts.skipped += 1; continue }
             var pending = record
             pending.status = .pending
             pending.issued = nil
@@ -96,6 +101,10 @@ struct StateCopy {
             accessTokenIDs += family.accessTokens.map { ($0.id, $0.expiresAt) }
             guard family.expiresAt > now else { counts.skipped += 1; continue }
             if try to.refreshFamilyID(forTokenHash: family.currentTokenHash) == family.id {
+                // Copied before with the same current token: take over what changed since
+                // (revoked for reuse or by RFC 7009 on the old host, tokens issued), so a
+                // family revoked between the two runs is not live on the new install.
+                try to.updateRefreshFamily(id: id) { existing in (existing == family ? nil : family, ()) }
                 counts.skipped += 1; continue
             }
             // Index each old token by making it current in turn (the contract indexes a new

@@ -283,6 +283,39 @@ def test_storage_copy_keeps_refresh_tokens_and_pending_flows_working(make_stack,
     assert refreshed["refresh_token"] != grant["refresh_token"]
 
 
+def test_a_second_storage_copy_takes_over_what_changed_on_the_old_host(make_stack, schema_url):
+    """The documented move copies while the old host serves, then again after it stops: what
+    happened in between (a code redeemed, a grant revoked) must hold on the new install."""
+    s = make_stack()
+    grant = s.grant(ALL_SCOPES)
+    approved = s.new_flow(scope=ALL_SCOPES)
+    assert s.approve(approved["user_code"]).returncode == 0
+    pg_config = s.root / "postgresql.yaml"
+    pg_config.write_text(on_postgresql(schema_url)(s.config.read_text()))
+    pg_config.chmod(0o600)
+    migrate(pg_config)
+    first = run_cli("storage", "copy", "--from", s.state, "-c", pg_config)
+    assert first.returncode == 0, first.stderr
+    # Meanwhile, on the old host: the approved code is redeemed, the grant is revoked (RFC 7009).
+    tokens = assert_oauth_json(s.token(approved["device_code"]), 200)
+    assert s.revoke(grant["refresh_token"]).status_code == 200
+    assert s.userinfo(tokens["access_token"]).status_code == 200
+    s.stop()
+    second = run_cli("storage", "copy", "--from", s.state, "-c", pg_config)
+    assert second.returncode == 0, second.stderr
+
+    s.config.write_text(pg_config.read_text())
+    s.start()
+    # What the old host issued last works; the grant it revoked stays revoked.
+    assert s.userinfo(tokens["access_token"]).status_code == 200
+    assert_oauth_error(s.refresh(grant["refresh_token"]), 400, "invalid_grant")
+    assert s.userinfo(grant["access_token"]).status_code == 401
+    # The code redeemed on the old host is not redeemed again on the new one: a replay, which
+    # (RFC 8628 §5 hardening) also revokes what it was redeemed for.
+    assert_oauth_error(s.token(approved["device_code"]), 400, "invalid_grant")
+    assert s.userinfo(tokens["access_token"]).status_code == 401
+
+
 def test_storage_copy_refuses_a_database_with_other_live_data(make_stack, schema_url):
     other = make_stack(transform=on_postgresql(schema_url), start=False)
     migrate(other.config)
