@@ -370,21 +370,13 @@ public final class PostgresConnection: @unchecked Sendable {
                 rows = []
                 lastCommandTag = PQcmdStatus(result).map { String(cString: $0) } ?? ""
             case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
-                if failure == nil {
-                    let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-                    failure = PostgresError(.server, Self.primaryMessage(result), sqlState: state)
-                }
+                failure = failure ?? Self.serverError(result)
             default:
                 failure = failure ?? PostgresError(.protocolViolation, "result status \(PQresultStatus(result).rawValue)")
             }
         }
         if PQstatus(c) != CONNECTION_OK { return try lost(c) }
-        if let failure {
-            // The server's own statement_timeout or an admin shutdown: the connection may be
-            // fine, but a shutdown (57P01, 57P02, 57P03) is not worth keeping.
-            if let s = failure.sqlState, s.hasPrefix("57P") || s.hasPrefix("08") { dropConnection() }
-            throw failure
-        }
+        if let failure { try fail(failure) }
         return rows
     }
 
@@ -452,20 +444,14 @@ public final class PostgresConnection: @unchecked Sendable {
             case PGRES_TUPLES_OK: rows = Self.rows(result)
             case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY, PGRES_PIPELINE_ABORTED: break
             case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
-                if failure == nil {
-                    let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-                    failure = PostgresError(.server, Self.primaryMessage(result), sqlState: state)
-                }
+                failure = failure ?? Self.serverError(result)
             default:
                 failure = failure ?? PostgresError(.protocolViolation, "result status \(PQresultStatus(result).rawValue)")
             }
         }
         if PQstatus(c) != CONNECTION_OK { return try lost(c) }
         guard PQexitPipelineMode(c) == 1 else { dropConnection(); throw PostgresError(.protocolViolation, "cannot leave pipeline mode") }
-        if let failure {
-            if let s = failure.sqlState, s.hasPrefix("57P") || s.hasPrefix("08") { dropConnection() }
-            throw failure
-        }
+        if let failure { try fail(failure) }
         return rows
     }
 
@@ -537,6 +523,20 @@ public final class PostgresConnection: @unchecked Sendable {
             rows.append(PostgresRow(values))
         }
         return rows
+    }
+
+    /// The error a failed result reports: its SQLSTATE and primary message.
+    private static func serverError(_ result: OpaquePointer) -> PostgresError {
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        return PostgresError(.server, primaryMessage(result), sqlState: state)
+    }
+
+    /// Throws a server's error, first dropping the connection when the error says the session
+    /// is ending: the server's own statement_timeout leaves the connection fine, but a shutdown
+    /// (57P01, 57P02, 57P03) or a connection error (08…) is not worth keeping.
+    private func fail(_ failure: PostgresError) throws -> Never {
+        if let s = failure.sqlState, s.hasPrefix("57P") || s.hasPrefix("08") { dropConnection() }
+        throw failure
     }
 
     /// The server's primary message only (PG_DIAG_MESSAGE_PRIMARY): the DETAIL, HINT, CONTEXT
