@@ -36,6 +36,8 @@ public struct FlowService {
     /// disk, a worker killed in between) holds its place until its code would have expired.
     public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, addressKey: String? = nil, networkKey: String? = nil,
                                 now: UnixTime) throws -> DeviceAuthorizationResponse {
+        guard client.allows(.deviceCode) else { throw OAuthError.unauthorizedClient("this client may not use the device authorization grant") }
+        let policy = self.policy(for: client)
         if let refusal = reserve?.check(now: now) { throw refusal }
         if let counters = admissionCounters {
             let keys = admission.keys(clientID: client.clientID, addressKey: addressKey, networkKey: networkKey)
@@ -56,6 +58,26 @@ public struct FlowService {
                 attempts += 1
             }
         }
+    }
+
+    /// The flow policy for one client: its own `lifetimes.device_code` and
+    /// `lifetimes.poll_interval` where it sets them, else the global ones.
+    public func policy(for client: ClientRegistration) -> FlowPolicy {
+        var policy = self.policy
+        if let lifetime = client.lifetimes.deviceCode { policy.deviceCodeLifetime = lifetime }
+        if let interval = client.lifetimes.pollInterval { policy.pollInterval = interval }
+        return policy
+    }
+
+    /// Seconds a new refresh-token family of `client` lives.
+    public func refreshTokenLifetime(for client: ClientRegistration) -> Int {
+        client.lifetimes.refreshToken ?? refreshTokenLifetime
+    }
+
+    /// Whether a grant of `scope` to `client` earns a refresh token: `offline_access`, or
+    /// `refresh_tokens: true`, and only for a client allowed the refresh_token grant.
+    func earnsRefreshToken(_ client: ClientRegistration, scope: ScopeSet) -> Bool {
+        client.allows(.refreshToken) && (scope.contains("offline_access") || client.issuesRefreshTokens)
     }
 
     /// The outcome of a token-endpoint poll.
@@ -103,33 +125,119 @@ public struct FlowService {
                 let record = record!
                 let grant = TokenGrant(clientID: record.clientID, subject: approval.subject, scope: record.scope,
                                        authTime: approval.authTime, flowID: record.id,
-                                       issueRefreshToken: record.scope.contains("offline_access") || client.issuesRefreshTokens,
-                                       audience: client.audience)
-                let tokens = try issuer.issue(grant, now: now)
-                try store.saveAccessToken(tokens.accessTokenRecord)
-                let access = RefreshFamily.IssuedAccessToken(id: tokens.accessTokenID, expiresAt: tokens.accessTokenRecord.expiresAt)
-                var familyID: String?
-                if let refreshHash = tokens.refreshTokenHash {
-                    var family = RefreshFamily(
-                        id: Encoding.hex(random.bytes(32)), clientID: record.clientID, subject: approval.subject, scope: record.scope,
-                        authTime: approval.authTime, createdAt: now, expiresAt: now.adding(seconds: Int64(refreshTokenLifetime)),
-                        currentTokenHash: refreshHash)
-                    family.record(access, now: now)
-                    try store.createRefreshFamily(family)
-                    familyID = family.id
-                }
+                                       issueRefreshToken: earnsRefreshToken(client, scope: record.scope),
+                                       audience: client.audience, accessTokenLifetime: client.lifetimes.accessToken,
+                                       idTokenLifetime: client.lifetimes.idToken)
+                let (tokens, issued) = try issueAndStore(grant, client: client, now: now)
                 var redeemed = record
                 redeemed.status = .redeemed(approval, at: now)
-                redeemed.issued = .init(accessToken: access, refreshFamilyID: familyID)
+                redeemed.issued = issued
                 return FlowUpdate(record: redeemed, result: .tokens(tokens))
             }
         }
+    }
+
+    /// Issues the tokens of a person's grant and stores them before they are returned: the
+    /// access token, and the refresh family when the grant earns one.
+    private func issueAndStore(_ grant: TokenGrant, client: ClientRegistration, now: UnixTime) throws -> (IssuedTokens, DeviceFlowRecord.IssuedGrant) {
+        let tokens = try issuer.issue(grant, now: now)
+        try store.saveAccessToken(tokens.accessTokenRecord)
+        let access = RefreshFamily.IssuedAccessToken(id: tokens.accessTokenID, expiresAt: tokens.accessTokenRecord.expiresAt)
+        var familyID: String?
+        if let refreshHash = tokens.refreshTokenHash {
+            var family = RefreshFamily(
+                id: Encoding.hex(random.bytes(32)), clientID: grant.clientID, subject: grant.subject, scope: grant.scope,
+                authTime: grant.authTime, createdAt: now, expiresAt: now.adding(seconds: Int64(refreshTokenLifetime(for: client))),
+                currentTokenHash: refreshHash)
+            family.record(access, now: now)
+            try store.createRefreshFamily(family)
+            familyID = family.id
+        }
+        return (tokens, .init(accessToken: access, refreshFamilyID: familyID))
+    }
+
+    // MARK: Authorization code (RFC 6749 §4.1, RFC 7636, OIDC Core §3.1)
+
+    /// Issues the code of an approved authorization request (RFC 6749 §4.1.2), stored
+    /// durably before it is returned; the caller redirects with it. Lives
+    /// `AuthorizationCodes.lifetime` seconds.
+    public func issueAuthorizationCode(for request: AuthorizationRequest, subject: String, authTime: UnixTime, now: UnixTime) throws -> String {
+        let (code, id) = AuthorizationCodes.draw(random: random)
+        try store.createAuthorizationCode(AuthorizationCodeRecord(
+            id: id, clientID: request.clientID, subject: subject, scope: request.scope, authTime: authTime, createdAt: now,
+            expiresAt: now.adding(seconds: Int64(AuthorizationCodes.lifetime)), redirectURI: request.redirectURI,
+            codeChallenge: request.codeChallenge, nonce: request.nonce))
+        return code
+    }
+
+    /// The authorization_code grant, RFC 6749 §4.1.3, decided under the code's lock so that
+    /// two redemptions at once issue tokens once. A code presented again revokes what it
+    /// produced (RFC 6749 §4.1.2).
+    public func redeemAuthorizationCode(_ code: String, client: ClientRegistration, redirectURI: String?, codeVerifier: String?,
+                                        now: UnixTime) throws -> PollResult {
+        guard client.allows(.authorizationCode) else {
+            return .error(.unauthorizedClient("this client may not use the authorization_code grant"))
+        }
+        return try store.updateAuthorizationCode(id: Encoding.sha256Hex(code)) { record in
+            switch AuthorizationCodeDecision.decide(record: record, clientID: client.clientID, redirectURI: redirectURI,
+                                                    codeVerifier: codeVerifier, now: now) {
+            case .refuse(let error):
+                return (nil, .error(error))
+            case .replayed:
+                let record = record!
+                do {
+                    if let issued = record.issued { try revoke(issued, now: now) }
+                } catch {
+                    return (nil, .revocationFailed(.invalidGrant("code has already been used"), subject: record.subject,
+                                                   grantID: record.id, reason: "authorization_code_reused", cause: "\(error)"))
+                }
+                return (nil, .revoked(.invalidGrant("code has already been used; the tokens issued for it are now revoked"),
+                                      subject: record.subject, grantID: record.id, reason: "authorization_code_reused"))
+            case .redeem where try store.isRevoked(subject: record!.subject, at: record!.authTime):
+                var spent = record!
+                spent.redeemedAt = now
+                return (spent, .error(.invalidGrant("the user who approved this request has been removed")))
+            case .redeem:
+                var record = record!
+                let grant = TokenGrant(clientID: record.clientID, subject: record.subject, scope: record.scope, authTime: record.authTime,
+                                       flowID: record.id, issueRefreshToken: earnsRefreshToken(client, scope: record.scope),
+                                       audience: client.audience, nonce: record.nonce, accessTokenLifetime: client.lifetimes.accessToken,
+                                       idTokenLifetime: client.lifetimes.idToken)
+                let (tokens, issued) = try issueAndStore(grant, client: client, now: now)
+                record.redeemedAt = now
+                record.issued = issued
+                return (record, .tokens(tokens))
+            }
+        }
+    }
+
+    // MARK: Client credentials (RFC 6749 §4.4)
+
+    /// The client_credentials grant: a confidential client's own access token, with the
+    /// client as subject, within its allowed scopes; never a refresh token (§4.4.3) nor an
+    /// id_token (no person authenticated). Nothing is kept but the access token's record.
+    public func clientCredentials(client: ClientRegistration, requestedScope: ScopeSet?, now: UnixTime) throws -> PollResult {
+        guard client.isConfidential, client.allows(.clientCredentials) else {
+            return .error(.unauthorizedClient("this client may not use the client_credentials grant"))
+        }
+        let scope: ScopeSet
+        switch client.resolveScopes(requested: requestedScope) {
+        case .success(let s): scope = s
+        case .failure(let error): return .error(error)
+        }
+        let grant = TokenGrant(clientID: client.clientID, subject: client.clientID, scope: scope, authTime: now,
+                               flowID: "client_credentials:" + Encoding.hex(random.bytes(16)), issueRefreshToken: false,
+                               audience: client.audience, issuesIDToken: false, accessTokenLifetime: client.lifetimes.accessToken)
+        let tokens = try issuer.issue(grant, now: now)
+        try store.saveAccessToken(tokens.accessTokenRecord)
+        return .tokens(tokens)
     }
 
     /// The refresh_token grant, RFC 6749 §6, rotating the token on every use (RFC 9700
     /// §4.14.2). A token that was already rotated away revokes its whole family, including the
     /// access tokens issued from it.
     public func refresh(refreshToken: String, client: ClientRegistration, requestedScope: ScopeSet?, now: UnixTime) throws -> PollResult {
+        guard client.allows(.refreshToken) else { return .error(.unauthorizedClient("this client may not use the refresh_token grant")) }
         let hash = Encoding.sha256Hex(refreshToken)
         guard let familyID = try store.refreshFamilyID(forTokenHash: hash) else {
             return .error(.unknownRefreshToken)
@@ -152,7 +260,8 @@ public struct FlowService {
             case .rotate(let scope):
                 var updated = family!
                 let grant = TokenGrant(clientID: updated.clientID, subject: updated.subject, scope: scope,
-                                       authTime: updated.authTime, flowID: updated.id, issueRefreshToken: true, audience: client.audience)
+                                       authTime: updated.authTime, flowID: updated.id, issueRefreshToken: true, audience: client.audience,
+                                       accessTokenLifetime: client.lifetimes.accessToken, idTokenLifetime: client.lifetimes.idToken)
                 let tokens = try issuer.issue(grant, now: now)
                 try store.saveAccessToken(tokens.accessTokenRecord)
                 updated.currentTokenHash = tokens.refreshTokenHash!

@@ -126,6 +126,17 @@ public protocol FlowStorage: AnyObject {
 
     /// When `subject` was last revoked, if ever (within `keepUntil`). No lock.
     func subjectRevokedAt(_ subject: String) throws -> UnixTime?
+
+    /// Persists a new authorization code (RFC 6749 §4.1.2) durably, before the redirect that
+    /// carries it is sent. Ids are SHA-256 of 256 random bits, so a collision is not handled.
+    func createAuthorizationCode(_ record: AuthorizationCodeRecord) throws
+
+    /// Read-modify-write of an authorization code under its exclusive lock, across every
+    /// process (and host), as `updateFlow`: a code redeemed by two requests at once is
+    /// redeemed exactly once. What the closure returns as the record is written durably
+    /// before the lock is released; nil leaves it untouched. A record is kept at least until
+    /// `collectableAt`, so that a replay within that time finds it.
+    func updateAuthorizationCode<R>(id: String, _ body: (AuthorizationCodeRecord?) throws -> (record: AuthorizationCodeRecord?, result: R)) throws -> R
 }
 
 extension FlowStorage {

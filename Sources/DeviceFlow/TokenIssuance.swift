@@ -13,9 +13,19 @@ public struct TokenGrant: Sendable, Equatable {
     public var issueRefreshToken: Bool
     /// The client's own `aud` (`ClientRegistration.audience`); nil for the issuer's default.
     public var audience: String?
+    /// OIDC Core §3.1.3.6 `nonce` of the authorization request, copied into the id_token;
+    /// nil for the device flow, refresh and client_credentials.
+    public var nonce: String?
+    /// Whether an id_token goes with `openid`: not for client_credentials, where no person
+    /// authenticated (OIDC Core §2: an id_token is about an authentication event).
+    public var issuesIDToken: Bool
+    /// The client's own lifetimes (`clients[].lifetimes`); nil takes the issuer's.
+    public var accessTokenLifetime: Int?
+    public var idTokenLifetime: Int?
 
     public init(clientID: String, subject: String, scope: ScopeSet, authTime: UnixTime, flowID: String, issueRefreshToken: Bool = false,
-                audience: String? = nil) {
+                audience: String? = nil, nonce: String? = nil, issuesIDToken: Bool = true, accessTokenLifetime: Int? = nil,
+                idTokenLifetime: Int? = nil) {
         self.clientID = clientID
         self.subject = subject
         self.scope = scope
@@ -23,7 +33,15 @@ public struct TokenGrant: Sendable, Equatable {
         self.flowID = flowID
         self.issueRefreshToken = issueRefreshToken
         self.audience = audience
+        self.nonce = nonce
+        self.issuesIDToken = issuesIDToken
+        self.accessTokenLifetime = accessTokenLifetime
+        self.idTokenLifetime = idTokenLifetime
     }
+
+    /// Whether the response carries an id_token (OIDC Core §3.1.3.3): `openid` was granted
+    /// and a person authenticated.
+    public var wantsIDToken: Bool { issuesIDToken && scope.contains("openid") }
 }
 
 /// The stored form of an issued access token: only its SHA-256 is kept.
@@ -103,11 +121,12 @@ public struct OpaqueTokenIssuer: TokenIssuer {
 
     public func issue(_ grant: TokenGrant, now: UnixTime) throws -> IssuedTokens {
         let token = Encoding.base64URL(random.bytes(32))
+        let lifetime = grant.accessTokenLifetime ?? accessTokenLifetime
         let record = AccessTokenRecord(
             tokenHash: Encoding.sha256Hex(token), clientID: grant.clientID, subject: grant.subject,
-            scope: grant.scope, issuedAt: now, expiresAt: now.adding(seconds: Int64(accessTokenLifetime)),
+            scope: grant.scope, issuedAt: now, expiresAt: now.adding(seconds: Int64(lifetime)),
             flowID: grant.flowID, audience: grant.audience)
-        return IssuedTokens(accessToken: token, expiresIn: accessTokenLifetime, scope: grant.scope,
+        return IssuedTokens(accessToken: token, expiresIn: lifetime, scope: grant.scope,
                             refreshToken: grant.issueRefreshToken ? Self.newRefreshToken(random) : nil, accessTokenRecord: record)
     }
 }

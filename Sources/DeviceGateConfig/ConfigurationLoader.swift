@@ -210,7 +210,8 @@ struct Reader {
     }
 
     mutating func readEndpoints(_ node: Node, into endpoints: inout DeviceGateConfiguration.Endpoints) {
-        for (key, value) in mapping(node, "endpoints", allowed: ["device_authorization", "token", "verification", "verification_uri", "userinfo", "introspection", "revocation", "auth_check"]) {
+        for (key, value) in mapping(node, "endpoints", allowed: ["device_authorization", "token", "verification", "verification_uri", "userinfo", "introspection", "revocation", "auth_check",
+                                                                  "authorization", "end_session"]) {
             let path = "endpoints.\(key)"
             guard let text = string(value, path) else { continue }
             if key == "verification_uri" {
@@ -229,6 +230,8 @@ struct Reader {
             case "introspection": endpoints.introspection = text
             case "revocation": endpoints.revocation = text
             case "auth_check": endpoints.authCheck = text.hasSuffix("/") ? text : text + "/"
+            case "authorization": endpoints.authorization = text
+            case "end_session": endpoints.endSession = text
             default: break
             }
         }
@@ -246,7 +249,12 @@ struct Reader {
             var refreshTokens = false
             var introspection = false, introspectionNode: Node?
             var audience: String?
-            for (key, value) in mapping(item, base, allowed: ["client_id", "name", "type", "secret_hash", "allowed_scopes", "default_scopes", "refresh_tokens", "introspection", "audience"]) {
+            var grantTypes: Set<GrantType>?, grantTypesNode: Node?
+            var redirectURIs: [String] = [], postLogoutRedirectURIs: [String] = []
+            var lifetimes = ClientLifetimes()
+            var skipsConsent = false
+            for (key, value) in mapping(item, base, allowed: ["client_id", "name", "type", "secret_hash", "allowed_scopes", "default_scopes", "refresh_tokens", "introspection", "audience",
+                                                              "grant_types", "redirect_uris", "post_logout_redirect_uris", "lifetimes", "skip_consent"]) {
                 let path = "\(base).\(key)"
                 switch key {
                 case "client_id": id = string(value, path)
@@ -263,6 +271,25 @@ struct Reader {
                     introspection = flag
                     introspectionNode = value
                 case "audience": audience = audienceValue(value, path)
+                case "grant_types":
+                    grantTypesNode = value
+                    guard let names = strings(value, path) else { continue }
+                    var set: Set<GrantType> = []
+                    for name in names {
+                        guard let grant = GrantType(rawValue: name) else {
+                            issue(value, path, "unknown grant type '\(name)': expected device_code, authorization_code, client_credentials or refresh_token")
+                            continue
+                        }
+                        set.insert(grant)
+                    }
+                    if set.isEmpty && names.isEmpty { issue(value, path, "lists no grant type: the client could do nothing") }
+                    grantTypes = set
+                case "redirect_uris": redirectURIs = redirectURIList(value, path, what: "redirect URI")
+                case "post_logout_redirect_uris": postLogoutRedirectURIs = redirectURIList(value, path, what: "post-logout redirect URI")
+                case "lifetimes": lifetimes = readClientLifetimes(value, path)
+                case "skip_consent":
+                    guard let text = string(value, path), let flag = Bool(text) else { issue(value, path, "expected true or false"); continue }
+                    skipsConsent = flag
                 default: break
                 }
             }
@@ -299,11 +326,102 @@ struct Reader {
             default:
                 issue(typeNode, "\(base).type", "expected public or confidential"); continue
             }
+            let grants = grantTypes ?? GrantType.defaults
+            // Contradictions: settings that could never take effect, or a client that could not work.
+            if grants.contains(.authorizationCode) && redirectURIs.isEmpty {
+                issue(grantTypesNode ?? item, "\(base).redirect_uris", "authorization_code needs at least one redirect URI (RFC 6749 §3.1.2.2)")
+            }
+            if !redirectURIs.isEmpty && !grants.contains(.authorizationCode) {
+                issue(at: "\(base).redirect_uris", "is used only by the authorization_code grant, which grant_types does not list")
+            }
+            if !postLogoutRedirectURIs.isEmpty && !grants.contains(.authorizationCode) {
+                issue(at: "\(base).post_logout_redirect_uris", "is used only by web apps signing in with authorization_code, which grant_types does not list")
+            }
+            if grants.contains(.clientCredentials) && type == "public" {
+                issue(grantTypesNode, "\(base).grant_types", "client_credentials is for confidential clients only (RFC 6749 §4.4): a public client cannot authenticate")
+            }
+            if refreshTokens && !grants.contains(.refreshToken) {
+                issue(at: "\(base).refresh_tokens", "issues refresh tokens the client could never use: add refresh_token to grant_types")
+            }
+            if skipsConsent && !grants.contains(.authorizationCode) {
+                issue(at: "\(base).skip_consent", "applies only to the authorization_code grant (the device flow always asks: RFC 8628 §5.4)")
+            }
+            if lifetimes.deviceCode != nil || lifetimes.pollInterval != nil, !grants.contains(.deviceCode) {
+                issue(at: "\(base).lifetimes", "device_code and poll_interval apply only to the device_code grant, which grant_types does not list")
+            }
+            if let poll = lifetimes.pollInterval, let device = lifetimes.deviceCode, poll >= device {
+                issue(at: "\(base).lifetimes.poll_interval", "must be shorter than lifetimes.device_code")
+            }
+            if lifetimes.refreshToken != nil && !grants.contains(.refreshToken) {
+                issue(at: "\(base).lifetimes.refresh_token", "applies only to refresh tokens, and grant_types does not list refresh_token")
+            }
             clients.append(ClientRegistration(clientID: clientID, displayName: name ?? clientID, kind: kind,
                                               allowedScopes: allowedScopes, defaultScopes: defaultScopes, issuesRefreshTokens: refreshTokens,
-                                              mayIntrospectAnyToken: introspection, audience: audience))
+                                              mayIntrospectAnyToken: introspection, audience: audience, grantTypes: grants,
+                                              redirectURIs: redirectURIs, postLogoutRedirectURIs: postLogoutRedirectURIs,
+                                              lifetimes: lifetimes, skipsConsent: skipsConsent))
         }
         return clients
+    }
+
+    /// `clients[].lifetimes`: the global `lifetimes:` keys plus the token lifetimes, each with
+    /// the same range as its global setting.
+    mutating func readClientLifetimes(_ node: Node, _ base: String) -> ClientLifetimes {
+        var lifetimes = ClientLifetimes()
+        for (key, value) in mapping(node, base, allowed: ["device_code", "poll_interval", "access_token", "id_token", "refresh_token"]) {
+            let path = "\(base).\(key)"
+            switch key {
+            case "device_code": lifetimes.deviceCode = int(value, path, range: 60...86_400)
+            case "poll_interval": lifetimes.pollInterval = int(value, path, range: 1...60)
+            case "access_token": lifetimes.accessToken = int(value, path, range: 60...86_400)
+            case "id_token": lifetimes.idToken = int(value, path, range: 60...86_400)
+            case "refresh_token": lifetimes.refreshToken = int(value, path, range: 3600...(365 * 86_400))
+            default: break
+            }
+        }
+        return lifetimes
+    }
+
+    /// A list of absolute redirect URIs, RFC 6749 §3.1.2: no fragment; https, or http only to
+    /// a loopback address (RFC 8252 §7.3, RFC 9700 §2.6); or a private-use scheme of a native
+    /// app (RFC 8252 §7.1, with a '.' as a reverse domain name). No '*': matching is exact.
+    mutating func redirectURIList(_ node: Node, _ path: String, what: String) -> [String] {
+        guard let uris = strings(node, path) else { return [] }
+        var out: [String] = []
+        for (i, uri) in uris.enumerated() {
+            let at = "\(path)[\(i)]"
+            if let problem = Self.redirectURIProblem(uri) { issue(node, at, "\(what) \(uri.prefix(100)): \(problem)"); continue }
+            out.append(uri)
+        }
+        return out
+    }
+
+    static func redirectURIProblem(_ uri: String) -> String? {
+        guard uri.utf8.count <= 2000 else { return "is longer than 2000 bytes" }
+        guard uri.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return "must be printable ASCII without spaces (percent-encode the rest)" }
+        if uri.contains("#") { return "must not contain a fragment (RFC 6749 §3.1.2)" }
+        if uri.contains("*") { return "must not contain '*': redirect URIs are matched exactly (RFC 9700 §4.1.3)" }
+        guard let colon = uri.firstIndex(of: ":") else { return "must be an absolute URI such as https://app.example.com/callback" }
+        let scheme = uri[..<colon].lowercased()
+        let rest = uri[uri.index(after: colon)...]
+        switch scheme {
+        case "https":
+            guard rest.hasPrefix("//"), rest.count > 2, rest.dropFirst(2).first != "/" else { return "must name a host: https://host/path" }
+            return nil
+        case "http":
+            let host = rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" }
+            let name = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }) + "]" : String(host.prefix { $0 != ":" })
+            guard rest.hasPrefix("//"), ["127.0.0.1", "[::1]", "localhost"].contains(name) else {
+                return "http is allowed only for a loopback address (http://127.0.0.1:PORT/…, RFC 8252 §7.3); use https"
+            }
+            return nil
+        default:
+            guard scheme.contains("."), scheme.first?.isLetter == true,
+                  scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "+" || $0 == "-" }) else {
+                return "a private-use scheme must be a reverse domain name such as com.example.app:/callback (RFC 8252 §7.1)"
+            }
+            return nil
+        }
     }
 
     mutating func readUsers(_ node: Node) -> [String: UserClaims] {
@@ -375,6 +493,7 @@ struct Reader {
                      ("endpoints.token", config.endpoints.token), ("endpoints.verification", config.endpoints.verification),
                      ("endpoints.userinfo", config.endpoints.userinfo), ("endpoints.introspection", config.endpoints.introspection),
                      ("endpoints.revocation", config.endpoints.revocation), ("endpoints.auth_check", config.endpoints.authCheck),
+                     ("endpoints.authorization", config.endpoints.authorization), ("endpoints.end_session", config.endpoints.endSession),
                      ("discovery ({issuer}/.well-known/openid-configuration)", config.discoveryPath), ("jwks ({issuer}/jwks/)", config.jwksPath)]
             + (config.operations.metricsEnabled ? [("metrics.path", config.operations.metricsPath)] : [])
         for (i, a) in paths.enumerated() {

@@ -84,6 +84,10 @@ public struct DeviceGateConfiguration: Sendable {
         /// Prefix of the nginx `auth_request` check; the rest of the path names the scopes a
         /// location requires, e.g. `/_devicegate/auth/orders.read`.
         public var authCheck = "/_devicegate/auth/"
+        /// RFC 6749 §3.1, OIDC Core §3.1.2: authentik's path.
+        public var authorization = "/application/o/authorize/"
+        /// OIDC RP-Initiated Logout 1.0 §2 `end_session_endpoint`.
+        public var endSession = "/application/o/end-session/"
         public init() {}
     }
 

@@ -62,8 +62,16 @@ public struct OAuthEndpoints {
 
     static let deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
     static let refreshTokenGrant = "refresh_token"
+    static let authorizationCodeGrant = "authorization_code"
+    static let clientCredentialsGrant = "client_credentials"
 
     private func grantName(_ grantType: String) -> String { grantType == Self.deviceCodeGrant ? "device_code" : grantType }
+
+    private func optionalScope(_ form: FormFields) throws -> ScopeSet? {
+        guard let text = try form.single("scope") else { return nil }
+        guard let parsed = ScopeSet.parse(text) else { throw OAuthError.invalidScope("scope contains invalid characters") }
+        return parsed
+    }
 
     /// RFC 8628 §3.4–3.5: `POST /application/o/token/`.
     private func token(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
@@ -77,12 +85,18 @@ public struct OAuthEndpoints {
         case Self.refreshTokenGrant:
             // RFC 6749 §6: refresh_token required, scope optional and never wider.
             guard let refreshToken = try form.single("refresh_token") else { throw OAuthError.invalidRequest("missing refresh_token") }
-            var scope: ScopeSet?
-            if let text = try form.single("scope") {
-                guard let parsed = ScopeSet.parse(text) else { throw OAuthError.invalidScope("scope contains invalid characters") }
-                scope = parsed
-            }
-            result = try service.refresh(refreshToken: refreshToken, client: client, requestedScope: scope, now: clock.now())
+            result = try service.refresh(refreshToken: refreshToken, client: client, requestedScope: try optionalScope(form), now: clock.now())
+        case Self.authorizationCodeGrant:
+            // RFC 6749 §4.1.3: code and redirect_uri (required, since every authorization
+            // request here carries one); RFC 7636 §4.5 code_verifier.
+            guard let code = try form.single("code") else { throw OAuthError.invalidRequest("missing code") }
+            let redirectURI = try form.single("redirect_uri")
+            if redirectURI == nil { throw OAuthError.invalidRequest("missing redirect_uri (it was in the authorization request)") }
+            result = try service.redeemAuthorizationCode(code, client: client, redirectURI: redirectURI,
+                                                         codeVerifier: try form.single("code_verifier"), now: clock.now())
+        case Self.clientCredentialsGrant:
+            // RFC 6749 §4.4.2: scope optional.
+            result = try service.clientCredentials(client: client, requestedScope: try optionalScope(form), now: clock.now())
         default:
             throw OAuthError.unsupportedGrantType("grant_type \(grantType.prefix(100)) is not supported")
         }

@@ -58,18 +58,31 @@ public struct OIDCEndpoints {
         let c = configuration
         var o = JSONObject()
         o.add("issuer", c.issuer)
+        // OIDC Discovery §3 REQUIRED; served to every client, even when only devices use it,
+        // since libraries such as MSAL read it unconditionally.
+        o.add("authorization_endpoint", c.absoluteURL(c.endpoints.authorization))
         o.add("device_authorization_endpoint", c.absoluteURL(c.endpoints.deviceAuthorization))
         o.add("token_endpoint", c.absoluteURL(c.endpoints.token))
         o.add("userinfo_endpoint", c.absoluteURL(c.endpoints.userinfo))
         o.add("jwks_uri", c.absoluteURL(c.jwksPath))
         o.add("introspection_endpoint", c.absoluteURL(c.endpoints.introspection))
         o.add("revocation_endpoint", c.absoluteURL(c.endpoints.revocation))
-        o.add("grant_types_supported", ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"])
-        // No authorization endpoint: the device flow needs none, so no response types either.
-        o.add("response_types_supported", [String]())
+        o.add("end_session_endpoint", c.absoluteURL(c.endpoints.endSession))
+        // What the registered clients may really use, in a stable order.
+        let grants = Set(c.clients.flatMap(\.grantTypes))
+        o.add("grant_types_supported", GrantType.allCases.filter(grants.contains).map(\.tokenEndpointValue))
+        o.add("response_types_supported", ["code"])
+        o.add("response_modes_supported", ["query"])
+        o.add("code_challenge_methods_supported", ["S256"])
+        // RFC 9207 §3: every authorization response carries `iss`.
+        o.add("authorization_response_iss_parameter_supported", true)
+        o.add("prompt_values_supported", AuthorizationRequest.Prompt.allCases.sorted().map(\.rawValue))
         o.add("subject_types_supported", ["public"])
         let algorithms = Set(keys.publishedKeys(now: now).map(\.algorithm.rawValue))
         o.add("id_token_signing_alg_values_supported", algorithms.isEmpty ? [c.tokens.signingAlgorithm] : algorithms.sorted())
+        o.add("request_parameter_supported", false)
+        o.add("request_uri_parameter_supported", false)
+        o.add("claims_parameter_supported", false)
         var methods: [String] = []
         if c.clients.contains(where: { !$0.isConfidential }) { methods.append("none") }
         if c.clients.contains(where: \.isConfidential) { methods += ["client_secret_basic", "client_secret_post"] }
@@ -79,7 +92,7 @@ public struct OIDCEndpoints {
         var scopes: [String] = []
         for client in c.clients { for s in client.allowedScopes where !scopes.contains(s) { scopes.append(s) } }
         o.add("scopes_supported", scopes)
-        var claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "azp"]
+        var claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "azp", "nonce"]
         if scopes.contains("profile") { claims += ["name", "preferred_username"] }
         if scopes.contains("email") { claims += ["email", "email_verified"] }
         o.add("claims_supported", claims)

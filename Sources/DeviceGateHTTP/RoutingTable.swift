@@ -61,6 +61,18 @@ public enum VerificationRoute: Hashable, Sendable {
     case signOut
     /// `/device/style.css`: GET.
     case stylesheet
+    /// `endpoints.authorization` (`/application/o/authorize/`): the authorization endpoint,
+    /// RFC 6749 §3.1 and OIDC Core §3.1.2 (GET, POST). Validates the request, answers
+    /// `prompt=none` itself, and sends the browser on to `.authorizationPage` when the person
+    /// must sign in or consent.
+    case authorization
+    /// `/device/authorize`: sign-in and consent for an authorization request (GET shows the
+    /// step, POST decides), under the verification page's path so that nginx authenticates
+    /// it like the rest of the page in delegated sign-in.
+    case authorizationPage
+    /// `endpoints.end_session` (`/application/o/end-session/`): OIDC RP-Initiated Logout
+    /// 1.0 (GET, POST).
+    case endSession
     /// `/device/` (a hand-typed URL): GET redirects to `/device`, keeping `?code=`.
     case trailingSlash
     /// Anything else under `/device/`: the page's own 404.
@@ -74,6 +86,8 @@ public struct VerificationPaths: Sendable, Equatable {
     public let decision: String
     public let signOut: String
     public let stylesheet: String
+    /// Sign-in and consent of an authorization request.
+    public let authorization: String
     /// What every other page path starts with: `/device/`, or `/` when the page is at the root.
     public let prefix: String
 
@@ -86,6 +100,7 @@ public struct VerificationPaths: Sendable, Equatable {
         decision = under + "/decision"
         signOut = under + "/signout"
         stylesheet = under + "/style.css"
+        authorization = under + "/authorize"
         prefix = under + "/"
     }
 }
@@ -131,6 +146,9 @@ public struct RoutingTable: Sendable {
         add(.exact(endpoints.introspection), .introspection)
         add(.exact(endpoints.revocation), .revocation)
         add(.prefix(endpoints.authCheck), .authCheck)
+        // A web app's sign-in: the authorization endpoint and RP-initiated logout.
+        add(.exact(endpoints.authorization), .verification(.authorization))
+        add(.exact(endpoints.endSession), .verification(.endSession))
         // The operator's.
         if configuration.operations.metricsEnabled { add(.exact(configuration.operations.metricsPath), .metrics) }
         // The person's: the verification page and everything under it.
@@ -139,6 +157,7 @@ public struct RoutingTable: Sendable {
         add(.exact(page.decision), .verification(.decision))
         add(.exact(page.signOut), .verification(.signOut))
         add(.exact(page.stylesheet), .verification(.stylesheet))
+        add(.exact(page.authorization), .verification(.authorizationPage))
         if page.enter != "/" { add(.exact(page.prefix), .verification(.trailingSlash)) }
         add(.prefix(page.prefix), .verification(.other))
         self.entries = entries

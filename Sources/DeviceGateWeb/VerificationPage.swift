@@ -121,6 +121,8 @@ public final class VerificationPage: VerificationResponder {
             return page(405, "message", visitor, [
                 "title": "Not allowed", "heading": "That did not work", "text": "This page cannot be used that way.",
             ], extra: [("Allow", allow)])
+        case (.authorization, _), (.authorizationPage, _), (.endSession, _):
+            return try answerAuthorization(route, method: method, request, logger: logger)
         case (.trailingSlash, "GET"):
             // "/device/" (a hand-typed URL): the page lives at "/device"; keep ?code=.
             return redirect(to: base + (request.query.isEmpty ? "" : "?" + request.query))

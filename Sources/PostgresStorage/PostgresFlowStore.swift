@@ -163,3 +163,14 @@ public struct PostgresSummary: Sendable, Equatable {
     public var revocations = 0
     public init() {}
 }
+
+// Placeholder until the authorization-code table lands (issue 13, storage branch).
+extension PostgresFlowStore {
+    public func createAuthorizationCode(_ record: AuthorizationCodeRecord) throws {
+        throw FlowStorageError(.io, "authorization codes are not stored by this build")
+    }
+
+    public func updateAuthorizationCode<R>(id: String, _ body: (AuthorizationCodeRecord?) throws -> (record: AuthorizationCodeRecord?, result: R)) throws -> R {
+        throw FlowStorageError(.io, "authorization codes are not stored by this build")
+    }
+}

@@ -26,7 +26,8 @@ public struct SignedTokenIssuer: TokenIssuer {
     public func issue(_ grant: TokenGrant, now: UnixTime) throws -> IssuedTokens {
         let key = try keys.activeKey(now: now)
         let jti = Encoding.base64URL(random.bytes(16))
-        let expiresAt = now.adding(seconds: Int64(accessTokenLifetime))
+        let lifetime = grant.accessTokenLifetime ?? accessTokenLifetime
+        let expiresAt = now.adding(seconds: Int64(lifetime))
 
         // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; plus scope and auth_time.
         var access = JSONObject()
@@ -42,13 +43,13 @@ public struct SignedTokenIssuer: TokenIssuer {
         let accessToken = try JWT.sign(payload: access.finished(), type: "at+jwt", key: key)
 
         var idToken: String?
-        if grant.scope.contains("openid") {
+        if grant.wantsIDToken {
             idToken = try JWT.sign(payload: idTokenClaims(grant, now: now).finished(), type: "JWT", key: key)
         }
         let record = AccessTokenRecord(tokenHash: Encoding.sha256Hex(accessToken), clientID: grant.clientID, subject: grant.subject,
                                        scope: grant.scope, issuedAt: now, expiresAt: expiresAt, flowID: grant.flowID,
                                        audience: grant.audience)
-        return IssuedTokens(accessToken: accessToken, expiresIn: accessTokenLifetime, scope: grant.scope, idToken: idToken,
+        return IssuedTokens(accessToken: accessToken, expiresIn: lifetime, scope: grant.scope, idToken: idToken,
                             refreshToken: grant.issueRefreshToken ? OpaqueTokenIssuer.newRefreshToken(random) : nil,
                             accessTokenRecord: record, accessTokenID: jti)
     }
@@ -60,9 +61,11 @@ public struct SignedTokenIssuer: TokenIssuer {
         o.add("iss", issuer)
         o.add("sub", grant.subject)
         o.add("aud", grant.clientID)
-        o.add("exp", Int(now.adding(seconds: Int64(idTokenLifetime)).seconds))
+        o.add("exp", Int(now.adding(seconds: Int64(grant.idTokenLifetime ?? idTokenLifetime)).seconds))
         o.add("iat", Int(now.seconds))
         o.add("auth_time", Int(grant.authTime.seconds))
+        // OIDC Core §3.1.3.6 and §2: the nonce of the authorization request, unmodified.
+        if let nonce = grant.nonce { o.add("nonce", nonce) }
         o.add("azp", grant.clientID)
         Self.addProfileClaims(to: &o, subject: grant.subject, scope: grant.scope, users: users)
         return o
@@ -95,7 +98,7 @@ public struct OpaqueWithIDTokenIssuer: TokenIssuer {
 
     public func issue(_ grant: TokenGrant, now: UnixTime) throws -> IssuedTokens {
         var tokens = try opaque.issue(grant, now: now)
-        if grant.scope.contains("openid") {
+        if grant.wantsIDToken {
             tokens.idToken = try JWT.sign(payload: signed.idTokenClaims(grant, now: now).finished(), type: "JWT", key: signed.keys.activeKey(now: now))
         }
         return tokens

@@ -25,4 +25,8 @@ open class ForwardingFlowStore: FlowStorage, @unchecked Sendable {
     open func isAccessTokenRevoked(id: String) throws -> Bool { try inner.isAccessTokenRevoked(id: id) }
     open func revokeSubject(_ subject: String, at: UnixTime, keepUntil: UnixTime) throws { try inner.revokeSubject(subject, at: at, keepUntil: keepUntil) }
     open func subjectRevokedAt(_ subject: String) throws -> UnixTime? { try inner.subjectRevokedAt(subject) }
+    open func createAuthorizationCode(_ record: AuthorizationCodeRecord) throws { try inner.createAuthorizationCode(record) }
+    open func updateAuthorizationCode<R>(id: String, _ body: (AuthorizationCodeRecord?) throws -> (record: AuthorizationCodeRecord?, result: R)) throws -> R {
+        try inner.updateAuthorizationCode(id: id, body)
+    }
 }

@@ -22,6 +22,7 @@ public final class MemoryFlowStore: FlowStorage, ExpiredStateCollecting, @unchec
     /// Revoked access-token id → the token's expiry.
     private var revokedTokens: [String: UnixTime] = [:]
     private var subjectRevocations: [String: (keepUntil: UnixTime, revokedAt: UnixTime)] = [:]
+    private var authorizationCodes: [String: AuthorizationCodeRecord] = [:]
 
     /// `pepper` keys the user-code HMAC, as the state directory's secret does.
     public init(pepper: [UInt8] = Array(repeating: 7, count: 32)) {
@@ -115,12 +116,30 @@ public final class MemoryFlowStore: FlowStorage, ExpiredStateCollecting, @unchec
         lock.withLock { subjectRevocations[subject]?.revokedAt }
     }
 
+    public func createAuthorizationCode(_ record: AuthorizationCodeRecord) throws {
+        lock.withLock {
+            precondition(authorizationCodes[record.id] == nil, "a code id is drawn from 256 random bits")
+            authorizationCodes[record.id] = record
+        }
+    }
+
+    public func updateAuthorizationCode<R>(id: String, _ body: (AuthorizationCodeRecord?) throws -> (record: AuthorizationCodeRecord?, result: R)) throws -> R {
+        try lock.withLock {
+            let update = try body(authorizationCodes[id])
+            if let record = update.record {
+                precondition(record.id == id, "an update may not change the code's id")
+                authorizationCodes[id] = record
+            }
+            return update.result
+        }
+    }
+
     @discardableResult
     public func collectExpired(now: UnixTime, retentionSeconds: Int) -> Int {
         lock.withLock {
             let cutoff = now.adding(seconds: -Int64(retentionSeconds))
             let before = flows.count + claims.count + accessTokens.count + families.count + refreshIndex.count
-                + revokedTokens.count + subjectRevocations.count
+                + revokedTokens.count + subjectRevocations.count + authorizationCodes.count
             for (id, record) in flows where record.expiresAt < cutoff {
                 flows[id] = nil
                 polls[id] = nil
@@ -131,8 +150,9 @@ public final class MemoryFlowStore: FlowStorage, ExpiredStateCollecting, @unchec
             refreshIndex = refreshIndex.filter { $0.value.expiresAt >= now }
             revokedTokens = revokedTokens.filter { $0.value.milliseconds >= now.milliseconds }
             subjectRevocations = subjectRevocations.filter { $0.value.keepUntil.milliseconds >= now.milliseconds }
+            authorizationCodes = authorizationCodes.filter { $0.value.collectableAt >= now }
             let after = flows.count + claims.count + accessTokens.count + families.count + refreshIndex.count
-                + revokedTokens.count + subjectRevocations.count
+                + revokedTokens.count + subjectRevocations.count + authorizationCodes.count
             return before - after
         }
     }
