@@ -16,10 +16,13 @@ struct DiscoveryTests {
         #expect(doc.header("Content-Type") == "application/json")
         let d = try Self.object(doc)
         // OIDC Discovery §3 / RFC 8414 §2, every member, exactly.
-        #expect(Set(d.keys) == ["issuer", "device_authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
-                                "introspection_endpoint", "revocation_endpoint", "grant_types_supported", "response_types_supported",
+        #expect(Set(d.keys) == ["issuer", "authorization_endpoint", "device_authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
+                                "introspection_endpoint", "revocation_endpoint", "end_session_endpoint", "grant_types_supported",
+                                "response_types_supported", "response_modes_supported", "code_challenge_methods_supported",
+                                "authorization_response_iss_parameter_supported", "prompt_values_supported",
                                 "subject_types_supported", "id_token_signing_alg_values_supported", "token_endpoint_auth_methods_supported",
                                 "revocation_endpoint_auth_methods_supported", "introspection_endpoint_auth_methods_supported",
+                                "request_parameter_supported", "request_uri_parameter_supported", "claims_parameter_supported",
                                 "scopes_supported", "claims_supported"])
         #expect(d["issuer"] as? String == "https://auth.example.com/application/o/devicegate/")
         #expect(d["device_authorization_endpoint"] as? String == "https://auth.example.com/application/o/device/")
@@ -29,14 +32,18 @@ struct DiscoveryTests {
         #expect(d["revocation_endpoint"] as? String == "https://auth.example.com/application/o/revoke/")
         #expect(d["jwks_uri"] as? String == "https://auth.example.com/application/o/devicegate/jwks/")
         #expect(d["grant_types_supported"] as? [String] == ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"])
-        #expect(d["response_types_supported"] as? [String] == [])
+        // OIDC Discovery §3 REQUIRED and non-empty (MSAL reads it); the code flow is served.
+        #expect(d["response_types_supported"] as? [String] == ["code"])
+        #expect(d["response_modes_supported"] as? [String] == ["query"])
+        #expect(d["prompt_values_supported"] as? [String] == ["consent", "login", "none", "select_account"])
+        #expect(d["request_parameter_supported"] as? Bool == false)
         #expect(d["subject_types_supported"] as? [String] == ["public"])
         #expect(d["token_endpoint_auth_methods_supported"] as? [String] == ["none", "client_secret_basic", "client_secret_post"])
         #expect(d["revocation_endpoint_auth_methods_supported"] as? [String] == ["none", "client_secret_basic", "client_secret_post"])
         #expect(d["introspection_endpoint_auth_methods_supported"] as? [String] == ["client_secret_basic", "client_secret_post"])
         #expect(d["id_token_signing_alg_values_supported"] as? [String] == ["RS256"])
         #expect(d["scopes_supported"] as? [String] == ["openid", "profile", "email", "offline_access", "api.read"])
-        #expect(d["claims_supported"] as? [String] == ["sub", "iss", "aud", "exp", "iat", "auth_time", "azp",
+        #expect(d["claims_supported"] as? [String] == ["sub", "iss", "aud", "exp", "iat", "auth_time", "azp", "nonce",
                                                       "name", "preferred_username", "email", "email_verified"])
 
         let jwksResponse = f.get("/application/o/devicegate/jwks/")
