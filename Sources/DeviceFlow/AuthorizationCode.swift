@@ -111,7 +111,7 @@ public enum AuthorizationCodeDecision: Sendable, Equatable {
     ///    issued without one refuses a verifier (RFC 9700 §4.8.2, PKCE downgrade): `invalid_grant`.
     public static func decide(record: AuthorizationCodeRecord?, clientID: String, redirectURI: String?, codeVerifier: String?,
                               now: UnixTime) -> AuthorizationCodeDecision {
-        guard let record else { return .refuse(.invalidGrant("unknown code")) }
+        guard let record else { return .refuse(.unknownAuthorizationCode) }
         guard record.clientID == clientID else { return .refuse(.invalidGrant("code was not issued to this client")) }
         if record.redeemedAt != nil { return .replayed }
         guard now < record.expiresAt else { return .refuse(.invalidGrant("code has expired")) }

@@ -33,6 +33,7 @@ public struct OAuthError: Error, Hashable, Sendable, CustomStringConvertible {
     /// to guessing, audited in aggregate (one line per address a minute), never line by line.
     public static let unknownDeviceCode = OAuthError.invalidGrant("unknown device_code")
     public static let unknownRefreshToken = OAuthError.invalidGrant("unknown refresh_token")
+    public static let unknownAuthorizationCode = OAuthError.invalidGrant("unknown code")
 
     // RFC 8628 §3.5
     public static let authorizationPending = OAuthError(code: "authorization_pending", detail: "the user has not yet approved or denied this request")

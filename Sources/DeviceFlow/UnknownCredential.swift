@@ -5,7 +5,15 @@ public enum UnknownCredential: String, Sendable, CaseIterable {
     case deviceCode = "device_code"
     /// `grant_type=refresh_token` (RFC 6749 §6).
     case refreshToken = "refresh_token"
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3).
+    case authorizationCode = "authorization_code"
 
     /// The error the token endpoint answers with, as the audit line's reason.
-    public var error: OAuthError { self == .deviceCode ? .unknownDeviceCode : .unknownRefreshToken }
+    public var error: OAuthError {
+        switch self {
+        case .deviceCode: .unknownDeviceCode
+        case .refreshToken: .unknownRefreshToken
+        case .authorizationCode: .unknownAuthorizationCode
+        }
+    }
 }

@@ -24,7 +24,8 @@ public final class FileUnknownCodeCounts: UnknownCodeCounting, @unchecked Sendab
 
     public let kind: UnknownCredential
 
-    /// The table of `kind`: `<root>/unknown-codes` for device codes, `<root>/unknown-refresh-tokens`.
+    /// The table of `kind`: `<root>/unknown-codes` for device codes, `<root>/unknown-refresh-tokens`,
+    /// `<root>/unknown-authorization-codes`.
     /// One table per kind in `directory`: what `Telemetry.shareUnknownCredentials` counts in.
     public static func tables(in directory: StateDirectory) -> [UnknownCredential: any UnknownCodeCounting] {
         Dictionary(uniqueKeysWithValues: UnknownCredential.allCases.map { ($0, FileUnknownCodeCounts(directory: directory, kind: $0) as any UnknownCodeCounting) })
@@ -32,7 +33,11 @@ public final class FileUnknownCodeCounts: UnknownCodeCounting, @unchecked Sendab
 
     public init(directory: StateDirectory, kind: UnknownCredential = .deviceCode) {
         self.kind = kind
-        path = "\(directory.root)/\(kind == .deviceCode ? "unknown-codes" : "unknown-refresh-tokens")"
+        switch kind {
+        case .deviceCode: path = "\(directory.root)/unknown-codes"
+        case .refreshToken: path = "\(directory.root)/unknown-refresh-tokens"
+        case .authorizationCode: path = "\(directory.root)/unknown-authorization-codes"
+        }
     }
 
     /// Counts one unknown code; returns counts of ended minutes that had to make room.

@@ -169,4 +169,24 @@ struct FloodDefenceTests {
         #expect(lines.contains { $0.contains("\"grant\":\"refresh_token\"") && $0.contains("\"reason\":\"unknown refresh_token\"") && $0.contains("\"count\":\"50\"") })
         #expect(lines.contains { $0.contains("\"grant\":\"device_code\"") && $0.contains("\"reason\":\"unknown device_code\"") && $0.contains("\"count\":\"50\"") })
     }
+
+    /// Unknown authorization codes likewise: one line per address a minute, never one per request.
+    @Test func unknownAuthorizationCodesAreAuditedOncePerAddressAMinute() throws {
+        let sink = RecordingAuditSink()
+        let f = try AppFixture(configure: addWebClients, telemetry: Telemetry(audit: sink, counters: nil, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
+        f.clock.advance(milliseconds: -f.clock.now().milliseconds % 60_000)
+        for i in 0..<30 {
+            let body = "grant_type=authorization_code&client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier=\(String(repeating: "v", count: 43))&code=guess\(i)"
+            let r = f.app.handle(HTTPRequest(method: "POST", path: "/application/o/token/", contentType: "application/x-www-form-urlencoded",
+                                             remoteAddress: "192.0.2.10", body: Array(body.utf8)))
+            #expect(r.status == 400)
+            f.clock.advance(milliseconds: 100)
+        }
+        #expect(sink.events.count == 0)
+        f.clock.advance(seconds: 60)
+        _ = f.app.handle(HTTPRequest(method: "GET", path: "/nothing-here"))
+        let lines = sink.lines()
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("\"grant\":\"authorization_code\"") == true && lines.first?.contains("\"count\":\"30\"") == true)
+    }
 }
