@@ -13,7 +13,7 @@
 #                       quick after `swift build` (only devicegate's own modules
 #                       are recompiled, with coverage instrumentation), but the
 #                       next ordinary `swift build` recompiles them again.
-#   TARGET              fastcgi form user-code basic-auth scope cookie record bearer-token app
+#   TARGET              fastcgi form user-code basic-auth scope cookie record bearer-token authorize app
 #                       (default: all)
 #
 # Exits non-zero when a target traps, violates a property, hangs (an input
@@ -28,7 +28,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$DG_ROOT"
 
-all_targets=(fastcgi form user-code basic-auth scope cookie record bearer-token app)
+all_targets=(fastcgi form user-code basic-auth scope cookie record bearer-token authorize app)
 seconds=25
 keep=
 scratch=()

@@ -60,6 +60,24 @@ struct PropertyTests {
         })
     }
 
+    @Test func authorizationRequests() {
+        let names = ["client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method", "prompt",
+                     "max_age", "nonce", "response_mode", "request"]
+        let values = ["spa", "server", "code", "token", "https://app.example/cb", "http://127.0.0.1:1/cb", "http://127.0.0.1:99999/cb",
+                      "http://[::1]:8080/cb?x=1", "com.example.app:/oauth", "https://app.example/cb#f", "openid", "openid profile", "admin",
+                      "S256", "plain", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "none", "login", "none login", "0", "-1", "a&b=c", "é", ""]
+        Self.expectHolds(.authorize, Self.inputs(.authorize, count: 4000, seed: 11) { g in
+            var pairs = [("client_id", g.pick(["spa", "server", "x"])), ("redirect_uri", g.pick(values)), ("response_type", "code")]
+            for _ in 0..<g.int(7) { pairs.append((g.pick(names), g.chance(70) ? g.pick(values) : g.string(Self.textAlphabet, maxLength: 10))) }
+            var body: [UInt8] = []
+            for (i, (key, value)) in pairs.enumerated() {
+                if i > 0 { body.append(UInt8(ascii: "&")) }
+                body += percentEncoded(key, g) + [UInt8(ascii: "=")] + percentEncoded(value, g)
+            }
+            return body
+        })
+    }
+
     @Test func userCodes() {
         let letters = ["B", "c", "D", "f", "G", "h", "J", "K", "l", "M", "N", "p", "Q", "R", "s", "T", "V", "w", "X", "z", "A", "0", "7", "-", " ", "\t", "ß", "Ｂ"]
         Self.expectHolds(.userCode, Self.inputs(.userCode, count: 4000, seed: 2) { g in Array(g.string(letters, maxLength: 12).utf8) })

@@ -21,6 +21,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case record
     /// `AccessTokenValidator` and `JWT.verify` on tokens the app never signed.
     case bearerToken = "bearer-token"
+    /// `AuthorizationRequestValidation` and `AuthorizationResponse`: never a redirect to an
+    /// unregistered URI, and the redirect's query reads back.
+    case authorize
     /// The whole `DeviceGateApp` with OIDC endpoints and the verification page, fed one
     /// request made of FastCGI parameters and a body, through `FastCGIWorker.request` (see
     /// `AppHarness`).
@@ -37,6 +40,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .cookie: try CookieProperties.check(data)
         case .record: try RecordProperties.check(data)
         case .bearerToken: try BearerTokenProperties.check(data)
+        case .authorize: try AuthorizationRequestProperties.check(data)
         case .app: try AppHarness.shared().check(data)
         }
     }
