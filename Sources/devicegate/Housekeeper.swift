@@ -60,7 +60,7 @@ final class Housekeeper: HousekeepingExecutor {
             let counts = [report.census.pending, report.census.approved, report.census.denied, report.census.redeemed, report.census.expired]
             for (state, count) in counts.enumerated() { census[MetricsLayout.census(shard: shard, state: state)] = UInt64(count) }
         }
-        if report.flows + report.tokens + report.codes + web.sessions + web.counters > 0 {
+        if report.flows + report.tokens + report.codes + report.authorizationCodes + web.sessions + web.counters > 0 {
             logger.debug("garbage collected", metadata: [
                 "shard": "\(shard)", "report": "\(report)", "sessions": "\(web.sessions)", "counters": "\(web.counters)",
             ])
