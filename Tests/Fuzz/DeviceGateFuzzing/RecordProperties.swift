@@ -19,6 +19,7 @@ public enum RecordProperties {
         for prefix in [[], Array("devicegate-token 1\n".utf8)] { try stable(prefix + data, RecordCoding.decodeToken, RecordCoding.encode) }
         for prefix in [[], Array("devicegate-family 1\n".utf8)] { try stable(prefix + data, RecordCoding.decodeFamily, RecordCoding.encode) }
         for prefix in [[], Array("devicegate-session 1\n".utf8)] { try stable(prefix + data, RecordCoding.decodeSession, RecordCoding.encode) }
+        for prefix in [[], Array("devicegate-code 1\n".utf8)] { try stable(prefix + data, RecordCoding.decodeAuthorizationCode, RecordCoding.encode) }
         if let entry = RecordCoding.decodeIndex(data) {
             let again = RecordCoding.decodeIndex(RecordCoding.encodeIndex(flowID: entry.flowID, expiresAt: entry.expiresAt))
             try require(again?.flowID == entry.flowID && again?.expiresAt == entry.expiresAt, "index entry \(quoted(data)) does not survive a rewrite")
