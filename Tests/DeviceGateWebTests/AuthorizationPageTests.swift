@@ -229,6 +229,19 @@ import Testing
         #expect(expired.status == 400 && expired.bodyText.contains("expired"))
     }
 
+    @Test func theLongestAcceptedRequestSurvivesItsSeal() throws {
+        let f = try Self.fixture()
+        let browser = Browser(f)
+        let long = String(repeating: "\"<&é", count: AuthorizationRequest.maximumParameterBytes / 5)
+        browser.get(Self.authorize, query: Self.query(state: long, extra: [("nonce", long), ("login_hint", long)]))
+        #expect(browser.last?.status == 200)
+        try Self.signIn(browser)
+        let p = Self.parameters(try #require(try Self.decide(browser, "approve").header("Location")))
+        #expect(p["state"] == long)
+        let code = try #require(p["code"])
+        #expect(Self.redeem(f, code: code).status == 200)
+    }
+
     @Test func theConsentPostNeedsTheCSRFToken() throws {
         let f = try Self.fixture()
         let browser = Browser(f)
