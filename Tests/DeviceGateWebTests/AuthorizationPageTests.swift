@@ -414,6 +414,16 @@ import Testing
         #expect(origin.shown == shown)
     }
 
+    @Test(arguments: ["authorize_signin", "authorize_consent"])
+    func anOverrideWithoutTheSealedRequestIsRefusedAtStart(_ name: String) throws {
+        let temp = TemporaryDirectory()
+        defer { temp.remove() }
+        try writeFile(temp.path + "/\(name).mustache", "{{> header}}<form><input name=\"csrf_token\" value=\"{{csrf_token}}\"></form>{{> footer}}")
+        #expect { _ = try PageTemplates(directory: temp.path) } throws: { "\($0)".contains("authorization_request") }
+        try writeFile(temp.path + "/\(name).mustache", "{{> header}}<form><input name=\"request\" value=\"{{authorization_request}}\"></form>{{> footer}}")
+        _ = try PageTemplates(directory: temp.path)
+    }
+
     // MARK: RP-initiated logout
 
     @Test func endSessionRedirectsOnlyToARegisteredAddressAndEndsTheSession() throws {
