@@ -150,8 +150,6 @@ def test_deny_redirects_to_another_origin_then_logout(make_stack, app, driver):
     assert len(app.hits) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="the file store's createAuthorizationCode is a placeholder (.io) until the "
-                   "storage branch lands; strict, so this fails once it works: then remove the marker")
 def test_approve_then_redeem_with_the_verifier(make_stack, app, driver):
     stack = make_stack(workers=2, transform=lambda t: t.rstrip("\n") + "\n" + web_app_client(app))
     sent = to_consent(stack, app, driver)
