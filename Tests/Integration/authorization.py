@@ -255,3 +255,32 @@ def authorization_url(endpoint: str, **params) -> str:
 def new_state() -> str:
     return base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
 
+
+
+def browser_approve_device_code(driver, verification_uri_complete: str, stack, user_code: str):
+    """The device flow's verification page in ``driver``: the prefilled code, sign-in when
+    asked, approve; fails unless it ends on "Device connected"."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def advance(selector: str):
+        before = driver.find_element(By.TAG_NAME, "html").id
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+        WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.find_element(By.TAG_NAME, "html").id != before)
+
+    driver.get(verification_uri_complete)
+    box = driver.find_element(By.NAME, "user_code")
+    assert box.get_attribute("value") == user_code, f"the page shows {box.get_attribute('value')!r}, not {user_code!r}"
+    advance("button[type=submit].primary")
+    if driver.find_elements(By.NAME, "password"):
+        driver.find_element(By.NAME, "username").send_keys(stack.demo_user)
+        driver.find_element(By.NAME, "password").send_keys(stack.demo_password)
+        advance("button[type=submit].primary")
+    assert driver.find_elements(By.CSS_SELECTOR, "button[name=action][value=approve]"), \
+        f"no consent page: {driver.find_element(By.TAG_NAME, 'body').text[:500]!r}"
+    assert user_code in driver.find_element(By.TAG_NAME, "main").text
+    advance("button[name=action][value=approve]")
+    heading = driver.find_element(By.TAG_NAME, "h1").text
+    assert heading == "Device connected", f"after approving: {heading!r}: {driver.find_element(By.TAG_NAME, 'body').text[:400]!r}"
