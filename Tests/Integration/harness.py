@@ -1225,6 +1225,8 @@ class InteropClients:
     #: The loopback redirect URI registered for the two authorization-code clients: any port
     #: matches (RFC 8252 §7.3).
     LOOPBACK_REDIRECT = "http://127.0.0.1/cb"
+    #: The web app's https redirect URI, matched exactly (the open-redirect tests vary it).
+    WEB_APP_HTTPS_REDIRECT = "https://app.example.com/cb"
 
 
 def interop_clients(logout_port: int):
@@ -1241,7 +1243,7 @@ def interop_clients(logout_port: int):
     type: confidential
     secret_hash: sha256:{sha256_hex(c.WEB_APP_SECRET)}
     grant_types: [authorization_code, refresh_token]
-    redirect_uris: ["{c.LOOPBACK_REDIRECT}"]
+    redirect_uris: ["{c.LOOPBACK_REDIRECT}", "{c.WEB_APP_HTTPS_REDIRECT}"]
     post_logout_redirect_uris: ["http://127.0.0.1:{logout_port}/logged-out"]
     allowed_scopes: [openid, profile, email, offline_access]
     default_scopes: [openid]
