@@ -45,6 +45,11 @@ def test_msal_device_flow_through_the_verification_page(tls_stack, app, driver):
     assert "user_code" in flow, f"MSAL could not start the device flow: {flow}"
     assert flow["verification_uri"] == tls_stack.base + "/device", flow
     browser_approve_device_code(driver, flow["verification_uri_complete"], tls_stack, flow["user_code"])
+    # Over https the production cookies work (no insecure_development_cookies on this stack).
+    cookies = {c["name"]: c for c in driver.get_cookies()}
+    session = cookies.get("__Host-devicegate_session")
+    assert session and session["secure"] and session["httpOnly"] and session.get("path") == "/", \
+        f"expected a Secure __Host- session cookie, got {sorted(cookies)}"
     # Approved before MSAL polls: its first poll gets the tokens. Bounded, should it not.
     flow["expires_at"] = time.time() + 30
     result = app.acquire_token_by_device_flow(flow)
