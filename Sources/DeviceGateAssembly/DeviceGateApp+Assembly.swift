@@ -35,7 +35,13 @@ extension DeviceGateApp {
         let context = EndpointContext(configuration: config, service: service, clock: clock, telemetry: telemetry)
         let validator = AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: storage.flows)
         let page = VerificationPage(configuration: config, service: service, store: storage.webState, clock: clock,
-                                    templates: try PageTemplates(directory: config.web.templatesDirectory), telemetry: telemetry)
+                                    templates: try PageTemplates(directory: config.web.templatesDirectory), telemetry: telemetry,
+                                    idTokenAudiences: { token in
+                                        // RP-initiated logout's id_token_hint: one of our ID tokens, expired or not.
+                                        guard let verified = try? JWT.verify(token, keys: { keys.verificationKey(kid: $0, now: clock.now()) }),
+                                              verified.string("iss") == config.issuer, verified.type == "JWT" else { return nil }
+                                        return verified.strings("aud")
+                                    })
         return DeviceGateApp(
             configuration: config, routes: RoutingTable(config),
             oauth: OAuthEndpoints(context: context),

@@ -2,11 +2,75 @@
 /// operator edits copies in `web.templates_dir`, and any file there replaces the one of the same
 /// name. Every value arrives escaped by `HTMLEscaping.escape` (UTF-8 bytes, not grapheme
 /// clusters), so `{{value}}` and `{{{value}}}` write the same text; attribute values are quoted.
+///
+/// The pages of a web app's sign-in (the authorization code flow, issue 13):
+/// - `authorize_signin`: sign-in for an authorization request. Values: `client_name`,
+///   `username` (from `login_hint`), `error`, `action`, `authorization_request` (the sealed
+///   request, a hidden field every form must carry back), `csrf_token`.
+/// - `authorize_consent`: Approve/Deny. Values: `client_name`, `return_host` (where the browser
+///   goes next), `scopes` (`name`, `description`), `action`, `authorization_request`,
+///   `csrf_token`, `signed_in_as`.
+/// - `signed_out`: RP-initiated logout without a registered return address. Values: `heading`,
+///   `text`.
 public enum DefaultTemplates {
     public static let all: [(name: String, text: String)] = [
         ("header", header), ("footer", footer), ("enter", enter), ("signin", signin),
         ("consent", consent), ("done", done), ("message", message), ("style.css", style),
+        ("authorize_signin", authorizeSignIn), ("authorize_consent", authorizeConsent), ("signed_out", signedOut),
     ]
+
+    static let authorizeSignIn = """
+    {{> header}}
+    <h1>Sign in</h1>
+    <p class="lead">Sign in to continue to <strong class="client">{{client_name}}</strong>.</p>
+    {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
+    <form method="post" action="{{action}}" class="stack">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <input type="hidden" name="request" value="{{authorization_request}}">
+      <label for="username">Username</label>
+      <input id="username" name="username" type="text" value="{{username}}" required autofocus
+             autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="64">
+      <label for="password">Password</label>
+      <input id="password" name="password" type="password" required autocomplete="current-password" maxlength="1024">
+      <button type="submit" class="primary">Sign in</button>
+    </form>
+    {{> footer}}
+    """
+
+    static let authorizeConsent = """
+    {{> header}}
+    <h1>Allow access?</h1>
+    <p class="lead"><strong class="client">{{client_name}}</strong> wants to sign you in and use your account.</p>
+    <p>After you choose, you will be sent to <strong class="return-host">{{return_host}}</strong>.</p>
+    <h2>It will be able to</h2>
+    <ul class="scopes">
+    {{#scopes}}
+      <li><span class="scope-text">{{description}}</span> <code class="scope-name">{{name}}</code></li>
+    {{/scopes}}
+    {{^scopes}}
+      <li><span class="scope-text">Know that you signed in, with no extra permissions</span></li>
+    {{/scopes}}
+    </ul>
+    <div class="warning" role="note">
+      <strong>Only approve if you were signing in to {{client_name}} yourself</strong> and expected to return to {{return_host}}.
+    </div>
+    <form method="post" action="{{action}}" class="buttons">
+      <input type="hidden" name="csrf_token" value="{{csrf_token}}">
+      <input type="hidden" name="request" value="{{authorization_request}}">
+      <button type="submit" name="action" value="approve" class="primary">Approve</button>
+      <button type="submit" name="action" value="deny" class="secondary">Deny</button>
+    </form>
+    <p class="hint">Signed in as <strong>{{signed_in_as}}</strong>. Approving lets {{client_name}} act as you.</p>
+    {{> footer}}
+    """
+
+    static let signedOut = """
+    {{> header}}
+    <h1>{{heading}}</h1>
+    <p class="lead">{{text}}</p>
+    <p class="hint">You may close this page.</p>
+    {{> footer}}
+    """
 
     static let header = """
     <!doctype html>

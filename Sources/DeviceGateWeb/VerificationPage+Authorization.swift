@@ -1,14 +1,255 @@
 import DeviceFlow
 import DeviceGateHTTP
 import Logging
+import Observability
 
-// The authorization endpoint, its sign-in and consent page, and RP-initiated logout
-// (issue 13, web branch). Until that lands, each answers 404 like any unknown page.
+/// A web app's sign-in: the authorization endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2) and
+/// its sign-in and consent page (issue 13).
+///
+/// - `GET|POST endpoints.authorization` validates the request (`AuthorizationRequestValidation`):
+///   a bad client or redirect URI gets a page and never a redirect (RFC 6749 §4.1.2.1); any
+///   other error goes back to the client with `state` and `iss` (RFC 9207). `prompt=none`
+///   answers at once (OIDC Core §3.1.2.6: `login_required`, `consent_required`); otherwise
+///   the browser goes on to `{verification}/authorize?request=SEALED`
+///   (`SealedAuthorizationRequest`).
+/// - `GET {verification}/authorize` shows sign-in (when there is no session, or the session's
+///   sign-in is too old for `max_age` or `prompt=login`) or consent; a client that skips
+///   consent gets its code at once, since nothing is decided that was not allowed already.
+/// - `POST {verification}/authorize` (CSRF token, the sealed request) signs in through the
+///   same code as `/device/signin`, or applies Approve/Deny.
+///
+/// Every redirect Location is built by `AuthorizationResponse` from a redirect URI that
+/// `matchesRedirectURI` accepted; the pages of a request allow exactly that URI's origin in
+/// CSP `form-action`, which Chromium applies to the redirect after a form POST.
 extension VerificationPage {
     func answerAuthorization(_ route: VerificationRoute, method: String, _ request: HTTPRequest, logger: Logger) throws -> HTTPResponse {
-        let visitor = try identify(request, now: clock.now())
-        return page(404, "message", visitor, [
-            "title": "Not found", "heading": "Page not found", "text": "There is no page at this address.",
+        switch (route, method) {
+        case (.authorization, "GET"):
+            return try authorizationEndpoint(request, fields: try? FormDecoding.decode(Array(request.query.utf8)), logger: logger)
+        case (.authorization, "POST"):
+            // OIDC Core §3.1.2.1: POST is form-serialised.
+            let fields = !request.bodyExceededLimit && FormDecoding.isFormContentType(request.contentType)
+                ? try? FormDecoding.decode(request.body) : nil
+            return try authorizationEndpoint(request, fields: fields, logger: logger)
+        case (.authorizationPage, "GET"):
+            return try showAuthorization(request, logger: logger)
+        case (.authorizationPage, "POST"):
+            return try post(request, logger: logger, decideAuthorization)
+        case (.endSession, "GET"), (.endSession, "POST"):
+            return try endSession(request, method: method, logger: logger)
+        default:
+            let visitor = try identify(request, now: clock.now())
+            return messagePage(405, visitor, title: "Not allowed", heading: "That did not work", text: "This page cannot be used that way.",
+                               extra: [("Allow", "GET, HEAD, POST")])
+        }
+    }
+
+    // MARK: The authorization endpoint
+
+    func authorizationEndpoint(_ request: HTTPRequest, fields: FormFields?, logger: Logger) throws -> HTTPResponse {
+        let now = clock.now()
+        let visitor = try identify(request, now: now)
+        guard let fields else {
+            return refusedRequestPage(visitor, text: "The sign-in request could not be read. Go back to the application and try again.")
+        }
+        switch AuthorizationRequestValidation.validate({ name throws(OAuthError) in try fields.single(name) }, clients: service.clients) {
+        case .pageError(let text):
+            logger.notice("authorization request refused", metadata: ["reason": "\(text)"])
+            return refusedRequestPage(visitor, text: text)
+        case .redirectError(let error, let redirectURI, let state):
+            logger.info("authorization request error", metadata: ["error": "\(error.code)"])
+            return redirect(to: AuthorizationResponse.error(redirectURI: redirectURI, error, state: state, issuer: configuration.issuer),
+                            cookies: visitor.setCookies)
+        case .valid(let authorization):
+            guard let client = service.clients[authorization.clientID] else { return refusedRequestPage(visitor, text: "Unknown application.") }
+            if authorization.prompt.contains(.none) {
+                return try answerWithoutPage(authorization, client: client, visitor: visitor, request: request, now: now, logger: logger)
+            }
+            let sealed = SealedAuthorizationRequest(request: authorization, requestedAt: now).seal(key: store.secretKey)
+            return redirect(to: path.authorization + "?request=" + sealed, cookies: visitor.setCookies)
+        }
+    }
+
+    /// OIDC Core §3.1.2.1 `prompt=none`: a code when the session is acceptable and nothing
+    /// needs the person's consent, else `login_required` or `consent_required` at the client.
+    /// REMOTE_USER only arrives under the verification path, so delegated sign-in never has a
+    /// session here.
+    func answerWithoutPage(_ authorization: AuthorizationRequest, client: ClientRegistration, visitor: Visitor, request: HTTPRequest,
+                           now: UnixTime, logger: Logger) throws -> HTTPResponse {
+        func fail(_ code: String, _ detail: String) -> HTTPResponse {
+            redirect(to: AuthorizationResponse.error(redirectURI: authorization.redirectURI, OAuthError(code: code, detail: detail),
+                                                     state: authorization.state, issuer: configuration.issuer), cookies: visitor.setCookies)
+        }
+        guard settings.signIn == .embedded, visitor.session != nil, let subject = visitor.subject, let authTime = visitor.authTime,
+              authorization.acceptsSignIn(at: authTime, requestedAt: now, now: now) else {
+            return fail("login_required", "the user is not signed in (prompt=none)")
+        }
+        guard client.skipsConsent else { return fail("consent_required", "the user has not consented to this client (prompt=none)") }
+        return try issueCode(authorization, subject: subject, authTime: authTime, visitor: visitor, request: request, now: now,
+                             logger: logger, consent: "skipped")
+    }
+
+    // MARK: The sign-in and consent page
+
+    func showAuthorization(_ request: HTTPRequest, logger: Logger) throws -> HTTPResponse {
+        let now = clock.now()
+        let visitor = try identify(request, now: now)
+        let fields = try? FormDecoding.decode(Array(request.query.utf8))
+        let text = fields.flatMap { (try? $0.single("request")) ?? nil } ?? ""
+        switch openSealed(text, visitor: visitor, now: now, logger: logger) {
+        case .failure(let refusal): return refusal.page
+        case .success(let (sealed, client)):
+            return try continueAuthorization(sealed, sealedText: text, client: client, visitor: visitor, request: request, now: now, logger: logger)
+        }
+    }
+
+    /// `POST {verification}/authorize`: a sign-in (`username`, `password`) or a decision
+    /// (`action=approve|deny`), each with the sealed request and the CSRF token (checked by
+    /// `post` before this runs).
+    func decideAuthorization(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
+        let text = ((try? form.single("request")) ?? nil) ?? ""
+        let (sealed, client): (SealedAuthorizationRequest, ClientRegistration)
+        switch openSealed(text, visitor: visitor, now: now, logger: logger) {
+        case .failure(let refusal): return refusal.page
+        case .success(let opened): (sealed, client) = opened
+        }
+        let authorization = sealed.request
+        if form.has("username") {
+            guard settings.signIn == .embedded else { return notSignedInDelegated(visitor) }
+            let outcome = try checkPassword(request, form, visitor, now, logger) { username in
+                authorizationSignInPage(403, sealedText: text, authorization: authorization, client: client, visitor: visitor,
+                                        username: username, error: "Wrong username or password.")
+            }
+            switch outcome {
+            case .refused(let response): return response
+            case .signedIn(let signedIn):
+                return try continueAuthorization(sealed, sealedText: text, client: client, visitor: signedIn, request: request, now: now, logger: logger)
+            }
+        }
+        let action = (try? form.single("action")) ?? nil
+        guard action == "approve" || action == "deny" else {
+            return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "Choose Approve or Deny.")
+        }
+        // A decision needs a sign-in this request accepts; without one, the sign-in page.
+        guard let subject = visitor.subject, let authTime = visitor.authTime,
+              authorization.acceptsSignIn(at: authTime, requestedAt: sealed.requestedAt, now: now) else {
+            return try continueAuthorization(sealed, sealedText: text, client: client, visitor: visitor, request: request, now: now, logger: logger)
+        }
+        guard action == "approve" else {
+            logger.info("authorization denied", metadata: ["client.id": "\(client.clientID)", "user": "\(subject)"])
+            audit(.flowDenied, request, user: subject, clientID: client.clientID, scope: "\(authorization.scope)", now: now,
+                  details: [("via", "authorization_code")])
+            return redirect(to: AuthorizationResponse.error(redirectURI: authorization.redirectURI, .accessDenied, state: authorization.state,
+                                                            issuer: configuration.issuer), cookies: visitor.setCookies)
+        }
+        return try issueCode(authorization, subject: subject, authTime: authTime, visitor: visitor, request: request, now: now,
+                             logger: logger, consent: "given")
+    }
+
+    /// The next step for a request with a valid seal: sign-in, consent, or the code.
+    func continueAuthorization(_ sealed: SealedAuthorizationRequest, sealedText: String, client: ClientRegistration, visitor: Visitor,
+                               request: HTTPRequest, now: UnixTime, logger: Logger) throws -> HTTPResponse {
+        let authorization = sealed.request
+        guard let subject = visitor.subject, let authTime = visitor.authTime,
+              authorization.acceptsSignIn(at: authTime, requestedAt: sealed.requestedAt, now: now) else {
+            if settings.signIn == .delegated { return notSignedInDelegated(visitor) }
+            return authorizationSignInPage(200, sealedText: sealedText, authorization: authorization, client: client, visitor: visitor,
+                                           username: String((authorization.loginHint ?? visitor.subject ?? "").prefix(64)))
+        }
+        if client.skipsConsent && !authorization.prompt.contains(.consent) {
+            return try issueCode(authorization, subject: subject, authTime: authTime, visitor: visitor, request: request, now: now,
+                                 logger: logger, consent: "skipped")
+        }
+        let scopes: [[String: Any]] = authorization.scope.map {
+            ["name": $0, "description": ScopeWords.describe($0, custom: settings.scopeDescriptions)]
+        }
+        let origin = RedirectOrigin(authorization.redirectURI)
+        return page(200, "authorize_consent", visitor, [
+            "title": "Allow access?", "client_name": client.displayName, "scopes": scopes, "return_host": origin.shown,
+            "action": path.authorization, "authorization_request": sealedText,
+        ], formActionOrigin: origin.cspSource)
+    }
+
+    func authorizationSignInPage(_ status: Int, sealedText: String, authorization: AuthorizationRequest, client: ClientRegistration,
+                                 visitor: Visitor, username: String, error: String? = nil) -> HTTPResponse {
+        var values: [String: Any] = [
+            "title": "Sign in", "action": path.authorization, "username": username, "client_name": client.displayName,
+            "authorization_request": sealedText,
+        ]
+        if let error { values["error"] = error }
+        return page(status, "authorize_signin", visitor, values, formActionOrigin: RedirectOrigin(authorization.redirectURI).cspSource)
+    }
+
+    /// Draws the code (RFC 6749 §4.1.2) and sends the browser back with it, `state` and `iss`.
+    func issueCode(_ authorization: AuthorizationRequest, subject: String, authTime: UnixTime, visitor: Visitor, request: HTTPRequest,
+                   now: UnixTime, logger: Logger, consent: String) throws -> HTTPResponse {
+        let code = try service.issueAuthorizationCode(for: authorization, subject: subject, authTime: authTime, now: now)
+        let codeID = Encoding.sha256Hex(code)
+        logger.info("authorization approved", metadata: [
+            "client.id": "\(authorization.clientID)", "user": "\(subject)", "code.id": "\(codeID.prefix(12))",
         ])
+        audit(.flowApproved, request, user: subject, clientID: authorization.clientID, flowID: codeID, scope: "\(authorization.scope)",
+              now: now, details: [("via", "authorization_code"), ("consent", consent)])
+        return redirect(to: AuthorizationResponse.success(redirectURI: authorization.redirectURI, code: code, state: authorization.state,
+                                                          issuer: configuration.issuer), cookies: visitor.setCookies)
+    }
+
+    /// The sealed request and its client, or the page saying the link cannot be used. The
+    /// client and redirect URI are checked again: the configuration may have changed since.
+    func openSealed(_ text: String, visitor: Visitor, now: UnixTime, logger: Logger)
+        -> Result<(SealedAuthorizationRequest, ClientRegistration), PageRefusal> {
+        switch SealedAuthorizationRequest.open(text, key: store.secretKey, now: now) {
+        case .failure(let refusal):
+            logger.notice("sealed authorization request refused", metadata: ["reason": "\(refusal)"])
+            let expired = refusal == .expired
+            return .failure(PageRefusal(page: refusedRequestPage(visitor, text: expired
+                ? "This sign-in took too long and has expired. Go back to the application and sign in again."
+                : "This sign-in link is not valid. Go back to the application and sign in again.")))
+        case .success(let sealed):
+            guard let client = service.clients[sealed.request.clientID], client.allows(.authorizationCode),
+                  client.matchesRedirectURI(sealed.request.redirectURI) else {
+                return .failure(PageRefusal(page: refusedRequestPage(visitor, text: "The application that sent you here is no longer registered for this.")))
+            }
+            return .success((sealed, client))
+        }
+    }
+
+    struct PageRefusal: Error { var page: HTTPResponse }
+
+    func refusedRequestPage(_ visitor: Visitor, text: String) -> HTTPResponse {
+        messagePage(400, visitor, title: "Sign-in request refused", heading: "This sign-in request cannot be used", text: text)
+    }
+}
+
+/// The origin a redirect URI leads to, for CSP `form-action` and for the consent page's
+/// "you will be sent to". http(s) URIs give `scheme://host[:port]` (CSP Level 3 §2.3.1
+/// host-source); a private-use scheme (RFC 8252 §7.1) gives its scheme-source `scheme:`, the
+/// narrowest a CSP can name. A URI with anything else in its authority (userinfo, brackets,
+/// spaces, `;`, `,`) adds nothing to the CSP: a CSP can be widened only by what it can parse.
+package struct RedirectOrigin: Equatable {
+    package var cspSource: String?
+    package var shown: String
+
+    package init(_ uri: String) {
+        shown = uri
+        cspSource = nil
+        guard let colon = uri.firstIndex(of: ":") else { return }
+        let scheme = String(uri[..<colon]).lowercased()
+        guard let first = scheme.utf8.first, (0x61...0x7A).contains(first),
+              scheme.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E })
+        else { return }
+        let rest = uri[uri.index(after: colon)...]
+        guard scheme == "http" || scheme == "https" else {
+            cspSource = scheme + ":"
+            shown = scheme + ":"
+            return
+        }
+        guard rest.hasPrefix("//") else { return }
+        let authority = rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        shown = String(authority)
+        guard !authority.isEmpty, authority.utf8.allSatisfy({ b in
+            (0x61...0x7A).contains(b) || (0x41...0x5A).contains(b) || (0x30...0x39).contains(b) || b == 0x2D || b == 0x2E || b == 0x3A
+        }) else { return }
+        cspSource = scheme + "://" + authority.lowercased()
     }
 }

@@ -120,16 +120,44 @@ extension VerificationPage {
     /// `POST /device/signin`: embedded sign-in against the users file.
     func signIn(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
         guard settings.signIn == .embedded else { return notSignedInDelegated(visitor) }
-        let username = ((try? form.single("username")) ?? nil) ?? ""
-        let password = ((try? form.single("password")) ?? nil) ?? ""
         let typedCode = ((try? form.single("user_code")) ?? nil) ?? ""
         let format = configuration.userCode
         let display = format.normalize(typedCode).map(format.display)
+        let outcome = try checkPassword(request, form, visitor, now, logger) { username in
+            signInPage(403, visitor: visitor, record: nil, display: display, username: username, error: "Wrong username or password.")
+        }
+        let signedIn: Visitor
+        switch outcome {
+        case .refused(let response): return response
+        case .signedIn(let visitor): signedIn = visitor
+        }
+        guard display != nil else { return redirect(to: base, cookies: signedIn.setCookies) }
+        switch try resolve(code: typedCode, request: request, visitor: signedIn, now: now, logger: logger) {
+        case .refused(let response): return response
+        case .pending(let record, let shown): return consentPage(record, display: shown, visitor: signedIn)
+        }
+    }
+
+    /// What a submitted username and password amount to.
+    enum SignInOutcome {
+        /// The visitor with its new session (cookie set, CSRF token rebound).
+        case signedIn(Visitor)
+        case refused(HTTPResponse)
+    }
+
+    /// The embedded sign-in of every form that has one (`/device/signin`, the authorization
+    /// page): the per-address and per-user limits (RFC 8628 §5.1), a hash slot, the decoy hash
+    /// for unknown names, the audit events, and a fresh session. `wrongPassword` renders the
+    /// form again with the (truncated) username.
+    func checkPassword(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger,
+                       wrongPassword: (String) -> HTTPResponse) throws -> SignInOutcome {
+        let username = ((try? form.single("username")) ?? nil) ?? ""
+        let password = ((try? form.single("password")) ?? nil) ?? ""
         let countedName = UsersFile.isValidUsername(username) ? username : "(invalid)"
         let attempt = try guardian.beginSignIn(address: request.remoteAddress, username: countedName, now: now)
         if let refusal = attempt.refusal {
             logger.notice("sign-in rate limited", metadata: ["user": "\(countedName)"])
-            return tooManyAttempts(visitor, refusal, now: now, what: "passwords")
+            return .refused(tooManyAttempts(visitor, refusal, now: now, what: "passwords"))
         }
         let users = PageTemplates.readFile(settings.usersFile).map { UsersFile.parse($0).file }
         if users == nil { logger.error("cannot read the users file", metadata: ["path": "\(settings.usersFile)"]) }
@@ -143,15 +171,14 @@ extension VerificationPage {
             PasswordHashing.verify(password, hash: hash ?? decoy) && hash != nil
         }) else {
             guardian.pass(attempt)
-            return hashingBusy(visitor, logger: logger)
+            return .refused(hashingBusy(visitor, logger: logger))
         }
         guard verified else {
             let lockouts = guardian.fail(attempt)
             logger.notice("sign-in failed", metadata: ["user": "\(countedName)"])
             audit(.signInFailed, request, user: countedName, now: now, details: [("reason", hash == nil ? "unknown user" : "wrong password")])
             auditLockouts(lockouts, request, user: countedName, now: now)
-            return signInPage(403, visitor: visitor, record: nil, display: display, username: String(username.prefix(64)),
-                              error: "Wrong username or password.")
+            return .refused(wrongPassword(String(username.prefix(64))))
         }
         guardian.pass(attempt)
         // A new session id on every sign-in (no fixation); the old session, if any, ends.
@@ -168,11 +195,7 @@ extension VerificationPage {
         signedIn.authTime = now
         signedIn.setCookies = visitor.setCookies.filter { !$0.1.hasPrefix(cookies.sessionName + "=") } + [cookies.setSession(id)]
         signedIn.csrfToken = csrfToken(for: signedIn)
-        guard display != nil else { return redirect(to: base, cookies: signedIn.setCookies) }
-        switch try resolve(code: typedCode, request: request, visitor: signedIn, now: now, logger: logger) {
-        case .refused(let response): return response
-        case .pending(let record, let shown): return consentPage(record, display: shown, visitor: signedIn)
-        }
+        return .signedIn(signedIn)
     }
 
     /// `POST /device/decision`: approve or deny, RFC 8628 §3.3. Binds the flow to the signed-in

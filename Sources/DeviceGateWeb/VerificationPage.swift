@@ -37,12 +37,20 @@ public final class VerificationPage: VerificationResponder {
     var base: String { path.enter }
     let stylesheet: [UInt8]
     let securityHeaders: [(String, String)]
+    /// CSP `img-src`: 'self', and the logo's https origin when there is one.
+    let imageSources: String
     /// Sign-ins, failed sign-ins, lockouts, rejected codes and decisions go to the audit log.
     let telemetry: Telemetry
+    /// The `aud` of an ID token this issuer signed (signature and `iss` checked, expiry not),
+    /// or nil for anything else: RP-initiated logout's `id_token_hint`. Injected by the
+    /// assembly, since this layer does not see the signing keys; nil refuses every hint.
+    let idTokenAudiences: ((String) -> [String]?)?
 
     public init(configuration: DeviceGateConfiguration, service: FlowService, store: any WebStateStorage, clock: any WallClock,
-                templates: PageTemplates, random: any SecureRandom = SystemSecureRandom(), telemetry: Telemetry = .disabled()) {
+                templates: PageTemplates, random: any SecureRandom = SystemSecureRandom(), telemetry: Telemetry = .disabled(),
+                idTokenAudiences: ((String) -> [String]?)? = nil) {
         self.configuration = configuration
+        self.idTokenAudiences = idTokenAudiences
         self.telemetry = telemetry
         self.settings = configuration.web
         self.service = service
@@ -64,15 +72,24 @@ public final class VerificationPage: VerificationResponder {
             let host = logo.dropFirst(8).prefix { $0 != "/" }
             imageSources += " https://\(host)"
         }
+        self.imageSources = imageSources
         // No script at all: the page works without JavaScript, and CSP says so.
         self.securityHeaders = [
-            ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src \(imageSources); form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+            ("Content-Security-Policy", Self.contentSecurityPolicy(imageSources: imageSources, formActionOrigin: nil)),
             ("X-Frame-Options", "DENY"),
             ("X-Content-Type-Options", "nosniff"),
             ("Referrer-Policy", "no-referrer"),
             ("Cache-Control", "no-store"),
             ("Pragma", "no-cache"),
         ]
+    }
+
+    /// The pages' CSP. `formActionOrigin` is the one other origin a form may lead to: the
+    /// redirect URI's, on the pages of an authorization request, since Chromium applies
+    /// `form-action` to the redirect that follows a form POST (CSP Level 3 §6.3.1.2).
+    static func contentSecurityPolicy(imageSources: String, formActionOrigin: String?) -> String {
+        let formAction = "'self'" + (formActionOrigin.map { " " + $0 } ?? "")
+        return "default-src 'none'; style-src 'self'; img-src \(imageSources); form-action \(formAction); frame-ancestors 'none'; base-uri 'none'"
     }
 
     public func respond(to route: VerificationRoute, _ request: HTTPRequest, logger: Logger) -> HTTPResponse {
@@ -211,7 +228,8 @@ public final class VerificationPage: VerificationResponder {
 
     // MARK: Pages
 
-    func page(_ status: Int, _ template: String, _ visitor: Visitor, _ values: [String: Any], extra: [(String, String)] = []) -> HTTPResponse {
+    func page(_ status: Int, _ template: String, _ visitor: Visitor, _ values: [String: Any], extra: [(String, String)] = [],
+              formActionOrigin: String? = nil) -> HTTPResponse {
         var context: [String: Any] = [
             "product_name": settings.productName, "css_url": path.stylesheet, "csrf_token": visitor.csrfToken,
             "enter_url": base,
@@ -223,7 +241,12 @@ public final class VerificationPage: VerificationResponder {
         }
         for (key, value) in values { context[key] = value }
         let html = templates.render(template, context)
-        return HTTPResponse(status: status, headers: [("Content-Type", "text/html; charset=utf-8")] + securityHeaders + visitor.setCookies + extra,
+        var headers = securityHeaders
+        if let formActionOrigin {
+            let policy = Self.contentSecurityPolicy(imageSources: imageSources, formActionOrigin: formActionOrigin)
+            headers = headers.map { $0.0 == "Content-Security-Policy" ? ($0.0, policy) : $0 }
+        }
+        return HTTPResponse(status: status, headers: [("Content-Type", "text/html; charset=utf-8")] + headers + visitor.setCookies + extra,
                             body: Array(html.utf8))
     }
 
@@ -275,7 +298,7 @@ public final class VerificationPage: VerificationResponder {
 
     // MARK: POST plumbing
 
-    private func post(_ request: HTTPRequest, logger: Logger, _ body: (HTTPRequest, FormFields, Visitor, UnixTime, Logger) throws -> HTTPResponse) throws -> HTTPResponse {
+    func post(_ request: HTTPRequest, logger: Logger, _ body: (HTTPRequest, FormFields, Visitor, UnixTime, Logger) throws -> HTTPResponse) throws -> HTTPResponse {
         let now = clock.now()
         let visitor = try identify(request, now: now)
         guard !request.bodyExceededLimit else {

@@ -142,15 +142,3 @@ public final class FileFlowStore: FlowStorage {
         return try Sys.readFile(paths.file).map { try RecordCoding.decodeToken($0, path: paths.file) }
     }
 }
-
-// Placeholder until the authorization-code files land (issue 13, storage branch): refuses
-// every call as an I/O failure, so nothing is ever written or answered as if it were.
-extension FileFlowStore {
-    public func createAuthorizationCode(_ record: AuthorizationCodeRecord) throws {
-        throw FlowStorageError(.io, "authorization codes are not stored by this build")
-    }
-
-    public func updateAuthorizationCode<R>(id: String, _ body: (AuthorizationCodeRecord?) throws -> (record: AuthorizationCodeRecord?, result: R)) throws -> R {
-        throw FlowStorageError(.io, "authorization codes are not stored by this build")
-    }
-}

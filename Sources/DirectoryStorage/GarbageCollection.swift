@@ -9,6 +9,8 @@ public struct GarbageCollectionReport: Sendable, Equatable, CustomStringConverti
     public var flows = 0
     public var codes = 0
     public var tokens = 0
+    /// Authorization codes past `AuthorizationCodeRecord.collectableAt`.
+    public var authorizationCodes = 0
     public var temporaryFiles = 0
     public var orphanLocks = 0
     /// Expired flows whose lock was held at that moment; a later pass removes them.
@@ -21,13 +23,14 @@ public struct GarbageCollectionReport: Sendable, Equatable, CustomStringConverti
 
     public static func += (lhs: inout GarbageCollectionReport, rhs: GarbageCollectionReport) {
         lhs.flows += rhs.flows; lhs.codes += rhs.codes; lhs.tokens += rhs.tokens
+        lhs.authorizationCodes += rhs.authorizationCodes
         lhs.temporaryFiles += rhs.temporaryFiles; lhs.orphanLocks += rhs.orphanLocks
         lhs.busy += rhs.busy; lhs.unreadable += rhs.unreadable
         lhs.census += rhs.census
     }
 
     public var description: String {
-        "removed \(flows) flows, \(codes) user-code entries, \(tokens) tokens, \(temporaryFiles) temp files, \(orphanLocks) orphan locks; \(busy) busy, \(unreadable) unreadable"
+        "removed \(flows) flows, \(codes) user-code entries, \(tokens) tokens, \(authorizationCodes) authorization codes, \(temporaryFiles) temp files, \(orphanLocks) orphan locks; \(busy) busy, \(unreadable) unreadable"
     }
 }
 
@@ -76,6 +79,7 @@ extension FileFlowStore {
             report += collectCodes(directory.refreshShard(shard), now: now, cutoff: now)
             report += collectFamilies(directory.familiesShard(shard), now: now)
             report += collectRevocations(directory.revokedShard(shard), now: now)
+            report += collectAuthorizationCodes(directory.authorizationCodesShard(shard), now: now)
         }
         return report
     }
@@ -189,6 +193,40 @@ extension FileFlowStore {
         return report
     }
 
+    /// Codes whose `collectableAt` has passed (until then a replay still finds the record and
+    /// revokes what it produced), under their lock taken without waiting, record first and
+    /// lock file last; lock files whose record is gone, once an hour old (a crash between
+    /// the two writes of `createAuthorizationCode`).
+    private func collectAuthorizationCodes(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
+        var report = GarbageCollectionReport()
+        guard let names = try? Sys.listDirectory(dir) else { return report }
+        let present = Set(names)
+        for name in names {
+            if sweepTemp(dir, name, now: now, into: &report) { continue }
+            if name.hasSuffix(".lock") {
+                if !present.contains("\(name.dropLast(5)).authcode") && modifiedBefore("\(dir)/\(name)", 3600, now: now) {
+                    try? Sys.unlink("\(dir)/\(name)")
+                    report.orphanLocks += 1
+                }
+                continue
+            }
+            guard name.hasSuffix(".authcode") else { continue }
+            let recordPath = "\(dir)/\(name)", lockPath = "\(dir)/\(name.dropLast(9)).lock"
+            guard let bytes = try? Sys.readFile(recordPath), let code = try? RecordCoding.decodeAuthorizationCode(bytes, path: recordPath) else {
+                report.unreadable += 1
+                continue
+            }
+            guard code.collectableAt < now, let fd = try? Sys.open(lockPath, O_RDWR | O_CREAT) else { continue }
+            Sys.closeAfter(fd) { fd in
+                guard (try? Sys.lockExclusive(fd, lockPath, wait: false)) == true else { report.busy += 1; return }
+                try? Sys.unlink(recordPath)
+                try? Sys.unlink(lockPath)
+                report.authorizationCodes += 1
+            }
+        }
+        return report
+    }
+
     private func collectRevocations(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
         var report = GarbageCollectionReport()
         guard let names = try? Sys.listDirectory(dir) else { return report }
@@ -226,6 +264,6 @@ extension FileFlowStore: ExpiredStateCollecting {
     @discardableResult
     public func collectExpired(now: UnixTime, retentionSeconds: Int) -> Int {
         let report = collectGarbage(now: now, retentionSeconds: retentionSeconds, shards: 0..<StateDirectory.shardCount)
-        return report.flows + report.codes + report.tokens
+        return report.flows + report.codes + report.tokens + report.authorizationCodes
     }
 }

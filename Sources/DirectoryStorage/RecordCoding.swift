@@ -116,6 +116,50 @@ package enum RecordCoding {
             accessTokens: accessTokens)
     }
 
+    // MARK: Authorization codes
+
+    static let authorizationCodeMagic = "devicegate-code 1"
+
+    /// Every field of the record; the optional ones (`code_challenge`, `nonce`, `redeemed_ms`,
+    /// the issued grant) only when present, so nil and an empty string stay distinct. The
+    /// issued access token's id and expiry are two fields (a `jti` may hold any character).
+    package static func encode(_ c: AuthorizationCodeRecord) -> [UInt8] {
+        var fields: [(String, String)] = [
+            ("id", c.id), ("client_id", c.clientID), ("subject", c.subject), ("scope", c.scope.description),
+            ("auth_time_ms", "\(c.authTime.milliseconds)"), ("created_ms", "\(c.createdAt.milliseconds)"),
+            ("expires_ms", "\(c.expiresAt.milliseconds)"), ("redirect_uri", c.redirectURI),
+        ]
+        if let challenge = c.codeChallenge { fields.append(("code_challenge", challenge)) }
+        if let nonce = c.nonce { fields.append(("nonce", nonce)) }
+        if let redeemed = c.redeemedAt { fields.append(("redeemed_ms", "\(redeemed.milliseconds)")) }
+        if let issued = c.issued {
+            fields.append(("issued_access_id", issued.accessToken.id))
+            fields.append(("issued_access_expires_ms", "\(issued.accessToken.expiresAt.milliseconds)"))
+            if let family = issued.refreshFamilyID { fields.append(("issued_family", family)) }
+        }
+        return render(authorizationCodeMagic, fields)
+    }
+
+    /// The record of a `devicegate-code 1` file; `.corrupt` when it is truncated (no `end`
+    /// line), garbled, or misses a field the record needs.
+    package static func decodeAuthorizationCode(_ bytes: [UInt8], path: String) throws -> AuthorizationCodeRecord {
+        let f = try parse(bytes, magic: authorizationCodeMagic, path: path)
+        guard let scope = ScopeSet.parse(try f.string("scope")) else { throw FlowStorageError(.corrupt, "\(path): bad scope") }
+        func optionalTime(_ key: String) throws -> UnixTime? { f.values[key] == nil ? nil : try f.time(key) }
+        var issued: DeviceFlowRecord.IssuedGrant?
+        if let access = f.values["issued_access_id"] {
+            issued = .init(accessToken: .init(id: access, expiresAt: try f.time("issued_access_expires_ms")),
+                           refreshFamilyID: f.values["issued_family"])
+        } else if f.values["issued_access_expires_ms"] != nil || f.values["issued_family"] != nil {
+            throw FlowStorageError(.corrupt, "\(path): issued grant without its access token")
+        }
+        return AuthorizationCodeRecord(
+            id: try f.string("id"), clientID: try f.string("client_id"), subject: try f.string("subject"), scope: scope,
+            authTime: try f.time("auth_time_ms"), createdAt: try f.time("created_ms"), expiresAt: try f.time("expires_ms"),
+            redirectURI: try f.string("redirect_uri"), codeChallenge: f.values["code_challenge"], nonce: f.values["nonce"],
+            redeemedAt: try optionalTime("redeemed_ms"), issued: issued)
+    }
+
     // MARK: User-code index entries: "<flow id> <expires ms>\n"
 
     package static func encodeIndex(flowID: String, expiresAt: UnixTime) -> [UInt8] {

@@ -20,6 +20,8 @@ import HostFiles
 ///   refresh/<xx>/<hash>         refresh-token index: "<family id> <expires ms>"
 ///   families/<xx>/<id>.family   refresh-token family (rotation state); <id>.lock beside it
 ///   revoked/<xx>/<sha256(jti)>  revoked access tokens: "<expires ms>"
+///   authcodes/<xx>/<id>.authcode authorization code (RFC 6749 §4.1.2), by SHA-256 of the
+///                               code; <id>.lock beside it, created with the record
 ///   keys/                       signing keys (unless tokens.keys_dir says otherwise)
 ///   web-secret                  32 random bytes keying CSRF tokens (0600)
 ///   sessions/<xx>/<hash>.session verification-page sessions, by SHA-256 of the session id
@@ -38,8 +40,8 @@ import HostFiles
 ///                               index ("<flow id> <expires ms>"), read until collected
 /// ```
 /// `<xx>` is the first two hex digits of the file's key: 256 shards per kind, created at
-/// initialisation for flows, tokens, refresh, families and revoked, so no OAuth request ever
-/// creates a directory, and garbage collection can walk one shard at a time.
+/// initialisation for flows, tokens, refresh, families, revoked and authcodes, so no OAuth
+/// request ever creates a directory, and garbage collection can walk one shard at a time.
 public struct StateDirectory: Sendable {
     public let root: String
     public static let version = "devicegate-state 1"
@@ -67,6 +69,7 @@ public struct StateDirectory: Sendable {
     func refreshShard(_ shard: String) -> String { "\(root)/refresh/\(shard)" }
     func familiesShard(_ shard: String) -> String { "\(root)/families/\(shard)" }
     func revokedShard(_ shard: String) -> String { "\(root)/revoked/\(shard)" }
+    func authorizationCodesShard(_ shard: String) -> String { "\(root)/authcodes/\(shard)" }
     func admissionShard(_ shard: String) -> String { "\(root)/admission/\(shard)" }
     public var keysDirectory: String { "\(root)/keys" }
     var pepperPath: String { "\(root)/pepper" }
@@ -75,7 +78,7 @@ public struct StateDirectory: Sendable {
     /// The kinds whose 256 shards are all created up front (the flow hot path never creates a
     /// directory). Kinds added after a directory was first initialised are created on the next
     /// start.
-    static let kinds = ["flows", "tokens", "refresh", "families", "revoked"]
+    static let kinds = ["flows", "tokens", "refresh", "families", "revoked", "authcodes"]
     /// Kinds whose shards are created on first use: only the verification page writes them, at
     /// human pace, so one stat(2) per write is nothing and start-up stays fast.
     static let lazyKinds = ["sessions", "limits", "metrics", "admission"]

@@ -7,6 +7,10 @@ import HostFiles
 /// What `devicegate storage copy` reads from a state directory to carry it to another
 /// backend: the names of what is stored (each then read through the store's own API, under
 /// its lock), and the two install secrets. Reads only; nothing here changes the directory.
+///
+/// Authorization codes (`authcodes/`) are not exported: a code lives
+/// `AuthorizationCodes.lifetime` (60 s), so one issued before the copy is redeemed on the old
+/// host or not at all, and the client starts a new authorization request.
 extension StateDirectory {
     /// Ids of the flows on disk (`flows/<xx>/<id>.flow`).
     public func exportedFlowIDs() throws -> [String] { try names(in: { flowsShard($0) }, suffix: ".flow") }

@@ -11,6 +11,8 @@ public struct StateSummary: Sendable, CustomStringConvertible {
     public var flows = FlowCensus()
     public var unreadable = 0
     public var accessTokens = 0, refreshFamilies = 0, revocations = 0
+    /// Authorization-code records, redeemed or not, until garbage collection removes them.
+    public var authorizationCodes = 0
     /// Lock files some process holds right now (tried with LOCK_NB).
     public var locksHeld = 0
     public var files = 0
@@ -20,6 +22,7 @@ public struct StateSummary: Sendable, CustomStringConvertible {
         """
         flows        pending \(flows.pending), approved \(flows.approved), denied \(flows.denied), redeemed \(flows.redeemed), expired \(flows.expired)\(unreadable > 0 ? ", UNREADABLE \(unreadable)" : "")
         tokens       access \(accessTokens), refresh families \(refreshFamilies), revoked \(revocations)
+        codes        authorization \(authorizationCodes)
         locks held   \(locksHeld)
         disk         \(files) files, \(bytesOnDisk / 1024) KiB allocated
         """
@@ -58,6 +61,9 @@ extension FileFlowStore {
             if name.hasSuffix(".lock") { probeLock(path) } else if name.hasSuffix(".family") { s.refreshFamilies += 1 }
         }
         walk("revoked") { _, _ in s.revocations += 1 }
+        walk("authcodes") { name, path in
+            if name.hasSuffix(".lock") { probeLock(path) } else if name.hasSuffix(".authcode") { s.authorizationCodes += 1 }
+        }
         return s
     }
 }

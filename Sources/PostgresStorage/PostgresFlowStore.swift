@@ -1,15 +1,16 @@
 import DeviceFlow
 
 /// `FlowStorage` and `ExpiredStateCollecting` on PostgreSQL, so that several hosts share one
-/// set of flows, tokens and revocations (migration 2, `FlowTables`).
+/// set of flows, tokens and revocations (migration 2, `FlowTables`) and authorization codes
+/// (migration 4, `AuthorizationCodeTables`).
 ///
 /// How each promise of `FlowStorage` holds across hosts, i.e. across connections:
-/// - **Exclusion.** `updateFlow` and `updateRefreshFamily` run their closure in one
-///   transaction that first locks the row (`SELECT … FOR UPDATE`); a second caller on any
-///   connection waits on that row lock until the first commits, then reads what it wrote.
-///   Store calls the closure makes (a redemption saves its access token) run on the same
-///   connection and thread, so they join that transaction (`PostgresConnection.transaction`
-///   is reentrant) and commit or roll back with the record.
+/// - **Exclusion.** `updateFlow`, `updateRefreshFamily` and `updateAuthorizationCode` run
+///   their closure in one transaction that first locks the row (`SELECT … FOR UPDATE`); a
+///   second caller on any connection waits on that row lock until the first commits, then
+///   reads what it wrote. Store calls the closure makes (a redemption saves its access
+///   token) run on the same connection and thread, so they join that transaction
+///   (`PostgresConnection.transaction` is reentrant) and commit or roll back with the record.
 /// - **Live user codes are never shared.** A claim is one row per key, written by one
 ///   statement that also inserts the flow: it inserts the claim, or takes over one whose flow
 ///   expired before the new flow was created, or does nothing (in use, nothing inserted).
@@ -89,7 +90,7 @@ public final class PostgresFlowStore: FlowStorage, ExpiredStateCollecting, @unch
             for (statement, before) in [(Statements.collectFlows, cutoff), (Statements.collectClaims, cutoff),
                                         (Statements.collectAccessTokens, now), (Statements.collectFamilies, now),
                                         (Statements.collectRefreshTokens, now), (Statements.collectAccessTokenRevocations, now),
-                                        (Statements.collectSubjectRevocations, now)] {
+                                        (Statements.collectSubjectRevocations, now), (Statements.collectAuthorizationCodes, now)] {
                 for _ in 0..<Self.collectionBatchesPerTable {
                     let n = Int(try connection.execute(statement, [.int(before.milliseconds)]).first?.int64(0) ?? 0)
                     removed += n
@@ -162,15 +163,4 @@ public struct PostgresSummary: Sendable, Equatable {
     /// Access-token revocations and subject revocations.
     public var revocations = 0
     public init() {}
-}
-
-// Placeholder until the authorization-code table lands (issue 13, storage branch).
-extension PostgresFlowStore {
-    public func createAuthorizationCode(_ record: AuthorizationCodeRecord) throws {
-        throw FlowStorageError(.io, "authorization codes are not stored by this build")
-    }
-
-    public func updateAuthorizationCode<R>(id: String, _ body: (AuthorizationCodeRecord?) throws -> (record: AuthorizationCodeRecord?, result: R)) throws -> R {
-        throw FlowStorageError(.io, "authorization codes are not stored by this build")
-    }
 }

@@ -150,10 +150,12 @@ final class Browser {
         if let token = response.bodyText.inputValue("csrf_token") { csrf = token }
         if let binding = response.bodyText.inputValue("flow") { flow = binding }
         last = response
-        if response.status == 303, let location = response.header("Location") {
+        if response.status == 303, let location = response.header("Location"), location.hasPrefix("/") {
             // Follow the redirect as a browser does (the page it shows carries a fresh token),
-            // but hand back the 303 itself so tests can look at its cookies.
-            let landing = send("GET", location)
+            // but hand back the 303 itself so tests can look at its cookies. Redirects to
+            // another site (a client's redirect URI) are for the test to look at.
+            let parts = location.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            let landing = send("GET", String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "")
             last = landing
         }
         return response

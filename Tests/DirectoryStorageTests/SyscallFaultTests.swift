@@ -216,6 +216,39 @@ struct SyscallFaultTests {
         #expect(try f.store.subjectRevokedAt("alice") == nil)
     }
 
+    /// Authorization codes on a full disk or a failing fsync: the creation is refused and
+    /// leaves no file (no redirect carries a code that is not durable); a redemption is
+    /// refused and the code is as it was, so the same request succeeds once there is room.
+    @Test func aFailingDiskRefusesAuthorizationCodeWritesAndKeepsThePreviousState() throws {
+        let f = try StoreFixture()
+        let now = f.clock.now()
+        let code = AuthorizationCodeRecord(id: String(repeating: "4", count: 64), clientID: "web", subject: "alice", scope: ScopeSet(["openid"]),
+                                           authTime: now, createdAt: now, expiresAt: now.adding(seconds: 60),
+                                           redirectURI: "http://127.0.0.1/cb", codeChallenge: nil, nonce: nil)
+        let before = f.files()
+        expectNoSpace(f, "code creation") { try f.store.createAuthorizationCode(code) }
+        let failedSync = try #require(throws: FlowStorageError.self) {
+            try SyscallFaults.with(EIO, on: "fsync", pathContaining: "\(f.root)/authcodes") { _ in try f.store.createAuthorizationCode(code) }
+        }
+        #expect(failedSync.kind == .io && failedSync.call == "fsync")
+        #expect(f.files() == before, "a refused creation leaves no file behind")
+        #expect(try f.store.updateAuthorizationCode(id: code.id) { (nil, $0) } == nil)
+
+        try f.store.createAuthorizationCode(code)
+        var redeemed = code
+        redeemed.redeemedAt = now
+        redeemed.issued = .init(accessToken: .init(id: "jti-4", expiresAt: now.adding(seconds: 3600)), refreshFamilyID: nil)
+        expectNoSpace(f, "code redemption") { try f.store.updateAuthorizationCode(id: code.id) { _ in (redeemed, ()) } }
+        #expect(try f.store.updateAuthorizationCode(id: code.id) { (nil, $0) } == code, "the code is still unredeemed")
+        try SyscallFaults.with(EIO, on: "fsync", pathContaining: "\(f.root)/authcodes", .nth(2)) { rule in
+            // The record's fsync passes, the directory's fails: reported, not swallowed.
+            #expect(throws: FlowStorageError.self) { try f.store.updateAuthorizationCode(id: code.id) { _ in (redeemed, ()) } }
+            #expect(SyscallFaults.fired(rule) == 1)
+        }
+        try f.store.updateAuthorizationCode(id: code.id) { _ in (redeemed, ()) }
+        #expect(try f.store.updateAuthorizationCode(id: code.id) { (nil, $0) } == redeemed)
+    }
+
     /// The verification page's writes and the admission counters on a full disk.
     @Test func aFullDiskRefusesSessionAndCounterWritesAndKeepsThePreviousState() throws {
         let f = try StoreFixture()
