@@ -1278,7 +1278,19 @@ def interop_clients(logout_port: int):
     return transform
 
 
+def roomy_shipped_limits() -> str:
+    """nginx/devicegate-limits.conf with every rate at 1000 r/s: the same zone names, which the
+    shipped locations use, for a stack whose whole session of tests comes from 127.0.0.1
+    (the shipped 5 r/s of devicegate_verify would answer the security tests' pages 429)."""
+    shipped = (REPO / "nginx" / "devicegate-limits.conf").read_text()
+    roomy, count = re.subn(r"rate=\d+r/[sm]", "rate=1000r/s", shipped)
+    assert count >= 3, "devicegate-limits.conf changed: no rate= found"
+    return roomy
+
+
 def tls_stack_options(logout_port: int) -> dict:
     """Keyword arguments of ``Stack`` for the https stack of the client tests: TLS with a test
-    CA, the shipped locations and embedded verification snippets, the interop clients."""
-    return dict(tls=True, nginx_server=SHIPPED_LOCATIONS, transform=interop_clients(logout_port))
+    CA, the shipped locations and embedded verification snippets (with roomy request limits),
+    the interop clients."""
+    return dict(tls=True, nginx_server=SHIPPED_LOCATIONS, nginx_http=roomy_shipped_limits(), shipped_limits=False,
+                transform=interop_clients(logout_port))

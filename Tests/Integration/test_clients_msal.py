@@ -4,6 +4,7 @@ against the run's test CA. The device flow completed through the real verificati
 headless Chromium, then the authorization code flow (PKCE S256, MSAL's own) through the sign-in
 and consent pages with a loopback listener catching the redirect (RFC 8252 §7.3)."""
 
+import hashlib
 import time
 
 import pytest
@@ -75,4 +76,5 @@ def test_msal_authorization_code_flow_in_a_browser(tls_stack, app, driver):
     assert response.get("iss") == tls_stack.issuer, f"RFC 9207 iss missing or wrong: {response}"
     result = app.acquire_token_by_auth_code_flow(flow, response)
     claims = check_result(result, tls_stack, "authorization code flow")
-    assert claims.get("nonce") == flow.get("nonce") or flow.get("nonce") is None, (claims, flow.get("nonce"))
+    # MSAL sends SHA-256 hex of its nonce and checks it came back (OIDC Core §3.1.3.7 step 11).
+    assert claims.get("nonce") == hashlib.sha256(flow["nonce"].encode()).hexdigest(), (claims, flow.get("nonce"))

@@ -35,7 +35,10 @@ def test_oauthlib_device_client(tls_stack):
     assert info.get("sub") == "alice" and info.get("email") == "alice@example.com", info
 
 
-def test_oauthlib_web_application_client_with_pkce(tls_stack):
+def test_oauthlib_web_application_client_with_pkce(tls_stack, monkeypatch):
+    # oauthlib refuses any http:// URI; a loopback redirect is http by design (RFC 8252 §7.3).
+    # Everything else here is https to the test CA.
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     client = oauth2.WebApplicationClient(C.NATIVE_APP)
     disc = tls_stack.discovery()
     if hasattr(client, "create_code_verifier"):
