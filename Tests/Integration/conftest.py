@@ -30,14 +30,14 @@ def stack():
 
 @pytest.fixture(scope="session")
 def tls_stack():
-    """The https stack of the client tests (issue 13), shared by them: nginx serves TLS with a
+    """The https stack of the client tests (issue 13), shared by them (2 workers): nginx serves TLS with a
     certificate of a CA made for this run (``tls_stack.ca.ca_file``) through the shipped
     location snippets, the issuer is ``https://127.0.0.1:PORT/application/o/devicegate/``,
     cookies are the production ones (``__Host-``, Secure), and ``InteropClients`` are
     registered. ``tls_stack.logout_port`` is the port of the web app's registered post-logout
     redirect URI. Two hosts: the balancer serves https."""
     logout_port = free_port()
-    s = Stack(workers=4, **tls_stack_options(logout_port))
+    s = Stack(workers=2, **tls_stack_options(logout_port))
     s.logout_port = logout_port
     try:
         s.start()
