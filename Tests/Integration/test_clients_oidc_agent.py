@@ -81,7 +81,10 @@ def generate_with_device_flow(agent: Agent, stack, name: str, client_id: str, se
     gen = subprocess.Popen(command, env=agent.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in gen.stdout] and None, daemon=True).start()
+    def pump():
+        for line in gen.stdout:
+            lines.put(line)
+    threading.Thread(target=pump, daemon=True).start()
     seen = []
     try:
         code = None
