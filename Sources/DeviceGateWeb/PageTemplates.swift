@@ -34,6 +34,9 @@ public struct PageTemplates: Sendable {
                     if name == "consent", !custom.contains("flow_binding") {
                         throw LoadError(description: "\(path): the consent form must carry <input type=\"hidden\" name=\"flow\" value=\"{{flow_binding}}\">: a decision without it is refused (`devicegate templates --output DIR` writes the built-in one to start from)")
                     }
+                    if name.hasPrefix("authorize_"), !custom.contains("authorization_request") {
+                        throw LoadError(description: "\(path): every form of this page must carry <input type=\"hidden\" name=\"request\" value=\"{{authorization_request}}\">: without it the sign-in request is lost (`devicegate templates --output DIR` writes the built-in one to start from)")
+                    }
                     if let (line, column) = Self.unquotedAttributeValue(in: custom) {
                         throw LoadError(description: "\(path):\(line):\(column): an attribute value from {{…}} must be quoted, as in value=\"{{name}}\": an escaped value is safe only inside quotes")
                     }

@@ -53,7 +53,7 @@ struct SealedAuthorizationRequest: Equatable {
     /// not expired at `now`.
     static func open(_ text: String, key: [UInt8], now: UnixTime) -> Result<SealedAuthorizationRequest, Refusal> {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard text.utf8.count <= 16_384, parts.count == 2, let bytes = Base64URL.decode(parts[0]) else { return .failure(.malformed) }
+        guard text.utf8.count <= 65_536, parts.count == 2, let bytes = Base64URL.decode(parts[0]) else { return .failure(.malformed) }
         let payload = String(decoding: bytes, as: UTF8.self)
         guard constantTimeEquals(Array(parts[1].utf8), Array(mac(payload, key: key).utf8)) else { return .failure(.forged) }
         // Past the MAC the payload is our own; it is still parsed as if it were not.

@@ -229,6 +229,19 @@ import Testing
         #expect(expired.status == 400 && expired.bodyText.contains("expired"))
     }
 
+    @Test func theLongestAcceptedRequestSurvivesItsSeal() throws {
+        let f = try Self.fixture()
+        let browser = Browser(f)
+        let long = String(repeating: "\"<&é", count: AuthorizationRequest.maximumParameterBytes / 5)
+        browser.get(Self.authorize, query: Self.query(state: long, extra: [("nonce", long), ("login_hint", long)]))
+        #expect(browser.last?.status == 200)
+        try Self.signIn(browser)
+        let p = Self.parameters(try #require(try Self.decide(browser, "approve").header("Location")))
+        #expect(p["state"] == long)
+        let code = try #require(p["code"])
+        #expect(Self.redeem(f, code: code).status == 200)
+    }
+
     @Test func theConsentPostNeedsTheCSRFToken() throws {
         let f = try Self.fixture()
         let browser = Browser(f)
@@ -399,6 +412,16 @@ import Testing
         let origin = RedirectOrigin(uri)
         #expect(origin.cspSource == source)
         #expect(origin.shown == shown)
+    }
+
+    @Test(arguments: ["authorize_signin", "authorize_consent"])
+    func anOverrideWithoutTheSealedRequestIsRefusedAtStart(_ name: String) throws {
+        let temp = TemporaryDirectory()
+        defer { temp.remove() }
+        try writeFile(temp.path + "/\(name).mustache", "{{> header}}<form><input name=\"csrf_token\" value=\"{{csrf_token}}\"></form>{{> footer}}")
+        #expect { _ = try PageTemplates(directory: temp.path) } throws: { "\($0)".contains("authorization_request") }
+        try writeFile(temp.path + "/\(name).mustache", "{{> header}}<form><input name=\"request\" value=\"{{authorization_request}}\"></form>{{> footer}}")
+        _ = try PageTemplates(directory: temp.path)
     }
 
     // MARK: RP-initiated logout

@@ -71,7 +71,8 @@ extension Promise {
         let answer = try store.updateAuthorizationCode(id: code.id) { record in (redeemed, record == code) }
         if !answer { return "the first update did not read the created code" }
         let other = try reopen()
-        guard let seen = try read(other, code.id), seen == redeemed else { return "the next update read \(try read(other, code.id).map { "\($0)" } ?? "nothing"), not the update" }
+        let seen = try read(other, code.id)
+        if seen != redeemed { return "the next update read \(seen.map { "\($0)" } ?? "nothing"), not the update" }
         var cleared = redeemed
         cleared.issued = nil
         cleared.nonce = nil
