@@ -28,16 +28,22 @@ cd "$DG_ROOT"
 # strace: the durability-order test watches a worker's syscalls. e2fsprogs: the
 # inode-exhaustion test loop-mounts a small ext4 image. libpq-dev: the
 # PostgreSQL client library the build links. postgresql: the throwaway cluster
-# of the tests (initdb, pg_ctl, psql).
+# of the tests (initdb, pg_ctl, psql). openssl: the test CA and server
+# certificate of the https stack (harness.py TestCA). oidc-agent-cli: the
+# oidc-agent client test (oidc-agent, oidc-gen, oidc-token).
 ensure_packages libfcgi-dev libcrypt-dev libpq-dev postgresql pkg-config=pkg-config nginx-light=nginx curl=curl \
-    python3=python3 chromium chromium-driver strace=strace e2fsprogs=mkfs.ext4
+    python3=python3 chromium chromium-driver strace=strace e2fsprogs=mkfs.ext4 openssl=openssl \
+    oidc-agent-cli=oidc-gen
 require_swift
 
 # A python3 with what the integration tests import: pytest, requests, selenium
-# (the browser test) and joserfc (an independent JOSE implementation that
-# verifies our tokens). The python3 on PATH, with anything missing added from
-# PyPI; failing that, Debian's python3 with Debian's packages and pip.
-modules='import pytest, requests, selenium, joserfc'
+# (the browser test), joserfc (an independent JOSE implementation that
+# verifies our tokens), and the OAuth client libraries the interop tests drive
+# (msal, authlib, oauthlib: test_clients_*.py). The python3 on PATH, with
+# anything missing added from PyPI; failing that, Debian's python3 with
+# Debian's packages and pip (msal from PyPI: Debian's is older than
+# oidc_authority, which the test needs).
+modules='import pytest, requests, selenium, joserfc, msal, authlib, oauthlib'
 python=
 for candidate in python3 /usr/bin/python3; do
     if "$candidate" -c "$modules" >/dev/null 2>&1; then
@@ -46,14 +52,16 @@ for candidate in python3 /usr/bin/python3; do
     fi
 done
 if [[ -z $python ]] && command -v python3 >/dev/null &&
-    python3 -m pip install -q pytest requests selenium joserfc >/dev/null 2>&1 &&
+    python3 -m pip install -q pytest requests selenium joserfc msal authlib oauthlib >/dev/null 2>&1 &&
     python3 -c "$modules" >/dev/null 2>&1; then
     python=python3
 fi
 if [[ -z $python ]]; then
-    ensure_packages python3 python3-pytest python3-requests python3-selenium python3-pip
-    /usr/bin/python3 -m pip install -q --break-system-packages joserfc >/dev/null 2>&1 || true
-    /usr/bin/python3 -c "$modules" >/dev/null 2>&1 || die "cannot provide pytest, requests, selenium and joserfc for python3"
+    ensure_packages python3 python3-pytest python3-requests python3-selenium python3-pip \
+        python3-authlib python3-oauthlib
+    /usr/bin/python3 -m pip install -q --break-system-packages joserfc msal >/dev/null 2>&1 || true
+    /usr/bin/python3 -c "$modules" >/dev/null 2>&1 ||
+        die "cannot provide pytest, requests, selenium, joserfc, msal, authlib and oauthlib for python3"
     python=/usr/bin/python3
 fi
 

@@ -15,9 +15,11 @@ CHROMIUM_BIN = os.environ.get("CHROMIUM_BIN") or shutil.which("chromium") or "/u
 CHROMEDRIVER_BIN = os.environ.get("CHROMEDRIVER_BIN") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def new_driver(width: int = 390, height: int = 844):
+def new_driver(width: int = 390, height: int = 844, accept_insecure_certs: bool = False):
     """A fresh headless Chromium with its own profile (no shared cookies), JavaScript off:
-    the pages must work without it."""
+    the pages must work without it. ``accept_insecure_certs``: the browser takes any server
+    certificate (the https stack's test CA is not in its trust store; the OAuth clients under
+    test do verify against that CA)."""
     os.environ.setdefault("SE_OFFLINE", "true")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -34,6 +36,8 @@ def new_driver(width: int = 390, height: int = 844):
                 "--force-device-scale-factor=1", "--lang=en-US"):
         options.add_argument(arg)
     options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    if accept_insecure_certs:
+        options.accept_insecure_certs = True
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER_BIN), options=options)
     driver.set_page_load_timeout(30)
     driver._dg_profile = profile  # noqa: SLF001 - removed in quit_driver

@@ -13,7 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import EXPIRY_SECONDS, TOPOLOGY, TWO_HOSTS, Stack  # noqa: E402
+from harness import (EXPIRY_SECONDS, TOPOLOGY, TWO_HOSTS, InteropClients, Stack, assert_oauth_json,  # noqa: E402
+                     free_port, tls_stack_options)
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +26,33 @@ def stack():
         yield s
     finally:
         s.cleanup()
+
+
+@pytest.fixture(scope="session")
+def tls_stack():
+    """The https stack of the client tests (issue 13), shared by them (2 workers): nginx serves TLS with a
+    certificate of a CA made for this run (``tls_stack.ca.ca_file``) through the shipped
+    location snippets, the issuer is ``https://127.0.0.1:PORT/application/o/devicegate/``,
+    cookies are the production ones (``__Host-``, Secure), and ``InteropClients`` are
+    registered. ``tls_stack.logout_port`` is the port of the web app's registered post-logout
+    redirect URI. Two hosts: the balancer serves https."""
+    logout_port = free_port()
+    s = Stack(workers=2, **tls_stack_options(logout_port))
+    s.logout_port = logout_port
+    try:
+        s.start()
+        yield s
+    finally:
+        s.cleanup()
+
+
+@pytest.fixture
+def only_test_ca(monkeypatch):
+    """For the client-library tests: no CA bundle from the environment. requests (under MSAL
+    and Authlib) lets $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE override the ``verify=`` a library
+    was given, which would test the environment's trust store instead of the test CA."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -100,3 +128,23 @@ def expiring_flows(request):
         yield {"stack": s, "flows": flows, "created": created, "tokens": tokens}
     finally:
         s.cleanup()
+
+
+@pytest.fixture(scope="session")
+def client_lifetime_flows(tls_stack):
+    """Two pending device flows on the https stack, made at session start when a test uses
+    this fixture (``start_client_lifetime_flows``): one of ``InteropClients.BRIEF_TV``
+    (``lifetimes.device_code: 60``) and one of demo-tv (the global 600 s)."""
+    brief = assert_oauth_json(tls_stack.device(client_id=InteropClients.BRIEF_TV), 200)
+    created = time.monotonic()
+    longer = assert_oauth_json(tls_stack.device(client_id="demo-tv"), 200)
+    return {"stack": tls_stack, "brief": brief, "longer": longer, "created": created}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def start_client_lifetime_flows(request):
+    """Makes ``client_lifetime_flows`` at session start when a selected test uses it, so its
+    60 s elapse while the other tests run (the test is marked ``expiry`` and runs last)."""
+    if any("client_lifetime_flows" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        request.getfixturevalue("client_lifetime_flows")
+    yield

@@ -302,7 +302,7 @@ http {{
     {limits}
 {http_extra}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{tls};
         server_name localhost;
 {server_extra}
         location / {{
@@ -345,6 +345,68 @@ HARNESS_ADMISSION = "\nadmission:\n  max_pending_per_address: 0\n"
 NGINX_PARAMS = [line.strip() for line in NGINX_CONF.splitlines() if line.strip().startswith("fastcgi_param ")]
 
 
+#: The shipped locations (nginx/devicegate-locations.conf) and the embedded verification page
+#: (nginx/devicegate-verification-embedded.conf), included in a server{} as
+#: nginx/example-server.conf does; the https stacks use them.
+SHIPPED_LOCATIONS = ("        include devicegate/devicegate-locations.conf;\n"
+                     "        include devicegate/devicegate-verification-embedded.conf;\n")
+
+
+class TestCA:
+    """A certificate authority made for one test run with openssl, in ``directory``: its
+    certificate (``ca_file``, what clients verify against) and a server certificate for
+    127.0.0.1 (subjectAltName IP:127.0.0.1 and DNS:localhost) that nginx serves. The keys are
+    0600 and never leave ``directory``. ECDSA P-256: quick to make."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, directory: Path):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.dir = directory
+        self.ca_key, self.ca_file = directory / "ca.key", directory / "ca.pem"
+        self.server_key, self.server_cert = directory / "server.key", directory / "server.pem"
+        extensions = directory / "server.ext"
+        extensions.write_text("basicConstraints = critical, CA:FALSE\n"
+                              "keyUsage = critical, digitalSignature\n"
+                              "extendedKeyUsage = serverAuth\n"
+                              "subjectAltName = IP:127.0.0.1, DNS:localhost\n"
+                              "subjectKeyIdentifier = hash\n"
+                              "authorityKeyIdentifier = keyid:always\n")
+        old = os.umask(0o077)  # the keys are created 0600
+        try:
+            self._openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                          "-keyout", self.ca_key, "-out", self.ca_file, "-days", "2", "-subj", "/CN=devicegate test CA",
+                          "-addext", "basicConstraints=critical,CA:TRUE",
+                          "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+            csr = directory / "server.csr"
+            self._openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                          "-keyout", self.server_key, "-out", csr, "-subj", "/CN=127.0.0.1")
+            self._openssl("x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey", self.ca_key, "-CAcreateserial",
+                          "-out", self.server_cert, "-days", "2", "-extfile", extensions)
+        finally:
+            os.umask(old)
+        for key in (self.ca_key, self.server_key):
+            os.chmod(key, 0o600)
+        for public in (self.ca_file, self.server_cert):
+            os.chmod(public, 0o644)
+
+    @staticmethod
+    def _openssl(*args):
+        out = subprocess.run(["openssl", *map(str, args)], capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+        assert out.returncode == 0, f"openssl {args[0]} failed: {out.stderr.strip()[-800:]}"
+
+    def nginx_listen(self) -> str:
+        """What follows ``listen 127.0.0.1:PORT`` in a server{} for https with this CA's server
+        certificate, with nginx/example-server.conf's TLS settings."""
+        return (f" ssl;\n"
+                f"        ssl_certificate     {self.server_cert};\n"
+                f"        ssl_certificate_key {self.server_key};\n"
+                f"        ssl_protocols       TLSv1.2 TLSv1.3;\n"
+                f"        ssl_prefer_server_ciphers off;\n"
+                f"        ssl_session_tickets off")
+
+
 class HostStack:
     """One host: nginx + ``devicegate serve`` in a temporary directory.
 
@@ -359,12 +421,19 @@ class HostStack:
     another host whose configuration (clients, secrets, users file, transform) this one copies
     with its own state_dir and socket, and ``{root}`` in the nginx extras becomes
     ``shared_root`` (files the test reads, such as an upstream's access log, in one place).
+
+    ``tls=True``: nginx serves https with a server certificate of a ``TestCA`` made in the
+    stack's directory (``self.ca``; clients verify against ``self.ca.ca_file``, which
+    ``self.verify`` names for requests), and the issuer is ``https://127.0.0.1:PORT/...``.
+    The demo configuration then has production cookies (``__Host-``, Secure). On two hosts,
+    the balancer serves https and the hosts behind it plain http (``tls_ca`` is the CA the
+    hosts' own listeners would use: None there).
     """
 
     def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None,
                  nginx_http: str = "", nginx_server: str = "", shipped_limits: bool = True,
                  issuer: str | None = None, storage: str = "", like: HostStack | None = None,
-                 shared_root: Path | None = None):
+                 shared_root: Path | None = None, tls: bool = False):
         if not os.access(DEVICEGATE_BIN, os.X_OK):
             pytest.fail(f"devicegate binary not found at {DEVICEGATE_BIN} (build it or set DEVICEGATE_BIN)")
         if not os.access(NGINX_BIN, os.X_OK):
@@ -381,7 +450,11 @@ class HostStack:
         self.socket_path = str(self.root / "devicegate.sock")
         self.state = self.root / "state"
         self.config = self.root / "devicegate.yaml"
-        self.base = f"http://127.0.0.1:{self.port}"
+        #: The CA of this host's https listener (``tls=True``), else None.
+        self.ca = TestCA(self.root / "tls") if tls else None
+        #: ``verify=`` for requests to ``self.url(...)``: the test CA's certificate, or True.
+        self.verify = str(self.ca.ca_file) if self.ca else True
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.issuer = issuer or f"{self.base}/application/o/devicegate/"
         self.port2 = free_port()
         self.shared_root = shared_root
@@ -451,6 +524,7 @@ class HostStack:
             def extra(text: str) -> str:  # not str.format: nginx blocks are full of braces
                 return text.replace("{port2}", str(self.port2)).replace("{root}", str(self.shared_root or self.root))
             conf.write_text(NGINX_CONF.format(root=self.root, port=self.port, socket=self.socket_path,
+                                              tls=self.ca.nginx_listen() if self.ca else "",
                                               limits="include devicegate/devicegate-limits.conf;" if self.shipped_limits else "",
                                               http_extra=extra(self.nginx_http), server_extra=extra(self.nginx_server),
                                               verification=self._verification_locations()))
@@ -495,7 +569,7 @@ class HostStack:
             if len(self.worker_pids()) != self.workers:
                 return False
             try:
-                r = requests.get(self.url("/integration-ready-probe"), timeout=HTTP_TIMEOUT)
+                r = requests.get(self.url("/integration-ready-probe"), timeout=HTTP_TIMEOUT, verify=self.verify)
             except requests.RequestException:
                 return False
             return r.status_code == 404 and r.headers.get("Content-Type", "").startswith("application/json")
@@ -557,6 +631,11 @@ class HostStack:
         s = getattr(self._local, "session", None)
         if s is None:
             s = self._local.session = requests.Session()
+            if self.ca is not None:
+                # Verify against the test CA only: with trust_env, $REQUESTS_CA_BUNDLE would win
+                # over ``verify`` (requests merges the environment in after the session).
+                s.trust_env = False
+                s.verify = self.verify
         return s
 
     def post(self, path: str, data=None, headers=None, **kw) -> requests.Response:
@@ -718,7 +797,7 @@ http {{
         server 127.0.0.1:{port_b};
     }}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{tls};
         server_name localhost;
         location / {{
             proxy_pass http://hosts;
@@ -824,15 +903,18 @@ class TwoHostStack(HostStack):
 
     def __init__(self, workers: int = 4, transform=None, auth_basic_file: str | None = None,
                  nginx_http: str = "", nginx_server: str = "", shipped_limits: bool = True,
-                 postgres_url: str | None = None):
+                 postgres_url: str | None = None, tls: bool = False):
         self.workers = workers
         self.root = None
+        self.ca = None
+        self.verify = True
         #: The cluster the schema is made on: the run's, or a test's own (``PostgresCluster``).
         self.postgres_url = postgres_url or POSTGRES_URL
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.issuer = f"{self.base}/application/o/devicegate/"
         self.balancer: subprocess.Popen | None = None
+        self.tls = tls
         self._local = threading.local()
         self._turn = 0
         self._turn_lock = threading.Lock()
@@ -876,6 +958,10 @@ class TwoHostStack(HostStack):
         #: The test's own files (users file, upstream logs, configs) are host A's.
         self.root = a.root
         self.config = b.config
+        if tls:
+            # The balancer is what clients reach: it serves https with a CA in host A's directory.
+            self.ca = TestCA(a.root / "tls")
+            self.verify = str(self.ca.ca_file)
         self.cli_secret = a.cli_secret
         self.demo_user, self.demo_password = a.demo_user, a.demo_password
         self.balancer_root = a.root / "balancer"
@@ -899,7 +985,8 @@ class TwoHostStack(HostStack):
         conf = self.balancer_root / "nginx.conf"
         for attempt in range(3):
             conf.write_text(BALANCER_CONF.format(root=self.balancer_root, port=self.port,
-                                                 port_a=self.a.port, port_b=self.b.port))
+                                                 port_a=self.a.port, port_b=self.b.port,
+                                                 tls=self.ca.nginx_listen() if self.ca else ""))
             self.balancer_log = open(self.balancer_root / "stderr.log", "ab")
             self.balancer = subprocess.Popen([NGINX_BIN, "-p", str(self.balancer_root) + "/", "-c", str(conf),
                                               "-e", str(self.balancer_root / "error.log")],
@@ -921,7 +1008,8 @@ class TwoHostStack(HostStack):
                 if h.serve.poll() is not None:
                     raise AssertionError(f"devicegate serve exited with {h.serve.returncode}: {h.tail('devicegate.log')}")
             try:
-                rs = [requests.get(self.url("/integration-ready-probe"), timeout=HTTP_TIMEOUT) for _ in self.hosts]
+                rs = [requests.get(self.url("/integration-ready-probe"), timeout=HTTP_TIMEOUT, verify=self.verify)
+                      for _ in self.hosts]
             except requests.RequestException:
                 return False
             return all(r.status_code == 404 and r.headers.get("Content-Type", "").startswith("application/json") for r in rs)
@@ -1109,3 +1197,100 @@ def check_state_files(state, expect_flows: int | None = None, max_temp: int = 0)
     # A live worker may hold a lock for an instant (garbage collection); a dead one never.
     wait_until(lambda: not held(), 3, what="every flow lock to be free")
     return len(flows), len(locks)
+
+
+# --------------------------------------------------------------------------- issue 13 clients
+
+
+class InteropClients:
+    """The clients ``interop_clients`` registers (issue 13): one of each kind that the client
+    libraries and the authorization-code, client_credentials and per-client policy tests use.
+    Secrets are drawn once per test run; the configuration holds only their SHA-256."""
+
+    #: A confidential web app signing people in with the authorization code flow (Authlib).
+    WEB_APP = "web-app"
+    WEB_APP_SECRET = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    #: A public native app: device flow and authorization code with a loopback redirect (MSAL, oauthlib).
+    NATIVE_APP = "native-app"
+    #: A confidential service with client_credentials only.
+    SERVICE = "api-service"
+    SERVICE_SECRET = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    SERVICE_SCOPES = ("api.read", "api.write")
+    #: A confidential device-flow client (oidc-agent's confidential run), refresh tokens always.
+    CONFIDENTIAL_CLI = "agent-cli"
+    CONFIDENTIAL_CLI_SECRET = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    #: A public device-flow client whose device code lives 60 s (lifetimes.device_code).
+    BRIEF_TV = "brief-tv"
+    BRIEF_DEVICE_CODE_SECONDS = EXPIRY_SECONDS
+    #: The loopback redirect URI registered for the two authorization-code clients: any port
+    #: matches (RFC 8252 §7.3).
+    LOOPBACK_REDIRECT = "http://127.0.0.1/cb"
+    #: The web app's https redirect URI, matched exactly (the open-redirect tests vary it).
+    WEB_APP_HTTPS_REDIRECT = "https://app.example.com/cb"
+
+
+def interop_clients(logout_port: int):
+    """A config transform appending ``InteropClients`` to the demo configuration's clients
+    (the list is the file's last block). The web app's post-logout redirect URI is matched
+    exactly, port included: ``http://127.0.0.1:LOGOUT_PORT/logged-out``."""
+    c = InteropClients
+
+    def transform(text: str) -> str:
+        assert text.rstrip().splitlines()[-1].startswith("    "), "demo config changed: clients are not the last block"
+        return text.rstrip("\n") + f"""
+  - client_id: {c.WEB_APP}
+    name: Example Web App
+    type: confidential
+    secret_hash: sha256:{sha256_hex(c.WEB_APP_SECRET)}
+    grant_types: [authorization_code, refresh_token]
+    redirect_uris: ["{c.LOOPBACK_REDIRECT}", "{c.WEB_APP_HTTPS_REDIRECT}"]
+    post_logout_redirect_uris: ["http://127.0.0.1:{logout_port}/logged-out"]
+    allowed_scopes: [openid, profile, email, offline_access]
+    default_scopes: [openid]
+  - client_id: {c.NATIVE_APP}
+    name: Example Native App
+    type: public
+    grant_types: [device_code, authorization_code, refresh_token]
+    redirect_uris: ["{c.LOOPBACK_REDIRECT}"]
+    allowed_scopes: [openid, profile, email, offline_access]
+    default_scopes: [openid]
+  - client_id: {c.SERVICE}
+    name: Example API Service
+    type: confidential
+    secret_hash: sha256:{sha256_hex(c.SERVICE_SECRET)}
+    grant_types: [client_credentials]
+    allowed_scopes: [{", ".join(c.SERVICE_SCOPES)}]
+    default_scopes: [{c.SERVICE_SCOPES[0]}]
+  - client_id: {c.CONFIDENTIAL_CLI}
+    name: Example Agent
+    type: confidential
+    secret_hash: sha256:{sha256_hex(c.CONFIDENTIAL_CLI_SECRET)}
+    refresh_tokens: true
+    allowed_scopes: [openid, profile, email, offline_access]
+    default_scopes: [openid]
+  - client_id: {c.BRIEF_TV}
+    name: Brief TV
+    type: public
+    allowed_scopes: [openid]
+    lifetimes:
+      device_code: {c.BRIEF_DEVICE_CODE_SECONDS}
+"""
+    return transform
+
+
+def roomy_shipped_limits() -> str:
+    """nginx/devicegate-limits.conf with every rate at 1000 r/s: the same zone names, which the
+    shipped locations use, for a stack whose whole session of tests comes from 127.0.0.1
+    (the shipped 5 r/s of devicegate_verify would answer the security tests' pages 429)."""
+    shipped = (REPO / "nginx" / "devicegate-limits.conf").read_text()
+    roomy, count = re.subn(r"rate=\d+r/[sm]", "rate=1000r/s", shipped)
+    assert count >= 3, "devicegate-limits.conf changed: no rate= found"
+    return roomy
+
+
+def tls_stack_options(logout_port: int) -> dict:
+    """Keyword arguments of ``Stack`` for the https stack of the client tests: TLS with a test
+    CA, the shipped locations and embedded verification snippets (with roomy request limits),
+    the interop clients."""
+    return dict(tls=True, nginx_server=SHIPPED_LOCATIONS, nginx_http=roomy_shipped_limits(), shipped_limits=False,
+                transform=interop_clients(logout_port))
