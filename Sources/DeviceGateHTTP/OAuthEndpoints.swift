@@ -77,6 +77,11 @@ public struct OAuthEndpoints {
     private func token(_ request: HTTPRequest, _ form: FormFields, logger: Logger) throws -> HTTPResponse {
         guard let grantType = try form.single("grant_type") else { throw OAuthError.invalidRequest("missing grant_type") }
         let client = try authenticate(request, form)
+        // RFC 6749 §5.2: a grant this client is not registered for is `unauthorized_client`,
+        // before anything else of the request is read.
+        if let grant = GrantType.allCases.first(where: { $0.tokenEndpointValue == grantType }), !client.allows(grant) {
+            throw OAuthError.unauthorizedClient("this client may not use the \(grant.rawValue) grant")
+        }
         let result: FlowService.PollResult
         switch grantType {
         case Self.deviceCodeGrant:

@@ -150,6 +150,8 @@ struct AuthorizationCodeGrantTests {
         }
         expectOAuthError(try poll("quick-tv", quick), "expired_token")
         expectOAuthError(try poll("tv", slow), "authorization_pending")
+        // The web app lists no device_code: its poll is unauthorized_client, not an unknown code.
+        expectOAuthError(try poll("web", quick), "unauthorized_client")
         // quick-tv lists only device_code: it may not refresh.
         expectOAuthError(f.post("/application/o/token/", "grant_type=refresh_token&client_id=quick-tv&refresh_token=x"), "unauthorized_client")
     }

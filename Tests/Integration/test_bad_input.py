@@ -110,11 +110,18 @@ def test_malformed_token_form_is_invalid_request(stack, raw):
     assert_oauth_error(r, 400, "invalid_request")
 
 
-@pytest.mark.parametrize("grant", ["authorization_code", "client_credentials", "password",
-                                   "urn:ietf:params:oauth:grant-type:device_codeX"])
+@pytest.mark.parametrize("grant", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_codeX",
+                                   "urn:ietf:params:oauth:grant-type:jwt-bearer"])
 def test_unsupported_grant_type(stack, grant):
     r = stack.post(TOKEN_PATH, data={"grant_type": grant, "client_id": "demo-tv", "device_code": "x"})
     assert_oauth_error(r, 400, "unsupported_grant_type")
+
+
+@pytest.mark.parametrize("grant", ["authorization_code", "client_credentials"])
+def test_grant_the_client_is_not_registered_for(stack, grant):
+    # RFC 6749 §5.2: a grant the server supports but this client's grant_types does not list.
+    r = stack.post(TOKEN_PATH, data={"grant_type": grant, "client_id": "demo-tv", "device_code": "x"})
+    assert_oauth_error(r, 400, "unauthorized_client")
 
 
 @pytest.mark.parametrize("code", ["", "x", "A" * 43, "../../../../etc/passwd", "0" * 64])

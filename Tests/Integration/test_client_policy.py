@@ -65,13 +65,10 @@ def test_a_grant_outside_grant_types_is_unauthorized_client(tls_stack):
     assert_oauth_error(tls_stack.refresh("z" * 43, client_id=None, auth=service_auth()), 400, "unauthorized_client")
 
 
-@pytest.mark.xfail(strict=True, reason="FlowService.poll does not check grant_types: a client without device_code gets "
-                                       "invalid_grant ('unknown device_code') instead of unauthorized_client; remove "
-                                       "this mark when the token endpoint checks it (strict: an XPASS fails)")
 def test_the_device_code_grant_outside_grant_types_is_unauthorized_client(tls_stack):
     """RFC 6749 §5.2: the web app (authorization_code + refresh_token) polling with a device
     code. It can never obtain one (the device endpoint refuses it), so this is no hole, but the
-    answer should name the real reason."""
+    answer names the real reason."""
     device = tls_stack.token("y" * 43, client_id=None, auth=basic_auth(C.WEB_APP, C.WEB_APP_SECRET), grant_type=DEVICE_GRANT)
     assert_oauth_error(device, 400, "unauthorized_client")
 
