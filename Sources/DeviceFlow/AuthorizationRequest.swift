@@ -42,14 +42,22 @@ public struct AuthorizationRequest: Sendable, Equatable {
         self.loginHint = loginHint
     }
 
-    /// Whether a sign-in at `authTime` is recent enough for this request at `now`: `max_age`
-    /// (OIDC Core §3.1.2.1), and `prompt=login`, which asks for a sign-in after `requestedAt`
-    /// (the moment the authorization endpoint first saw the request).
+    /// Whether a sign-in at `authTime` is recent enough for this request (OIDC Core §3.1.2.1),
+    /// `requestedAt` being the moment the authorization endpoint first saw it. A sign-in made
+    /// for this request (at or after `requestedAt`) always is, however long the person then
+    /// takes to decide: else `max_age=0` would ask for the password forever. An earlier one is
+    /// acceptable unless `prompt=login` (or `select_account`) asks for a new one, or it was
+    /// more than `max_age` seconds old when the request came.
     public func acceptsSignIn(at authTime: UnixTime, requestedAt: UnixTime, now: UnixTime) -> Bool {
-        if let maxAge, now.milliseconds - authTime.milliseconds > Int64(maxAge) * 1000 { return false }
-        if !prompt.isDisjoint(with: [.login, .selectAccount]), authTime < requestedAt { return false }
+        if authTime >= requestedAt { return true }
+        if let maxAge, requestedAt.milliseconds - authTime.milliseconds > Int64(maxAge) * 1000 { return false }
+        if !prompt.isDisjoint(with: [.login, .selectAccount]) { return false }
         return true
     }
+
+    /// Whether the request asks for a sign-in the web server's own authentication (delegated
+    /// sign-in) cannot be made to repeat: `prompt=login`, `select_account` or `max_age`.
+    public var asksForReauthentication: Bool { maxAge != nil || !prompt.isDisjoint(with: [.login, .selectAccount]) }
 
     /// The longest `state`, `nonce` or `login_hint` accepted: a request is a URL, and what it
     /// carries is echoed into pages, codes and redirects.

@@ -61,6 +61,13 @@ public struct ClientRegistration: Sendable, Equatable {
 
     public func allows(_ grant: GrantType) -> Bool { grantTypes.contains(grant) }
 
+    /// Whether a signed-in person is sent back with a code without the consent page: only a
+    /// confidential client with `skip_consent`. RFC 8252 §8.6: "Authorization servers SHOULD
+    /// NOT process authorization requests automatically without user consent or interaction,
+    /// except when the identity of the client can be assured" — a public client's cannot (any
+    /// local program can listen on a loopback port and claim to be it).
+    public var approvesWithoutConsent: Bool { skipsConsent && isConfidential }
+
     /// RFC 6749 §3.1.2.3 and RFC 9700 §4.1.3: the redirect URI must equal a registered one,
     /// byte for byte. The one exception is RFC 8252 §7.3: for a loopback IP literal
     /// (`http://127.0.0.1:{port}/…` or `http://[::1]:{port}/…`) the port is not compared,
@@ -76,6 +83,13 @@ public struct ClientRegistration: Sendable, Equatable {
 
     /// Whether `uri` is one of `post_logout_redirect_uris`, exactly.
     public func matchesPostLogoutRedirectURI(_ uri: String) -> Bool { postLogoutRedirectURIs.contains(uri) }
+
+    /// The `sub` of a client_credentials token: `client:<client_id>`. RFC 9068 §2.2 wants the
+    /// client's identifier there, and §5 warns that it must not collide with a resource
+    /// owner's, or a client named like a person would act as that person at every API and at
+    /// userinfo. Usernames cannot hold ':' (htpasswd), and delegated sign-in refuses a
+    /// REMOTE_USER starting with `client:`, so the namespaces never meet.
+    public static func machineSubject(_ clientID: String) -> String { "client:" + clientID }
 
     public var isConfidential: Bool {
         if case .confidential = kind { return true }

@@ -214,7 +214,7 @@ public struct FlowService {
     // MARK: Client credentials (RFC 6749 §4.4)
 
     /// The client_credentials grant: a confidential client's own access token, with the
-    /// client as subject, within its allowed scopes; never a refresh token (§4.4.3) nor an
+    /// client as subject (`client:<client_id>`, `ClientRegistration.machineSubject`), within its allowed scopes; never a refresh token (§4.4.3) nor an
     /// id_token (no person authenticated). Nothing is kept but the access token's record.
     public func clientCredentials(client: ClientRegistration, requestedScope: ScopeSet?, now: UnixTime) throws -> PollResult {
         guard client.isConfidential, client.allows(.clientCredentials) else {
@@ -225,7 +225,7 @@ public struct FlowService {
         case .success(let s): scope = s
         case .failure(let error): return .error(error)
         }
-        let grant = TokenGrant(clientID: client.clientID, subject: client.clientID, scope: scope, authTime: now,
+        let grant = TokenGrant(clientID: client.clientID, subject: ClientRegistration.machineSubject(client.clientID), scope: scope, authTime: now,
                                flowID: "client_credentials:" + Encoding.hex(random.bytes(16)), issueRefreshToken: false,
                                audience: client.audience, issuesIDToken: false, accessTokenLifetime: client.lifetimes.accessToken)
         let tokens = try issuer.issue(grant, now: now)

@@ -343,6 +343,9 @@ struct Reader {
             if refreshTokens && !grants.contains(.refreshToken) {
                 issue(at: "\(base).refresh_tokens", "issues refresh tokens the client could never use: add refresh_token to grant_types")
             }
+            if skipsConsent && type == "public" {
+                issue(at: "\(base).skip_consent", "is for confidential clients only: a public client's identity cannot be assured, so any local program could take its codes without the person seeing a page (RFC 8252 §8.6)")
+            }
             if skipsConsent && !grants.contains(.authorizationCode) {
                 issue(at: "\(base).skip_consent", "applies only to the authorization_code grant (the device flow always asks: RFC 8628 §5.4)")
             }
@@ -404,14 +407,25 @@ struct Reader {
         guard let colon = uri.firstIndex(of: ":") else { return "must be an absolute URI such as https://app.example.com/callback" }
         let scheme = uri[..<colon].lowercased()
         let rest = uri[uri.index(after: colon)...]
+        let authority = rest.hasPrefix("//") ? rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" } : ""
+        // RFC 3986 §3.2.1 userinfo: `http://127.0.0.1:1@evil.example/` is evil.example.
+        if authority.contains("@") { return "must not contain userinfo ('@' before the host)" }
         switch scheme {
         case "https":
-            guard rest.hasPrefix("//"), rest.count > 2, rest.dropFirst(2).first != "/" else { return "must name a host: https://host/path" }
+            guard rest.hasPrefix("//"), !authority.isEmpty else { return "must name a host: https://host/path" }
             return nil
         case "http":
-            let host = rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" }
-            let name = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }) + "]" : String(host.prefix { $0 != ":" })
-            guard rest.hasPrefix("//"), ["127.0.0.1", "[::1]", "localhost"].contains(name) else {
+            // The whole authority: a loopback host, then at most `:port`.
+            let host: Substring, port: Substring
+            if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+                host = authority[...close]
+                port = authority[authority.index(after: close)...]
+            } else {
+                host = authority.prefix { $0 != ":" }
+                port = authority.dropFirst(host.count)
+            }
+            let portOK = port.isEmpty || (port.first == ":" && (2...6).contains(port.count) && port.dropFirst().allSatisfy { $0.isASCII && $0.isNumber })
+            guard ["127.0.0.1", "[::1]", "localhost"].contains(String(host)), portOK else {
                 return "http is allowed only for a loopback address (http://127.0.0.1:PORT/…, RFC 8252 §7.3); use https"
             }
             return nil

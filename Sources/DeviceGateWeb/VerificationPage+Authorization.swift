@@ -46,6 +46,10 @@ extension VerificationPage {
 
     // MARK: The authorization endpoint
 
+    /// The longest `{verification}/authorize?request=…` sent: under nginx's default 8 KiB
+    /// request line, with room for the method, the protocol and a long verification path.
+    static let maximumSealedLocationBytes = 7_168
+
     func authorizationEndpoint(_ request: HTTPRequest, fields: FormFields?, logger: Logger) throws -> HTTPResponse {
         let now = clock.now()
         let visitor = try identify(request, now: now)
@@ -62,11 +66,26 @@ extension VerificationPage {
                             cookies: visitor.setCookies)
         case .valid(let authorization):
             guard let client = service.clients[authorization.clientID] else { return refusedRequestPage(visitor, text: "Unknown application.") }
+            func fail(_ error: OAuthError) -> HTTPResponse {
+                redirect(to: AuthorizationResponse.error(redirectURI: authorization.redirectURI, error, state: authorization.state,
+                                                         issuer: configuration.issuer), cookies: visitor.setCookies)
+            }
+            // OIDC Core §3.1.2.1: an OP that cannot re-authenticate "MUST return an error,
+            // typically login_required". Delegated sign-in is the web server's, which
+            // devicegate cannot make repeat, and whose time it does not know.
+            if settings.signIn == .delegated && authorization.asksForReauthentication {
+                return fail(OAuthError(code: "login_required", detail: "this provider's sign-in is done by its web server and cannot be repeated on request (prompt=login, select_account or max_age)"))
+            }
             if authorization.prompt.contains(.none) {
                 return try answerWithoutPage(authorization, client: client, visitor: visitor, request: request, now: now, logger: logger)
             }
-            let sealed = SealedAuthorizationRequest(request: authorization, requestedAt: now).seal(key: store.secretKey)
-            return redirect(to: path.authorization + "?request=" + sealed, cookies: visitor.setCookies)
+            let location = path.authorization + "?request=" + SealedAuthorizationRequest(request: authorization, requestedAt: now).seal(key: store.secretKey)
+            // nginx refuses a request line over 8 KiB (large_client_header_buffers) with a page
+            // of its own: a request whose sealed form would not fit is the client's error.
+            guard location.utf8.count <= Self.maximumSealedLocationBytes else {
+                return fail(.invalidRequest("the authorization request is too large (state, nonce and login_hint together)"))
+            }
+            return redirect(to: location, cookies: visitor.setCookies)
         }
     }
 
@@ -84,7 +103,7 @@ extension VerificationPage {
               authorization.acceptsSignIn(at: authTime, requestedAt: now, now: now) else {
             return fail("login_required", "the user is not signed in (prompt=none)")
         }
-        guard client.skipsConsent else { return fail("consent_required", "the user has not consented to this client (prompt=none)") }
+        guard client.approvesWithoutConsent else { return fail("consent_required", "the user has not consented to this client (prompt=none)") }
         return try issueCode(authorization, subject: subject, authTime: authTime, visitor: visitor, request: request, now: now,
                              logger: logger, consent: "skipped")
     }
@@ -156,7 +175,7 @@ extension VerificationPage {
             return authorizationSignInPage(200, sealedText: sealedText, authorization: authorization, client: client, visitor: visitor,
                                            username: String((authorization.loginHint ?? visitor.subject ?? "").prefix(64)))
         }
-        if client.skipsConsent && !authorization.prompt.contains(.consent) {
+        if client.approvesWithoutConsent && !authorization.prompt.contains(.consent) {
             return try issueCode(authorization, subject: subject, authTime: authTime, visitor: visitor, request: request, now: now,
                                  logger: logger, consent: "skipped")
         }
@@ -247,9 +266,19 @@ package struct RedirectOrigin: Equatable {
         guard rest.hasPrefix("//") else { return }
         let authority = rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         shown = String(authority)
-        guard !authority.isEmpty, authority.utf8.allSatisfy({ b in
-            (0x61...0x7A).contains(b) || (0x41...0x5A).contains(b) || (0x30...0x39).contains(b) || b == 0x2D || b == 0x2E || b == 0x3A
-        }) else { return }
+        guard !authority.isEmpty else { return }
+        if authority.hasPrefix("[") {
+            // An IPv6 literal (RFC 3986 §3.2.2), such as RFC 8252 §7.3's `[::1]`, then `:port`.
+            guard let close = authority.firstIndex(of: "]") else { return }
+            let literal = authority[authority.index(after: authority.startIndex)..<close]
+            let port = authority[authority.index(after: close)...]
+            guard !literal.isEmpty, literal.utf8.allSatisfy({ b in (0x30...0x39).contains(b) || (0x61...0x66).contains(b) || (0x41...0x46).contains(b) || b == 0x3A || b == 0x2E }),
+                  port.isEmpty || (port.first == ":" && port.count > 1 && port.dropFirst().utf8.allSatisfy { (0x30...0x39).contains($0) }) else { return }
+        } else {
+            guard authority.utf8.allSatisfy({ b in
+                (0x61...0x7A).contains(b) || (0x41...0x5A).contains(b) || (0x30...0x39).contains(b) || b == 0x2D || b == 0x2E || b == 0x3A
+            }) else { return }
+        }
         cspSource = scheme + "://" + authority.lowercased()
     }
 }

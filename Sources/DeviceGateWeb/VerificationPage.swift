@@ -205,7 +205,8 @@ public final class VerificationPage: VerificationResponder {
     }
 
     static func isAcceptableRemoteUser(_ user: String) -> Bool {
-        (1...255).contains(user.utf8.count) && user.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F }
+        // `client:` is the namespace of client_credentials subjects (`machineSubject`).
+        (1...255).contains(user.utf8.count) && user.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F } && !user.hasPrefix("client:")
     }
 
     /// HMAC-SHA-256 under the state directory's web secret of what the token is bound to: the

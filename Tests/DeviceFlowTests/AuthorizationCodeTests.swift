@@ -230,12 +230,18 @@ struct AuthorizationRequestValidationTests {
         #expect(plain.acceptsSignIn(at: t0, requestedAt: t0.adding(seconds: 100), now: t0.adding(seconds: 100_000)))
         var maxAge = plain
         maxAge.maxAge = 60
-        #expect(maxAge.acceptsSignIn(at: t0, requestedAt: t0, now: t0.adding(seconds: 60)))
-        #expect(!maxAge.acceptsSignIn(at: t0, requestedAt: t0, now: t0.adding(seconds: 61)))
+        // Judged at the request: a sign-in 60 s old then is fine, 61 s is not.
+        #expect(maxAge.acceptsSignIn(at: t0, requestedAt: t0.adding(seconds: 60), now: t0.adding(seconds: 600)))
+        #expect(!maxAge.acceptsSignIn(at: t0, requestedAt: t0.adding(seconds: 61), now: t0.adding(seconds: 61)))
+        // A sign-in made for the request is fine however long the decision takes (max_age=0).
+        maxAge.maxAge = 0
+        #expect(maxAge.acceptsSignIn(at: t0.adding(seconds: 1), requestedAt: t0, now: t0.adding(seconds: 500)))
+        #expect(!maxAge.acceptsSignIn(at: t0, requestedAt: t0.adding(seconds: 1), now: t0.adding(seconds: 1)))
         var login = plain
         login.prompt = [.login]
         #expect(!login.acceptsSignIn(at: t0, requestedAt: t0.adding(seconds: 1), now: t0.adding(seconds: 2)))
         #expect(login.acceptsSignIn(at: t0.adding(seconds: 1), requestedAt: t0.adding(seconds: 1), now: t0.adding(seconds: 2)))
+        #expect(login.asksForReauthentication && maxAge.asksForReauthentication && !plain.asksForReauthentication)
     }
 
     /// RFC 6749 §4.1.2 / §4.1.2.1 with RFC 9207 `iss`: parameters appended and percent-encoded.

@@ -26,7 +26,6 @@ struct ClientPolicyTests {
             grant_types: [authorization_code, refresh_token]
             redirect_uris: [https://app.example/cb, "http://127.0.0.1/cb", "com.example.app:/oauth"]
             post_logout_redirect_uris: [https://app.example/]
-            skip_consent: true
             lifetimes: {access_token: 300, id_token: 120, refresh_token: 7200}
           - client_id: svc
             type: confidential
@@ -40,7 +39,7 @@ struct ClientPolicyTests {
         #expect(web.grantTypes == [.authorizationCode, .refreshToken])
         #expect(web.redirectURIs == ["https://app.example/cb", "http://127.0.0.1/cb", "com.example.app:/oauth"])
         #expect(web.postLogoutRedirectURIs == ["https://app.example/"])
-        #expect(web.skipsConsent)
+        #expect(!web.skipsConsent)
         #expect(web.lifetimes == ClientLifetimes(accessToken: 300, idToken: 120, refreshToken: 7200))
         #expect(svc.grantTypes == [.clientCredentials])
         #expect(tv.grantTypes == GrantType.defaults, "no grant_types: the device flow and refresh, as before")
@@ -58,6 +57,12 @@ struct ClientPolicyTests {
         ("post_logout_redirect_uris: [https://a.example/]", "clients[0].post_logout_redirect_uris", "authorization_code"),
         ("refresh_tokens: true\n    grant_types: [device_code]", "clients[0].refresh_tokens", "refresh_token"),
         ("skip_consent: true", "clients[0].skip_consent", "device flow always asks"),
+        ("grant_types: [authorization_code]\n    redirect_uris: [https://a.example/cb]\n    skip_consent: true", "clients[0].skip_consent", "confidential clients only"),
+        ("grant_types: [authorization_code]\n    redirect_uris: [\"http://127.0.0.1:1@evil.example/cb\"]", "clients[0].redirect_uris[0]", "userinfo"),
+        ("grant_types: [authorization_code]\n    redirect_uris: [\"https://user@app.example/cb\"]", "clients[0].redirect_uris[0]", "userinfo"),
+        ("grant_types: [authorization_code]\n    redirect_uris: [\"http://127.0.0.1.evil.example/cb\"]", "clients[0].redirect_uris[0]", "loopback"),
+        ("grant_types: [authorization_code]\n    redirect_uris: [\"http://[::1]x/cb\"]", "clients[0].redirect_uris[0]", "loopback"),
+        ("grant_types: [authorization_code]\n    redirect_uris: [\"http://127.0.0.1:99x/cb\"]", "clients[0].redirect_uris[0]", "loopback"),
         ("grant_types: [authorization_code]\n    redirect_uris: [https://a.example/cb]\n    lifetimes: {device_code: 60}", "clients[0].lifetimes", "device_code grant"),
         ("lifetimes: {device_code: 60, poll_interval: 60}", "clients[0].lifetimes.poll_interval", "shorter"),
         ("lifetimes: {device_code: 10}", "clients[0].lifetimes.device_code", "60"),

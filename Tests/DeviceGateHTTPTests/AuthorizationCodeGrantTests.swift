@@ -122,7 +122,8 @@ struct AuthorizationCodeGrantTests {
         let tokens = try JSON(response)
         #expect(tokens["refresh_token"] == nil && tokens["id_token"] == nil)
         let claims = try jwtClaims(try #require(tokens["access_token"]))
-        #expect(claims["sub"] as? String == "svc" && claims["client_id"] as? String == "svc")
+        // RFC 9068 §2.2/§5: the client's identifier, in a namespace no person's name can enter.
+        #expect(claims["sub"] as? String == "client:svc" && claims["client_id"] as? String == "svc")
         #expect(claims["aud"] as? String == "https://api.example")
         let defaults = try JSON(f.post("/application/o/token/", "grant_type=client_credentials", authorization: basic("svc", "svc-secret-12345")))
         #expect(defaults["scope"] == "api.read")

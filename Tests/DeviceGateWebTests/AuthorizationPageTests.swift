@@ -24,9 +24,13 @@ import Testing
                                    allowedScopes: ScopeSet(["openid", "profile", "email"]), defaultScopes: ScopeSet(["openid"]),
                                    grantTypes: [.authorizationCode, .refreshToken], redirectURIs: [callback, "http://127.0.0.1/loop"],
                                    postLogoutRedirectURIs: ["https://app.example/bye"]),
-                ClientRegistration(clientID: "trusted", displayName: "Trusted App", kind: .public,
+                ClientRegistration(clientID: "trusted", displayName: "Trusted App", kind: .confidential(secretSHA256: Encoding.sha256("trusted-secret-1")),
                                    allowedScopes: ScopeSet(["openid", "profile"]), defaultScopes: ScopeSet(["openid"]),
                                    grantTypes: [.authorizationCode], redirectURIs: ["https://trusted.example/cb"], skipsConsent: true),
+                // skip_consent on a public client (check-config refuses it): never honoured.
+                ClientRegistration(clientID: "native-skip", displayName: "Native App", kind: .public,
+                                   allowedScopes: ScopeSet(["openid", "profile"]), defaultScopes: ScopeSet(["openid"]),
+                                   grantTypes: [.authorizationCode], redirectURIs: ["http://127.0.0.1/cb"], skipsConsent: true),
                 ClientRegistration(clientID: "hostile", displayName: "<img src=x onerror=alert(1)>", kind: .public,
                                    allowedScopes: ScopeSet(["openid", "profile"]), defaultScopes: ScopeSet(["openid"]),
                                    grantTypes: [.authorizationCode], redirectURIs: ["https://hostile.example/cb"]),
@@ -229,10 +233,45 @@ import Testing
         #expect(expired.status == 400 && expired.bodyText.contains("expired"))
     }
 
-    @Test func theLongestAcceptedRequestSurvivesItsSeal() throws {
+    /// RFC 8252 §8.6: a public client's identity cannot be assured, so `skip_consent` on one
+    /// is never honoured: a local program on any loopback port would get codes silently.
+    @Test func aPublicClientNeverSkipsConsent() throws {
+        let f = try Self.fixture()
+        let browser = Browser(f)
+        browser.get(Self.authorize, query: Self.query(client: "native-skip", redirect: "http://127.0.0.1:6666/cb"))
+        try Self.signIn(browser)
+        #expect(browser.last?.status == 200 && browser.last?.header("Location") == nil, "a code without the consent page")
+        let none = browser.get(Self.authorize, query: Self.query(client: "native-skip", redirect: "http://127.0.0.1:6666/cb", extra: [("prompt", "none")]))
+        #expect(Self.parameters(try #require(none.header("Location")))["error"] == "consent_required")
+    }
+
+    /// A request whose sealed form would pass nginx's 8 KiB request line is the client's error,
+    /// at its redirect URI, never nginx's 414 page.
+    @Test func aRequestTooLargeToSealIsInvalidRequest() throws {
         let f = try Self.fixture()
         let browser = Browser(f)
         let long = String(repeating: "\"<&é", count: AuthorizationRequest.maximumParameterBytes / 5)
+        let r = browser.get(Self.authorize, query: Self.query(state: long, extra: [("nonce", long), ("login_hint", long)]))
+        let p = Self.parameters(try #require(r.header("Location")))
+        #expect(r.status == 303 && p["error"] == "invalid_request" && p["state"] == long)
+    }
+
+    /// OIDC Core §3.1.2.1: `max_age=0` means a fresh sign-in, and after it the decision is made
+    /// however long the person takes (not the password form again and again).
+    @Test func maxAgeZeroAsksOnceAndThenDecides() throws {
+        let f = try Self.fixture()
+        let browser = Browser(f)
+        browser.get(Self.authorize, query: Self.query(extra: [("max_age", "0")]))
+        try Self.signIn(browser)
+        f.clock.advance(seconds: 30)
+        let p = Self.parameters(try #require(try Self.decide(browser, "approve").header("Location")))
+        #expect(p["code"] != nil)
+    }
+
+    @Test func theLongestAcceptedRequestSurvivesItsSeal() throws {
+        let f = try Self.fixture()
+        let browser = Browser(f)
+        let long = String(repeating: "\"<&é", count: 90)
         browser.get(Self.authorize, query: Self.query(state: long, extra: [("nonce", long), ("login_hint", long)]))
         #expect(browser.last?.status == 200)
         try Self.signIn(browser)
@@ -291,6 +330,18 @@ import Testing
         browser.remoteUser = "alice"
         let r = browser.get(Self.authorize, query: Self.query(client: "trusted", redirect: "https://trusted.example/cb", extra: [("prompt", "none")]))
         #expect(Self.parameters(try #require(r.header("Location")))["error"] == "login_required")
+    }
+
+    /// OIDC Core §3.1.2.1: the web server's sign-in cannot be made to repeat, so a request for
+    /// a new one is `login_required` at once, never a consent page with an invented auth_time.
+    @Test(arguments: [[("prompt", "login")], [("prompt", "select_account")], [("max_age", "0")], [("max_age", "3600")]])
+    func reauthenticationInDelegatedSignInIsLoginRequired(_ extra: [(String, String)]) throws {
+        let f = try Self.fixture { $0.web.signIn = .delegated }
+        let browser = Browser(f)
+        browser.remoteUser = "dave"
+        let r = browser.get(Self.authorize, query: Self.query(extra: extra))
+        let p = Self.parameters(try #require(r.header("Location")))
+        #expect(p["error"] == "login_required" && p["state"] == "st-1", "\(extra)")
     }
 
     @Test func delegatedSignInGoesStraightToConsent() throws {
@@ -405,7 +456,10 @@ import Testing
         ("com.example.app:/callback", "com.example.app:", "com.example.app:"),
         ("https://user@app.example/cb", nil, "user@app.example"),
         ("https://app.example;script-src *;/cb", nil, "app.example;script-src *;"),
-        ("https://[::1]:80/cb", nil, "[::1]:80"),
+        ("https://[::1]:80/cb", "https://[::1]:80", "[::1]:80"),
+        ("http://[::1]:51234/loop6", "http://[::1]:51234", "[::1]:51234"),
+        ("http://[::1]x/cb", nil, "[::1]x"),
+        ("http://[::1;*]/cb", nil, "[::1;*]"),
         ("nocolon", nil, "nocolon"),
     ] as [(String, String?, String)])
     func redirectOrigins(_ uri: String, _ source: String?, _ shown: String) {

@@ -26,10 +26,11 @@ def test_client_credentials_gives_an_access_token_for_the_client_itself(tls_stac
     assert "id_token" not in body, f"no id_token: nobody signed in: {body}"
     assert set(body.get("scope", "").split()) == {"api.read", "api.write"}, body
     assert isinstance(body.get("expires_in"), int) and body["expires_in"] > 0, body
-    # The subject is the client (introspection by demo-cli, a resource server).
+    # The subject is the client, in the client: namespace no username can enter (RFC 9068 §5)
+    # (introspection by demo-cli, a resource server).
     info = assert_oauth_json(tls_stack.introspect(body["access_token"]), 200)
     assert info.get("active") is True, info
-    assert info.get("sub") == C.SERVICE and info.get("client_id") == C.SERVICE, \
+    assert info.get("sub") == "client:" + C.SERVICE and info.get("client_id") == C.SERVICE, \
         f"client_credentials token must have the client as subject: {info}"
     assert set(info.get("scope", "").split()) == {"api.read", "api.write"}, info
 
