@@ -101,19 +101,24 @@ public enum AuthorizationCodeDecision: Sendable, Equatable {
     case replayed
 
     /// Order of checks:
-    /// 1. unknown code, or another client's: `invalid_grant` (§4.1.3 "ensure that the
+    /// 1. unknown code: `invalid_grant`;
+    /// 2. already redeemed: `replayed`, expired or not, by whichever client, whatever else the
+    ///    request says (§4.1.2: "If an authorization code is used more than once, the
+    ///    authorization server MUST deny the request and SHOULD revoke ... all tokens
+    ///    previously issued based on that authorization code"; a spent code in another
+    ///    client's hands means it was stolen);
+    /// 3. another client's: `invalid_grant` (§4.1.3 "ensure that the
     ///    authorization code was issued to the authenticated confidential client, or if the
     ///    client is public, ensure that the code was issued to client_id in the request");
-    /// 2. already redeemed: `replayed`, expired or not, whatever else the request says;
-    /// 3. expired: `invalid_grant`;
-    /// 4. `redirect_uri` not identical to the authorization request's: `invalid_grant`;
-    /// 5. PKCE: a code issued with a challenge needs a verifier that matches it; a code
+    /// 4. expired: `invalid_grant`;
+    /// 5. `redirect_uri` not identical to the authorization request's: `invalid_grant`;
+    /// 6. PKCE: a code issued with a challenge needs a verifier that matches it; a code
     ///    issued without one refuses a verifier (RFC 9700 §4.8.2, PKCE downgrade): `invalid_grant`.
     public static func decide(record: AuthorizationCodeRecord?, clientID: String, redirectURI: String?, codeVerifier: String?,
                               now: UnixTime) -> AuthorizationCodeDecision {
         guard let record else { return .refuse(.unknownAuthorizationCode) }
-        guard record.clientID == clientID else { return .refuse(.invalidGrant("code was not issued to this client")) }
         if record.redeemedAt != nil { return .replayed }
+        guard record.clientID == clientID else { return .refuse(.invalidGrant("code was not issued to this client")) }
         guard now < record.expiresAt else { return .refuse(.invalidGrant("code has expired")) }
         guard let redirectURI, redirectURI == record.redirectURI else {
             return .refuse(.invalidGrant("redirect_uri does not match the authorization request"))
