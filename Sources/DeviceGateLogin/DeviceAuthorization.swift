@@ -12,6 +12,16 @@ public struct DeviceAuthorization: Equatable, Sendable {
     /// §3.2: "If no value is provided, clients MUST use 5 as the default."
     public let interval: Int
 
+    public init(deviceCode: String, userCode: String, verificationURI: String, verificationURIComplete: String?,
+                expiresIn: Int, interval: Int) {
+        self.deviceCode = deviceCode
+        self.userCode = userCode
+        self.verificationURI = verificationURI
+        self.verificationURIComplete = verificationURIComplete
+        self.expiresIn = expiresIn
+        self.interval = interval
+    }
+
     /// The address the QR code carries.
     public var qrText: String { verificationURIComplete ?? verificationURI }
 

@@ -17,7 +17,7 @@ import Testing
         let svg = Self.matrix.svg(scale: 10)
         // 3 modules + 2×4 quiet zone = 11.
         #expect(svg.contains(#"width="110" height="110" viewBox="0 0 11 11""#))
-        #expect(svg.contains(#"<rect width="11" height="11" fill="#ffffff"/>"#))
+        #expect(svg.contains(##"<rect width="11" height="11" fill="#ffffff"/>"##))
         #expect(svg.contains(#"d="M4 4h3v1h-3zM5 5h1v1h-1zM6 6h1v1h-1z""#))
     }
 

@@ -1,0 +1,266 @@
+"""devicegate-login (docs/login-tool.md) against a devicegate stack: approved, denied and
+expired flows, a wrong issuer and an unreachable server each with their exit status, the 0600
+token file, --refresh with rotation, a confidential client, the terminal countdown (through a
+pty) and nothing animated without one, and the QR code read back with zbarimg."""
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import stat
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import EXPIRY_SECONDS, REPO, free_port
+
+LOGIN_BIN = os.environ.get("DEVICEGATE_LOGIN_BIN") or str(REPO / ".build" / "debug" / "devicegate-login")
+CODE_LINE = re.compile(r"open (\S+) and enter the code ([A-Z]{4}-[A-Z]{4})")
+COMPLETE_LINE = re.compile(r"^or open (\S+) \(the QR code below\)\.$", re.M)
+# Exit statuses (LoginFailure in Sources/DeviceGateLogin, docs/login-tool.md).
+DENIED, EXPIRED, NETWORK, WRONG_ISSUER = 2, 3, 4, 5
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module", autouse=True)
+def login_binary():
+    if not os.access(LOGIN_BIN, os.X_OK):
+        pytest.fail(f"devicegate-login not found at {LOGIN_BIN} (swift build --product devicegate-login)")
+
+
+class Login:
+    """One devicegate-login process; the person's lines (stderr) read as they come."""
+
+    def __init__(self, stack, *args, client_id="demo-tv", scope="openid offline_access", issuer=None):
+        argv = [LOGIN_BIN, "--issuer", issuer or stack.issuer, "--client-id", client_id, *map(str, args)]
+        if scope:
+            argv += ["--scope", scope]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.stderr = ""
+
+    def user_code(self) -> str:
+        """Reads stderr up to the line with the user code."""
+        while True:
+            line = self.proc.stderr.readline()
+            assert line, f"devicegate-login ended before showing a code: {self.stderr!r} rc={self.proc.wait(5)}"
+            self.stderr += line
+            match = CODE_LINE.search(line)
+            if match:
+                return match.group(2)
+
+    def finish(self, timeout: float = TIMEOUT) -> tuple[int, str, str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        self.stderr += err
+        return self.proc.returncode, out, self.stderr
+
+
+def test_approved_flow_prints_tokens_and_animates_nothing(stack):
+    login = Login(stack)
+    code = login.user_code()
+    assert stack.approve(code).returncode == 0
+    rc, out, err = login.finish()
+    assert rc == 0, err
+    tokens = json.loads(out)
+    assert tokens["token_type"] == "Bearer" and tokens["access_token"] and tokens["refresh_token"], tokens
+    assert stack.userinfo(tokens["access_token"]).status_code == 200
+    # Not a terminal: no countdown, no terminal QR code; the code and the address all the same.
+    assert "\r" not in err and "\u2588" not in err, err
+    assert f"open {stack.base}/device and enter the code {code}" in err, err
+    # The device code (a secret) is never shown.
+    assert "device_code" not in err
+
+
+def test_token_file_is_0600_and_refresh_rotates(stack, tmp_path):
+    token_file = tmp_path / "tokens.json"
+    os.umask(0o022)
+    login = Login(stack, "--token-file", token_file)
+    assert stack.approve(login.user_code()).returncode == 0
+    rc, out, err = login.finish()
+    assert rc == 0, err
+    assert out == "", "with --token-file, nothing on stdout"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    first = json.loads(token_file.read_text())
+    assert first["refresh_token"]
+    # No temporary file left beside it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.json"]
+
+    refreshed = subprocess.run([LOGIN_BIN, "--issuer", stack.issuer, "--client-id", "demo-tv", "--refresh",
+                                "--token-file", token_file], capture_output=True, text=True, timeout=TIMEOUT)
+    assert refreshed.returncode == 0, refreshed.stderr
+    access = refreshed.stdout.strip()
+    assert refreshed.stdout == access + "\n" and access != first["access_token"]
+    second = json.loads(token_file.read_text())
+    assert second["access_token"] == access
+    assert second["refresh_token"] and second["refresh_token"] != first["refresh_token"]
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert stack.userinfo(access).status_code == 200
+
+    # The old refresh token was rotated away: put it back and the server refuses it (status 7),
+    # leaving the file as it was.
+    stale = dict(second, refresh_token=first["refresh_token"])
+    token_file.write_text(json.dumps(stale))
+    again = subprocess.run([LOGIN_BIN, "--issuer", stack.issuer, "--client-id", "demo-tv", "--refresh",
+                            "--token-file", token_file], capture_output=True, text=True, timeout=TIMEOUT)
+    assert again.returncode == 7, (again.returncode, again.stderr)
+    assert again.stdout == "" and len(again.stderr.strip().splitlines()) == 1, again.stderr
+    assert "invalid_grant" in again.stderr
+
+    # A token file that others can read is refused (status 6) before anything is sent.
+    token_file.chmod(0o644)
+    loose = subprocess.run([LOGIN_BIN, "--issuer", stack.issuer, "--client-id", "demo-tv", "--refresh",
+                            "--token-file", token_file], capture_output=True, text=True, timeout=TIMEOUT)
+    assert loose.returncode == 6 and "chmod 600" in loose.stderr, loose.stderr
+
+
+def test_denied_flow_exits_with_the_access_denied_status(stack):
+    login = Login(stack)
+    assert stack.deny(login.user_code()).returncode == 0
+    rc, out, err = login.finish()
+    assert rc == DENIED, (rc, err)
+    assert out == ""
+    assert err.strip().splitlines()[-1] == "devicegate-login: the sign-in was denied (access_denied)", err
+
+
+@pytest.mark.parametrize("issuer_of", [
+    lambda s: s.issuer.rstrip("/"),          # same document, but it names the issuer with its slash
+    lambda s: s.base + "/application/o/elsewhere/",  # no document there (404)
+])
+def test_wrong_issuer_has_its_own_status(stack, issuer_of):
+    r = subprocess.run([LOGIN_BIN, "--issuer", issuer_of(stack), "--client-id", "demo-tv"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == WRONG_ISSUER, (r.returncode, r.stderr)
+    assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_unreachable_server_is_a_network_error():
+    r = subprocess.run([LOGIN_BIN, "--issuer", f"http://127.0.0.1:{free_port()}/", "--client-id", "demo-tv"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == NETWORK, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("devicegate-login: cannot reach"), r.stderr
+
+
+def test_confidential_client_with_a_secret_file(stack, tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(stack.cli_secret + "\n")
+    secret_file.chmod(0o600)
+    login = Login(stack, "--client-secret-file", secret_file, client_id="demo-cli", scope="openid")
+    assert stack.approve(login.user_code()).returncode == 0
+    rc, out, err = login.finish()
+    assert rc == 0, err
+    assert json.loads(out)["access_token"]
+    assert stack.cli_secret not in out + err
+
+    # A wrong secret: the server's invalid_client, status 1, one line.
+    secret_file.write_text("not-the-secret\n")
+    r = subprocess.run([LOGIN_BIN, "--issuer", stack.issuer, "--client-id", "demo-cli", "--client-secret-file",
+                        secret_file], capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 1 and "invalid_client" in r.stderr and "not-the-secret" not in r.stderr, r.stderr
+
+
+@pytest.mark.skipif(not (shutil.which("rsvg-convert") and shutil.which("zbarimg")),
+                    reason="needs rsvg-convert (librsvg2-bin) and zbarimg (zbar-tools)")
+def test_qr_svg_decodes_to_verification_uri_complete(stack, tmp_path):
+    svg = tmp_path / "code.svg"
+    login = Login(stack, "--qr", "svg", svg)
+    code = login.user_code()
+    # The SVG is written before the first poll.
+    login.stderr += login.proc.stderr.readline()
+    complete = COMPLETE_LINE.search(login.stderr).group(1)
+    assert complete == f"{stack.base}/device?code={code}"
+    png = tmp_path / "code.png"
+    subprocess.run(["rsvg-convert", "-o", png, svg], check=True, timeout=TIMEOUT)
+    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", png], capture_output=True, text=True, timeout=TIMEOUT)
+    assert decoded.returncode == 0, decoded.stderr
+    assert decoded.stdout.strip() == complete
+    assert stack.deny(code).returncode == 0
+    assert login.finish()[0] == DENIED
+
+
+def test_terminal_gets_the_qr_code_and_a_countdown(stack):
+    """On a terminal (a pty as stderr): the QR code in half blocks and a `\\r` countdown."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([LOGIN_BIN, "--issuer", stack.issuer, "--client-id", "demo-tv"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    seen = bytearray()
+    lock = threading.Lock()
+
+    def read():
+        while True:
+            ready, _, _ = select.select([leader], [], [], 1)
+            if ready:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                with lock:
+                    seen.extend(chunk)
+            elif proc.poll() is not None:
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        code = None
+        while time.monotonic() < deadline:
+            with lock:
+                text = seen.decode(errors="replace")
+            match = CODE_LINE.search(text)
+            if match and "next check in" in text:
+                code = match.group(2)
+                break
+            time.sleep(0.1)
+        assert code, text
+        assert stack.approve(code).returncode == 0
+        out, _ = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(5)
+    os.close(leader)
+    assert proc.returncode == 0
+    assert json.loads(out)["access_token"]
+    text = seen.decode(errors="replace")
+    assert "\u2588" in text and "\u2584" in text, "the QR code in half blocks"
+    assert re.search(r"\rWaiting for approval: \d+:\d\d left, next check in \d s", text.replace("\x1b[K", "")), text[-300:]
+
+
+# --------------------------------------------------------------------------- expiry
+
+@pytest.fixture(scope="session")
+def expiring_login(expiring_flows):
+    """A devicegate-login started on the 60 s stack (conftest.py's ``expiring_flows``) when this
+    module's first test runs, so that the code expires while the rest of the session runs."""
+    if expiring_flows is None:
+        yield None
+        return
+    login = Login(expiring_flows["stack"], scope=None)
+    login.user_code()
+    yield login
+    if login.proc.poll() is None:
+        login.proc.kill()
+        login.proc.wait()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def start_expiring_login(expiring_login):
+    return expiring_login
+
+
+@pytest.mark.expiry
+def test_expired_code_exits_with_the_expired_status(expiring_login):
+    rc, out, err = expiring_login.finish(timeout=EXPIRY_SECONDS + 30)
+    assert rc == EXPIRED, (rc, err)
+    assert out == ""
+    assert err.strip().splitlines()[-1].startswith("devicegate-login: the code expired before it was approved (expired_token)"), err
