@@ -30,7 +30,8 @@ cd "$DG_ROOT"
 # PostgreSQL client library the build links. postgresql: the throwaway cluster
 # of the tests (initdb, pg_ctl, psql).
 ensure_packages libfcgi-dev libcrypt-dev libpq-dev postgresql pkg-config=pkg-config nginx-light=nginx curl=curl \
-    python3=python3 chromium chromium-driver strace=strace e2fsprogs=mkfs.ext4
+    python3=python3 chromium chromium-driver strace=strace e2fsprogs=mkfs.ext4 \
+    libqrencode-dev libcurl4-openssl-dev librsvg2-bin=rsvg-convert zbar-tools=zbarimg
 require_swift
 
 # A python3 with what the integration tests import: pytest, requests, selenium

@@ -24,8 +24,9 @@ public struct LoginFailure: Error, Equatable, Sendable {
     public static func network(_ message: String) -> LoginFailure { LoginFailure(status: 4, message: message) }
     /// Exit status 5: the discovery document names another issuer, or there is none at that address.
     public static func wrongIssuer(_ message: String) -> LoginFailure { LoginFailure(status: 5, message: message) }
-    /// Exit status 6: the token file cannot be read or written, or holds no refresh token.
-    public static func tokenFile(_ message: String) -> LoginFailure { LoginFailure(status: 6, message: message) }
+    /// Exit status 6: a local file (the token file, the client secret file, the SVG) cannot be read
+    /// or written, is open to others, or the token file holds no refresh token.
+    public static func localFile(_ message: String) -> LoginFailure { LoginFailure(status: 6, message: message) }
     /// Exit status 7: the refresh token was refused (`invalid_grant`): sign in again.
     public static let refreshRefused = LoginFailure(status: 7, message: "the refresh token was refused (invalid_grant): sign in again with devicegate-login without --refresh")
 
@@ -38,7 +39,8 @@ public struct LoginFailure: Error, Equatable, Sendable {
           3  expired_token: the code expired before it was approved
           4  network error: the server could not be reached or answered 5xx
           5  wrong issuer: discovery names another issuer, or has no document there
-          6  the token file cannot be read or written, or has no refresh token
+          6  a local file (token, client secret, SVG) cannot be read or written,
+             is open to others, or the token file has no refresh token
           7  --refresh: the refresh token was refused (invalid_grant)
           64 usage error
         """

@@ -3,10 +3,10 @@ public enum TokenFile {
     /// The refresh token in the file, or a failure saying why there is none.
     public static func refreshToken(in json: JSONObject?, path: String) -> Result<String, LoginFailure> {
         guard let json else {
-            return .failure(.tokenFile("\(path) does not hold a token response (JSON object)"))
+            return .failure(.localFile("\(path) does not hold a token response (JSON object)"))
         }
         guard let token = json.string("refresh_token"), !token.isEmpty else {
-            return .failure(.tokenFile("\(path) holds no refresh_token (was offline_access or refresh allowed for this client?)"))
+            return .failure(.localFile("\(path) holds no refresh_token (was offline_access or refresh allowed for this client?)"))
         }
         return .success(token)
     }

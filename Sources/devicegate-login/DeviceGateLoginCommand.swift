@@ -68,12 +68,12 @@ struct DeviceGateLoginCommand: ParsableCommand {
 
     /// The secret: the file's first line, without its line ending.
     static func secret(from path: String) throws(LoginFailure) -> String {
-        let data = try PrivateFile.read(path, what: "client secret file", failure: LoginFailure.refused)
+        let data = try PrivateFile.read(path, what: "client secret file", failure: LoginFailure.localFile)
         let text = String(decoding: data, as: UTF8.self)
         let secret = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map {
             String($0.hasSuffix("\r") ? $0.dropLast() : $0)
         } ?? ""
-        guard !secret.isEmpty else { throw .refused("the client secret file \(path) is empty") }
+        guard !secret.isEmpty else { throw .localFile("the client secret file \(path) is empty") }
         return secret
     }
 }

@@ -42,7 +42,7 @@ struct Login {
             do {
                 try Data(matrix.svg().utf8).write(to: URL(fileURLWithPath: svgFile), options: .atomic)
             } catch {
-                throw .refused("cannot write the QR code to \(svgFile): \(error.localizedDescription)")
+                throw .localFile("cannot write the QR code to \(svgFile): \(error.localizedDescription)")
             }
         }
         if !terminal.animated {
@@ -83,8 +83,8 @@ struct Login {
 
     /// RFC 6749 §6, then the file rewritten (the server may rotate the refresh token).
     func refresh() throws(LoginFailure) {
-        guard let tokenFile else { throw .tokenFile("--refresh needs --token-file") }
-        let data = try PrivateFile.read(tokenFile, what: "token file", failure: LoginFailure.tokenFile)
+        guard let tokenFile else { throw .localFile("--refresh needs --token-file") }
+        let data = try PrivateFile.read(tokenFile, what: "token file", failure: LoginFailure.localFile)
         let previous = JSONObject(data: data)
         let refreshToken = try TokenFile.refreshToken(in: previous, path: tokenFile).get()
         let discovery = try discover()

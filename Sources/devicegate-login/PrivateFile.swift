@@ -15,7 +15,7 @@ enum PrivateFile {
         let random = UInt64.random(in: 0...UInt64.max)
         let temporary = directory + "/." + name + "." + String(random, radix: 16) + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw .tokenFile("cannot create \(temporary): \(errorText())") }
+        guard fd >= 0 else { throw .localFile("cannot create \(temporary): \(errorText())") }
         var done = false
         defer {
             if !done { unlink(temporary) }
@@ -32,14 +32,14 @@ enum PrivateFile {
                 }
                 return true
             }
-            guard written else { throw LoginFailure.tokenFile("cannot write \(temporary): \(errorText())") }
-            guard fsync(fd) == 0 else { throw LoginFailure.tokenFile("cannot fsync \(temporary): \(errorText())") }
+            guard written else { throw LoginFailure.localFile("cannot write \(temporary): \(errorText())") }
+            guard fsync(fd) == 0 else { throw LoginFailure.localFile("cannot fsync \(temporary): \(errorText())") }
         } catch let failure as LoginFailure {
             throw failure
         } catch {
-            throw .tokenFile("cannot write \(temporary)")
+            throw .localFile("cannot write \(temporary)")
         }
-        guard rename(temporary, path) == 0 else { throw .tokenFile("cannot rename \(temporary) to \(path): \(errorText())") }
+        guard rename(temporary, path) == 0 else { throw .localFile("cannot rename \(temporary) to \(path): \(errorText())") }
         done = true
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryFD >= 0 {

@@ -72,7 +72,7 @@ import Testing
     /// The statuses documented in --help are distinct.
     @Test func exitStatusesAreDistinct() {
         let statuses = [LoginFailure.refused("x"), .accessDenied, .expiredToken, .network("x"), .wrongIssuer("x"),
-                        .tokenFile("x"), .refreshRefused].map(\.status)
+                        .localFile("x"), .refreshRefused].map(\.status)
         #expect(Set(statuses).count == statuses.count)
         #expect(!statuses.contains(0) && !statuses.contains(64))
         for status in statuses { #expect(LoginFailure.statusTable.contains("\n  \(status)  ")) }

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import EXPIRY_SECONDS, REPO, free_port
+from harness import DEVICEGATE_BIN, EXPIRY_SECONDS, NGINX_PARAMS, free_port
 
-LOGIN_BIN = os.environ.get("DEVICEGATE_LOGIN_BIN") or str(REPO / ".build" / "debug" / "devicegate-login")
+# Beside the devicegate binary under test (swift build puts both products in one directory).
+LOGIN_BIN = os.environ.get("DEVICEGATE_LOGIN_BIN") or str(Path(DEVICEGATE_BIN).parent / "devicegate-login")
 CODE_LINE = re.compile(r"open (\S+) and enter the code ([A-Z]{4}-[A-Z]{4})")
 COMPLETE_LINE = re.compile(r"^or open (\S+) \(the QR code below\)\.$", re.M)
 # Exit statuses (LoginFailure in Sources/DeviceGateLogin, docs/login-tool.md).
@@ -234,6 +235,58 @@ def test_terminal_gets_the_qr_code_and_a_countdown(stack):
     text = seen.decode(errors="replace")
     assert "\u2588" in text and "\u2584" in text, "the QR code in half blocks"
     assert re.search(r"\rWaiting for approval: \d+:\d\d left, next check in \d s", text.replace("\x1b[K", "")), text[-300:]
+
+
+def make_private_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 signed by it (openssl); (ca, cert, key)."""
+    def openssl(*args):
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, timeout=TIMEOUT)
+    ca_key, ca, key, csr, cert = (directory / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key,
+            "-out", ca, "-days", "2", "-subj", "/CN=devicegate-login test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+            "-out", csr, "-subj", "/CN=127.0.0.1")
+    extensions = directory / "server.ext"
+    extensions.write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+            "-days", "2", "-extfile", extensions)
+    return ca, cert, key
+
+
+@pytest.mark.one_host("a private nginx server block with TLS in front of one host")
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl")
+def test_https_with_a_private_ca(make_stack, tmp_path):
+    """https is verified: against --ca-file it works, against the system CAs it is a network error."""
+    ca, cert, key = make_private_ca(tmp_path)
+    os.chmod(tmp_path, 0o755)
+    key.chmod(0o644)  # nginx's master reads it as root, but be independent of who runs nginx
+    port = free_port()
+    params = "\n".join("            " + line for line in NGINX_PARAMS)
+    tls_server = f"""
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        location / {{
+            fastcgi_pass devicegate;
+            fastcgi_pass_request_headers off;
+{params}
+        }}
+    }}
+"""
+    s = make_stack(workers=2, issuer=f"https://127.0.0.1:{port}/application/o/devicegate/", nginx_http=tls_server)
+
+    untrusted = subprocess.run([LOGIN_BIN, "--issuer", s.issuer, "--client-id", "demo-tv"],
+                               capture_output=True, text=True, timeout=TIMEOUT)
+    assert untrusted.returncode == NETWORK, (untrusted.returncode, untrusted.stderr)
+    assert len(untrusted.stderr.strip().splitlines()) == 1, untrusted.stderr
+
+    login = Login(s, "--ca-file", ca, scope="openid")
+    assert s.approve(login.user_code()).returncode == 0
+    rc, out, err = login.finish()
+    assert rc == 0, err
+    assert json.loads(out)["access_token"]
 
 
 # --------------------------------------------------------------------------- expiry
