@@ -29,8 +29,8 @@ declare -A allowed=(
     [DeviceGateAssembly]="DeviceFlow DeviceGateConfig DirectoryStorage PostgresStorage HostFiles TokenSigning Observability DeviceGateHTTP DeviceGateWeb"
     [devicegate]="*"
     [CQRencode]="" [CCurl]=""
-    [DeviceGateLogin]=""
-    [devicegate-login]="DeviceGateLogin CQRencode CCurl"
+    [DeviceGateLogin]="FoundationEssentials"
+    [devicegate-login]="DeviceGateLogin CQRencode CCurl FoundationEssentials"
 )
 external="Glibc Darwin Foundation Synchronization Logging Crypto _CryptoExtras Yams Mustache ArgumentParser"
 

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The device authorization response, RFC 8628 §3.2.
 public struct DeviceAuthorization: Equatable, Sendable {

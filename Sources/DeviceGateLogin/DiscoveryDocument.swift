@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The two endpoints the device flow needs, read from the issuer's OpenID Provider metadata.
 public struct DiscoveryDocument: Equatable, Sendable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What the token endpoint said: tokens (RFC 6749 §5.1) or an error (§5.2).
 public enum TokenEndpointAnswer: @unchecked Sendable {

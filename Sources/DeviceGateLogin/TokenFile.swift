@@ -17,7 +17,7 @@ public enum TokenFile {
     public static func rotated(previous: JSONObject, response: JSONObject) -> JSONObject {
         var members = response.members
         if response.string("refresh_token") == nil, let old = previous.string("refresh_token") {
-            members["refresh_token"] = old
+            members["refresh_token"] = .string(old)
         }
         return JSONObject(members: members)
     }

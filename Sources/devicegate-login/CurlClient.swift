@@ -1,6 +1,10 @@
 import CCurl
 import DeviceGateLogin
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// HTTP(S) through libcurl: the system CA bundle, or `--ca-file`; no redirects followed (an
 /// OAuth endpoint that redirects is misconfigured, and a redirect would carry the form on).

@@ -1,6 +1,10 @@
 import ArgumentParser
 import DeviceGateLogin
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `devicegate-login`: the device side of RFC 8628 against any issuer with discovery.
 @main
@@ -61,7 +65,7 @@ struct DeviceGateLoginCommand: ParsableCommand {
                               secret: try clientSecretFile.map(Self.secret(from:)))
             if refresh { try login.refresh() } else { try login.signIn() }
         } catch {
-            FileHandle.standardError.write(Data("devicegate-login: \(error.message)\n".utf8))
+            StandardStream.error.write("devicegate-login: \(error.message)\n")
             throw ExitCode(error.status)
         }
     }

@@ -1,5 +1,9 @@
 import DeviceGateLogin
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The two things the tool does, with the network, files and terminal; every decision is in DeviceGateLogin.
 struct Login {
@@ -39,11 +43,7 @@ struct Login {
         var terminal = Terminal()
         show(authorization, on: terminal)
         if let svgFile, let matrix = QREncoder.matrix(for: authorization.qrText) {
-            do {
-                try Data(matrix.svg().utf8).write(to: URL(fileURLWithPath: svgFile), options: .atomic)
-            } catch {
-                throw .localFile("cannot write the QR code to \(svgFile): \(error.localizedDescription)")
-            }
+            try PrivateFile.replace(svgFile, with: Data(matrix.svg().utf8))
         }
         if !terminal.animated {
             terminal.say("Waiting for approval (the code expires in \(authorization.expiresIn / 60) min \(authorization.expiresIn % 60) s)…")
@@ -95,7 +95,7 @@ struct Login {
         switch TokenEndpointAnswer.parse(status: answer.status, body: answer.body) {
         case .tokens(let json):
             try PrivateFile.replace(tokenFile, with: TokenFile.rotated(previous: previous!, response: json).serialized())
-            FileHandle.standardOutput.write(Data((json.string("access_token")! + "\n").utf8))
+            StandardStream.output.write(json.string("access_token")! + "\n")
         case .error(code: "invalid_grant", _):
             throw .refreshRefused
         case let other:
@@ -107,7 +107,7 @@ struct Login {
         if let tokenFile {
             try PrivateFile.replace(tokenFile, with: tokens.serialized())
         } else {
-            FileHandle.standardOutput.write(tokens.serialized())
+            StandardStream.output.write(Array(tokens.serialized()))
         }
     }
 

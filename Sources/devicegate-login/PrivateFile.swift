@@ -1,5 +1,9 @@
 import DeviceGateLogin
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,8 +14,7 @@ enum PrivateFile {
     /// beside it created with O_CREAT|O_EXCL and mode 0600, written, fsync-ed, renamed over
     /// `path`, then the directory fsync-ed. Never world-readable, never half written.
     static func replace(_ path: String, with data: Data) throws(LoginFailure) {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let (directory, name) = split(path)
         let random = UInt64.random(in: 0...UInt64.max)
         let temporary = directory + "/." + name + "." + String(random, radix: 16) + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -71,6 +74,13 @@ enum PrivateFile {
             guard data.count <= 1 << 20 else { throw failure("the \(what) \(path) is larger than 1 MiB") }
         }
         return data
+    }
+
+    /// `a/b/c` → (`a/b`, `c`); `c` → (`.`, `c`); `/c` → (`/`, `c`).
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
     }
 
     private static func errorText() -> String { String(cString: strerror(errno)) }

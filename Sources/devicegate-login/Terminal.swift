@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,20 +14,20 @@ struct Terminal {
     private var drawing = false
 
     func say(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStream.error.write(line + "\n")
     }
 
     /// Redraws the countdown line in place; nothing at all when stderr is not a terminal.
     mutating func countdown(_ line: String) {
         guard animated else { return }
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        StandardStream.error.write("\r\u{1B}[K" + line)
         drawing = true
     }
 
     /// Ends the countdown line so that what follows starts on a fresh one.
     mutating func endCountdown() {
         guard drawing else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        StandardStream.error.write("\r\u{1B}[K")
         drawing = false
     }
 
@@ -39,5 +43,29 @@ struct Terminal {
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// stdout and stderr through write(2): whole strings, EINTR retried, no buffering to flush.
+struct StandardStream {
+    let fd: Int32
+
+    static let output = StandardStream(fd: STDOUT_FILENO)
+    static let error = StandardStream(fd: STDERR_FILENO)
+
+    func write(_ text: String) {
+        write(Array(text.utf8))
+    }
+
+    func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return }
+                offset += n
+            }
+        }
     }
 }

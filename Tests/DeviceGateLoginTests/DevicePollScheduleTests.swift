@@ -1,5 +1,9 @@
 import DeviceGateLogin
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Testing
 
 /// RFC 8628 §3.4-3.5 polling, stepped with an injected clock.

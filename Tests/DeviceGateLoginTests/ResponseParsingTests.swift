@@ -1,5 +1,9 @@
 import DeviceGateLogin
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Testing
 
 /// Discovery (OIDC Discovery §4), the device authorization response (RFC 8628 §3.2) and token
@@ -109,6 +113,20 @@ import Testing
             Issue.record("5xx is unavailable")
             return
         }
+    }
+
+    /// Numbers stay integers, booleans and fractions are not integers, and the file reads back as written.
+    @Test func jsonValuesKeepTheirKinds() throws {
+        let json = try #require(JSONObject(data: Self.json(#"{"a":3600,"b":true,"c":1.5,"d":null,"e":[1,"x"],"f":{"g":"h/i"},"s":"é\"\u0001"}"#)))
+        #expect(json.integer("a") == 3600 && json.integer("b") == nil && json.integer("c") == nil)
+        #expect(json.members["b"] == .bool(true) && json.members["c"] == .number(1.5) && json.members["d"] == .null)
+        #expect(json.members["e"] == .array([.integer(1), .string("x")]) && json.members["f"] == .object(["g": "h/i"]))
+        #expect(json.string("s") == "é\"\u{01}")
+        let written = json.serialized()
+        #expect(written.last == 0x0A)
+        #expect(String(decoding: written, as: UTF8.self).hasPrefix(#"{"a":3600,"b":true,"c":1.5,"d":null,"e":[1,"x"],"f":{"g":"h/i"}"#))
+        #expect(JSONObject(data: written) == json)
+        #expect(JSONObject(data: Self.json("[1]")) == nil && JSONObject(data: Self.json("{")) == nil)
     }
 
     @Test func rotationKeepsTheOldRefreshTokenOnlyWhenNoneCame() {
