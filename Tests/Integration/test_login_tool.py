@@ -19,6 +19,8 @@ import pytest
 
 from harness import DEVICEGATE_BIN, EXPIRY_SECONDS, NGINX_PARAMS, free_port
 
+HAVE_ZBAR = bool(shutil.which("rsvg-convert") and shutil.which("zbarimg"))
+
 # Beside the devicegate binary under test (swift build puts both products in one directory).
 LOGIN_BIN = os.environ.get("DEVICEGATE_LOGIN_BIN") or str(Path(DEVICEGATE_BIN).parent / "devicegate-login")
 CODE_LINE = re.compile(r"open (\S+) and enter the code ([A-Z]{4}-[A-Z]{4})")
@@ -165,8 +167,32 @@ def test_confidential_client_with_a_secret_file(stack, tmp_path):
     assert r.returncode == 1 and "invalid_client" in r.stderr and "not-the-secret" not in r.stderr, r.stderr
 
 
-@pytest.mark.skipif(not (shutil.which("rsvg-convert") and shutil.which("zbarimg")),
-                    reason="needs rsvg-convert (librsvg2-bin) and zbarimg (zbar-tools)")
+def decode_qr(svg: Path) -> str:
+    """The text of the QR code in ``svg`` (rsvg-convert to PNG, then zbarimg)."""
+    png = svg.with_suffix(".png")
+    subprocess.run(["rsvg-convert", "-o", png, svg], check=True, timeout=TIMEOUT)
+    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", png], capture_output=True, text=True, timeout=TIMEOUT)
+    assert decoded.returncode == 0, decoded.stderr
+    return decoded.stdout.strip()
+
+
+def half_blocks_to_svg(lines: list[str]) -> str:
+    """The terminal drawing as a picture: each character two modules high, the block
+    characters' (text-coloured) halves white on a black background, as a terminal shows them."""
+    rects = []
+    for y, line in enumerate(lines):
+        for x, ch in enumerate(line):
+            if ch in "\u2588\u2580":
+                rects.append(f'<rect x="{x}" y="{2 * y}" width="1" height="1"/>')
+            if ch in "\u2588\u2584":
+                rects.append(f'<rect x="{x}" y="{2 * y + 1}" width="1" height="1"/>')
+    width, height = max(map(len, lines)), 2 * len(lines)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width * 8}" height="{height * 8}" '
+            f'viewBox="0 0 {width} {height}" shape-rendering="crispEdges"><rect width="{width}" height="{height}" '
+            f'fill="#000"/><g fill="#fff">{"".join(rects)}</g></svg>')
+
+
+@pytest.mark.skipif(not HAVE_ZBAR, reason="needs rsvg-convert (librsvg2-bin) and zbarimg (zbar-tools)")
 def test_qr_svg_decodes_to_verification_uri_complete(stack, tmp_path):
     svg = tmp_path / "code.svg"
     login = Login(stack, "--qr", "svg", svg)
@@ -175,17 +201,14 @@ def test_qr_svg_decodes_to_verification_uri_complete(stack, tmp_path):
     login.stderr += login.proc.stderr.readline()
     complete = COMPLETE_LINE.search(login.stderr).group(1)
     assert complete == f"{stack.base}/device?code={code}"
-    png = tmp_path / "code.png"
-    subprocess.run(["rsvg-convert", "-o", png, svg], check=True, timeout=TIMEOUT)
-    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", png], capture_output=True, text=True, timeout=TIMEOUT)
-    assert decoded.returncode == 0, decoded.stderr
-    assert decoded.stdout.strip() == complete
+    assert decode_qr(svg) == complete
     assert stack.deny(code).returncode == 0
     assert login.finish()[0] == DENIED
 
 
-def test_terminal_gets_the_qr_code_and_a_countdown(stack):
-    """On a terminal (a pty as stderr): the QR code in half blocks and a `\\r` countdown."""
+def test_terminal_gets_the_qr_code_and_a_countdown(stack, tmp_path):
+    """On a terminal (a pty as stderr): the QR code in half blocks, which decodes to
+    verification_uri_complete, and a `\\r` countdown."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen([LOGIN_BIN, "--issuer", stack.issuer, "--client-id", "demo-tv"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower)
@@ -234,6 +257,12 @@ def test_terminal_gets_the_qr_code_and_a_countdown(stack):
     assert json.loads(out)["access_token"]
     text = seen.decode(errors="replace")
     assert "\u2588" in text and "\u2584" in text, "the QR code in half blocks"
+    if HAVE_ZBAR:
+        drawing = [line for line in text.replace("\r\n", "\n").split("\n")
+                   if line and set(line) <= set("\u2588\u2580\u2584 ")]
+        svg = tmp_path / "terminal.svg"
+        svg.write_text(half_blocks_to_svg(drawing))
+        assert decode_qr(svg) == f"{stack.base}/device?code={code}"
     assert re.search(r"\rWaiting for approval: \d+:\d\d left, next check in \d s", text.replace("\x1b[K", "")), text[-300:]
 
 
