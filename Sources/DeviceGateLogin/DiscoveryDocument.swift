@@ -45,6 +45,14 @@ public struct DiscoveryDocument: Equatable, Sendable {
         guard let token = json.string("token_endpoint"), !token.isEmpty else {
             return .failure(.refused("the issuer \(expectedIssuer) names no token_endpoint"))
         }
+        // An https issuer whose endpoints are plain http would send the client secret and the
+        // device code in the clear (RFC 6749 §3.2 "MUST require the use of TLS").
+        if expectedIssuer.lowercased().hasPrefix("https://") {
+            for (name, endpoint) in [("device_authorization_endpoint", device), ("token_endpoint", token)]
+            where !endpoint.lowercased().hasPrefix("https://") {
+                return .failure(.refused("the issuer \(expectedIssuer) names a \(name) that is not https: \(Text.quoted(endpoint))"))
+            }
+        }
         return .success(DiscoveryDocument(issuer: issuer, deviceAuthorizationEndpoint: device, tokenEndpoint: token))
     }
 }

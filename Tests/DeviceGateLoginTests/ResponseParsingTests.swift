@@ -34,6 +34,9 @@ import Testing
         (200, "[1]", 5),
         (503, "", 4),
         (200, #"{"issuer":"https://id.example/application/o/devicegate/","token_endpoint":"t"}"#, 1),
+        // An https issuer does not send secrets to plain-http endpoints.
+        (200, #"{"issuer":"https://id.example/application/o/devicegate/","device_authorization_endpoint":"http://id.example/d","token_endpoint":"https://id.example/t"}"#, 1),
+        (200, #"{"issuer":"https://id.example/application/o/devicegate/","device_authorization_endpoint":"https://id.example/d","token_endpoint":"http://id.example/t"}"#, 1),
     ])
     func discoveryFailures(status: Int, body: String, exit: Int32) {
         guard case .failure(let failure) = DiscoveryDocument.parse(status: status, body: Self.json(body), expectedIssuer: Self.issuer) else {

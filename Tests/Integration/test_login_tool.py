@@ -318,6 +318,93 @@ def test_https_with_a_private_ca(make_stack, tmp_path):
     assert json.loads(out)["access_token"]
 
 
+class ScriptedIssuer:
+    """A loopback OAuth server that answers polls from a script, recording when each came: for
+    what devicegate never says on cue (slow_down) and for hostile answers."""
+
+    def __init__(self, poll_answers, interval=1, user_code="BCDF-GHJK"):
+        import http.server
+        self.polls: list[tuple[float, dict]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                base = f"http://127.0.0.1:{outer.port}"
+                self.answer(200, {"issuer": base + "/", "device_authorization_endpoint": base + "/device_authorization",
+                                  "token_endpoint": base + "/token"})
+
+            def do_POST(self):
+                from urllib.parse import parse_qs
+                length = int(self.headers.get("Content-Length", "0"))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if self.path == "/device_authorization":
+                    self.answer(200, {"device_code": "scripted-device-code", "user_code": user_code,
+                                      "verification_uri": f"http://127.0.0.1:{outer.port}/device",
+                                      "expires_in": 600, "interval": interval})
+                    return
+                outer.polls.append((time.monotonic(), form))
+                status, body = poll_answers[min(len(outer.polls), len(poll_answers)) - 1]
+                self.answer(status, body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.issuer = f"http://127.0.0.1:{self.port}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_interval_and_slow_down_are_honoured():
+    """RFC 8628 §3.5: each slow_down adds 5 s to the interval for good. Polls are timed at the
+    server; only lower bounds are checked (a poll can only come later than due, never earlier)."""
+    pending = (400, {"error": "authorization_pending"})
+    slow = (400, {"error": "slow_down"})
+    server = ScriptedIssuer([pending, slow, pending, (200, {"access_token": "at", "token_type": "Bearer"})])
+    try:
+        r = subprocess.run([LOGIN_BIN, "--issuer", server.issuer, "--client-id", "scripted"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    finally:
+        server.close()
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["access_token"] == "at"
+    times = [t for t, _ in server.polls]
+    assert len(times) == 4, server.polls
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    # interval 1, then slow_down: 6, and 6 again after the next pending.
+    assert gaps[0] >= 1 and gaps[1] >= 6 and gaps[2] >= 6, gaps
+    assert all(form == {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                        "device_code": "scripted-device-code", "client_id": "scripted"} for _, form in server.polls)
+
+
+def test_hostile_answers_cannot_drive_the_terminal():
+    """A user code with terminal escapes is shown with the control characters replaced; an
+    error_description with them likewise; the device stops with status 1 on an unknown error."""
+    evil = (400, {"error": "server_confused", "error_description": "\x1b]0;pwned\x07\x1b[2J"})
+    server = ScriptedIssuer([evil], user_code="BCDF\x1b[2J-GHJK")
+    try:
+        r = subprocess.run([LOGIN_BIN, "--issuer", server.issuer, "--client-id", "scripted"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    finally:
+        server.close()
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr, r.stderr
+    assert "BCDF?[2J-GHJK" in r.stderr and "server_confused" in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("devicegate-login: polling the token endpoint was refused: server_confused")
+
+
 # --------------------------------------------------------------------------- expiry
 
 @pytest.fixture(scope="session")
