@@ -51,6 +51,10 @@ struct DeviceGateLoginCommand: ParsableCommand {
     var refresh = false
 
     func validate() throws {
+        let scheme = issuer.lowercased()
+        if !(scheme.hasPrefix("https://") || scheme.hasPrefix("http://")) || issuer.count <= 8 {
+            throw ValidationError("--issuer must be an https (or http) URL, such as https://id.example/application/o/devicegate/")
+        }
         if !qr.isEmpty && (qr.count != 2 || qr[0] != "svg" || qr[1].isEmpty) {
             throw ValidationError("--qr takes two values: svg FILE")
         }

@@ -141,6 +141,19 @@ def test_wrong_issuer_has_its_own_status(stack, issuer_of):
     assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+@pytest.mark.parametrize("args", [
+    ["--issuer", "ftp://id.example/", "--client-id", "demo-tv"],
+    ["--issuer", "https://id.example/", "--client-id", "demo-tv", "--qr", "svg"],
+    ["--issuer", "https://id.example/", "--client-id", "demo-tv", "--qr", "png", "x.png"],
+    ["--issuer", "https://id.example/", "--client-id", "demo-tv", "--refresh"],
+    ["--issuer", "https://id.example/"],
+])
+def test_usage_errors_exit_64_before_any_request(args):
+    r = subprocess.run([LOGIN_BIN, *args], capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 64, (r.returncode, r.stderr)
+    assert r.stdout == "" and r.stderr.startswith("Error: "), r.stderr
+
+
 def test_unreachable_server_is_a_network_error():
     r = subprocess.run([LOGIN_BIN, "--issuer", f"http://127.0.0.1:{free_port()}/", "--client-id", "demo-tv"],
                        capture_output=True, text=True, timeout=TIMEOUT)
