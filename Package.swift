@@ -21,6 +21,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "devicegate", targets: ["devicegate"]),
+        // The device-side login tool (docs/login-tool.md): no libfcgi, no server module.
+        .executable(name: "devicegate-login", targets: ["devicegate-login"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -87,6 +89,16 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: releaseLinking),
+        // devicegate-login: libqrencode draws the QR code, libcurl speaks HTTP(S) (URLSession on
+        // Linux cannot take a private CA file); DeviceGateLogin is its pure logic (tested), the
+        // executable the network, files and terminal.
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "DeviceGateLogin"),
+        .executableTarget(name: "devicegate-login", dependencies: [
+            "DeviceGateLogin", "CQRencode", "CCurl",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], linkerSettings: releaseLinking),
         // Test support shared by the test targets: manual clock, temp dirs, the in-memory storage backend.
         .target(name: "DeviceGateTesting", dependencies: ["DeviceFlow", "PostgresStorage", "DeviceGateConfig", "DeviceGateHTTP", "DeviceGateAssembly", "Observability", "DirectoryStorage", "HostFiles", "TokenSigning"], path: "Tests/DeviceGateTesting",
                 swiftSettings: fuzzed),
@@ -118,6 +130,7 @@ let package = Package(
         // The storage contract's promises, run against every backend (file and memory).
         .testTarget(name: "StorageConformanceTests", dependencies: ["DeviceFlow", "DirectoryStorage", "PostgresStorage", "DeviceGateTesting"]),
         .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "DeviceFlow", "DeviceGateTesting"]),
+        .testTarget(name: "DeviceGateLoginTests", dependencies: ["DeviceGateLogin"]),
         .testTarget(name: "FuzzTests", dependencies: ["DeviceGateFuzzing", "DeviceFlow", "DeviceGateHTTP", "DeviceGateTesting", "FastCGIServer"]),
     ]
 )

@@ -28,6 +28,9 @@ declare -A allowed=(
     [FastCGIServer]="CFastCGI CSupport HTTPMessages"
     [DeviceGateAssembly]="DeviceFlow DeviceGateConfig DirectoryStorage PostgresStorage HostFiles TokenSigning Observability DeviceGateHTTP DeviceGateWeb"
     [devicegate]="*"
+    [CQRencode]="" [CCurl]=""
+    [DeviceGateLogin]="FoundationEssentials"
+    [devicegate-login]="DeviceGateLogin CQRencode CCurl FoundationEssentials"
 )
 external="Glibc Darwin Foundation Synchronization Logging Crypto _CryptoExtras Yams Mustache ArgumentParser"
 

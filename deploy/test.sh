@@ -30,10 +30,12 @@ cd "$DG_ROOT"
 # PostgreSQL client library the build links. postgresql: the throwaway cluster
 # of the tests (initdb, pg_ctl, psql). openssl: the test CA and server
 # certificate of the https stack (harness.py TestCA). oidc-agent-cli: the
-# oidc-agent client test (oidc-agent, oidc-gen, oidc-token).
+# oidc-agent client test (oidc-agent, oidc-gen, oidc-token). libqrencode-dev
+# and libcurl4-openssl-dev: devicegate-login's QR code and HTTP; librsvg2-bin and
+# zbar-tools: its test renders the QR SVG and reads it back.
 ensure_packages libfcgi-dev libcrypt-dev libpq-dev postgresql pkg-config=pkg-config nginx-light=nginx curl=curl \
     python3=python3 chromium chromium-driver strace=strace e2fsprogs=mkfs.ext4 openssl=openssl \
-    oidc-agent-cli=oidc-gen
+    oidc-agent-cli=oidc-gen libqrencode-dev libcurl4-openssl-dev librsvg2-bin=rsvg-convert zbar-tools=zbarimg
 require_swift
 
 # A python3 with what the integration tests import: pytest, requests, selenium

@@ -185,6 +185,9 @@ def test_cap_holds_across_workers_while_workers_are_sigkilled(make_stack):
         stop.set()
         k.join()
     wait_until(lambda: len(s.worker_pids()) == 4, 30, what="the supervisor to restart the workers")
+    # nginx answers a request whose worker died under it with its own JSON 503 (its 502, turned
+    # by devicegate-locations.conf's @devicegate_unavailable): that request died in a worker too.
+    answers = ["lost" if a == 503 else a for a in answers]
     admitted, lost = answers.count(200), answers.count("lost")
     assert set(answers) <= {200, 429, "lost"}, set(answers)
     assert kills, "no worker was killed"
