@@ -81,10 +81,16 @@ def free_inodes(path) -> tuple[int, int]:
     return st.f_favail, st.f_files
 
 
-def with_admission(text: str) -> str:
+def with_admission(text: str, reserve_percent: int = RESERVE_PERCENT) -> str:
     assert HARNESS_ADMISSION in text
     return text.replace(HARNESS_ADMISSION, f"\nadmission:\n  max_pending_per_address: {PER_ADDRESS}\n"
-                                           f"  reserve_percent: {RESERVE_PERCENT}\n")
+                                           f"  reserve_percent: {reserve_percent}\n")
+
+
+def with_address_cap_only(text: str) -> str:
+    """The per-address cap on the host's own filesystem: with the reserve at its least, so the
+    host's free space (a busy CI disk may be under 25% free) never decides an answer."""
+    return with_admission(text, reserve_percent=1)
 
 
 def test_flood_is_refused_early_and_earlier_flows_still_complete(make_stack):
@@ -152,7 +158,7 @@ def test_flood_is_refused_early_and_earlier_flows_still_complete(make_stack):
 def test_cap_holds_across_workers_while_workers_are_sigkilled(make_stack):
     """Four workers answer one address while a worker is SIGKILLed every 0.2 s: the cap is
     never exceeded, and a killed request costs at most the one place it may have counted."""
-    s = make_stack(workers=4, transform=with_admission)
+    s = make_stack(workers=4, transform=with_address_cap_only)
     stop = threading.Event()
     kills = []
 
@@ -185,9 +191,6 @@ def test_cap_holds_across_workers_while_workers_are_sigkilled(make_stack):
         stop.set()
         k.join()
     wait_until(lambda: len(s.worker_pids()) == 4, 30, what="the supervisor to restart the workers")
-    # nginx answers a request whose worker died under it with its own JSON 503 (its 502, turned
-    # by devicegate-locations.conf's @devicegate_unavailable): that request died in a worker too.
-    answers = ["lost" if a == 503 else a for a in answers]
     admitted, lost = answers.count(200), answers.count("lost")
     assert set(answers) <= {200, 429, "lost"}, set(answers)
     assert kills, "no worker was killed"
