@@ -14,6 +14,16 @@ public struct AuthorizationRequest: Sendable, Equatable {
         public static func < (a: Prompt, b: Prompt) -> Bool { a.rawValue < b.rawValue }
     }
 
+    /// OAuth 2.0 Multiple Response Type Encoding Practices §2.1 and OAuth 2.0 Form Post
+    /// Response Mode §2: how the response reaches the redirect URI.
+    public enum ResponseMode: String, Sendable, Hashable, CaseIterable {
+        /// In the redirect URI's query (RFC 6749 §4.1.2), by a 303.
+        case query
+        /// As form fields POSTed to the redirect URI by the browser: the code stays out of
+        /// URLs, histories and Referer headers (what MSAL recommends).
+        case formPost = "form_post"
+    }
+
     public var clientID: String
     /// The registered redirect URI the request named (the port of a loopback one as sent).
     public var redirectURI: String
@@ -28,9 +38,12 @@ public struct AuthorizationRequest: Sendable, Equatable {
     public var maxAge: Int?
     /// OIDC Core §3.1.2.1 `login_hint`: prefills the username.
     public var loginHint: String?
+    public var responseMode: ResponseMode
 
     public init(clientID: String, redirectURI: String, scope: ScopeSet, state: String? = nil, nonce: String? = nil,
-                codeChallenge: String? = nil, prompt: Set<Prompt> = [], maxAge: Int? = nil, loginHint: String? = nil) {
+                codeChallenge: String? = nil, prompt: Set<Prompt> = [], maxAge: Int? = nil, loginHint: String? = nil,
+                responseMode: ResponseMode = .query) {
+        self.responseMode = responseMode
         self.clientID = clientID
         self.redirectURI = redirectURI
         self.scope = scope
@@ -123,8 +136,12 @@ public enum AuthorizationRequestValidation: Sendable, Equatable {
         guard responseType == "code" else {
             return fail(OAuthError(code: "unsupported_response_type", detail: "only response_type=code is supported"))
         }
-        if let mode = fields["response_mode"], mode != "query" {
-            return fail(.invalidRequest("only response_mode=query is supported"))
+        var responseMode = AuthorizationRequest.ResponseMode.query
+        if let text = fields["response_mode"] {
+            guard let mode = AuthorizationRequest.ResponseMode(rawValue: text) else {
+                return fail(.invalidRequest("response_mode must be query or form_post"))
+            }
+            responseMode = mode
         }
         guard client.allows(.authorizationCode) else {
             return fail(.unauthorizedClient("this client may not use the authorization code flow"))
@@ -179,7 +196,7 @@ public enum AuthorizationRequestValidation: Sendable, Equatable {
         }
         return .valid(AuthorizationRequest(clientID: client.clientID, redirectURI: redirectURI, scope: scope, state: state,
                                            nonce: fields["nonce"], codeChallenge: challenge, prompt: prompt, maxAge: maxAge,
-                                           loginHint: fields["login_hint"]))
+                                           loginHint: fields["login_hint"], responseMode: responseMode))
     }
 }
 
@@ -199,20 +216,30 @@ public enum AuthorizationResponse {
         return base + separator + query + fragment
     }
 
-    /// The success redirect: `code`, `state` when the request had one, `iss`.
-    public static func success(redirectURI: String, code: String, state: String?, issuer: String) -> String {
+    /// The success parameters: `code`, `state` when the request had one, `iss`.
+    public static func successParameters(code: String, state: String?, issuer: String) -> [(String, String)] {
         var p = [("code", code)]
         if let state { p.append(("state", state)) }
         p.append(("iss", issuer))
-        return location(redirectURI, p)
+        return p
     }
 
-    /// The error redirect, RFC 6749 §4.1.2.1.
-    public static func error(redirectURI: String, _ error: OAuthError, state: String?, issuer: String) -> String {
+    /// The error parameters, RFC 6749 §4.1.2.1.
+    public static func errorParameters(_ error: OAuthError, state: String?, issuer: String) -> [(String, String)] {
         var p = [("error", error.code), ("error_description", error.detail)]
         if let state { p.append(("state", state)) }
         p.append(("iss", issuer))
-        return location(redirectURI, p)
+        return p
+    }
+
+    /// The success redirect (`response_mode=query`).
+    public static func success(redirectURI: String, code: String, state: String?, issuer: String) -> String {
+        location(redirectURI, successParameters(code: code, state: state, issuer: issuer))
+    }
+
+    /// The error redirect (`response_mode=query`).
+    public static func error(redirectURI: String, _ error: OAuthError, state: String?, issuer: String) -> String {
+        location(redirectURI, errorParameters(error, state: state, issuer: issuer))
     }
 
     /// Percent-encodes everything but the unreserved characters (RFC 3986 §2.3).

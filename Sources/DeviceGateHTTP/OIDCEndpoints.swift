@@ -72,7 +72,7 @@ public struct OIDCEndpoints {
         let grants = Set(c.clients.flatMap(\.grantTypes))
         o.add("grant_types_supported", GrantType.allCases.filter(grants.contains).map(\.tokenEndpointValue))
         o.add("response_types_supported", ["code"])
-        o.add("response_modes_supported", ["query"])
+        o.add("response_modes_supported", AuthorizationRequest.ResponseMode.allCases.map(\.rawValue))
         o.add("code_challenge_methods_supported", ["S256"])
         // RFC 9207 §3: every authorization response carries `iss`.
         o.add("authorization_response_iss_parameter_supported", true)

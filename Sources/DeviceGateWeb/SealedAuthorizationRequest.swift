@@ -42,6 +42,7 @@ struct SealedAuthorizationRequest: Equatable {
         if !r.prompt.isEmpty { fields.append(("prompt", r.prompt.sorted().map(\.rawValue).joined(separator: " "))) }
         if let maxAge = r.maxAge { fields.append(("max_age", "\(maxAge)")) }
         if let hint = r.loginHint { fields.append(("login_hint", hint)) }
+        if r.responseMode != .query { fields.append(("response_mode", r.responseMode.rawValue)) }
         let payload = fields.map { AuthorizationResponse.formEncode($0.0) + "=" + AuthorizationResponse.formEncode($0.1) }
             .joined(separator: "&")
         return Encoding.base64URL(Array(payload.utf8)) + "." + Self.mac(payload, key: key)
@@ -72,11 +73,12 @@ struct SealedAuthorizationRequest: Equatable {
             guard let n = Int(text), n >= 0 else { return .failure(.malformed) }
             maxAge = n
         }
+        guard let responseMode = AuthorizationRequest.ResponseMode(rawValue: field("response_mode") ?? "query") else { return .failure(.malformed) }
         let expiry = UnixTime(milliseconds: expiresAt)
         guard now < expiry else { return .failure(.expired) }
         let request = AuthorizationRequest(clientID: clientID, redirectURI: redirectURI, scope: scope, state: field("state"),
                                            nonce: field("nonce"), codeChallenge: field("code_challenge"), prompt: prompt,
-                                           maxAge: maxAge, loginHint: field("login_hint"))
+                                           maxAge: maxAge, loginHint: field("login_hint"), responseMode: responseMode)
         return .success(SealedAuthorizationRequest(request: request, requestedAt: UnixTime(milliseconds: requestedAt), expiresAt: expiry))
     }
 }
@@ -108,4 +110,16 @@ enum Base64URL {
         // A lone 6-bit remainder cannot come from any byte string.
         return bits >= 6 ? nil : out
     }
+}
+
+/// The one script devicegate ever serves: the form_post page's submit, allowed by CSP
+/// Level 3 hash (`script-src 'sha256-…'`), nothing else.
+enum FormPostResponse {
+    static let script = "document.forms[0].submit();"
+    /// `sha256-` and the standard base64 of SHA-256(script) (CSP Level 3 §2.3.1 hash-source).
+    static let scriptHash: String = {
+        var b64 = Encoding.base64URL(Encoding.sha256(script)).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b64.utf8.count % 4 != 0 { b64 += "=" }
+        return "sha256-" + b64
+    }()
 }

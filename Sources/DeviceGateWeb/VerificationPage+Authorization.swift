@@ -62,13 +62,15 @@ extension VerificationPage {
             return refusedRequestPage(visitor, text: text)
         case .redirectError(let error, let redirectURI, let state):
             logger.info("authorization request error", metadata: ["error": "\(error.code)"])
-            return redirect(to: AuthorizationResponse.error(redirectURI: redirectURI, error, state: state, issuer: configuration.issuer),
+            // The mode the client asked for, when it is one we speak; else the query.
+            let mode = ((try? fields.single("response_mode")) ?? nil).flatMap(AuthorizationRequest.ResponseMode.init(rawValue:)) ?? .query
+            return sendBack(to: redirectURI, mode: mode, AuthorizationResponse.errorParameters(error, state: state, issuer: configuration.issuer),
                             cookies: visitor.setCookies)
         case .valid(let authorization):
             guard let client = service.clients[authorization.clientID] else { return refusedRequestPage(visitor, text: "Unknown application.") }
             func fail(_ error: OAuthError) -> HTTPResponse {
-                redirect(to: AuthorizationResponse.error(redirectURI: authorization.redirectURI, error, state: authorization.state,
-                                                         issuer: configuration.issuer), cookies: visitor.setCookies)
+                sendBack(authorization, AuthorizationResponse.errorParameters(error, state: authorization.state, issuer: configuration.issuer),
+                         cookies: visitor.setCookies)
             }
             // OIDC Core §3.1.2.1: an OP that cannot re-authenticate "MUST return an error,
             // typically login_required". Delegated sign-in is the web server's, which
@@ -96,8 +98,8 @@ extension VerificationPage {
     func answerWithoutPage(_ authorization: AuthorizationRequest, client: ClientRegistration, visitor: Visitor, request: HTTPRequest,
                            now: UnixTime, logger: Logger) throws -> HTTPResponse {
         func fail(_ code: String, _ detail: String) -> HTTPResponse {
-            redirect(to: AuthorizationResponse.error(redirectURI: authorization.redirectURI, OAuthError(code: code, detail: detail),
-                                                     state: authorization.state, issuer: configuration.issuer), cookies: visitor.setCookies)
+            sendBack(authorization, AuthorizationResponse.errorParameters(OAuthError(code: code, detail: detail), state: authorization.state,
+                                                                          issuer: configuration.issuer), cookies: visitor.setCookies)
         }
         guard settings.signIn == .embedded, visitor.session != nil, let subject = visitor.subject, let authTime = visitor.authTime,
               authorization.acceptsSignIn(at: authTime, requestedAt: now, now: now) else {
@@ -158,8 +160,8 @@ extension VerificationPage {
             logger.info("authorization denied", metadata: ["client.id": "\(client.clientID)", "user": "\(subject)"])
             audit(.flowDenied, request, user: subject, clientID: client.clientID, scope: "\(authorization.scope)", now: now,
                   details: [("via", "authorization_code")])
-            return redirect(to: AuthorizationResponse.error(redirectURI: authorization.redirectURI, .accessDenied, state: authorization.state,
-                                                            issuer: configuration.issuer), cookies: visitor.setCookies)
+            return sendBack(authorization, AuthorizationResponse.errorParameters(.accessDenied, state: authorization.state, issuer: configuration.issuer),
+                            cookies: visitor.setCookies)
         }
         return try issueCode(authorization, subject: subject, authTime: authTime, visitor: visitor, request: request, now: now,
                              logger: logger, consent: "given")
@@ -209,8 +211,8 @@ extension VerificationPage {
         ])
         audit(.flowApproved, request, user: subject, clientID: authorization.clientID, flowID: codeID, scope: "\(authorization.scope)",
               now: now, details: [("via", "authorization_code"), ("consent", consent)])
-        return redirect(to: AuthorizationResponse.success(redirectURI: authorization.redirectURI, code: code, state: authorization.state,
-                                                          issuer: configuration.issuer), cookies: visitor.setCookies)
+        return sendBack(authorization, AuthorizationResponse.successParameters(code: code, state: authorization.state, issuer: configuration.issuer),
+                        cookies: visitor.setCookies)
     }
 
     /// The sealed request and its client, or the page saying the link cannot be used. The
@@ -234,6 +236,32 @@ extension VerificationPage {
     }
 
     struct PageRefusal: Error { var page: HTTPResponse }
+
+    func sendBack(_ authorization: AuthorizationRequest, _ parameters: [(String, String)], cookies: [(String, String)]) -> HTTPResponse {
+        sendBack(to: authorization.redirectURI, mode: authorization.responseMode, parameters, cookies: cookies)
+    }
+
+    /// The response to the client at its (registered) redirect URI: a 303 with the parameters
+    /// in the query, or for `response_mode=form_post` (OAuth 2.0 Form Post Response Mode §2)
+    /// a page whose form POSTs them there, submitted by its one script (allowed by its hash)
+    /// or by the person's click when scripts are off. A redirect URI whose origin a CSP cannot
+    /// name (`RedirectOrigin`) cannot take a form: it gets the query.
+    func sendBack(to redirectURI: String, mode: AuthorizationRequest.ResponseMode, _ parameters: [(String, String)],
+                  cookies: [(String, String)]) -> HTTPResponse {
+        guard mode == .formPost, let origin = RedirectOrigin(redirectURI).cspSource else {
+            return redirect(to: AuthorizationResponse.location(redirectURI, parameters), cookies: cookies)
+        }
+        var html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Continue</title></head>\n<body>\n"
+        html += "<form method=\"post\" action=\"\(HTMLEscaping.escape(redirectURI))\">\n"
+        for (name, value) in parameters {
+            html += "<input type=\"hidden\" name=\"\(HTMLEscaping.escape(name))\" value=\"\(HTMLEscaping.escape(value))\">\n"
+        }
+        html += "<noscript><p>Select Continue to return to the application.</p></noscript>\n<button type=\"submit\">Continue</button>\n</form>\n"
+        html += "<script>\(FormPostResponse.script)</script>\n</body></html>\n"
+        let policy = "default-src 'none'; script-src '\(FormPostResponse.scriptHash)'; form-action \(origin); frame-ancestors 'none'; base-uri 'none'"
+        let headers = securityHeaders.map { $0.0 == "Content-Security-Policy" ? ($0.0, policy) : $0 }
+        return HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + headers + cookies, body: Array(html.utf8))
+    }
 
     func refusedRequestPage(_ visitor: Visitor, text: String) -> HTTPResponse {
         messagePage(400, visitor, title: "Sign-in request refused", heading: "This sign-in request cannot be used", text: text)

@@ -185,7 +185,7 @@ struct AuthorizationRequestValidationTests {
         (["response_type": "token"], "unsupported_response_type"),
         (["response_type": "code id_token"], "unsupported_response_type"),
         (["response_mode": "fragment"], "invalid_request"),
-        (["response_mode": "form_post"], "invalid_request"),
+        (["response_mode": "form_post.x"], "invalid_request"),
         (["scope": "openid admin"], "invalid_scope"),
         (["scope": "openid \"x\""], "invalid_scope"),
         (["code_challenge": nil, "code_challenge_method": nil], "invalid_request"),

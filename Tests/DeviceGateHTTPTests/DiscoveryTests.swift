@@ -34,7 +34,7 @@ struct DiscoveryTests {
         #expect(d["grant_types_supported"] as? [String] == ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"])
         // OIDC Discovery §3 REQUIRED and non-empty (MSAL reads it); the code flow is served.
         #expect(d["response_types_supported"] as? [String] == ["code"])
-        #expect(d["response_modes_supported"] as? [String] == ["query"])
+        #expect(d["response_modes_supported"] as? [String] == ["query", "form_post"])
         #expect(d["prompt_values_supported"] as? [String] == ["consent", "login", "none", "select_account"])
         #expect(d["request_parameter_supported"] as? Bool == false)
         #expect(d["subject_types_supported"] as? [String] == ["public"])

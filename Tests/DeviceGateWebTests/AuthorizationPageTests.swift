@@ -256,6 +256,32 @@ import Testing
         #expect(r.status == 303 && p["error"] == "invalid_request" && p["state"] == long)
     }
 
+    /// OAuth 2.0 Form Post Response Mode §2: the code arrives as POSTed form fields, through a
+    /// page whose only script is the submit (allowed by its hash) and whose only form target is
+    /// the redirect URI's origin; errors go the same way.
+    @Test func formPostResponseMode() throws {
+        let f = try Self.fixture()
+        let browser = Browser(f)
+        browser.get(Self.authorize, query: Self.query(state: "a\"<b", extra: [("response_mode", "form_post")]))
+        try Self.signIn(browser)
+        let r = try Self.decide(browser, "approve")
+        #expect(r.status == 200 && r.header("Location") == nil)
+        let html = r.bodyText
+        #expect(html.contains("<form method=\"post\" action=\"https://app.example/cb\">"))
+        #expect(html.contains("<input type=\"hidden\" name=\"state\" value=\"a&quot;&lt;b\">"))
+        #expect(html.contains("name=\"iss\" value=\"https://auth.example.com/application/o/devicegate/\""))
+        let code = try #require(html.inputValue("code"))
+        #expect(Self.redeem(f, code: code).status == 200)
+        let csp = try #require(r.header("Content-Security-Policy"))
+        // The hash of "document.forms[0].submit();", computed outside Swift.
+        #expect(csp.contains("script-src 'sha256-8lDeP0UDwCO6/RhblgeH/ctdBzjVpJxrXizsnIk3cEQ='"))
+        #expect(csp.contains("form-action https://app.example;") && !csp.contains("'self'"))
+        #expect(html.contains("<script>document.forms[0].submit();</script>"))
+        // An error for a form_post request is posted too.
+        let none = Browser(f).get(Self.authorize, query: Self.query(extra: [("response_mode", "form_post"), ("prompt", "none")]))
+        #expect(none.status == 200 && none.bodyText.inputValue("error") == "login_required")
+    }
+
     /// OIDC Core §3.1.2.1: `max_age=0` means a fresh sign-in, and after it the decision is made
     /// however long the person takes (not the password form again and again).
     @Test func maxAgeZeroAsksOnceAndThenDecides() throws {

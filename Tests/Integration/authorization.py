@@ -70,9 +70,19 @@ class LoopbackListener:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_POST(self):  # noqa: N802 - response_mode=form_post: the fields as if a query
+                length = int(self.headers.get("Content-Length") or 0)
+                form = self.rfile.read(length).decode()
+                if listener.captured is None:
+                    listener.method = "POST"
+                    listener.captured = f"http://127.0.0.1:{listener.port}{self.path}?{form}"
+                    listener._event.set()
+                self.do_GET()
+
             def log_message(self, *args):
                 pass
 
+        self.method = "GET"
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.redirect_uri = f"http://127.0.0.1:{self.port}{path}"

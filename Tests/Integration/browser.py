@@ -15,7 +15,7 @@ CHROMIUM_BIN = os.environ.get("CHROMIUM_BIN") or shutil.which("chromium") or "/u
 CHROMEDRIVER_BIN = os.environ.get("CHROMEDRIVER_BIN") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def new_driver(width: int = 390, height: int = 844, accept_insecure_certs: bool = False):
+def new_driver(width: int = 390, height: int = 844, accept_insecure_certs: bool = False, javascript: bool = False):
     """A fresh headless Chromium with its own profile (no shared cookies), JavaScript off:
     the pages must work without it. ``accept_insecure_certs``: the browser takes any server
     certificate (the https stack's test CA is not in its trust store; the OAuth clients under
@@ -35,7 +35,8 @@ def new_driver(width: int = 390, height: int = 844, accept_insecure_certs: bool 
                 f"--user-data-dir={profile}", f"--window-size={width},{height}", "--hide-scrollbars",
                 "--force-device-scale-factor=1", "--lang=en-US"):
         options.add_argument(arg)
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    if not javascript:  # on only where a test proves a script runs (the form_post page's submit)
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     if accept_insecure_certs:
         options.accept_insecure_certs = True
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER_BIN), options=options)

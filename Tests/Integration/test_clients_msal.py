@@ -78,3 +78,27 @@ def test_msal_authorization_code_flow_in_a_browser(tls_stack, app, driver):
     claims = check_result(result, tls_stack, "authorization code flow")
     # MSAL sends SHA-256 hex of its nonce and checks it came back (OIDC Core §3.1.3.7 step 11).
     assert claims.get("nonce") == hashlib.sha256(flow["nonce"].encode()).hexdigest(), (claims, flow.get("nonce"))
+
+
+def test_msal_authorization_code_flow_with_form_post(tls_stack, app):
+    """response_mode=form_post, as MSAL recommends: the code reaches the listener as a POSTed
+    form submitted by the page's one hashed script, in Chromium with JavaScript on, under the
+    page's CSP (a script the CSP did not allow would leave the browser on the Continue page)."""
+    driver = new_driver(accept_insecure_certs=True, javascript=True)
+    try:
+        _form_post_flow(tls_stack, app, driver)
+    finally:
+        quit_driver(driver)
+
+
+def _form_post_flow(tls_stack, app, driver):
+    with LoopbackListener() as listener:
+        flow = app.initiate_auth_code_flow(scopes=["email"], redirect_uri=listener.redirect_uri, response_mode="form_post")
+        assert query_of(flow["auth_uri"]).get("response_mode") == "form_post", flow["auth_uri"]
+        back = browser_authorize(driver, flow["auth_uri"], tls_stack, listener)
+        assert listener.method == "POST", "the response was not POSTed"
+    response = query_of(back)
+    assert "code" in response and response.get("iss") == tls_stack.issuer, response
+    result = app.acquire_token_by_auth_code_flow(flow, response)
+    check_result(result, tls_stack, "authorization code flow with form_post")
+
