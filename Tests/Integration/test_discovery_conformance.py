@@ -61,13 +61,13 @@ def test_recommended_members_devicegate_claims(discovery):
 def test_rfc8414_and_rfc9207_members(discovery):
     """RFC 8414 §2: code_challenge_methods_supported is exactly S256 (plain is refused, issue
     13), grant_types_supported is what the configured clients allow, no more (discovery lists
-    only what is supported); response_modes_supported is query. RFC 9207 §3: the iss flag."""
+    only what is supported); response_modes_supported is query and form_post. RFC 9207 §3: the iss flag."""
     d = discovery
     assert d.get("code_challenge_methods_supported") == ["S256"], d.get("code_challenge_methods_supported")
     assert set(d.get("grant_types_supported", [])) == CONFIGURED_GRANTS, \
         f"grant_types_supported {d.get('grant_types_supported')} != the clients' {sorted(CONFIGURED_GRANTS)}"
     assert "implicit" not in d["grant_types_supported"] and "password" not in d["grant_types_supported"]
-    assert d.get("response_modes_supported") == ["query"], d.get("response_modes_supported")
+    assert d.get("response_modes_supported") == ["query", "form_post"], d.get("response_modes_supported")
     assert d.get("authorization_response_iss_parameter_supported") is True, \
         "authorization_response_iss_parameter_supported must be true (RFC 9207 §3)"
     assert {"none", "login", "consent"} <= set(d.get("prompt_values_supported", [])), d.get("prompt_values_supported")
