@@ -181,13 +181,8 @@ extension FileFlowStore {
                 report.unreadable += 1
                 continue
             }
-            guard family.expiresAt < now, let fd = try? Sys.open(lockPath, O_RDWR | O_CREAT) else { continue }
-            Sys.closeAfter(fd) { fd in
-                guard (try? Sys.lockExclusive(fd, lockPath, wait: false)) == true else { report.busy += 1; return }
-                try? Sys.unlink(recordPath)
-                try? Sys.unlink(lockPath)
-                report.tokens += 1
-            }
+            guard family.expiresAt < now else { continue }
+            removeUnderLock(recordPath, lockPath, counting: \.tokens, into: &report)
         }
         for name in names { _ = sweepTemp(dir, name, now: now, into: &report) }
         return report
@@ -216,15 +211,24 @@ extension FileFlowStore {
                 report.unreadable += 1
                 continue
             }
-            guard code.collectableAt < now, let fd = try? Sys.open(lockPath, O_RDWR | O_CREAT) else { continue }
-            Sys.closeAfter(fd) { fd in
-                guard (try? Sys.lockExclusive(fd, lockPath, wait: false)) == true else { report.busy += 1; return }
-                try? Sys.unlink(recordPath)
-                try? Sys.unlink(lockPath)
-                report.authorizationCodes += 1
-            }
+            guard code.collectableAt < now else { continue }
+            removeUnderLock(recordPath, lockPath, counting: \.authorizationCodes, into: &report)
         }
         return report
+    }
+
+    /// Removes a record and its lock file under the lock, taken without waiting (a holder is
+    /// using it: `busy`, tried again next pass); the record first, so a crash in between
+    /// leaves only a lock file.
+    private func removeUnderLock(_ recordPath: String, _ lockPath: String, counting kind: WritableKeyPath<GarbageCollectionReport, Int>,
+                                 into report: inout GarbageCollectionReport) {
+        guard let fd = try? Sys.open(lockPath, O_RDWR | O_CREAT) else { return }
+        Sys.closeAfter(fd) { fd in
+            guard (try? Sys.lockExclusive(fd, lockPath, wait: false)) == true else { report.busy += 1; return }
+            try? Sys.unlink(recordPath)
+            try? Sys.unlink(lockPath)
+            report[keyPath: kind] += 1
+        }
     }
 
     private func collectRevocations(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
