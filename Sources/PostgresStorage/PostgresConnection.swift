@@ -191,22 +191,36 @@ public final class PostgresConnection: @unchecked Sendable {
     public func transaction<T>(_ body: (PostgresConnection.Transaction) throws -> T) throws -> T {
         try lock.withLock {
             if inTransaction { return try body(Transaction(connection: self)) }
-            var attempt = 0
-            while true {
-                attempt += 1
-                try simple("BEGIN")
+            // BEGIN outside the retried part: a failed BEGIN has nothing to roll back.
+            return try retryingTransaction(begin: { try simple("BEGIN"); return [] }, beginRetried: false) { _ in
+                try body(Transaction(connection: self))
+            }
+        }
+    }
+
+    /// The attempts of one transaction, with the lock held and no transaction open: `begin`
+    /// opens it (and gives the rows of a statement sent with BEGIN), `body` runs in it, then
+    /// COMMIT; a throw rolls back, and a serialization failure or deadlock runs it all again,
+    /// up to three times. `beginRetried`: whether a failure of `begin` itself is rolled back
+    /// and retried like the rest (it is when `begin` carries the first statement).
+    private func retryingTransaction<T>(begin: () throws -> [PostgresRow], beginRetried: Bool, _ body: ([PostgresRow]) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            var rows: [PostgresRow] = []
+            if !beginRetried { rows = try begin() }
+            do {
+                if beginRetried { rows = try begin() }
                 inTransaction = true
-                do {
-                    let result = try body(Transaction(connection: self))
-                    inTransaction = false
-                    try commit()
-                    return result
-                } catch {
-                    inTransaction = false
-                    if conn != nil { try? simple("ROLLBACK") }
-                    if let e = error as? PostgresError, e.isRetryable, attempt < 3 { continue }
-                    throw error
-                }
+                let result = try body(rows)
+                inTransaction = false
+                try commit()
+                return result
+            } catch {
+                inTransaction = false
+                if conn != nil { try? simple("ROLLBACK") }
+                if let e = error as? PostgresError, e.isRetryable, attempt < 3 { continue }
+                throw error
             }
         }
     }
@@ -240,22 +254,8 @@ public final class PostgresConnection: @unchecked Sendable {
                                _ body: (PostgresConnection.Transaction, [PostgresRow]) throws -> T) throws -> T {
         try lock.withLock {
             if inTransaction { return try body(Transaction(connection: self), try run(first, parameters)) }
-            var attempt = 0
-            while true {
-                attempt += 1
-                do {
-                    let rows = try beginPipelined(first, parameters)
-                    inTransaction = true
-                    let result = try body(Transaction(connection: self), rows)
-                    inTransaction = false
-                    try commit()
-                    return result
-                } catch {
-                    inTransaction = false
-                    if conn != nil { try? simple("ROLLBACK") }
-                    if let e = error as? PostgresError, e.isRetryable, attempt < 3 { continue }
-                    throw error
-                }
+            return try retryingTransaction(begin: { try beginPipelined(first, parameters) }, beginRetried: true) { rows in
+                try body(Transaction(connection: self), rows)
             }
         }
     }
