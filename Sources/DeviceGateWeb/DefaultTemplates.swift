@@ -12,12 +12,35 @@
 ///   `csrf_token`, `signed_in_as`.
 /// - `signed_out`: RP-initiated logout without a registered return address. Values: `heading`,
 ///   `text`.
+/// - `sign_in_fields`: the credential fields both sign-in pages include.
 public enum DefaultTemplates {
     public static let all: [(name: String, text: String)] = [
         ("header", header), ("footer", footer), ("enter", enter), ("signin", signin),
         ("consent", consent), ("done", done), ("message", message), ("style.css", style),
         ("authorize_signin", authorizeSignIn), ("authorize_consent", authorizeConsent), ("signed_out", signedOut),
+        ("sign_in_fields", signInFields),
     ]
+
+    /// The templates included by others (`{{> name}}`), never rendered as a page.
+    public static let partials: Set<String> = ["header", "footer", "sign_in_fields"]
+
+    /// A page's built-in text followed by every partial's: everything that page can render,
+    /// for tests that list its fields.
+    public static func textWithPartials(_ page: String) -> String {
+        let texts = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0.text) })
+        return (texts[page] ?? "") + partials.sorted().map { texts[$0] ?? "" }.joined()
+    }
+
+    /// The username and password fields and the submit button, inside the form of both
+    /// sign-in pages (`signin`, `authorize_signin`). Values: `username`.
+    static let signInFields = """
+    <label for="username">Username</label>
+    <input id="username" name="username" type="text" value="{{username}}" required autofocus
+           autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="64">
+    <label for="password">Password</label>
+    <input id="password" name="password" type="password" required autocomplete="current-password" maxlength="1024">
+    <button type="submit" class="primary">Sign in</button>
+    """
 
     static let authorizeSignIn = """
     {{> header}}
@@ -27,12 +50,7 @@ public enum DefaultTemplates {
     <form method="post" action="{{action}}" class="stack">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
       <input type="hidden" name="request" value="{{authorization_request}}">
-      <label for="username">Username</label>
-      <input id="username" name="username" type="text" value="{{username}}" required autofocus
-             autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="64">
-      <label for="password">Password</label>
-      <input id="password" name="password" type="password" required autocomplete="current-password" maxlength="1024">
-      <button type="submit" class="primary">Sign in</button>
+      {{> sign_in_fields}}
     </form>
     {{> footer}}
     """
@@ -135,12 +153,7 @@ public enum DefaultTemplates {
     <form method="post" action="{{action}}" class="stack">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
       <input type="hidden" name="user_code" value="{{user_code}}">
-      <label for="username">Username</label>
-      <input id="username" name="username" type="text" value="{{username}}" required autofocus
-             autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="64">
-      <label for="password">Password</label>
-      <input id="password" name="password" type="password" required autocomplete="current-password" maxlength="1024">
-      <button type="submit" class="primary">Sign in</button>
+      {{> sign_in_fields}}
     </form>
     {{> footer}}
     """

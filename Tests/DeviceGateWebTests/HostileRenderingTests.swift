@@ -23,13 +23,10 @@ enum Hostile {
 @Suite struct HostileRenderingTests {
     // MARK: Every template, every field
 
-    static let pages = DefaultTemplates.all.map(\.name).filter { !["header", "footer", "style.css"].contains($0) }
+    static let pages = DefaultTemplates.all.map(\.name).filter { !DefaultTemplates.partials.contains($0) && $0 != "style.css" }
 
     /// The template's text with its partials, for `PageShapes`.
-    static func text(_ template: String) -> String {
-        let all = Dictionary(uniqueKeysWithValues: DefaultTemplates.all.map { ($0.name, $0.text) })
-        return (all[template] ?? "") + (all["header"] ?? "") + (all["footer"] ?? "")
-    }
+    static func text(_ template: String) -> String { DefaultTemplates.textWithPartials(template) }
 
     /// Every section present (two scopes) or every section absent.
     static func context(_ template: String, sectionsPresent: Bool, _ value: (String) -> String) -> [String: Any] {

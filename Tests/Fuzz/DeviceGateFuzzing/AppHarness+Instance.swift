@@ -74,8 +74,7 @@ extension AppHarness {
             keys = app.oidc.keys
             validator = app.oidc.validator
             let templates = try PageTemplates(directory: config.web.templatesDirectory)
-            let texts = Dictionary(uniqueKeysWithValues: DefaultTemplates.all.map { ($0.name, $0.text) })
-            let pages = ["enter", "signin", "consent", "done", "message"].map { ($0, texts[$0]! + texts["header"]! + texts["footer"]!) }
+            let pages = ["enter", "signin", "consent", "done", "message"].map { ($0, DefaultTemplates.textWithPartials($0)) }
             pageShapes = PageShapes.all(pages: pages, render: templates.render)
 
             cookies = WebCookies(settings: config.web)
