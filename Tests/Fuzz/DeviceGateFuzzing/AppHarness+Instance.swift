@@ -48,6 +48,11 @@ extension AppHarness {
             config.users = ["bob": UserClaims(name: "Bob", email: "bob@example.com", emailVerified: true)]
             config.clients[0].allowedScopes = ScopeSet(["openid", "profile", "email", "offline_access", "api.read"])
             config.clients[2].mayIntrospectAnyToken = true  // "cli" ({basic}) is the resource server
+            // A web app signing in with the authorization code flow.
+            config.clients.append(ClientRegistration(
+                clientID: "web", displayName: "Web <App>", kind: .public, allowedScopes: ScopeSet(["openid", "profile"]),
+                defaultScopes: ScopeSet(["openid"]), grantTypes: [.authorizationCode, .refreshToken],
+                redirectURIs: ["https://app.example/cb", "http://127.0.0.1/cb"], postLogoutRedirectURIs: ["https://app.example/bye"]))
             config.tokens.signingAlgorithm = "ES256"
             config.tokens.format = delegated ? .opaque : .jwt
             config.web.usersFile = directory + "/htpasswd"
@@ -74,7 +79,8 @@ extension AppHarness {
             keys = app.oidc.keys
             validator = app.oidc.validator
             let templates = try PageTemplates(directory: config.web.templatesDirectory)
-            let pages = ["enter", "signin", "consent", "done", "message"].map { ($0, DefaultTemplates.textWithPartials($0)) }
+            let pages = ["enter", "signin", "consent", "done", "message", "authorize_signin", "authorize_consent", "signed_out"]
+                .map { ($0, DefaultTemplates.textWithPartials($0)) }
             pageShapes = PageShapes.all(pages: pages, render: templates.render)
 
             cookies = WebCookies(settings: config.web)
