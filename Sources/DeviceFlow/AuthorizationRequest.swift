@@ -61,7 +61,7 @@ public struct AuthorizationRequest: Sendable, Equatable {
     /// takes to decide: else `max_age=0` would ask for the password forever. An earlier one is
     /// acceptable unless `prompt=login` (or `select_account`) asks for a new one, or it was
     /// more than `max_age` seconds old when the request came.
-    public func acceptsSignIn(at authTime: UnixTime, requestedAt: UnixTime, now: UnixTime) -> Bool {
+    public func acceptsSignIn(at authTime: UnixTime, requestedAt: UnixTime) -> Bool {
         if authTime >= requestedAt { return true }
         if let maxAge, requestedAt.milliseconds - authTime.milliseconds > Int64(maxAge) * 1000 { return false }
         if !prompt.isDisjoint(with: [.login, .selectAccount]) { return false }
@@ -232,15 +232,6 @@ public enum AuthorizationResponse {
         return p
     }
 
-    /// The success redirect (`response_mode=query`).
-    public static func success(redirectURI: String, code: String, state: String?, issuer: String) -> String {
-        location(redirectURI, successParameters(code: code, state: state, issuer: issuer))
-    }
-
-    /// The error redirect (`response_mode=query`).
-    public static func error(redirectURI: String, _ error: OAuthError, state: String?, issuer: String) -> String {
-        location(redirectURI, errorParameters(error, state: state, issuer: issuer))
-    }
 
     /// Percent-encodes everything but the unreserved characters (RFC 3986 §2.3).
     public static func formEncode(_ text: String) -> String {

@@ -102,7 +102,7 @@ extension VerificationPage {
                                                                           issuer: configuration.issuer), cookies: visitor.setCookies)
         }
         guard settings.signIn == .embedded, visitor.session != nil, let subject = visitor.subject, let authTime = visitor.authTime,
-              authorization.acceptsSignIn(at: authTime, requestedAt: now, now: now) else {
+              authorization.acceptsSignIn(at: authTime, requestedAt: now) else {
             return fail("login_required", "the user is not signed in (prompt=none)")
         }
         guard client.approvesWithoutConsent else { return fail("consent_required", "the user has not consented to this client (prompt=none)") }
@@ -153,7 +153,7 @@ extension VerificationPage {
         }
         // A decision needs a sign-in this request accepts; without one, the sign-in page.
         guard let subject = visitor.subject, let authTime = visitor.authTime,
-              authorization.acceptsSignIn(at: authTime, requestedAt: sealed.requestedAt, now: now) else {
+              authorization.acceptsSignIn(at: authTime, requestedAt: sealed.requestedAt) else {
             return try continueAuthorization(sealed, sealedText: text, client: client, visitor: visitor, request: request, now: now, logger: logger)
         }
         guard action == "approve" else {
@@ -172,7 +172,7 @@ extension VerificationPage {
                                request: HTTPRequest, now: UnixTime, logger: Logger) throws -> HTTPResponse {
         let authorization = sealed.request
         guard let subject = visitor.subject, let authTime = visitor.authTime,
-              authorization.acceptsSignIn(at: authTime, requestedAt: sealed.requestedAt, now: now) else {
+              authorization.acceptsSignIn(at: authTime, requestedAt: sealed.requestedAt) else {
             if settings.signIn == .delegated { return notSignedInDelegated(visitor) }
             return authorizationSignInPage(200, sealedText: sealedText, authorization: authorization, client: client, visitor: visitor,
                                            username: String((authorization.loginHint ?? visitor.subject ?? "").prefix(64)))

@@ -29,7 +29,7 @@ public enum AuthorizationRequestProperties {
             try registered(uri, client: sentClient, sentRedirect: sentRedirect)
             try require(!error.code.isEmpty && error.code.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 0x61 && $0 <= 0x7A) },
                         "error code \(quoted(error.code.utf8))")
-            try readsBack(AuthorizationResponse.error(redirectURI: uri, error, state: state, issuer: "https://i.example/x/"), base: uri,
+            try readsBack(AuthorizationResponse.location(uri, AuthorizationResponse.errorParameters(error, state: state, issuer: "https://i.example/x/")), base: uri,
                           expected: [("error", error.code), ("error_description", error.detail)] + (state.map { [("state", $0)] } ?? []) + [("iss", "https://i.example/x/")])
         case .valid(let request):
             try registered(request.redirectURI, client: request.clientID, sentRedirect: sentRedirect)
@@ -38,7 +38,7 @@ public enum AuthorizationRequestProperties {
             try require(request.scope.isSubset(of: client.allowedScopes), "scope \(request.scope) beyond the client's")
             try require(request.codeChallenge != nil || client.isConfidential, "a public client without PKCE")
             if let challenge = request.codeChallenge { try require(PKCE.isValidS256Challenge(challenge), "challenge \(quoted(challenge.utf8))") }
-            try readsBack(AuthorizationResponse.success(redirectURI: request.redirectURI, code: "c0de", state: request.state, issuer: "i"),
+            try readsBack(AuthorizationResponse.location(request.redirectURI, AuthorizationResponse.successParameters(code: "c0de", state: request.state, issuer: "i")),
                           base: request.redirectURI, expected: [("code", "c0de")] + (request.state.map { [("state", $0)] } ?? []) + [("iss", "i")])
         }
     }
