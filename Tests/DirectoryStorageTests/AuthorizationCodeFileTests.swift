@@ -167,8 +167,10 @@ struct AuthorizationCodeFileTests {
         var old = [timeval(tv_sec: Int(now.seconds) - 7200, tv_usec: 0), timeval(tv_sec: Int(now.seconds) - 7200, tv_usec: 0)]
         #expect(utimes(orphan, &old) == 0)
 
+        // Closed once, by hand, below: a second close (a defer as well) would close whatever
+        // descriptor another test's thread got the number for in between (it closed a
+        // PostgreSQL connection's socket in CI).
         let held = try Sys.open(busyLock, O_RDWR)
-        defer { close(held) }
         #expect(try Sys.lockExclusive(held, busyLock))
         let report = f.store.collectGarbage(now: now, retentionSeconds: 0, shards: 0..<StateDirectory.shardCount)
         #expect(report.authorizationCodes == 1 && report.busy == 1 && report.orphanLocks == 1, "\(report)")
