@@ -52,6 +52,9 @@ public struct DeviceFlowRecord: Sendable, Equatable {
     public var status: Status
     /// What redemption issued; set with `.redeemed`. nil for records written before it was kept.
     public var issued: IssuedGrant?
+    /// Where the device authorization request came from (RFC 8628 §5.4: shown on the consent
+    /// page). nil for records written before it was kept.
+    public var requester: DeviceRequester?
 
     /// The tokens a redeemed code produced, by id, so that presenting the code again can revoke
     /// them. RFC 6749 §4.1.2, said of authorization codes and as true of device codes: "If an
@@ -71,7 +74,8 @@ public struct DeviceFlowRecord: Sendable, Equatable {
     }
 
     public init(id: String, userCodeKey: String, clientID: String, scope: ScopeSet, createdAt: UnixTime,
-                expiresAt: UnixTime, interval: Int, status: Status = .pending, issued: IssuedGrant? = nil) {
+                expiresAt: UnixTime, interval: Int, status: Status = .pending, issued: IssuedGrant? = nil,
+                requester: DeviceRequester? = nil) {
         self.id = id
         self.userCodeKey = userCodeKey
         self.clientID = clientID
@@ -81,6 +85,7 @@ public struct DeviceFlowRecord: Sendable, Equatable {
         self.interval = interval
         self.status = status
         self.issued = issued
+        self.requester = requester
     }
 
     public func isExpired(at now: UnixTime) -> Bool { now >= expiresAt }

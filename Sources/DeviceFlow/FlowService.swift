@@ -31,11 +31,12 @@ public struct FlowService {
     ///
     /// Before anything is written, the flow must be admitted: throws `AdmissionRefusal` while
     /// the state filesystem is below its reserve, or when the client or the address
-    /// (`addressKey`, see `AddressKey`) or its IPv6 /48 (`networkKey`) already has its cap of live pending flows. The reserve
+    /// (`addressKey`, see `AddressKey`) or its IPv6 /48 (`networkKey`) already has its cap of live pending flows. `requester` is
+    /// kept with the flow for the consent page (RFC 8628 §5.4) and the grant it leads to. The reserve
     /// is checked first, since it costs no lock; a flow counted and then not created (a full
     /// disk, a worker killed in between) holds its place until its code would have expired.
     public func authorizeDevice(client: ClientRegistration, scope: ScopeSet, addressKey: String? = nil, networkKey: String? = nil,
-                                now: UnixTime) throws -> DeviceAuthorizationResponse {
+                                requester: DeviceRequester? = nil, now: UnixTime) throws -> DeviceAuthorizationResponse {
         guard client.allows(.deviceCode) else { throw OAuthError.unauthorizedClient("this client may not use the device authorization grant") }
         let policy = self.policy(for: client)
         if let refusal = reserve?.check(now: now) { throw refusal }
@@ -48,9 +49,10 @@ public struct FlowService {
         }
         var attempts = 0
         while true {
-            let flow = NewFlow.draw(client: client, scope: scope, policy: policy, now: now, random: random,
+            var flow = NewFlow.draw(client: client, scope: scope, policy: policy, now: now, random: random,
                                     userCodeKey: store.userCodeKey(forCanonicalUserCode:),
                                     idSharesUserCodeKeyShard: store.colocatesFlowsWithUserCodes)
+            flow.record.requester = requester
             do {
                 try store.createFlow(flow.record)
                 return flow.response(policy: policy)
@@ -128,7 +130,7 @@ public struct FlowService {
                                        issueRefreshToken: earnsRefreshToken(client, scope: record.scope),
                                        audience: client.audience, accessTokenLifetime: client.lifetimes.accessToken,
                                        idTokenLifetime: client.lifetimes.idToken)
-                let (tokens, issued) = try issueAndStore(grant, client: client, now: now)
+                let (tokens, issued) = try issueAndStore(grant, client: client, requester: record.requester, now: now)
                 var redeemed = record
                 redeemed.status = .redeemed(approval, at: now)
                 redeemed.issued = issued
@@ -139,7 +141,8 @@ public struct FlowService {
 
     /// Issues the tokens of a person's grant and stores them before they are returned: the
     /// access token, and the refresh family when the grant earns one.
-    private func issueAndStore(_ grant: TokenGrant, client: ClientRegistration, now: UnixTime) throws -> (IssuedTokens, DeviceFlowRecord.IssuedGrant) {
+    func issueAndStore(_ grant: TokenGrant, client: ClientRegistration, requester: DeviceRequester?,
+                       now: UnixTime) throws -> (IssuedTokens, DeviceFlowRecord.IssuedGrant) {
         let tokens = try issuer.issue(grant, now: now)
         try store.saveAccessToken(tokens.accessTokenRecord)
         let access = RefreshFamily.IssuedAccessToken(id: tokens.accessTokenID, expiresAt: tokens.accessTokenRecord.expiresAt)
@@ -148,7 +151,7 @@ public struct FlowService {
             var family = RefreshFamily(
                 id: Encoding.hex(random.bytes(32)), clientID: grant.clientID, subject: grant.subject, scope: grant.scope,
                 authTime: grant.authTime, createdAt: now, expiresAt: now.adding(seconds: Int64(refreshTokenLifetime(for: client))),
-                currentTokenHash: refreshHash)
+                currentTokenHash: refreshHash, requester: requester)
             family.record(access, now: now)
             try store.createRefreshFamily(family)
             familyID = family.id
@@ -172,9 +175,10 @@ public struct FlowService {
 
     /// The authorization_code grant, RFC 6749 §4.1.3, decided under the code's lock so that
     /// two redemptions at once issue tokens once. A code presented again revokes what it
-    /// produced (RFC 6749 §4.1.2).
+    /// produced (RFC 6749 §4.1.2). `requester` (the token request's address and product) is kept
+    /// with the grant ("Your devices").
     public func redeemAuthorizationCode(_ code: String, client: ClientRegistration, redirectURI: String?, codeVerifier: String?,
-                                        now: UnixTime) throws -> PollResult {
+                                        requester: DeviceRequester? = nil, now: UnixTime) throws -> PollResult {
         guard client.allows(.authorizationCode) else {
             return .error(.unauthorizedClient("this client may not use the authorization_code grant"))
         }
@@ -203,7 +207,7 @@ public struct FlowService {
                                        flowID: record.id, issueRefreshToken: earnsRefreshToken(client, scope: record.scope),
                                        audience: client.audience, nonce: record.nonce, accessTokenLifetime: client.lifetimes.accessToken,
                                        idTokenLifetime: client.lifetimes.idToken)
-                let (tokens, issued) = try issueAndStore(grant, client: client, now: now)
+                let (tokens, issued) = try issueAndStore(grant, client: client, requester: requester, now: now)
                 record.redeemedAt = now
                 record.issued = issued
                 return (record, .tokens(tokens))
@@ -236,7 +240,10 @@ public struct FlowService {
     /// The refresh_token grant, RFC 6749 §6, rotating the token on every use (RFC 9700
     /// §4.14.2). A token that was already rotated away revokes its whole family, including the
     /// access tokens issued from it.
-    public func refresh(refreshToken: String, client: ClientRegistration, requestedScope: ScopeSet?, now: UnixTime) throws -> PollResult {
+    ///
+    /// `address` is the refreshing client's, kept as the grant's last use ("Your devices").
+    public func refresh(refreshToken: String, client: ClientRegistration, requestedScope: ScopeSet?, from address: String? = nil,
+                        now: UnixTime) throws -> PollResult {
         guard client.allows(.refreshToken) else { return .error(.unauthorizedClient("this client may not use the refresh_token grant")) }
         let hash = Encoding.sha256Hex(refreshToken)
         guard let familyID = try store.refreshFamilyID(forTokenHash: hash) else {
@@ -265,6 +272,8 @@ public struct FlowService {
                 let tokens = try issuer.issue(grant, now: now)
                 try store.saveAccessToken(tokens.accessTokenRecord)
                 updated.currentTokenHash = tokens.refreshTokenHash!
+                updated.lastUsedAt = now
+                updated.lastUsedFrom = address.map { DeviceRequester(address: $0, userAgent: nil).address }
                 updated.record(.init(id: tokens.accessTokenID, expiresAt: tokens.accessTokenRecord.expiresAt), now: now)
                 return (updated, .tokens(tokens))
             }
@@ -288,6 +297,44 @@ public struct FlowService {
             guard family.revokedAt == nil else { return (nil, .revoked) }
             try revoke(&family, now: now)
             return (family, .revoked)
+        }
+    }
+
+    // MARK: A person's grants ("Your devices") and the operator's `grants` command
+
+    /// The grants `subject` approved that can still be used (refresh families, RFC 6749 §6),
+    /// newest first. Grants without a refresh token are not listed: they end with their access
+    /// token.
+    public func grants(subject: String, now: UnixTime) throws -> [RefreshFamily] {
+        let revokedAt = try store.subjectRevokedAt(subject)
+        return try store.refreshFamilies(subject: subject)
+            .filter { family in
+                family.subject == subject && family.isLive(at: now) && !(revokedAt.map { family.createdAt <= $0 } ?? false)
+            }
+            .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+    }
+
+    public enum GrantRevocation: Sendable, Equatable {
+        /// Revoked now, with the access tokens issued from it.
+        case revoked(RefreshFamily)
+        /// It was revoked before; nothing changed.
+        case alreadyRevoked(RefreshFamily)
+        /// No such grant, or (when `subject` was given) not that subject's: the two are not told
+        /// apart, so that one person cannot probe for another's grant ids.
+        case unknown
+    }
+
+    /// Revokes one grant (a refresh family) and every live access token issued from it, as
+    /// RFC 7009 revocation of its refresh token does; seen by every worker at once. With
+    /// `subject`, only that subject's grant is touched (a person disconnecting a device).
+    public func revokeGrant(id: String, subject: String?, now: UnixTime) throws -> GrantRevocation {
+        guard id.utf8.count == 64, id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return .unknown }
+        return try store.updateRefreshFamily(id: id) { family in
+            guard var family else { return (nil, .unknown) }
+            if let subject, family.subject != subject { return (nil, .unknown) }
+            guard family.revokedAt == nil else { return (nil, .alreadyRevoked(family)) }
+            try revoke(&family, now: now)
+            return (family, .revoked(family))
         }
     }
 

@@ -137,6 +137,22 @@ public protocol FlowStorage: AnyObject {
     /// before the lock is released; nil leaves it untouched. A record is kept at least until
     /// `collectableAt`, so that a replay within that time finds it.
     func updateAuthorizationCode<R>(id: String, _ body: (AuthorizationCodeRecord?) throws -> (record: AuthorizationCodeRecord?, result: R)) throws -> R
+
+    // MARK: Listing: a person's grants, and the operator's commands
+
+    /// Every refresh family created for `subject` that the store still holds, live or not
+    /// (revoked and expired ones until they are collected), in no particular order. On a
+    /// request path ("Your devices"), so it costs O(families of that subject): no directory
+    /// listing, no scan of other subjects' grants. A family is found here from the moment
+    /// `createRefreshFamily` returns.
+    func refreshFamilies(subject: String) throws -> [RefreshFamily]
+
+    /// Every refresh family the store holds. Operator commands only: it may read every entry.
+    func everyRefreshFamily() throws -> [RefreshFamily]
+
+    /// Every flow the store holds (pending, decided and redeemed, until collected). Operator
+    /// commands only: it may read every entry.
+    func everyFlow() throws -> [DeviceFlowRecord]
 }
 
 extension FlowStorage {

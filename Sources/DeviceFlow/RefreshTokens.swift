@@ -17,6 +17,13 @@ public struct RefreshFamily: Sendable, Equatable {
     public var revokedAt: UnixTime?
     /// Access tokens issued from this family (jti, expiry), revoked with it.
     public var accessTokens: [IssuedAccessToken]
+    /// The device (or web app) the grant was made for: the device authorization request's
+    /// address and product, or the token request's for an authorization code. nil for families
+    /// written before it was kept.
+    public var requester: DeviceRequester?
+    /// The last refresh: when, and from which address ("Your devices": last used).
+    public var lastUsedAt: UnixTime?
+    public var lastUsedFrom: String?
 
     public struct IssuedAccessToken: Sendable, Equatable {
         public var id: String
@@ -25,7 +32,8 @@ public struct RefreshFamily: Sendable, Equatable {
     }
 
     public init(id: String, clientID: String, subject: String, scope: ScopeSet, authTime: UnixTime, createdAt: UnixTime,
-                expiresAt: UnixTime, currentTokenHash: String, revokedAt: UnixTime? = nil, accessTokens: [IssuedAccessToken] = []) {
+                expiresAt: UnixTime, currentTokenHash: String, revokedAt: UnixTime? = nil, accessTokens: [IssuedAccessToken] = [],
+                requester: DeviceRequester? = nil, lastUsedAt: UnixTime? = nil, lastUsedFrom: String? = nil) {
         self.id = id
         self.clientID = clientID
         self.subject = subject
@@ -36,7 +44,14 @@ public struct RefreshFamily: Sendable, Equatable {
         self.currentTokenHash = currentTokenHash
         self.revokedAt = revokedAt
         self.accessTokens = accessTokens
+        self.requester = requester
+        self.lastUsedAt = lastUsedAt
+        self.lastUsedFrom = lastUsedFrom
     }
+
+    /// Whether the grant can still be used: not revoked, not expired. ("Your devices" lists
+    /// these; the operator's `grants list` shows the others too, until they are collected.)
+    public func isLive(at now: UnixTime) -> Bool { revokedAt == nil && now < expiresAt }
 
     /// Remembers an access token, keeping only those not yet expired.
     public mutating func record(_ token: IssuedAccessToken, now: UnixTime) {

@@ -14,7 +14,7 @@ extension DeviceGateApp {
     /// The one place the application is wired: `devicegate worker`, the HTTP and web tests and
     /// the fuzzer all call it, so what they test is what the worker serves. Only the storage,
     /// the clock, the telemetry and the logger come from outside; the randomness is the
-    /// system's. Throws `PageTemplates.LoadError` for `web.templates_dir`.
+    /// system's. Throws `PageTemplates.LoadError` or `Localisation.LoadError` for `web.templates_dir`.
     public static func assemble(configuration config: DeviceGateConfiguration, storage: ApplicationStorage, clock: any WallClock,
                                 telemetry: Telemetry, logger: Logger) throws -> DeviceGateApp {
         let keys = KeyRing(files: storage.keys, maximumTokenLifetime: max(config.lifetimes.accessToken, config.tokens.idTokenLifetime))
@@ -35,7 +35,8 @@ extension DeviceGateApp {
         let context = EndpointContext(configuration: config, service: service, clock: clock, telemetry: telemetry)
         let validator = AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: storage.flows)
         let page = VerificationPage(configuration: config, service: service, store: storage.webState, clock: clock,
-                                    templates: try PageTemplates(directory: config.web.templatesDirectory), telemetry: telemetry,
+                                    templates: try PageTemplates(directory: config.web.templatesDirectory),
+                                    localisation: try Localisation(directory: config.web.templatesDirectory), telemetry: telemetry,
                                     idTokenAudiences: { token in
                                         // RP-initiated logout's id_token_hint: one of our ID tokens, expired or not.
                                         guard let verified = try? JWT.verify(token, keys: { keys.verificationKey(kid: $0, now: clock.now()) }),

@@ -111,3 +111,19 @@ extension Reader {
         }
     }
 }
+
+/// Whether two addresses are on the same network as far as a person can be told: the same IPv4
+/// /24, or the same IPv6 /64 (one subnet, RFC 4291 §2.5.4). An IPv4-mapped IPv6 address counts
+/// as IPv4 (`AddressBlock.parseAddress`). Anything unparsable is `.unknown`, never "same".
+public enum NetworkProximity: Sendable, Equatable {
+    case sameNetwork
+    case otherNetwork
+    case unknown
+
+    public static func between(_ a: String, _ b: String) -> NetworkProximity {
+        guard let x = AddressBlock.parseAddress(a), let y = AddressBlock.parseAddress(b) else { return .unknown }
+        guard x.count == y.count else { return .otherNetwork }
+        let prefix = x.count == 4 ? 3 : 8
+        return x[0..<prefix] == y[0..<prefix] ? .sameNetwork : .otherNetwork
+    }
+}

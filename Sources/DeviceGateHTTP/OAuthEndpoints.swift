@@ -50,7 +50,9 @@ public struct OAuthEndpoints {
         let response: DeviceAuthorizationResponse
         do {
             response = try service.authorizeDevice(client: client, scope: scope, addressKey: AddressKey.of(request.remoteAddress),
-                                                   networkKey: AddressKey.ipv6Network48(of: request.remoteAddress), now: clock.now())
+                                                   networkKey: AddressKey.ipv6Network48(of: request.remoteAddress),
+                                                   requester: DeviceRequester(address: request.remoteAddress, userAgent: request.userAgent),
+                                                   now: clock.now())
         } catch let refusal as AdmissionRefusal {
             logger.debug("device authorization refused", metadata: ["client.id": "\(client.clientID)", "reason": "\(refusal.reason)"])
             return OAuthResponses.error(refusal.error, retryAfter: refusal.retryAfterSeconds)
@@ -90,7 +92,8 @@ public struct OAuthEndpoints {
         case Self.refreshTokenGrant:
             // RFC 6749 §6: refresh_token required, scope optional and never wider.
             guard let refreshToken = try form.single("refresh_token") else { throw OAuthError.invalidRequest("missing refresh_token") }
-            result = try service.refresh(refreshToken: refreshToken, client: client, requestedScope: try optionalScope(form), now: clock.now())
+            result = try service.refresh(refreshToken: refreshToken, client: client, requestedScope: try optionalScope(form),
+                                         from: request.remoteAddress, now: clock.now())
         case Self.authorizationCodeGrant:
             // RFC 6749 §4.1.3: code and redirect_uri (required, since every authorization
             // request here carries one); RFC 7636 §4.5 code_verifier.
@@ -98,7 +101,9 @@ public struct OAuthEndpoints {
             let redirectURI = try form.single("redirect_uri")
             if redirectURI == nil { throw OAuthError.invalidRequest("missing redirect_uri (it was in the authorization request)") }
             result = try service.redeemAuthorizationCode(code, client: client, redirectURI: redirectURI,
-                                                         codeVerifier: try form.single("code_verifier"), now: clock.now())
+                                                         codeVerifier: try form.single("code_verifier"),
+                                                         requester: DeviceRequester(address: request.remoteAddress, userAgent: request.userAgent),
+                                                         now: clock.now())
         case Self.clientCredentialsGrant:
             // RFC 6749 §4.4.2: scope optional.
             result = try service.clientCredentials(client: client, requestedScope: try optionalScope(form), now: clock.now())

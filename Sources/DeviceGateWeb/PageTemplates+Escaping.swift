@@ -27,6 +27,13 @@ struct EscapedText: MustacheCustomRenderable, MustacheParent, MustacheTransforma
     }
 }
 
+extension MarkupText: MustacheCustomRenderable, MustacheParent {
+    /// Escaped piece by piece when it was built (`MessageCatalog.markup`).
+    var renderText: String { html }
+    var isNull: Bool { html.isEmpty }
+    func child(named: String) -> Any? { nil }
+}
+
 /// The content type every template renders in: values are already escaped.
 struct PreEscapedContentType: MustacheContentType {
     static let name = "DEVICEGATE"
@@ -51,6 +58,7 @@ extension PageTemplates {
         case let text as Substring: return EscapedText(text: String(text))
         case let flag as Bool: return flag
         case let already as EscapedText: return already
+        case let markup as MarkupText: return markup
         case let dictionary as [String: Any]: return dictionary.compactMapValues { escaped($0) }
         case let array as [Any]: return array.compactMap { escaped($0) }
         case let other?: return EscapedText(text: String(describing: other))

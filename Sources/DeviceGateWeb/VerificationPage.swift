@@ -28,6 +28,8 @@ public final class VerificationPage: VerificationResponder {
     let clock: any WallClock
     let random: any SecureRandom
     let templates: PageTemplates
+    /// The languages of the pages; each visitor gets one (`Visitor.messages`).
+    let localisation: Localisation
     let cookies: WebCookies
     let guardian: BruteForceGuard
     let hashLimiter: PasswordHashLimiter
@@ -47,8 +49,9 @@ public final class VerificationPage: VerificationResponder {
     let idTokenAudiences: ((String) -> [String]?)?
 
     public init(configuration: DeviceGateConfiguration, service: FlowService, store: any WebStateStorage, clock: any WallClock,
-                templates: PageTemplates, random: any SecureRandom = SystemSecureRandom(), telemetry: Telemetry = .disabled(),
-                idTokenAudiences: ((String) -> [String]?)? = nil) {
+                templates: PageTemplates, localisation: Localisation = .builtIn, random: any SecureRandom = SystemSecureRandom(),
+                telemetry: Telemetry = .disabled(), idTokenAudiences: ((String) -> [String]?)? = nil) {
+        self.localisation = localisation
         self.configuration = configuration
         self.idTokenAudiences = idTokenAudiences
         self.telemetry = telemetry
@@ -164,6 +167,8 @@ public final class VerificationPage: VerificationResponder {
         var anonymousID: String?
         var setCookies: [(String, String)] = []
         var csrfToken = ""
+        /// The language the pages speak to this visitor (`Localisation.choose`).
+        var messages: MessageCatalog = Localisation.builtIn.fallback
     }
 
     func identify(_ request: HTTPRequest, now: UnixTime) throws -> Visitor {
@@ -201,6 +206,7 @@ public final class VerificationPage: VerificationResponder {
             visitor.setCookies.append(cookies.setCSRF(fresh))
         }
         visitor.csrfToken = csrfToken(for: visitor)
+        visitor.messages = localisation.choose(uiLocales: nil, cookie: nil, acceptLanguage: request.acceptLanguage)
         return visitor
     }
 
@@ -234,6 +240,7 @@ public final class VerificationPage: VerificationResponder {
         var context: [String: Any] = [
             "product_name": settings.productName, "css_url": path.stylesheet, "csrf_token": visitor.csrfToken,
             "enter_url": base,
+            "lang": visitor.messages.tag, "dir": visitor.messages.isRightToLeft ? "rtl" : "ltr", "t": visitor.messages.messages,
         ]
         if let logo = settings.logoURL { context["logo_url"] = logo }
         if let subject = visitor.subject {

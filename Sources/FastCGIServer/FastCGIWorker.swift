@@ -168,6 +168,8 @@ public final class FastCGIWorker {
             // nginx passes an absent header as an empty parameter: treat both alike.
             authorization: param("HTTP_AUTHORIZATION").flatMap { $0.isEmpty ? nil : $0 },
             cookie: param("HTTP_COOKIE").flatMap { $0.isEmpty ? nil : $0 },
+            acceptLanguage: param("HTTP_ACCEPT_LANGUAGE").flatMap { $0.isEmpty ? nil : $0 },
+            userAgent: param("HTTP_USER_AGENT").flatMap { $0.isEmpty ? nil : $0 },
             remoteAddress: param("REMOTE_ADDR") ?? "",
             // Not REMOTE_USER: Debian's stock fastcgi_params sets it from $remote_user, which nginx
             // fills from any "Authorization: Basic" header, checked or not (issue 10, item 3).

@@ -8,6 +8,11 @@ public struct HTTPRequest: Sendable {
     public var contentType: String?
     public var authorization: String?
     public var cookie: String?
+    /// The `Accept-Language` header (RFC 9110 §12.5.4), for the pages' language.
+    public var acceptLanguage: String?
+    /// The `User-Agent` header (RFC 9110 §10.1.5): what the consent page shows of the device
+    /// that asked, shortened (`DeviceRequester`). Hostile text like everything else here.
+    public var userAgent: String?
     public var remoteAddress: String
     /// The user the web server authenticated (`fastcgi_param DEVICEGATE_REMOTE_USER`, set only
     /// by the shipped delegated snippets; never REMOTE_USER, which stock fastcgi_params fills from
@@ -20,7 +25,8 @@ public struct HTTPRequest: Sendable {
     public var bodyExceededLimit: Bool
 
     public init(method: String, path: String, query: String = "", contentType: String? = nil, authorization: String? = nil,
-                cookie: String? = nil, remoteAddress: String = "127.0.0.1", remoteUser: String? = nil, requestID: String = "", body: [UInt8] = [],
+                cookie: String? = nil, acceptLanguage: String? = nil, userAgent: String? = nil,
+                remoteAddress: String = "127.0.0.1", remoteUser: String? = nil, requestID: String = "", body: [UInt8] = [],
                 bodyExceededLimit: Bool = false) {
         self.method = method
         self.path = path
@@ -28,6 +34,8 @@ public struct HTTPRequest: Sendable {
         self.contentType = contentType
         self.authorization = authorization
         self.cookie = cookie
+        self.acceptLanguage = acceptLanguage
+        self.userAgent = userAgent
         self.remoteAddress = remoteAddress
         self.remoteUser = remoteUser
         self.requestID = requestID

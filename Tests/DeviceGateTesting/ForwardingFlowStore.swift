@@ -29,4 +29,7 @@ open class ForwardingFlowStore: FlowStorage, @unchecked Sendable {
     open func updateAuthorizationCode<R>(id: String, _ body: (AuthorizationCodeRecord?) throws -> (record: AuthorizationCodeRecord?, result: R)) throws -> R {
         try inner.updateAuthorizationCode(id: id, body)
     }
+    open func refreshFamilies(subject: String) throws -> [RefreshFamily] { try inner.refreshFamilies(subject: subject) }
+    open func everyRefreshFamily() throws -> [RefreshFamily] { try inner.everyRefreshFamily() }
+    open func everyFlow() throws -> [DeviceFlowRecord] { try inner.everyFlow() }
 }

@@ -134,6 +134,18 @@ public final class MemoryFlowStore: FlowStorage, ExpiredStateCollecting, @unchec
         }
     }
 
+    public func refreshFamilies(subject: String) throws -> [RefreshFamily] {
+        lock.withLock { families.values.filter { $0.subject == subject } }
+    }
+
+    public func everyRefreshFamily() throws -> [RefreshFamily] {
+        lock.withLock { Array(families.values) }
+    }
+
+    public func everyFlow() throws -> [DeviceFlowRecord] {
+        lock.withLock { Array(flows.values) }
+    }
+
     @discardableResult
     public func collectExpired(now: UnixTime, retentionSeconds: Int) -> Int {
         lock.withLock {

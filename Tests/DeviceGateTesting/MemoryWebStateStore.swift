@@ -36,6 +36,12 @@ public final class MemoryWebStateStore: WebStateStorage, WebStateCollecting, @un
         lock.withLock { sessions[idHash] = nil }
     }
 
+    public func sessions(subject: String?) throws -> [(idHash: String, session: WebSession)] {
+        lock.withLock {
+            sessions.filter { subject == nil || $0.value.subject == subject }.map { ($0.key, $0.value) }
+        }
+    }
+
     public func count(key: String, windowSeconds: Int, now: UnixTime) throws -> WindowCount {
         let end = WindowCount.windowEnd(now: now, seconds: windowSeconds)
         return lock.withLock {

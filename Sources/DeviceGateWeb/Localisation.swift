@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every language the pages speak: the built-in ones (`BuiltInMessages`), each completed or
+/// replaced key by key by `<templates_dir>/<tag>.messages`, and any language an operator adds
+/// there the same way. Loaded once when a worker starts; a problem in any file (a missing key,
+/// a key English does not have, a placeholder that differs from English's, a syntax error)
+/// fails the start and `devicegate check-config`, with every problem named at once.
+///
+/// Keys beginning with `scope_` are scope descriptions (`scope_profile = …`): any scope may
+/// be described, in any language, and a language need not describe every scope.
+public struct Localisation: Sendable {
+    public struct LoadError: Error, Sendable, CustomStringConvertible {
+        public var problems: [String]
+        public var description: String { problems.joined(separator: "\n") }
+    }
+
+    /// By lowercase tag.
+    public let catalogs: [String: MessageCatalog]
+    /// The language of a person who asks for none we have.
+    public let defaultLanguage: String
+    /// Which files of the templates directory were read.
+    public let overrides: [String]
+
+    public init(directory: String?, defaultLanguage: String = "en") throws(LoadError) {
+        var problems: [String] = []
+        var texts: [String: (text: String, source: String)] = [:]
+        for (tag, text) in BuiltInMessages.all { texts[tag] = (text, "built-in messages \(tag)") }
+        var parsed: [String: [String: String]] = [:]
+        for (tag, entry) in texts {
+            do { parsed[tag] = try MessageFile.parse(entry.text) } catch { problems.append("\(entry.source): \(error)") }
+        }
+        var overrides: [String] = []
+        if let directory {
+            for name in Self.messageFiles(in: directory) {
+                let tag = String(name.dropLast(".messages".count)).lowercased()
+                let path = "\(directory)/\(name)"
+                guard LanguagePreference.isLanguageRange(tag), tag != "*" else {
+                    problems.append("\(path): the file name must be a language tag (de.messages, pt-br.messages)")
+                    continue
+                }
+                guard let text = PageTemplates.readFile(path) else { problems.append("\(path): cannot be read"); continue }
+                overrides.append(path)
+                do {
+                    let own = try MessageFile.parse(text)
+                    parsed[tag, default: [:]].merge(own) { _, new in new }
+                } catch {
+                    problems.append("\(path):\(error.line): \(error.reason)")
+                }
+            }
+        }
+        let reference = parsed["en"] ?? [:]
+        for (tag, messages) in parsed.sorted(by: { $0.key < $1.key }) {
+            let source = overrides.first { $0.hasSuffix("/\(tag).messages") } ?? "built-in messages \(tag)"
+            problems += Self.problems(of: messages, against: reference, source: source)
+        }
+        let defaultTag = defaultLanguage.lowercased()
+        if parsed[defaultTag] == nil { problems.append("web.default_language: no messages for `\(defaultLanguage)`") }
+        guard problems.isEmpty else { throw LoadError(problems: problems) }
+        self.catalogs = parsed.reduce(into: [:]) { $0[$1.key] = MessageCatalog(tag: $1.key, messages: $1.value) }
+        self.defaultLanguage = defaultTag
+        self.overrides = overrides
+    }
+
+    /// What is wrong with one language's messages, measured against English's.
+    static func problems(of messages: [String: String], against reference: [String: String], source: String) -> [String] {
+        var problems: [String] = []
+        let missing = reference.keys.filter { messages[$0] == nil && !$0.hasPrefix("scope_") }.sorted()
+        if !missing.isEmpty { problems.append("\(source): missing \(missing.map { "`\($0)`" }.joined(separator: ", "))") }
+        for key in messages.keys.sorted() {
+            guard let english = reference[key] else {
+                if !key.hasPrefix("scope_") { problems.append("\(source): `\(key)` is not a message key (a typo?)") }
+                continue
+            }
+            let want = MessageFile.placeholders(in: english), have = MessageFile.placeholders(in: messages[key]!)
+            if want != have {
+                problems.append("\(source): `\(key)` has placeholders {\(have.sorted().joined(separator: "}, {"))} where English has {\(want.sorted().joined(separator: "}, {"))}")
+            }
+        }
+        if let direction = messages["language_direction"], direction != "ltr", direction != "rtl" {
+            problems.append("\(source): language_direction is `ltr` or `rtl`, not `\(direction)`")
+        }
+        return problems
+    }
+
+    /// The language for a request, in this order: `ui_locales` (OpenID Connect Core
+    /// §3.1.2.1) where the request carries it, the language cookie the page's switcher sets,
+    /// `Accept-Language` (RFC 4647 lookup), the default.
+    public func choose(uiLocales: String?, cookie: String?, acceptLanguage: String?) -> MessageCatalog {
+        let available = Set(catalogs.keys)
+        let tag = uiLocales.flatMap { LanguagePreference.lookup(LanguagePreference.ranges(uiLocales: $0), in: available) }
+            ?? cookie.flatMap { available.contains($0.lowercased()) ? $0.lowercased() : nil }
+            ?? acceptLanguage.flatMap { LanguagePreference.lookup(LanguagePreference.ranges(acceptLanguage: $0), in: available) }
+            ?? defaultLanguage
+        return catalogs[tag] ?? catalogs[defaultLanguage]!
+    }
+
+    /// The built-in languages alone, English by default (they are checked by the tests, so this
+    /// cannot fail in a released build).
+    public static let builtIn: Localisation = {
+        do { return try Localisation(directory: nil) } catch { fatalError("the built-in messages are broken: \(error)") }
+    }()
+
+    /// The default language's catalog.
+    public var fallback: MessageCatalog { catalogs[defaultLanguage]! }
+
+    static func messageFiles(in directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasSuffix(".messages"), !name.hasPrefix(".") { names.append(name) }
+        }
+        return names.sorted()
+    }
+}
