@@ -33,12 +33,12 @@ struct GrantsRevokeCommand: ParsableCommand {
     @Option(help: "With --subject: only the grants of this client id.") var client: String?
 
     func validate() throws {
+        if client != nil, subject == nil { throw ValidationError("--client is only for --subject S --client C") }
         switch (id, subject) {
         case (nil, nil): throw ValidationError("name a grant id, or --subject S")
         case (.some, .some): throw ValidationError("give a grant id or --subject, not both")
         default: break
         }
-        if client != nil, subject == nil { throw ValidationError("--client is only for --subject S --client C") }
         if let id { try OperatorArgument.checkGrantID(id) }
         try OperatorArgument.checkName(subject, option: "--subject")
         try OperatorArgument.checkName(client, option: "--client")
