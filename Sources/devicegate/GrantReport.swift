@@ -13,11 +13,17 @@ struct GrantReport {
     static func load(from store: any FlowStorage, subject: String?, client: String?, now: UnixTime) throws -> [GrantReport] {
         let families = try subject.map { name in try store.refreshFamilies(subject: name).filter { $0.subject == name } }
             ?? store.everyRefreshFamily()
+        // Each subject's revocation marker, read once per subject.
         var markers: [String: UnixTime?] = [:]
+        func marker(_ subject: String) throws -> UnixTime? {
+            if let known = markers[subject] { return known }
+            let read = try store.subjectRevokedAt(subject)
+            markers[subject] = .some(read)
+            return read
+        }
         var reports: [GrantReport] = []
         for family in families where client == nil || family.clientID == client {
-            if markers[family.subject] == nil { markers[family.subject] = .some(try store.subjectRevokedAt(family.subject)) }
-            reports.append(GrantReport(family: family, state: GrantState(of: family, at: now, subjectRevokedAt: markers[family.subject]!)))
+            reports.append(GrantReport(family: family, state: GrantState(of: family, at: now, subjectRevokedAt: try marker(family.subject))))
         }
         return reports.sorted { ($0.family.createdAt, $0.family.id) > ($1.family.createdAt, $1.family.id) }
     }

@@ -61,10 +61,12 @@ final class GrantRevoker {
             .filter { $0.subject == subject && (client == nil || $0.clientID == client) }
             .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         var already: [String] = []
+        var revokedNow = 0
         for family in families {
             switch try service.revokeGrant(id: family.id, subject: subject, now: now) {
             case .revoked(let revoked):
                 audit(revoked)
+                revokedNow += 1
                 outcome.lines.append("revoked grant \(revoked.id) (client \(TextTable.cell(revoked.clientID))) and its \(liveAccessTokens(revoked)) live access token(s)")
             case .alreadyRevoked(let family):
                 already.append(family.id)
@@ -75,7 +77,7 @@ final class GrantRevoker {
         }
         if !already.isEmpty { outcome.lines.append("already revoked: \(already.joined(separator: ", "))") }
         let scope = client.map { " of client \(TextTable.cell($0))" } ?? ""
-        outcome.lines.append("\(done.count) grant(s) of \(shown)\(scope) revoked now, \(already.count) already revoked")
+        outcome.lines.append("\(revokedNow) grant(s) of \(shown)\(scope) revoked now, \(already.count) already revoked")
         return outcome
     }
 
