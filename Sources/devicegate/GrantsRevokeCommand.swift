@@ -25,8 +25,6 @@ struct GrantsRevokeCommand: ParsableCommand {
         owner of state_dir.
         """)
 
-    static let nothingMatched = ExitCode(3)
-
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The grant id, as grants list prints it.") var id: String?
     @Option(help: "Revoke every grant of this subject.") var subject: String?
@@ -66,7 +64,7 @@ struct GrantsRevokeCommand: ParsableCommand {
         for line in outcome.lines { print(line) }
         if outcome.matched == 0 {
             printError("devicegate: no grant matched (grants list --all lists them)")
-            throw Self.nothingMatched
+            throw ExitCode.nothingMatched
         }
     }
 }

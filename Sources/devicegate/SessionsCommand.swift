@@ -90,7 +90,7 @@ struct SessionsRevokeCommand: ParsableCommand {
         }
         guard deleted > 0 else {
             printError("devicegate: no sessions of \(TextTable.cell(subject))")
-            throw GrantsRevokeCommand.nothingMatched
+            throw ExitCode.nothingMatched
         }
         recordAudit(telemetry, identity: identity, count: deleted, now: now)
         print("deleted \(deleted) session(s) of \(TextTable.cell(subject)): signed out everywhere")

@@ -29,3 +29,9 @@ enum SubjectRevocationMarker {
         throw ExitCode(1)
     }
 }
+
+extension ExitCode {
+    /// `grants revoke` and `sessions revoke`: nothing matched (no such grant, no grant or
+    /// session of the subject). Distinct from 1 (the store failed) and 2 (the configuration).
+    static let nothingMatched = ExitCode(3)
+}
