@@ -50,7 +50,8 @@ public protocol WebStateStorage: AnyObject {
     func saveSession(idHash: String, _ session: WebSession) throws
     func session(idHash: String) throws -> WebSession?
     func deleteSession(idHash: String) throws
-    /// Every session the store holds (expired ones until collected), with its id hash; only `subject`'s when one is
+    /// Every session the store holds (expired ones until collected; none a subject revocation
+    /// ended), with its id hash; only `subject`'s when one is
     /// given. Operator commands only (`devicegate sessions`): it may read every entry.
     func sessions(subject: String?) throws -> [(idHash: String, session: WebSession)]
 

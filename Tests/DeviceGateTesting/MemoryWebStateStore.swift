@@ -36,9 +36,13 @@ public final class MemoryWebStateStore: WebStateStorage, WebStateCollecting, @un
         lock.withLock { sessions[idHash] = nil }
     }
 
+    /// Leaves out sessions a subject revocation ended, as `session(idHash:)` does.
     public func sessions(subject: String?) throws -> [(idHash: String, session: WebSession)] {
-        lock.withLock {
-            sessions.filter { subject == nil || $0.value.subject == subject }.map { ($0.key, $0.value) }
+        try lock.withLock {
+            try sessions.filter { entry in
+                guard subject == nil || entry.value.subject == subject else { return false }
+                return try !(flows?.isRevoked(subject: entry.value.subject, at: entry.value.authTime) ?? false)
+            }.map { ($0.key, $0.value) }
         }
     }
 

@@ -115,5 +115,11 @@ import Testing
         #expect(Set(alices.map(\.idHash)) == Set(sessions.prefix(2).map(\.0)) && alices.allSatisfy { $0.session.subject == "alice" })
         #expect(try b.web.sessions(subject: "bob").map(\.session) == [sessions[2].1])
         #expect(try b.web.sessions(subject: "carol").isEmpty)
+
+        // A subject revoked after signing in (`users remove`, `grants revoke --subject`) has no
+        // sessions left to list, as `session(idHash:)` returns none of theirs.
+        try b.flows.revokeSubject("alice", at: start.adding(seconds: 1), keepUntil: start.adding(seconds: 7200))
+        #expect(try b.web.sessions(subject: "alice").isEmpty)
+        #expect(try b.web.sessions(subject: nil).map(\.idHash) == [sessions[2].0])
     }
 }
