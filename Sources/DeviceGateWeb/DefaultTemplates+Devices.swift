@@ -4,7 +4,7 @@
 ///   that kept no requester: nothing is shown), `asking_age`, `asking_network`,
 ///   `asking_address`, `asking_product`, `asking_urgent` (the networks differ).
 /// - `devices`: "Your devices" (`/device/connected`). Values: `grants` (each `client_name`,
-///   `scopes` with `description`, `approved_at`, `last_used`, `from_address`, `product`,
+///   `scopes` with `description`, `approved_at`, `last_used`, `from_address`, `product` (empty when the device sent none),
 ///   `grant_id`), `notice`, `error`, `action`, `csrf_token`, `signed_in_as`; without
 ///   `signed_in_as` the sign-in form (`username`) instead of the list.
 extension DefaultTemplates {
@@ -44,7 +44,7 @@ extension DefaultTemplates {
         <dl class="facts">
           <dt>{{t.devices_approved}}</dt><dd>{{approved_at}}</dd>
           <dt>{{t.devices_last_used}}</dt><dd>{{last_used}}</dd>
-          <dt>{{t.devices_from}}</dt><dd><span class="address">{{from_address}}</span>{{#product}} <span class="product">{{product}}</span>{{/product}}</dd>
+          <dt>{{t.devices_from}}</dt><dd><span class="address">{{from_address}}</span> <span class="product">{{product}}</span></dd>
         </dl>
         <form method="post" action="{{action}}">
           <input type="hidden" name="csrf_token" value="{{csrf_token}}">

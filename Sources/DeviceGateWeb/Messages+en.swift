@@ -22,7 +22,6 @@ extension BuiltInMessages {
     devices_on_date = on {date}
     devices_link = Your devices
     devices_title = Your devices
-    devices_page_title = Your devices
     devices_lead = These devices and apps can use your account. Disconnect any you do not use or do not know.
     devices_none = No devices are connected to your account.
     devices_approved = Approved

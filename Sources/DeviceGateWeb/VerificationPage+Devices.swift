@@ -45,7 +45,7 @@ extension VerificationPage {
             return devicesSignInPage(status, visitor, error: error)
         }
         let messages = visitor.messages
-        var values: [String: Any] = ["title": messages.text("devices_page_title"), "action": path.connected]
+        var values: [String: Any] = ["title": messages.text("devices_title"), "action": path.connected]
         if let notice { values["notice"] = notice }
         if let error { values["error"] = error }
         values["grants"] = try service.grants(subject: subject, now: now).map { grantValues($0, messages, now: now) }
@@ -56,7 +56,7 @@ extension VerificationPage {
     func devicesSignInPage(_ status: Int, _ visitor: Visitor, error: String? = nil, username: String = "") -> HTTPResponse {
         var anonymous = visitor
         anonymous.subject = nil
-        var values: [String: Any] = ["title": visitor.messages.text("devices_page_title"), "action": path.connected, "username": username]
+        var values: [String: Any] = ["title": visitor.messages.text("devices_title"), "action": path.connected, "username": username]
         if let error { values["error"] = error }
         return page(status, "devices", anonymous, values)
     }

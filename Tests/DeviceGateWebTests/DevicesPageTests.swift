@@ -2,7 +2,7 @@ import DeviceFlow
 import DeviceGateConfig
 import DeviceGateHTTP
 import DeviceGateTesting
-import DeviceGateWeb
+@testable import DeviceGateWeb
 import Observability
 import Testing
 
@@ -22,10 +22,12 @@ import Testing
     /// A flow of `client` started from `address` with `userAgent`, approved by `user` on the
     /// page and redeemed: the token response's fields.
     @discardableResult
-    static func connect(_ f: WebFixture, client: String = "tv", user: String = "alice", password: String = WebFixture.alicePassword,
-                        from address: String = "198.51.100.7", userAgent: String? = "SmartTV/2.1") throws -> (access: String, refresh: String) {
+    static func connect(_ f: WebFixture, client: String = "tv", scope: String? = nil, user: String = "alice",
+                        password: String = WebFixture.alicePassword, from address: String = "198.51.100.7",
+                        userAgent: String? = "SmartTV/2.1") throws -> (access: String, refresh: String) {
+        let body = "client_id=\(client)" + (scope.map { "&scope=" + $0.formEncoded } ?? "")
         let response = f.app.handle(HTTPRequest(method: "POST", path: "/application/o/device/", contentType: "application/x-www-form-urlencoded",
-                                                userAgent: userAgent, remoteAddress: address, body: Array("client_id=\(client)".utf8)))
+                                                userAgent: userAgent, remoteAddress: address, body: Array(body.utf8)))
         let device = try #require(jsonField(response.bodyText, "device_code")), code = try #require(jsonField(response.bodyText, "user_code"))
         let browser = Browser(f, address: "203.0.113.50")
         browser.signIn(user, password, code: code)
@@ -216,5 +218,40 @@ import Testing
             #expect(answer.status == 405 && answer.header("Allow") == "GET, HEAD, POST")
         }
         #expect(browser.send("HEAD", "/device/connected").status == 200)
+    }
+
+    /// Any number of grants, each with any number of scopes, has the shape of one grant with
+    /// one scope: the shape the fuzzer and the hostile-page tests accept.
+    @Test func manyGrantsHaveTheShapeOfOne() throws {
+        let one = try Self.fixture()
+        try Self.connect(one)
+        let many = try Self.fixture()
+        try Self.connect(many, scope: "openid profile email", userAgent: nil)
+        many.clock.advance(seconds: 1)
+        try Self.connect(many, client: "other-tv")
+        many.clock.advance(seconds: 1)
+        try Self.connect(many, scope: "openid email")
+        let page = { (f: WebFixture) in StrictHTML.shape(try StrictHTML.tokens(Self.signedIn(f).last?.bodyText ?? "")) }
+        #expect(try page(many) == page(one))
+        let templates = try PageTemplates(directory: nil)
+        let shapes = PageShapes.all(pages: [("devices", DefaultTemplates.textWithPartials("devices"))], render: templates.render)
+        #expect(shapes.contains(try page(many)))
+    }
+
+    /// A hostile client name, scope description and device User-Agent change nothing in the
+    /// list's structure.
+    @Test(arguments: Hostile.values)
+    func hostileValuesKeepTheListsStructure(_ value: String) throws {
+        func page(_ value: String) throws -> [String] {
+            let f = try Self.fixture { config in
+                config.clients[0].displayName = value
+                config.web.scopeDescriptions["openid"] = value
+            }
+            try Self.connect(f, userAgent: "x'&`/1" + value)
+            let page = Self.signedIn(f).last
+            try #require(page?.status == 200)
+            return StrictHTML.shape(try StrictHTML.tokens(page?.bodyText ?? ""))
+        }
+        #expect(try page(value) == page("Benign TV"))
     }
 }
