@@ -18,7 +18,7 @@ extension GrantIndex {
     /// Compacts every index file of `dir` (one shard) under its lock, taken without waiting (a
     /// holder is appending: `busy`, tried again next pass). An entry is dropped when its family
     /// file is gone, or when the entry's expiry has passed and the family's own has too (or it
-    /// no longer reads). A file left with no entries is removed, then its lock file. Lock files
+    /// no longer reads); torn lines and duplicates go too. A file left with no entries is removed, then its lock file. Lock files
     /// whose index is gone and temp files a crash left are removed too.
     func compact(shard dir: String, now: UnixTime, familyPath: (String) -> String) -> Compaction {
         var report = Compaction()
@@ -45,9 +45,10 @@ extension GrantIndex {
                     try? Sys.unlink(entriesPath)
                     if bytes != nil { report.removedFiles += 1 }
                     try? Sys.unlink(lock)
-                } else if kept.count < entries.count || bytes.map({ $0.last != 0x0A }) ?? false {
+                } else {
+                    // Rewritten when anything goes: an entry, a torn line, a duplicate.
                     let text = kept.flatMap { RecordCoding.encodeIndex(flowID: $0.familyID, expiresAt: $0.expiresAt) }
-                    try? Sys.atomicWrite(directory: dir, name: key, text)
+                    if text != bytes { try? Sys.atomicWrite(directory: dir, name: key, text) }
                 }
             }
             if done == nil { report.busy += 1 }
