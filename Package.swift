@@ -131,6 +131,8 @@ let package = Package(
         .testTarget(name: "StorageConformanceTests", dependencies: ["DeviceFlow", "DirectoryStorage", "PostgresStorage", "DeviceGateTesting"]),
         .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "DeviceFlow", "DeviceGateTesting"]),
         .testTarget(name: "DeviceGateLoginTests", dependencies: ["DeviceGateLogin"]),
+        // The devicegate command's own decisions (who ran an operator command).
+        .testTarget(name: "DeviceGateCommandTests", dependencies: ["devicegate"]),
         .testTarget(name: "FuzzTests", dependencies: ["DeviceGateFuzzing", "DeviceFlow", "DeviceGateHTTP", "DeviceGateTesting", "FastCGIServer"]),
     ]
 )

@@ -54,7 +54,7 @@ final class GrantRevoker {
         if client == nil {
             try flows.revokeSubject(subject, at: now, keepUntil: SubjectRevocationMarker.keepUntil(config, now: now))
             telemetry.record(AuditEvent(.tokenRevoked, time: now, address: "local", user: subject,
-                                        details: [("reason", "operator_revoked_subject"), ("command", "grants revoke")] + identity.auditDetails))
+                                        details: [("reason", "operator_revoked_subject")] + identity.auditDetails(command: "grants revoke")))
             outcome.lines.append("revoked every access token, refresh token and session of \(shown) issued before now")
         }
         let families = try flows.refreshFamilies(subject: subject)
@@ -83,12 +83,12 @@ final class GrantRevoker {
 
     private func liveAccessTokens(_ family: RefreshFamily) -> Int { family.accessTokens.filter { $0.expiresAt > now }.count }
 
-    /// One `token.revoked` line per grant: who (operator, run_as), what (grant id, subject, client).
+    /// One `token.revoked` line per grant: who (`OperatorIdentity`), what (grant id, subject, client).
     private func audit(_ family: RefreshFamily) {
         done.append(family.id)
         telemetry.record(AuditEvent(.tokenRevoked, time: now, address: "local", user: family.subject, clientID: family.clientID,
                                     scope: "\(family.scope)",
-                                    details: [("reason", "operator_revoked"), ("command", "grants revoke"), ("grant", family.id),
-                                              ("access_tokens", "\(liveAccessTokens(family))")] + identity.auditDetails))
+                                    details: [("reason", "operator_revoked"), ("grant", family.id), ("access_tokens", "\(liveAccessTokens(family))")]
+                                        + identity.auditDetails(command: "grants revoke")))
     }
 }

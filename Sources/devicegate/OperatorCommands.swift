@@ -99,11 +99,11 @@ private func decide(_ options: ConfigOptions, userCode: String, verb: String, su
     }
     switch result {
     case .success(let record):
-        // The person at the keyboard, and the subject the tokens will name (approve only).
-        var details = [("via", "cli"), ("operator", commandUser())]
-        if let subject { details.append(("subject", subject)) }
+        // Who decided (OperatorIdentity), and the subject the tokens will name (approve only).
+        let identity = OperatorIdentity.current()
+        let details = identity.auditDetails(command: subject != nil ? "approve" : "deny") + (subject.map { [("subject", $0)] } ?? [])
         telemetry.record(AuditEvent(subject != nil ? .flowApproved : .flowDenied, time: SystemClock().now(), address: "local",
-                                    user: subject ?? commandUser(), clientID: record.clientID, flowID: record.id,
+                                    user: subject ?? identity.operatorAccount, clientID: record.clientID, flowID: record.id,
                                     scope: "\(record.scope)", details: details))
         print("\(verb) \(config.userCode.display(config.userCode.normalize(userCode) ?? userCode)) for client \(record.clientID) (scope: \(record.scope))")
     case .failure(let refusal):

@@ -2,66 +2,56 @@
 import Glibc
 #endif
 
-/// Who ran an operator command, as the audit log names them (`operator`, and `run_as` beside it).
+/// Who ran an operator command, as the audit log names them: `operator`, `claimed_operator`
+/// and `run_as`, recorded by every command that revokes or decides (`grants revoke`,
+/// `sessions revoke`, `users remove`, `approve`, `deny`) through `auditDetails`.
 ///
-/// The operator is the account sudo says invoked the command (`SUDO_USER`, as `sudo -u devicegate
-/// devicegate grants revoke …` leaves it), else the account of the effective uid (getpwuid_r).
-/// No other environment variable counts: `USER` and `LOGNAME` are whatever the caller set.
-/// `SUDO_USER` is believed only when it names an existing account and agrees with `SUDO_UID`
-/// when sudo set that too; since anyone can set it, the effective account is always recorded as
-/// well (`run_as`), and that one the kernel vouches for.
+/// - `operator` is the account of the audit login uid (`/proc/self/loginuid`): pam_loginuid
+///   sets it at login, sudo and su keep it, and an unprivileged process cannot change it
+///   (only CAP_AUDIT_CONTROL can). When it is unset (4294967295: no PAM login, as in
+///   containers and CI) the operator is the account of the effective uid instead.
+/// - `claimed_operator` is `SUDO_USER` when it names an existing account (and agrees with
+///   `SUDO_UID` when that is set). Anyone who may run the command can set it
+///   (`sudo -u devicegate env SUDO_USER=alice …`), so it is only ever a claim beside the operator.
+/// - `run_as` is the account of the effective uid, which the kernel vouches for.
+///
+/// No other variable counts: `USER` and `LOGNAME` are whatever the caller set. An account the
+/// password database does not know is named `uid N`.
 struct OperatorIdentity: Equatable {
     /// The audit log's `operator`.
-    let name: String
+    let operatorAccount: String
+    /// The audit log's `claimed_operator`, when sudo's variables name an account.
+    let claimedOperator: String?
     /// The account the command runs as: the audit log's `run_as`.
-    let effectiveAccount: String
+    let runAs: String
 
-    /// The identity of this process.
-    static func current() -> OperatorIdentity {
-        let env = environment()
-        let sudoUser = env["SUDO_USER"]
-        let effective = accountName(uid: geteuid()) ?? "uid \(geteuid())"
-        return OperatorIdentity(sudoUser: sudoUser, sudoUID: env["SUDO_UID"],
-                                uidOfSudoUser: sudoUser.flatMap(uid(ofAccount:)), effectiveAccount: effective)
-    }
+    /// The value of `/proc/self/loginuid` that means "never set" (`(uid_t)-1`).
+    static let unsetLoginUID: uid_t = 4_294_967_295
 
-    /// The decision, given what the environment and the password database say.
-    init(sudoUser: String?, sudoUID: String?, uidOfSudoUser: uid_t?, effectiveAccount: String) {
-        self.effectiveAccount = effectiveAccount
-        if let sudoUser, !sudoUser.isEmpty, let uid = uidOfSudoUser, sudoUID.map({ UInt32($0) == uid }) ?? true {
-            name = sudoUser
+    /// The decision, from the login uid (nil or `unsetLoginUID` when there is none), the
+    /// effective uid, the environment and the password database.
+    init(loginUID: uid_t?, effectiveUID: uid_t, environment: [String: String], accounts: AccountDirectory) {
+        func name(_ uid: uid_t) -> String { accounts.name(uid) ?? "uid \(uid)" }
+        runAs = name(effectiveUID)
+        if let loginUID, loginUID != Self.unsetLoginUID {
+            operatorAccount = name(loginUID)
         } else {
-            name = effectiveAccount
+            operatorAccount = runAs
         }
+        claimedOperator = Self.claim(environment, accounts: accounts)
     }
 
-    /// The audit details every operator revocation carries.
-    var auditDetails: [(String, String)] { [("via", "cli"), ("operator", name), ("run_as", effectiveAccount)] }
-
-    private static func accountName(uid: uid_t) -> String? {
-        account { entry, buffer, size, result in getpwuid_r(uid, &entry, buffer, size, &result) }?.name
+    /// `SUDO_USER`, when it names an account whose uid is `SUDO_UID` (if sudo set that too).
+    private static func claim(_ environment: [String: String], accounts: AccountDirectory) -> String? {
+        guard let user = environment["SUDO_USER"], !user.isEmpty, let uid = accounts.uid(user) else { return nil }
+        if let claimedUID = environment["SUDO_UID"], UInt32(claimedUID) != uid { return nil }
+        return user
     }
 
-    private static func uid(ofAccount name: String) -> uid_t? {
-        account { entry, buffer, size, result in getpwnam_r(name, &entry, buffer, size, &result) }?.uid
-    }
-
-    /// One reentrant passwd lookup (getpwuid_r, getpwnam_r), its buffer grown on ERANGE; nil
-    /// when there is no such account or the database cannot be read.
-    private static func account(
-        _ lookup: (inout passwd, UnsafeMutablePointer<CChar>, Int, inout UnsafeMutablePointer<passwd>?) -> Int32
-    ) -> (name: String, uid: uid_t)? {
-        var size = max(1024, Int(sysconf(Int32(_SC_GETPW_R_SIZE_MAX))))
-        while size <= 1 << 20 {
-            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
-            defer { buffer.deallocate() }
-            var entry = passwd()
-            var result: UnsafeMutablePointer<passwd>?
-            let status = lookup(&entry, buffer, size, &result)
-            if status == ERANGE { size *= 2; continue }
-            guard status == 0, result != nil, let name = entry.pw_name else { return nil }
-            return (String(cString: name), entry.pw_uid)
-        }
-        return nil
+    /// The audit details every revoking or deciding command records, in this order: the
+    /// command (`grants revoke`, `approve`, …), `via: cli`, then who ran it.
+    func auditDetails(command: String) -> [(String, String)] {
+        [("command", command), ("via", "cli"), ("operator", operatorAccount)]
+            + (claimedOperator.map { [("claimed_operator", $0)] } ?? []) + [("run_as", runAs)]
     }
 }

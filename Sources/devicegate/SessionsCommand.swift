@@ -99,7 +99,7 @@ struct SessionsRevokeCommand: ParsableCommand {
     private func recordAudit(_ telemetry: Telemetry, identity: OperatorIdentity, count: Int, now: UnixTime) {
         guard count > 0 else { return }
         telemetry.record(AuditEvent(.tokenRevoked, time: now, address: "local", user: subject,
-                                    details: [("reason", "operator_revoked_sessions"), ("command", "sessions revoke"),
-                                              ("sessions", "\(count)")] + identity.auditDetails))
+                                    details: [("reason", "operator_revoked_sessions"), ("sessions", "\(count)")]
+                                        + identity.auditDetails(command: "sessions revoke")))
     }
 }

@@ -149,7 +149,3 @@ func makeTelemetry(_ config: DeviceGateConfiguration, storage: OpenedStorage, lo
     telemetry.shareUnknownCredentials(storage.application.unknownCodeTables)
     return telemetry
 }
-
-/// The user running a command, for the audit log (`sudo devicegate approve` names the sudoer):
-/// `OperatorIdentity`'s operator.
-func commandUser() -> String { OperatorIdentity.current().name }

@@ -63,7 +63,7 @@ struct UsersRemoveCommand: ParsableCommand {
             try storage.application.flows.revokeSubject(name, at: now, keepUntil: SubjectRevocationMarker.keepUntil(config, now: now))
             let telemetry = try makeTelemetry(config, storage: storage, logger: makeLogger("devicegate", level: config.server.logLevel))
             telemetry.record(AuditEvent(.tokenRevoked, time: now, address: "local", user: name,
-                                        details: [("reason", "user_removed"), ("via", "cli"), ("operator", commandUser())]))
+                                        details: [("reason", "user_removed")] + OperatorIdentity.current().auditDetails(command: "users remove")))
         } catch let error as ExitCode {
             throw error
         } catch {

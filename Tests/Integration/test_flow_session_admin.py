@@ -1,5 +1,6 @@
 """The operator's ``flows list`` and ``sessions list|revoke`` (issue 14, item 4), and who the
-audit log names as the operator, through the built binary against the shared stack."""
+audit log names as the operator (the login uid's account, ``SUDO_USER`` only as a claim),
+through the built binary against the shared stack."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 import pwd
 import re
 import subprocess
+
+import pytest
 
 from harness import DEVICEGATE_BIN, assert_oauth_json, sha256_hex
 from test_grant_admin import NOTHING_MATCHED, RFC3339, audit, cli, hosts, listed, operator_env, refresh
@@ -83,31 +86,141 @@ def test_sessions_list_and_revoke_sign_the_person_out(stack):
     assert_oauth_json(refresh(stack, t), 200)
     again = cli(stack, "sessions", "revoke", "--subject", "pia")
     assert again.returncode == NOTHING_MATCHED and "no sessions of pia" in again.stderr, (again.returncode, again.stderr)
-    me = pwd.getpwuid(os.geteuid()).pw_name
     lines = [e for e in audit(stack) if e.get("event") == "token.revoked" and e.get("user") == "pia"]
     assert [(e["reason"], e["sessions"], e["operator"], e["command"]) for e in lines] == [
-        ("operator_revoked_sessions", str(len(rows)), me, "sessions revoke")], lines
+        ("operator_revoked_sessions", str(len(rows)), expected_operator(), "sessions revoke")], lines
 
 
-def test_the_operator_is_sudos_user_or_the_effective_account_never_USER(stack):
-    """``SUDO_USER`` counts when it names an account (and agrees with ``SUDO_UID``); otherwise,
-    and whatever USER or LOGNAME say, the operator is the effective uid's account."""
-    me = pwd.getpwuid(os.geteuid()).pw_name
-    other = next(p for p in pwd.getpwall() if p.pw_uid != os.geteuid())
+UNSET_LOGIN_UID = 4294967295
+WHO = ("via", "operator", "claimed_operator", "run_as")
+
+
+def login_uid() -> int:
+    """This process's audit login uid (``UNSET_LOGIN_UID`` without a PAM login, as in CI)."""
+    try:
+        return int(open("/proc/self/loginuid").read())
+    except (OSError, ValueError):
+        return UNSET_LOGIN_UID
+
+
+def account(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def expected_operator() -> str:
+    """Who the audit log must name for a command this process runs: its login account, else
+    (no login, as in CI) its effective account."""
+    return account(login_uid() if login_uid() != UNSET_LOGIN_UID else os.geteuid())
+
+
+def setting_login_uid(uid: int):
+    """A ``preexec_fn`` giving the child the login uid ``uid``; raises (in the parent) where
+    that needs a capability the runner lacks (CAP_AUDIT_CONTROL)."""
+    def preexec():
+        with open("/proc/self/loginuid", "w") as f:
+            f.write(str(uid))
+    return preexec
+
+
+def login_uid_settable(uid: int) -> bool:
+    try:
+        out = subprocess.run(["cat", "/proc/self/loginuid"], capture_output=True, text=True, timeout=10,
+                             preexec_fn=setting_login_uid(uid))
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == str(uid)
+
+
+def revoke_a_grant(stack, env: dict, preexec=None) -> dict:
+    """``grants revoke ID`` of a fresh grant of uma, run with ``env`` (and ``preexec``); its audit line."""
+    stack.grant("openid offline_access", subject="uma")
+    grant_id = next(r["id"] for r in listed(stack, "grants", "list", "--subject", "uma"))
+    out = subprocess.run([DEVICEGATE_BIN, "grants", "revoke", grant_id, "-c", str(hosts(stack)[0].config)],
+                         capture_output=True, text=True, timeout=30, env=env, stdin=subprocess.DEVNULL, preexec_fn=preexec)
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    line = [e for e in audit(stack) if e.get("grant") == grant_id]
+    assert len(line) == 1, line
+    assert line[0]["user"] == "uma" and line[0]["client_id"] == "demo-tv" and line[0]["command"] == "grants revoke", line[0]
+    return line[0]
+
+
+def others(n: int) -> list[pwd.struct_passwd]:
+    """``n`` accounts that are neither the effective nor the login account."""
+    mine = {os.geteuid(), login_uid()}
+    found = [p for p in pwd.getpwall() if p.pw_uid not in mine and p.pw_uid != UNSET_LOGIN_UID][:n]
+    assert len(found) == n, "the test needs more accounts in /etc/passwd"
+    return found
+
+
+def test_a_forged_SUDO_USER_is_only_a_claim_and_USER_never_counts(stack):
+    """``sudo -u devicegate env SUDO_USER=alice devicegate grants revoke …`` must not log alice as
+    the operator: the operator is the login uid's account (the effective one without a login);
+    a ``SUDO_USER`` naming an account (and agreeing with ``SUDO_UID``) is ``claimed_operator``."""
+    me, operator = account(os.geteuid()), expected_operator()
+    [other] = others(1)
     cases = [
         (operator_env(SUDO_USER=other.pw_name, SUDO_UID=str(other.pw_uid)), other.pw_name),
         (operator_env(SUDO_USER=other.pw_name), other.pw_name),
-        (operator_env(SUDO_USER=other.pw_name, SUDO_UID=str(other.pw_uid + 1)), me),
-        (operator_env(SUDO_USER="no-such-account-here"), me),
-        (operator_env(USER="mallory", LOGNAME="mallory"), me),
+        (operator_env(SUDO_USER=other.pw_name, SUDO_UID=str(other.pw_uid + 1)), None),
+        (operator_env(SUDO_USER="no-such-account-here"), None),
+        (operator_env(USER="mallory", LOGNAME="mallory"), None),
+        (operator_env(), None),
     ]
-    for env, expected in cases:
-        stack.grant("openid offline_access", subject="uma")
-        grant_id = next(r["id"] for r in listed(stack, "grants", "list", "--subject", "uma"))
-        out = cli(stack, "grants", "revoke", grant_id, env=env)
-        assert out.returncode == 0, (out.stdout, out.stderr)
-        line = [e for e in audit(stack) if e.get("grant") == grant_id]
-        assert len(line) == 1, line
-        assert (line[0]["operator"], line[0]["run_as"]) == (expected, me), (env.get("SUDO_USER"), line[0])
-        assert line[0]["user"] == "uma" and line[0]["client_id"] == "demo-tv", line[0]
-        assert not re.search(r"mallory", json.dumps(line[0]))
+    for env, claimed in cases:
+        line = revoke_a_grant(stack, env)
+        assert (line["operator"], line.get("claimed_operator"), line["run_as"]) == (operator, claimed, me), (env.get("SUDO_USER"), line)
+        assert ("claimed_operator" in line) == (claimed is not None), line
+        assert not re.search(r"mallory|no-such-account", json.dumps(line)), line
+
+
+def test_an_unset_login_uid_falls_back_to_the_effective_account(stack):
+    me = account(os.geteuid())
+    preexec = None
+    if login_uid() != UNSET_LOGIN_UID:
+        if not login_uid_settable(UNSET_LOGIN_UID):
+            pytest.skip("this runner has a login uid and cannot unset it for a child (CAP_AUDIT_CONTROL)")
+        preexec = setting_login_uid(UNSET_LOGIN_UID)
+    [other] = others(1)
+    line = revoke_a_grant(stack, operator_env(SUDO_USER=other.pw_name), preexec)
+    assert (line["operator"], line["claimed_operator"], line["run_as"]) == (me, other.pw_name, me), line
+
+
+def test_a_set_login_uid_names_the_operator_whatever_sudo_variables_say(stack):
+    """What ``ssh bob@host; sudo -u devicegate env SUDO_USER=alice devicegate …`` leaves: login
+    uid bob (pam_loginuid), effective uid the service account, SUDO_USER forged."""
+    login, claimed = others(2)
+    if not login_uid_settable(login.pw_uid):
+        pytest.skip("setting a child's login uid needs CAP_AUDIT_CONTROL; the unit table covers it")
+    me = account(os.geteuid())
+    line = revoke_a_grant(stack, operator_env(SUDO_USER=claimed.pw_name, SUDO_UID=str(claimed.pw_uid)),
+                          setting_login_uid(login.pw_uid))
+    assert (line["operator"], line["claimed_operator"], line["run_as"]) == (login.pw_name, claimed.pw_name, me), line
+
+
+def test_every_revoking_or_deciding_command_records_who_ran_it_alike(stack):
+    """approve, deny, grants revoke, sessions revoke and users remove, each run with a forged
+    SUDO_USER, write the same who-fields: the forged name only as claimed_operator."""
+    me, operator = account(os.geteuid()), expected_operator()
+    [other] = others(1)
+    forged = operator_env(SUDO_USER=other.pw_name, SUDO_UID=str(other.pw_uid))
+    password = "wes's long password"
+    add = subprocess.run([DEVICEGATE_BIN, "users", "add", "wes", "-c", str(hosts(stack)[0].config)], input=password + "\n",
+                         capture_output=True, text=True, timeout=30, env=operator_env())
+    assert add.returncode == 0, add.stderr
+    browser, _ = _sign_in_and_approve(stack, "wes", password, "openid offline_access")
+    assert _signed_in(stack, browser)
+    grant_id = next(r["id"] for r in listed(stack, "grants", "list", "--subject", "wes"))
+    approved, denied = new_flow(stack, PRODUCT), new_flow(stack, PRODUCT)
+    before = len(audit(stack))
+    runs = [("approve", approved["user_code"], "--subject", "wes"), ("deny", denied["user_code"]),
+            ("grants", "revoke", grant_id), ("sessions", "revoke", "--subject", "wes"), ("users", "remove", "wes")]
+    for args in runs:
+        out = cli(stack, *args, env=forged)
+        assert out.returncode == 0, (args, out.stdout, out.stderr)
+    lines = [e for e in audit(stack)[before:] if e.get("via") == "cli"]
+    assert {e["command"] for e in lines} == {"approve", "deny", "grants revoke", "sessions revoke", "users remove"}, lines
+    for e in lines:
+        assert tuple(e.get(k) for k in WHO) == ("cli", operator, other.pw_name, me), e
