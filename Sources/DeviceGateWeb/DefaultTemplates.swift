@@ -130,7 +130,7 @@ public enum DefaultTemplates {
       <p>{{product_name}} · {{t.footer_tagline}}</p>
       <nav class="languages" aria-label="{{t.language_switcher}}"><ul>
       {{#languages}}
-        <li><a href="{{url}}" lang="{{tag}}" hreflang="{{tag}}" dir="{{dir}}"{{#current}} aria-current="true"{{/current}}>{{name}}</a></li>
+        <li><a href="{{url}}" lang="{{tag}}" hreflang="{{tag}}" dir="{{dir}}" aria-current="{{current}}">{{name}}</a></li>
       {{/languages}}
       </ul></nav>
     </footer>
