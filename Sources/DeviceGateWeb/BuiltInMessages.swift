@@ -4,5 +4,8 @@
 public enum BuiltInMessages {
     public static let all: [(tag: String, text: String)] = [
         ("en", en),
+        ("nl", nl),
+        ("ja", ja),
+        ("ar", ar),
     ]
 }
