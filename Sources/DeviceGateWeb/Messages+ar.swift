@@ -135,7 +135,7 @@ extension BuiltInMessages {
     authorize_unreadable = تعذّرت قراءة طلب تسجيل الدخول. عُد إلى التطبيق وحاوِل مرة أخرى.
     authorize_unknown_application = تطبيق غير معروف.
     authorize_client_repeated = يذكر الطلب تطبيقه أكثر من مرة.
-    authorize_client_missing = لا يذكر الطلب التطبيق الذي يطلب (client_id مفقود).
+    authorize_client_missing = لا يحدّد الطلب التطبيق الذي أرسله (client_id مفقود).
     authorize_client_unknown = التطبيق الذي أرسلك إلى هنا غير مسجَّل في هذه الخدمة.
     authorize_redirect_repeated = يذكر الطلب عنوان العودة أكثر من مرة.
     authorize_redirect_missing = لا يذكر الطلب إلى أين تعود (redirect_uri مفقود).
