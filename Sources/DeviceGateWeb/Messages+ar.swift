@@ -45,7 +45,7 @@ extension BuiltInMessages {
     consent_code_hint = يجب أن يطابق هذا الرمزُ الرمزَ الظاهر على جهازك.
     consent_abilities = سيتمكّن من
     consent_no_scopes = الاتصال بحسابك، دون أي أذونات إضافية
-    consent_warning_strong = لا توافق إلا إذا كنت أنت من بدأ هذا الطلب
+    consent_warning_strong = لا توافق إلا إذا بدأت هذا الطلب بنفسك
     consent_warning = {warning_strong}، على جهاز موجود أمامك الآن.
     consent_warning_more = إذا أرسل إليك أحدٌ هذا الرمز أو رابطًا إلى هذه الصفحة، أو لم تكن متأكدًا من مصدره، فاختر «رفض».
     consent_approve = موافقة
@@ -69,7 +69,7 @@ extension BuiltInMessages {
     done_another = ربط جهاز آخر
 
     # A decision that could not be applied.
-    error_failed_heading = تعذّر ذلك
+    error_failed_heading = تعذّر إتمام العملية
     error_bad_request_title = طلب غير صالح
     decision_choose = اختر «موافقة» أو «رفض».
     decision_code_invalid = رمز الجهاز مفقود أو غير صالح.
@@ -88,11 +88,11 @@ extension BuiltInMessages {
     decision_denied_text = سبق رفض هذا الطلب، لذا لم يتغيّر شيء. ابدأ من جديد على جهازك إذا كان ذلك خطأً.
     decision_other_flow_title = أدخل الرمز مرة أخرى
     decision_other_flow_heading = هذه الصفحة قديمة
-    decision_other_flow_text = لم يتغيّر شيء. انتهى الطلب الذي كانت تعرضه هذه الصفحة، وقد يكون رمزه الآن لجهاز آخر. أدخل الرمز الظاهر على جهازك مرة أخرى لترى ما يطلبه.
+    decision_other_flow_text = لم يتغيّر شيء. انتهى الطلب الذي كانت تعرضه هذه الصفحة، وقد يكون رمزه الآن تابعًا لجهاز آخر. أدخل الرمز الظاهر على جهازك مرة أخرى لترى ما يطلبه.
 
     # Message pages: errors, limits, the server's own trouble.
     message_back = العودة إلى إدخال الرمز
-    error_unavailable_title = حاوِل لاحقًا
+    error_unavailable_title = حاوِل مرة أخرى لاحقًا
     error_unavailable_heading = حدث خطأ ما
     error_unavailable_text = تعذّر على الخادم إكمال هذه الخطوة. يُرجى المحاولة مرة أخرى بعد دقيقة.
     error_not_allowed_title = غير مسموح
@@ -128,7 +128,7 @@ extension BuiltInMessages {
     authorize_consent_lead = يطلب {client} تسجيل دخولك واستخدام حسابك.
     authorize_consent_return = بعد أن تختار، ستنتقل إلى {return_host}.
     authorize_no_scopes = معرفة أنك سجّلت الدخول، دون أي أذونات إضافية
-    authorize_warning_strong = لا توافق إلا إذا كنت أنت من يسجّل الدخول إلى {client}
+    authorize_warning_strong = لا توافق إلا إذا كنت تسجّل الدخول بنفسك إلى {client}
     authorize_warning = {warning_strong} وكنت تتوقع العودة إلى {return_host}.
     authorize_refused_title = رُفض طلب تسجيل الدخول
     authorize_refused_heading = لا يمكن استخدام طلب تسجيل الدخول هذا
