@@ -7,5 +7,8 @@ public enum BuiltInMessages {
         ("de", de),
         ("fr", fr),
         ("es", es),
+        ("nl", nl),
+        ("ja", ja),
+        ("ar", ar),
     ]
 }
