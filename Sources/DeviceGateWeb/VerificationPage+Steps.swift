@@ -60,7 +60,7 @@ extension VerificationPage {
         return page(200, "consent", visitor, [
             "title": "Allow access?", "client_name": clientName(record), "user_code": display, "scopes": scopes,
             "action": path.decision, "flow_binding": flowBinding(flowID: record.id, for: visitor),
-        ], extra: extra)
+        ].merging(whoIsAsking(record, visitor)) { own, _ in own }, extra: extra)
     }
 
     func signInPage(_ status: Int, visitor: Visitor, record: DeviceFlowRecord?, display: String?, username: String = "",

@@ -141,6 +141,8 @@ public final class VerificationPage: VerificationResponder {
             return page(405, "message", visitor, [
                 "title": "Not allowed", "heading": "That did not work", "text": "This page cannot be used that way.",
             ], extra: [("Allow", allow)])
+        case (.connected, _):
+            return try answerDevices(method: method, request, logger: logger)
         case (.authorization, _), (.authorizationPage, _), (.endSession, _):
             return try answerAuthorization(route, method: method, request, logger: logger)
         case (.trailingSlash, "GET"):
@@ -169,6 +171,8 @@ public final class VerificationPage: VerificationResponder {
         var csrfToken = ""
         /// The language the pages speak to this visitor (`Localisation.choose`).
         var messages: MessageCatalog = Localisation.builtIn.fallback
+        /// Where the browser is (REMOTE_ADDR): the consent page compares it with the device's.
+        var remoteAddress = ""
     }
 
     func identify(_ request: HTTPRequest, now: UnixTime) throws -> Visitor {
@@ -207,6 +211,7 @@ public final class VerificationPage: VerificationResponder {
         }
         visitor.csrfToken = csrfToken(for: visitor)
         visitor.messages = localisation.choose(uiLocales: nil, cookie: nil, acceptLanguage: request.acceptLanguage)
+        visitor.remoteAddress = request.remoteAddress
         return visitor
     }
 
@@ -245,6 +250,7 @@ public final class VerificationPage: VerificationResponder {
         if let logo = settings.logoURL { context["logo_url"] = logo }
         if let subject = visitor.subject {
             context["signed_in_as"] = subject
+            context["devices_url"] = path.connected
             if visitor.session != nil { context["signout_action"] = path.signOut }
         }
         for (key, value) in values { context[key] = value }
