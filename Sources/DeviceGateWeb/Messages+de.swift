@@ -117,7 +117,7 @@ extension BuiltInMessages {
     busy_text = Der Dienst prüft gerade sehr viele Passwörter, daher wurde Ihres nicht geprüft. Bitte warten Sie einige Sekunden und melden Sie sich erneut an.
     delegated_title = Nicht angemeldet
     delegated_heading = Sie sind nicht angemeldet
-    delegated_text = Dieser Dienst meldet Personen über seinen Webserver an, und mit dieser Anfrage ist kein angemeldeter Benutzer angekommen.
+    delegated_text = Dieser Dienst meldet Personen über seinen Webserver an, doch mit dieser Anfrage wurde kein angemeldeter Benutzer übermittelt.
     delegated_detail = Falls Sie der Betreiber sind: nginx muss diese location authentifizieren (auth_basic oder auth_request) und den Benutzer als fastcgi_param DEVICEGATE_REMOTE_USER übergeben (siehe nginx/devicegate-verification-basic.conf); REMOTE_USER wird ignoriert.
 
     # A web app's sign-in (the authorization code flow).
@@ -161,7 +161,7 @@ extension BuiltInMessages {
     signed_out_hint = Sie können diese Seite schließen.
 
     # Your devices and who is asking.
-    asking_heading = Wer fragt an
+    asking_heading = Wer anfragt
     asking_when = Angefragt
     asking_where = Herkunft
     asking_software = Gerätesoftware

@@ -67,7 +67,7 @@ extension BuiltInMessages {
     done_another = Conectar otro dispositivo
 
     # A decision that could not be applied.
-    error_failed_heading = No se ha podido completar
+    error_failed_heading = No ha funcionado
     error_bad_request_title = Solicitud incorrecta
     decision_choose = Elige «Permitir» o «Denegar».
     decision_code_invalid = Faltaba el código del dispositivo o no era válido.

@@ -117,8 +117,8 @@ extension BuiltInMessages {
     busy_title = Service occupé
     busy_heading = Trop de connexions en ce moment
     busy_text = Le service vérifie actuellement de nombreux mots de passe ; le vôtre n’a donc pas été vérifié. Veuillez patienter quelques secondes, puis vous reconnecter.
-    delegated_title = Aucune session
-    delegated_heading = Aucune session n’est ouverte
+    delegated_title = Aucune session ouverte
+    delegated_heading = Vous n’avez pas de session ouverte
     delegated_text = Ce service identifie les personnes par l’intermédiaire de son serveur web, et cette demande n’était associée à aucun utilisateur connecté.
     delegated_detail = Si vous êtes l’administrateur : nginx doit authentifier cette location (auth_basic ou auth_request) et transmettre l’utilisateur dans fastcgi_param DEVICEGATE_REMOTE_USER (voir nginx/devicegate-verification-basic.conf) ; REMOTE_USER est ignoré.
 
