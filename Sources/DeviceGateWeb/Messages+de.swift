@@ -117,7 +117,7 @@ extension BuiltInMessages {
     busy_text = Der Dienst prüft gerade sehr viele Passwörter, daher wurde Ihres nicht geprüft. Bitte warten Sie einige Sekunden und melden Sie sich erneut an.
     delegated_title = Nicht angemeldet
     delegated_heading = Sie sind nicht angemeldet
-    delegated_text = Dieser Dienst meldet Personen über seinen Webserver an, und mit dieser Anfrage ist kein angemeldeter Benutzer angekommen.
+    delegated_text = Dieser Dienst meldet Personen über seinen Webserver an, doch mit dieser Anfrage wurde kein angemeldeter Benutzer übermittelt.
     delegated_detail = Falls Sie der Betreiber sind: nginx muss diese location authentifizieren (auth_basic oder auth_request) und den Benutzer als fastcgi_param DEVICEGATE_REMOTE_USER übergeben (siehe nginx/devicegate-verification-basic.conf); REMOTE_USER wird ignoriert.
 
     # A web app's sign-in (the authorization code flow).
@@ -159,5 +159,38 @@ extension BuiltInMessages {
     signed_out_not_sent = Die Anwendung wollte Sie zu einer Adresse weiterleiten, die für sie nicht registriert ist, daher wurden Sie nicht dorthin weitergeleitet.
     signed_out_web_server = Eine Anmeldung beim Webserver selbst kann noch aktiv sein; schließen Sie den Browser, um sie zu beenden.
     signed_out_hint = Sie können diese Seite schließen.
+
+    # Your devices and who is asking.
+    asking_heading = Wer anfragt
+    asking_when = Angefragt
+    asking_where = Herkunft
+    asking_software = Gerätesoftware
+    asking_your_network = Ihr Netzwerk
+    asking_other_network = ein anderes Netzwerk
+    asking_urgent_title = Diese Anfrage kam aus einem anderen Netzwerk als Ihrem.
+    asking_urgent_text = Wenn sich das Gerät nicht vor Ihnen befindet, versucht möglicherweise jemand anderes, in Ihr Konto zu gelangen. Wählen Sie „Ablehnen“.
+    devices_ago_now = gerade eben
+    devices_ago_minute = vor 1 Minute
+    devices_ago_minutes = vor {minutes} Minuten
+    devices_ago_hour = vor 1 Stunde
+    devices_ago_hours = vor {hours} Stunden
+    devices_ago_day = vor 1 Tag
+    devices_ago_days = vor {days} Tagen
+    devices_on_date = am {date}
+    devices_link = Ihre Geräte
+    devices_title = Ihre Geräte
+    devices_lead = Diese Geräte und Apps können Ihr Konto verwenden. Trennen Sie alle, die Sie nicht verwenden oder nicht kennen.
+    devices_none = Mit Ihrem Konto sind keine Geräte verbunden.
+    devices_approved = Zugelassen
+    devices_last_used = Zuletzt verwendet
+    devices_not_yet = noch nicht
+    devices_from = Herkunft
+    devices_disconnect = Trennen
+    devices_disconnected = {client_name} ist getrennt und kann Ihr Konto nicht mehr verwenden.
+    devices_not_found = Dieses Gerät ist nicht mit Ihrem Konto verbunden. Möglicherweise wurde es bereits getrennt.
+    devices_sign_in_lead = Melden Sie sich an, um die mit Ihrem Konto verbundenen Geräte zu sehen.
+    devices_wrong_password = Benutzername oder Passwort ist falsch.
+    devices_connect_another = Gerät verbinden
+    devices_not_allowed = Diese Seite kann so nicht verwendet werden.
     """#
 }

@@ -67,7 +67,7 @@ extension BuiltInMessages {
     done_another = Conectar otro dispositivo
 
     # A decision that could not be applied.
-    error_failed_heading = No se ha podido completar
+    error_failed_heading = No ha funcionado
     error_bad_request_title = Solicitud incorrecta
     decision_choose = Elige «Permitir» o «Denegar».
     decision_code_invalid = Faltaba el código del dispositivo o no era válido.
@@ -160,5 +160,38 @@ extension BuiltInMessages {
     signed_out_not_sent = La aplicación ha pedido enviarte a una dirección que no está registrada para ella, así que no se te ha enviado allí.
     signed_out_web_server = Es posible que el inicio de sesión propio del servidor web siga activo; cierra el navegador para terminarlo.
     signed_out_hint = Ya puedes cerrar esta página.
+
+    # Your devices and who is asking.
+    asking_heading = Quién lo solicita
+    asking_when = Solicitado
+    asking_where = Origen
+    asking_software = Software del dispositivo
+    asking_your_network = tu red
+    asking_other_network = otra red
+    asking_urgent_title = Esta solicitud ha llegado desde una red distinta de la tuya.
+    asking_urgent_text = Si el dispositivo no está delante de ti, es posible que otra persona esté intentando entrar en tu cuenta. Elige «Denegar».
+    devices_ago_now = ahora mismo
+    devices_ago_minute = hace 1 minuto
+    devices_ago_minutes = hace {minutes} minutos
+    devices_ago_hour = hace 1 hora
+    devices_ago_hours = hace {hours} horas
+    devices_ago_day = hace 1 día
+    devices_ago_days = hace {days} días
+    devices_on_date = el {date}
+    devices_link = Tus dispositivos
+    devices_title = Tus dispositivos
+    devices_lead = Estos dispositivos y aplicaciones pueden usar tu cuenta. Desconecta los que no uses o no reconozcas.
+    devices_none = No hay ningún dispositivo conectado a tu cuenta.
+    devices_approved = Permitido
+    devices_last_used = Último uso
+    devices_not_yet = todavía no
+    devices_from = Origen
+    devices_disconnect = Desconectar
+    devices_disconnected = {client_name} se ha desconectado y ya no puede usar tu cuenta.
+    devices_not_found = Ese dispositivo no está conectado a tu cuenta. Es posible que ya se haya desconectado.
+    devices_sign_in_lead = Inicia sesión para ver los dispositivos conectados a tu cuenta.
+    devices_wrong_password = El nombre de usuario o la contraseña no son correctos.
+    devices_connect_another = Conectar un dispositivo
+    devices_not_allowed = Esta página no se puede usar de esa forma.
     """#
 }

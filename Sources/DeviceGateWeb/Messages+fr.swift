@@ -117,8 +117,8 @@ extension BuiltInMessages {
     busy_title = Service occupé
     busy_heading = Trop de connexions en ce moment
     busy_text = Le service vérifie actuellement de nombreux mots de passe ; le vôtre n’a donc pas été vérifié. Veuillez patienter quelques secondes, puis vous reconnecter.
-    delegated_title = Aucune session
-    delegated_heading = Aucune session n’est ouverte
+    delegated_title = Aucune session ouverte
+    delegated_heading = Vous n’avez pas de session ouverte
     delegated_text = Ce service identifie les personnes par l’intermédiaire de son serveur web, et cette demande n’était associée à aucun utilisateur connecté.
     delegated_detail = Si vous êtes l’administrateur : nginx doit authentifier cette location (auth_basic ou auth_request) et transmettre l’utilisateur dans fastcgi_param DEVICEGATE_REMOTE_USER (voir nginx/devicegate-verification-basic.conf) ; REMOTE_USER est ignoré.
 
@@ -161,5 +161,38 @@ extension BuiltInMessages {
     signed_out_not_sent = L’application a demandé à vous envoyer vers une adresse qui n’est pas enregistrée pour elle ; la redirection n’a donc pas eu lieu.
     signed_out_web_server = La connexion gérée par le serveur web lui-même peut encore être active ; fermez le navigateur pour y mettre fin.
     signed_out_hint = Vous pouvez fermer cette page.
+
+    # Your devices and who is asking.
+    asking_heading = Qui fait la demande
+    asking_when = Demande envoyée
+    asking_where = Provenance
+    asking_software = Logiciel de l’appareil
+    asking_your_network = votre réseau
+    asking_other_network = un autre réseau
+    asking_urgent_title = Cette demande provient d’un autre réseau que le vôtre.
+    asking_urgent_text = Si l’appareil n’est pas devant vous, quelqu’un d’autre essaie peut-être d’accéder à votre compte. Choisissez « Refuser ».
+    devices_ago_now = à l’instant
+    devices_ago_minute = il y a 1 minute
+    devices_ago_minutes = il y a {minutes} minutes
+    devices_ago_hour = il y a 1 heure
+    devices_ago_hours = il y a {hours} heures
+    devices_ago_day = il y a 1 jour
+    devices_ago_days = il y a {days} jours
+    devices_on_date = le {date}
+    devices_link = Vos appareils
+    devices_title = Vos appareils
+    devices_lead = Ces appareils et applications peuvent utiliser votre compte. Déconnectez ceux que vous n’utilisez pas ou que vous ne reconnaissez pas.
+    devices_none = Aucun appareil n’est connecté à votre compte.
+    devices_approved = Autorisé
+    devices_last_used = Dernière utilisation
+    devices_not_yet = pas encore
+    devices_from = Provenance
+    devices_disconnect = Déconnecter
+    devices_disconnected = {client_name} est déconnecté et ne peut plus utiliser votre compte.
+    devices_not_found = Cet appareil n’est pas connecté à votre compte. Il a peut-être déjà été déconnecté.
+    devices_sign_in_lead = Connectez-vous pour voir les appareils connectés à votre compte.
+    devices_wrong_password = Nom d’utilisateur ou mot de passe incorrect.
+    devices_connect_another = Connecter un appareil
+    devices_not_allowed = Cette page ne peut pas être utilisée de cette façon.
     """#
 }
