@@ -61,6 +61,9 @@ public enum VerificationRoute: Hashable, Sendable {
     case signOut
     /// `/device/style.css`: GET.
     case stylesheet
+    /// `/device/connected`: "Your devices" (GET lists the person's grants, POST disconnects one
+    /// or, before sign-in, signs in).
+    case connected
     /// `endpoints.authorization` (`/application/o/authorize/`): the authorization endpoint,
     /// RFC 6749 §3.1 and OIDC Core §3.1.2 (GET, POST). Validates the request, answers
     /// `prompt=none` itself, and sends the browser on to `.authorizationPage` when the person
@@ -86,6 +89,8 @@ public struct VerificationPaths: Sendable, Equatable {
     public let decision: String
     public let signOut: String
     public let stylesheet: String
+    /// "Your devices".
+    public let connected: String
     /// Sign-in and consent of an authorization request.
     public let authorization: String
     /// What every other page path starts with: `/device/`, or `/` when the page is at the root.
@@ -100,6 +105,7 @@ public struct VerificationPaths: Sendable, Equatable {
         decision = under + "/decision"
         signOut = under + "/signout"
         stylesheet = under + "/style.css"
+        connected = under + "/connected"
         authorization = under + "/authorize"
         prefix = under + "/"
     }
@@ -157,6 +163,7 @@ public struct RoutingTable: Sendable {
         add(.exact(page.decision), .verification(.decision))
         add(.exact(page.signOut), .verification(.signOut))
         add(.exact(page.stylesheet), .verification(.stylesheet))
+        add(.exact(page.connected), .verification(.connected))
         add(.exact(page.authorization), .verification(.authorizationPage))
         if page.enter != "/" { add(.exact(page.prefix), .verification(.trailingSlash)) }
         add(.prefix(page.prefix), .verification(.other))

@@ -21,13 +21,13 @@
 public enum DefaultTemplates {
     public static let all: [(name: String, text: String)] = [
         ("header", header), ("footer", footer), ("enter", enter), ("signin", signin),
-        ("consent", consent), ("done", done), ("message", message), ("style.css", style),
+        ("consent", consent), ("done", done), ("message", message), ("style.css", style + devicesStyle),
         ("authorize_signin", authorizeSignIn), ("authorize_consent", authorizeConsent), ("signed_out", signedOut),
-        ("sign_in_fields", signInFields),
+        ("sign_in_fields", signInFields), ("who_is_asking", whoIsAsking), ("devices", devices),
     ]
 
     /// The templates included by others (`{{> name}}`), never rendered as a page.
-    public static let partials: Set<String> = ["header", "footer", "sign_in_fields"]
+    public static let partials: Set<String> = ["header", "footer", "sign_in_fields", "who_is_asking"]
 
     /// A page's built-in text followed by every partial's: everything that page can render,
     /// for tests that list its fields.
@@ -111,6 +111,7 @@ public enum DefaultTemplates {
       {{#signed_in_as}}
       <span class="who">
         <span class="who-name" title="{{t.header_signed_in}}">{{signed_in_as}}</span>
+        <a class="link" href="{{devices_url}}">{{t.devices_link}}</a>
         {{#signout_action}}
         <form method="post" action="{{signout_action}}" class="inline">
           <input type="hidden" name="csrf_token" value="{{csrf_token}}">
@@ -185,6 +186,7 @@ public enum DefaultTemplates {
       <li><span class="scope-text">{{t.consent_no_scopes}}</span></li>
     {{/scopes}}
     </ul>
+    {{> who_is_asking}}
     <div class="warning" role="note">
       {{warning}}
       {{t.consent_warning_more}}

@@ -62,7 +62,7 @@ extension VerificationPage {
             "lead": t.markup("consent_lead", ["client": client], emphasised: ["client"]),
             "warning": t.markup("consent_warning", ["warning_strong": t.text("consent_warning_strong")], emphasised: ["warning_strong"]),
             "signed_in_note": t.markup("consent_signed_in_as", ["user": visitor.subject ?? "", "client": client], emphasised: ["user"]),
-        ], extra: extra, switchTo: enterLink(code: display))
+        ].merging(whoIsAsking(record, visitor)) { own, _ in own }, extra: extra, switchTo: enterLink(code: display))
     }
 
     func signInPage(_ status: Int, visitor: Visitor, record: DeviceFlowRecord?, display: String?, username: String = "",

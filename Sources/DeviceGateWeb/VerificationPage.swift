@@ -139,6 +139,8 @@ public final class VerificationPage: VerificationResponder {
             let allow = route == .enter ? "GET, HEAD, POST" : (route == .stylesheet ? "GET, HEAD" : "POST")
             return messagePage(405, visitor, title: "error_not_allowed_title", heading: "error_failed_heading",
                                text: "error_not_allowed_text", extra: [("Allow", allow)])
+        case (.connected, _):
+            return try answerDevices(method: method, request, logger: logger)
         case (.authorization, _), (.authorizationPage, _), (.endSession, _):
             return try answerAuthorization(route, method: method, request, logger: logger)
         case (.trailingSlash, "GET"):
@@ -171,6 +173,8 @@ public final class VerificationPage: VerificationResponder {
         var languageSwitch = ""
         /// The language `ui_locales` chose on a device page, carried in its forms' actions.
         var carriedUILocale: String?
+        /// Where the browser is (REMOTE_ADDR): the consent page compares it with the device's.
+        var remoteAddress = ""
     }
 
     func identify(_ request: HTTPRequest, now: UnixTime) throws -> Visitor {
@@ -209,6 +213,7 @@ public final class VerificationPage: VerificationResponder {
         }
         visitor.csrfToken = csrfToken(for: visitor)
         chooseLanguage(request, &visitor)
+        visitor.remoteAddress = request.remoteAddress
         return visitor
     }
 
@@ -250,6 +255,7 @@ public final class VerificationPage: VerificationResponder {
         if let logo = settings.logoURL { context["logo_url"] = logo }
         if let subject = visitor.subject {
             context["signed_in_as"] = subject
+            context["devices_url"] = path.connected
             if visitor.session != nil { context["signout_action"] = path.signOut }
         }
         for (key, value) in values { context[key] = value }

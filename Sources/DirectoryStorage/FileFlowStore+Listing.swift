@@ -1,12 +1,41 @@
 import DeviceFlow
+import HostFiles
 
-// Placeholder while the storage branch writes the per-subject grant index: every call refuses.
+/// A person's grants ("Your devices") and the listings of the operator's commands.
 extension FileFlowStore {
-    public func refreshFamilies(subject: String) throws -> [RefreshFamily] { throw FlowStorageError(.io, "refreshFamilies: not yet built") }
-    public func everyRefreshFamily() throws -> [RefreshFamily] { throw FlowStorageError(.io, "everyRefreshFamily: not yet built") }
-    public func everyFlow() throws -> [DeviceFlowRecord] { throw FlowStorageError(.io, "everyFlow: not yet built") }
+    /// The families in `subject`'s grant index (`GrantIndex`): one read of the index, then one
+    /// of each family. Entries whose family is gone (a crash before it was written, or it was
+    /// collected) or no longer parses are skipped.
+    public func refreshFamilies(subject: String) throws -> [RefreshFamily] {
+        try GrantIndex(directory: directory).familyIDs(subject: subject).compactMap { id in
+            let path = familyPaths(id).record
+            guard let bytes = try Sys.readFile(path), let family = try? RecordCoding.decodeFamily(bytes, path: path),
+                  family.subject == subject else { return nil }
+            return family
+        }
+    }
+
+    /// Lists every `families/` shard (operator commands only); unreadable families are skipped.
+    public func everyRefreshFamily() throws -> [RefreshFamily] {
+        try directory.exportedRefreshFamilyIDs().compactMap { id in
+            let path = familyPaths(id).record
+            return (try? Sys.readFile(path)).flatMap { $0 }.flatMap { try? RecordCoding.decodeFamily($0, path: path) }
+        }
+    }
+
+    /// Lists every `flows/` shard (operator commands only); unreadable or torn records are skipped.
+    public func everyFlow() throws -> [DeviceFlowRecord] {
+        try directory.exportedFlowIDs().compactMap { readFlowRecord(flowPaths($0).record) }
+    }
 }
 
 extension FileWebStateStore {
-    public func sessions(subject: String?) throws -> [(idHash: String, session: WebSession)] { throw FlowStorageError(.io, "sessions: not yet built") }
+    /// Lists the `sessions/` shards (operator commands only); unreadable sessions are skipped,
+    /// and so are those ended by a subject's revocation (`session(idHash:)` would not return them).
+    public func sessions(subject: String?) throws -> [(idHash: String, session: WebSession)] {
+        try directory.exportedSessionHashes().compactMap { hash in
+            guard let session = try? self.session(idHash: hash), subject == nil || session.subject == subject else { return nil }
+            return (hash, session)
+        }
+    }
 }

@@ -7,7 +7,7 @@ import HostFiles
 /// Refresh-token families and access-token revocation, in the same state directory and with
 /// the same rules: per-family flock, atomic durable writes, O(1) per request.
 extension FileFlowStore {
-    private func familyPaths(_ id: String) -> (dir: String, record: String, lock: String) {
+    func familyPaths(_ id: String) -> (dir: String, record: String, lock: String) {
         let dir = directory.familiesShard(StateDirectory.shard(of: id))
         return (dir, "\(dir)/\(id).family", "\(dir)/\(id).lock")
     }
@@ -22,11 +22,16 @@ extension FileFlowStore {
         try Sys.atomicWrite(directory: paths.dir, name: hash, RecordCoding.encodeIndex(flowID: family.id, expiresAt: family.expiresAt))
     }
 
+    /// The token index entry, then the subject's grant index entry (`GrantIndex`), then the
+    /// family, each durable before the next: a crash leaves entries that point at nothing,
+    /// never a family that its token or its person cannot find.
     public func createRefreshFamily(_ family: RefreshFamily) throws {
         precondition(Self.isHexKey(family.id) && Self.isHexKey(family.currentTokenHash))
         try writeRefreshIndex(family.currentTokenHash, family: family)
         let paths = familyPaths(family.id)
-        try Sys.atomicWrite(directory: paths.dir, name: "\(family.id).family", RecordCoding.encode(family))
+        try GrantIndex(directory: directory).appending(subject: family.subject, familyID: family.id, expiresAt: family.expiresAt) {
+            try Sys.atomicWrite(directory: paths.dir, name: "\(family.id).family", RecordCoding.encode(family))
+        }
     }
 
     public func refreshFamilyID(forTokenHash hash: String) throws -> String? {

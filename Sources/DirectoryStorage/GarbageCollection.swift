@@ -12,6 +12,8 @@ public struct GarbageCollectionReport: Sendable, Equatable, CustomStringConverti
     /// Authorization codes past `AuthorizationCodeRecord.collectableAt`.
     public var authorizationCodes = 0
     public var temporaryFiles = 0
+    /// Grant-index entries whose family expired or is gone (`GrantIndex.compact`).
+    public var grantEntries = 0
     public var orphanLocks = 0
     /// Expired flows whose lock was held at that moment; a later pass removes them.
     public var busy = 0
@@ -24,13 +26,13 @@ public struct GarbageCollectionReport: Sendable, Equatable, CustomStringConverti
     public static func += (lhs: inout GarbageCollectionReport, rhs: GarbageCollectionReport) {
         lhs.flows += rhs.flows; lhs.codes += rhs.codes; lhs.tokens += rhs.tokens
         lhs.authorizationCodes += rhs.authorizationCodes
-        lhs.temporaryFiles += rhs.temporaryFiles; lhs.orphanLocks += rhs.orphanLocks
+        lhs.temporaryFiles += rhs.temporaryFiles; lhs.grantEntries += rhs.grantEntries; lhs.orphanLocks += rhs.orphanLocks
         lhs.busy += rhs.busy; lhs.unreadable += rhs.unreadable
         lhs.census += rhs.census
     }
 
     public var description: String {
-        "removed \(flows) flows, \(codes) user-code entries, \(tokens) tokens, \(authorizationCodes) authorization codes, \(temporaryFiles) temp files, \(orphanLocks) orphan locks; \(busy) busy, \(unreadable) unreadable"
+        "removed \(flows) flows, \(codes) user-code entries, \(tokens) tokens, \(authorizationCodes) authorization codes, \(grantEntries) grant-index entries, \(temporaryFiles) temp files, \(orphanLocks) orphan locks; \(busy) busy, \(unreadable) unreadable"
     }
 }
 
@@ -78,6 +80,11 @@ extension FileFlowStore {
             // Refresh index entries share the user-code index format: "<family id> <expires ms>".
             report += collectCodes(directory.refreshShard(shard), now: now, cutoff: now)
             report += collectFamilies(directory.familiesShard(shard), now: now)
+            // After the families, so that a family collected now loses its entry in the same pass.
+            let grants = GrantIndex(directory: directory).compact(shard: directory.grantsShard(shard), now: now) { familyPaths($0).record }
+            report.grantEntries += grants.droppedEntries
+            report.busy += grants.busy
+            report.temporaryFiles += grants.temporaryFiles
             report += collectRevocations(directory.revokedShard(shard), now: now)
             report += collectAuthorizationCodes(directory.authorizationCodesShard(shard), now: now)
         }

@@ -32,6 +32,7 @@ package enum RecordCoding {
             fields.append(("issued_access", "\(issued.accessToken.id):\(issued.accessToken.expiresAt.milliseconds)"))
             if let family = issued.refreshFamilyID { fields.append(("issued_family", family)) }
         }
+        appendRequester(r.requester, to: &fields)
         return render(flowMagic, fields)
     }
 
@@ -61,7 +62,7 @@ package enum RecordCoding {
         return DeviceFlowRecord(
             id: try f.string("id"), userCodeKey: try f.string("user_code_key"), clientID: try f.string("client_id"),
             scope: scope, createdAt: try f.time("created_ms"), expiresAt: try f.time("expires_ms"),
-            interval: Int(try f.int("interval")), status: status, issued: issued)
+            interval: Int(try f.int("interval")), status: status, issued: issued, requester: try f.requester())
     }
 
     // MARK: Access tokens
@@ -89,14 +90,20 @@ package enum RecordCoding {
 
     static let familyMagic = "devicegate-family 1"
 
+    /// The optional fields (`requester_*`, `last_used_*`) only when present: families written
+    /// before they were kept read back with them nil.
     package static func encode(_ f: RefreshFamily) -> [UInt8] {
-        render(familyMagic, [
+        var fields: [(String, String)] = [
             ("id", f.id), ("client_id", f.clientID), ("subject", f.subject), ("scope", f.scope.description),
             ("auth_time_ms", "\(f.authTime.milliseconds)"), ("created_ms", "\(f.createdAt.milliseconds)"),
             ("expires_ms", "\(f.expiresAt.milliseconds)"), ("current", f.currentTokenHash),
             ("revoked_ms", "\(f.revokedAt?.milliseconds ?? 0)"),
             ("access_tokens", f.accessTokens.map { "\($0.id):\($0.expiresAt.milliseconds)" }.joined(separator: ",")),
-        ])
+        ]
+        appendRequester(f.requester, to: &fields)
+        if let used = f.lastUsedAt { fields.append(("last_used_ms", "\(used.milliseconds)")) }
+        if let from = f.lastUsedFrom { fields.append(("last_used_from", from)) }
+        return render(familyMagic, fields)
     }
 
     package static func decodeFamily(_ bytes: [UInt8], path: String) throws -> RefreshFamily {
@@ -113,7 +120,18 @@ package enum RecordCoding {
             id: try f.string("id"), clientID: try f.string("client_id"), subject: try f.string("subject"), scope: scope,
             authTime: try f.time("auth_time_ms"), createdAt: try f.time("created_ms"), expiresAt: try f.time("expires_ms"),
             currentTokenHash: try f.string("current"), revokedAt: revoked > 0 ? UnixTime(milliseconds: revoked) : nil,
-            accessTokens: accessTokens)
+            accessTokens: accessTokens, requester: try f.requester(),
+            lastUsedAt: f.values["last_used_ms"] == nil ? nil : try f.time("last_used_ms"), lastUsedFrom: f.values["last_used_from"])
+    }
+
+    // MARK: Requesters (RFC 8628 §5.4), on flows and families
+
+    /// `requester_address` (possibly empty) whenever there is a requester, `requester_agent`
+    /// only when it has a product, so nil and an empty string stay distinct.
+    private static func appendRequester(_ requester: DeviceRequester?, to fields: inout [(String, String)]) {
+        guard let requester else { return }
+        fields.append(("requester_address", requester.address))
+        if let agent = requester.userAgent { fields.append(("requester_agent", agent)) }
     }
 
     // MARK: Authorization codes
@@ -253,6 +271,15 @@ package enum RecordCoding {
             return v
         }
         func time(_ key: String) throws -> UnixTime { UnixTime(milliseconds: try int(key)) }
+        /// The requester of `appendRequester`; nil in records written before it was kept. An
+        /// agent without an address is `.corrupt` (no version wrote one).
+        func requester() throws -> DeviceRequester? {
+            guard let address = values["requester_address"] else {
+                if values["requester_agent"] != nil { throw FlowStorageError(.corrupt, "\(path): requester_agent without requester_address") }
+                return nil
+            }
+            return DeviceRequester(stored: address, userAgent: values["requester_agent"])
+        }
     }
 
     private static func parse(_ bytes: [UInt8], magic: String, path: String) throws -> Fields {

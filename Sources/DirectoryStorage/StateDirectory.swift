@@ -19,6 +19,10 @@ import HostFiles
 ///   tokens/<xx>/<hash>.token    issued access tokens
 ///   refresh/<xx>/<hash>         refresh-token index: "<family id> <expires ms>"
 ///   families/<xx>/<id>.family   refresh-token family (rotation state); <id>.lock beside it
+///   grants/<xx>/<sha256("subject " + name)>   a subject's families ("Your devices"):
+///                               "<family id> <expires ms>" lines, appended (GrantIndex);
+///                               <hash>.lock beside it, never renamed over; grants/indexed
+///                               once the families of an older directory were indexed
 ///   revoked/<xx>/<sha256(jti)>  revoked access tokens: "<expires ms>"
 ///   authcodes/<xx>/<id>.authcode authorization code (RFC 6749 §4.1.2), by SHA-256 of the
 ///                               code; <id>.lock beside it, created with the record
@@ -40,7 +44,7 @@ import HostFiles
 ///                               index ("<flow id> <expires ms>"), read until collected
 /// ```
 /// `<xx>` is the first two hex digits of the file's key: 256 shards per kind, created at
-/// initialisation for flows, tokens, refresh, families, revoked and authcodes, so no OAuth
+/// initialisation for flows, tokens, refresh, families, grants, revoked and authcodes, so no OAuth
 /// request ever creates a directory, and garbage collection can walk one shard at a time.
 public struct StateDirectory: Sendable {
     public let root: String
@@ -68,6 +72,7 @@ public struct StateDirectory: Sendable {
     func limitsShard(_ shard: String) -> String { "\(root)/limits/\(shard)" }
     func refreshShard(_ shard: String) -> String { "\(root)/refresh/\(shard)" }
     func familiesShard(_ shard: String) -> String { "\(root)/families/\(shard)" }
+    func grantsShard(_ shard: String) -> String { "\(root)/grants/\(shard)" }
     func revokedShard(_ shard: String) -> String { "\(root)/revoked/\(shard)" }
     func authorizationCodesShard(_ shard: String) -> String { "\(root)/authcodes/\(shard)" }
     func admissionShard(_ shard: String) -> String { "\(root)/admission/\(shard)" }
@@ -77,8 +82,9 @@ public struct StateDirectory: Sendable {
 
     /// The kinds whose 256 shards are all created up front (the flow hot path never creates a
     /// directory). Kinds added after a directory was first initialised are created on the next
-    /// start.
-    static let kinds = ["flows", "tokens", "refresh", "families", "revoked", "authcodes"]
+    /// start. A kind counts as made once its `ff` shard exists, and `grants` once
+    /// `grants/indexed` does (written after the families of an older directory are indexed).
+    static let kinds = ["flows", "tokens", "refresh", "families", "grants", "revoked", "authcodes"]
     /// Kinds whose shards are created on first use: only the verification page writes them, at
     /// human pace, so one stat(2) per write is nothing and start-up stays fast.
     static let lazyKinds = ["sessions", "limits", "metrics", "admission"]
@@ -116,9 +122,15 @@ public struct StateDirectory: Sendable {
         }
         do {
             let fresh = try Sys.readFile("\(root)/VERSION") == nil
-            for kind in Self.kinds where fresh || Sys.stat("\(root)/\(kind)/ff") == nil {
+            for kind in Self.kinds where fresh || Sys.stat("\(root)/\(kind)/\(kind == "grants" ? "indexed" : "ff")") == nil {
                 try Sys.mkdir("\(root)/\(kind)")
                 for i in 0..<Self.shardCount { try Sys.mkdir("\(root)/\(kind)/\(Self.shardName(i))") }
+                if kind == "grants" {
+                    // A directory from before the grant index: its families are indexed before
+                    // the kind counts as made, so a start cut short indexes them again (harmless).
+                    if !fresh { try GrantIndex(directory: self).indexExistingFamilies() }
+                    try Sys.atomicWrite(directory: "\(root)/grants", name: "indexed", [])
+                }
             }
             for kind in Self.lazyKinds { try Sys.mkdir("\(root)/\(kind)") }
             try Sys.mkdir("\(root)/journal")

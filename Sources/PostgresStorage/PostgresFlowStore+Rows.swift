@@ -1,6 +1,6 @@
 import DeviceFlow
 
-/// The records of `FlowStorage` as the columns of migration 2 (`FlowTables`), both ways: the
+/// The records of `FlowStorage` as the columns of migrations 2 and 5 (`FlowTables`, `RequesterColumns`), both ways: the
 /// parameters a write sends and the record a row decodes to. A row that does not decode is
 /// `.corrupt` (an operator's hand edit, or a newer binary's value), never a crash.
 enum FlowRows {
@@ -9,10 +9,11 @@ enum FlowRows {
     /// The columns of `flows`, in the order every flow SELECT lists them.
     static let flowColumns = """
         id, user_code_key, client_id, scope, created_ms, expires_ms, interval_s, status, subject, auth_time_ms, approved_ms, \
-        denied_ms, redeemed_ms, issued_access_id, issued_access_expires_ms, issued_family_id, last_poll_ms, poll_interval_s
+        denied_ms, redeemed_ms, issued_access_id, issued_access_expires_ms, issued_family_id, last_poll_ms, poll_interval_s, \
+        requester_address, requester_agent
         """
 
-    /// $1…$18 in `flowColumns` order.
+    /// $1…$20 in `flowColumns` order.
     static func flowParameters(_ r: DeviceFlowRecord, _ poll: PollState) -> [PostgresValue] {
         var approval: DeviceFlowRecord.Approval?
         var denied: UnixTime?, redeemed: UnixTime?
@@ -30,7 +31,7 @@ enum FlowRows {
             r.issued.map { .text($0.accessToken.id) } ?? .null, time(r.issued?.accessToken.expiresAt),
             r.issued?.refreshFamilyID.map { .text($0) } ?? .null,
             time(poll.lastPollAt), .int(Int64(poll.interval)),
-        ]
+        ] + requesterParameters(r.requester)
     }
 
     /// The record and poll state of a row of `flowColumns`.
@@ -55,7 +56,7 @@ enum FlowRows {
         let record = DeviceFlowRecord(
             id: id, userCodeKey: try row.string(1), clientID: try row.string(2), scope: try scope(row, 3, of: "flow \(id)"),
             createdAt: UnixTime(milliseconds: try row.int64(4)), expiresAt: UnixTime(milliseconds: try row.int64(5)),
-            interval: Int(try row.int64(6)), status: status, issued: issued)
+            interval: Int(try row.int64(6)), status: status, issued: issued, requester: try requester(row, 18, of: "flow \(id)"))
         let poll = PollState(lastPollAt: try row.optionalInt64(16).map(UnixTime.init(milliseconds:)), interval: Int(try row.int64(17)))
         return (record, poll)
     }
@@ -81,18 +82,25 @@ enum FlowRows {
 
     static let familyColumns = """
         id, client_id, subject, scope, auth_time_ms, created_ms, expires_ms, current_token_hash, revoked_ms, \
-        access_token_ids, access_token_expires_ms
+        access_token_ids, access_token_expires_ms, requester_address, requester_agent, last_used_ms, last_used_from
         """
 
-    /// $1…$11 in `familyColumns` order; the access tokens as two arrays (text format).
+    /// The columns of a family read with its access tokens (`readFamily`, the listings): the
+    /// family's, with one access token (id, expiry) in 9 and 10, NULL when it has none.
+    static let familyWithTokenColumns = """
+        f.id, f.client_id, f.subject, f.scope, f.auth_time_ms, f.created_ms, f.expires_ms, f.current_token_hash, f.revoked_ms, \
+        t.token_id, t.expires_ms, f.requester_address, f.requester_agent, f.last_used_ms, f.last_used_from
+        """
+
+    /// $1…$15 in `familyColumns` order; the access tokens as two arrays (text format).
     static func familyParameters(_ f: RefreshFamily) -> [PostgresValue] {
         [.text(f.id), .text(f.clientID), .text(f.subject), .text(f.scope.description), .int(f.authTime.milliseconds),
          .int(f.createdAt.milliseconds), .int(f.expiresAt.milliseconds), .text(f.currentTokenHash), time(f.revokedAt),
          .text(textArray(f.accessTokens.map(\.id))), .text("{" + f.accessTokens.map { String($0.expiresAt.milliseconds) }.joined(separator: ",") + "}")]
+            + requesterParameters(f.requester) + [time(f.lastUsedAt), f.lastUsedFrom.map { .text($0) } ?? .null]
     }
 
-    /// A family from the rows of `selectFamily`: the family's columns 0…8, then one access token
-    /// (id, expiry) per row, NULL in a single row when it has none.
+    /// A family from its rows of `familyWithTokenColumns`, one per access token.
     static func family(_ rows: [PostgresRow]) throws -> RefreshFamily? {
         guard let row = rows.first else { return nil }
         let id = try row.string(0)
@@ -105,7 +113,36 @@ enum FlowRows {
             id: id, clientID: try row.string(1), subject: try row.string(2), scope: try scope(row, 3, of: "refresh family \(id)"),
             authTime: UnixTime(milliseconds: try row.int64(4)), createdAt: UnixTime(milliseconds: try row.int64(5)),
             expiresAt: UnixTime(milliseconds: try row.int64(6)), currentTokenHash: try row.string(7),
-            revokedAt: try row.optionalInt64(8).map(UnixTime.init(milliseconds:)), accessTokens: tokens)
+            revokedAt: try row.optionalInt64(8).map(UnixTime.init(milliseconds:)), accessTokens: tokens,
+            requester: try requester(row, 11, of: "refresh family \(id)"),
+            lastUsedAt: try row.optionalInt64(13).map(UnixTime.init(milliseconds:)), lastUsedFrom: row[14])
+    }
+
+    /// The families of rows of `familyWithTokenColumns` ordered by family id then token.
+    static func families(_ rows: [PostgresRow]) throws -> [RefreshFamily] {
+        var out: [RefreshFamily] = []
+        var start = 0
+        for i in rows.indices where i == rows.count - 1 || rows[i + 1][0] != rows[i][0] {
+            if let family = try family(Array(rows[start...i])) { out.append(family) }
+            start = i + 1
+        }
+        return out
+    }
+
+    // MARK: Requesters (migration 5)
+
+    static func requesterParameters(_ r: DeviceRequester?) -> [PostgresValue] {
+        [r.map { .text($0.address) } ?? .null, r?.userAgent.map { .text($0) } ?? .null]
+    }
+
+    /// The requester in columns `column` (address) and `column + 1` (agent); nil when the row
+    /// was written before they were kept.
+    static func requester(_ row: PostgresRow, _ column: Int, of what: String) throws -> DeviceRequester? {
+        guard let address = row[column] else {
+            if row[column + 1] != nil { throw FlowStorageError(.corrupt, "\(what): requester agent without an address") }
+            return nil
+        }
+        return DeviceRequester(stored: address, userAgent: row[column + 1])
     }
 
     // MARK: Values

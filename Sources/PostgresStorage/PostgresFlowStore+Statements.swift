@@ -5,7 +5,7 @@ extension PostgresFlowStore {
     enum Statements {
         static let flowValues = """
             $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::integer, $8::text, $9::text, $10::bigint, \
-            $11::bigint, $12::bigint, $13::bigint, $14::text, $15::bigint, $16::text, $17::bigint, $18::integer
+            $11::bigint, $12::bigint, $13::bigint, $14::text, $15::bigint, $16::text, $17::bigint, $18::integer, $19::text, $20::text
             """
 
         /// $1… as `FlowRows.flowParameters`: the claim ($2 key, $1 flow, $6 expiry) inserted, or
@@ -53,7 +53,8 @@ extension PostgresFlowStore {
         // MARK: Refresh families
 
         static let familyValues = """
-            $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bigint, $8::text, $9::bigint, $10::text[], $11::bigint[]
+            $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bigint, $8::text, $9::bigint, $10::text[], $11::bigint[], \
+            $12::text, $13::text, $14::bigint, $15::text
             """
 
         static let upsertFamily = """
@@ -90,13 +91,30 @@ extension PostgresFlowStore {
         /// The family's columns, then one row per access token in order (`FlowRows.family`);
         /// read after `lockFamily`, so it sees the latest committed version.
         static let readFamily = PostgresStatement("flow_read_family", """
-            SELECT f.id, f.client_id, f.subject, f.scope, f.auth_time_ms, f.created_ms, f.expires_ms, f.current_token_hash,
-                   f.revoked_ms, t.token_id, t.expires_ms
+            SELECT \(FlowRows.familyWithTokenColumns)
             FROM refresh_families f
             LEFT JOIN LATERAL unnest(f.access_token_ids, f.access_token_expires_ms) WITH ORDINALITY AS t(token_id, expires_ms, n) ON true
             WHERE f.id = $1::text
             ORDER BY t.n
             """)
+
+        // MARK: Listings (issue 14)
+
+        /// Families as `readFamily` reads them, grouped by id (`FlowRows.families`), filtered by `condition`.
+        static func listFamilies(_ name: String, where condition: String) -> PostgresStatement {
+            PostgresStatement("flow_list_families_\(name)", """
+                SELECT \(FlowRows.familyWithTokenColumns)
+                FROM refresh_families f
+                LEFT JOIN LATERAL unnest(f.access_token_ids, f.access_token_expires_ms) WITH ORDINALITY AS t(token_id, expires_ms, n) ON true
+                WHERE \(condition)
+                ORDER BY f.id, t.n
+                """)
+        }
+
+        /// $1 the subject: one scan of `refresh_families_by_subject` (migration 5).
+        static let familiesOfSubject = listFamilies("of_subject", where: "f.subject = $1::text")
+        static let everyFamily = listFamilies("every", where: "true")
+        static let everyFlow = PostgresStatement("flow_list_every", "SELECT \(FlowRows.flowColumns) FROM flows ORDER BY id")
 
         // MARK: Revocations
 

@@ -24,6 +24,7 @@ public enum PostgresSchema {
         Migration(version: 2, summary: "flows, user-code claims, tokens, refresh families, revocations", sql: FlowTables.sql),
         Migration(version: 3, summary: "sessions, attempt counters, signing keys, admission and unknown-code counters", sql: SharedStateTables.sql),
         Migration(version: 4, summary: "authorization codes", sql: AuthorizationCodeTables.sql),
+        Migration(version: 5, summary: "requesters of flows and refresh families, last use, families by subject", sql: RequesterColumns.sql),
     ]
 
     /// The version this binary reads and writes.

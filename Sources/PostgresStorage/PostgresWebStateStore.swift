@@ -17,7 +17,7 @@ import DeviceFlow
 public final class PostgresWebStateStore: WebStateStorage, WebStateCollecting, @unchecked Sendable {
     public let connection: PostgresConnection
     public let secretKey: [UInt8]
-    private let revokedAt: (String) throws -> UnixTime?
+    let revokedAt: (String) throws -> UnixTime?
     private let slots: (_ pool: String, _ count: Int) throws -> (any SlotClaim)?
 
     /// With the flow store's subject revocations (`PostgresFlowStore.subjectRevokedAt`), or

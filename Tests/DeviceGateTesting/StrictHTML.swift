@@ -140,16 +140,23 @@ public enum StrictHTML {
     /// The element and attribute structure: tags and attribute names, no text or values, with
     /// text dropped. Where a list item is followed by a sibling item of the same shape, the
     /// repeats are folded into one, so any number of scopes has the shape of one (only `li`:
-    /// folding the consent form's hidden inputs would hide an injected one).
+    /// folding the consent form's hidden inputs would hide an injected one). Lists inside list
+    /// items fold first, so any number of grants with any number of scopes each ("Your
+    /// devices") has the shape of one grant with one scope.
     public static func shape(_ tokens: [Token]) -> [String] {
         var shapes: [String] = []
         for token in tokens { if let shape = token.shape { shapes.append(shape) } }
-        // Fold a run of identical sibling subtrees.
+        return folded(shapes[...])
+    }
+
+    /// `shapes` with each run of identical sibling `li` subtrees folded into one, innermost first.
+    static func folded(_ shapes: ArraySlice<String>) -> [String] {
         var out: [String] = []
-        var k = 0
-        while k < shapes.count {
-            if name(of: shapes[k]) == "li", !shapes[k].hasPrefix("</"), let end = subtreeEnd(shapes, from: k),
-               let previous = previousSiblingStart(out), Array(out[previous...]) == Array(shapes[k...end]) {
+        var k = shapes.startIndex
+        while k < shapes.endIndex {
+            if name(of: shapes[k]) == "li", !shapes[k].hasPrefix("</"), let end = subtreeEnd(shapes, from: k), end > k {
+                let item = [shapes[k]] + folded(shapes[(k + 1)..<end]) + [shapes[end]]
+                if previousSiblingStart(out).map({ Array(out[$0...]) != item }) ?? true { out += item }
                 k = end + 1
                 continue
             }
@@ -165,11 +172,11 @@ public enum StrictHTML {
         String(shape.drop { $0 == "<" || $0 == "/" }.prefix { $0 != " " && $0 != ">" })
     }
 
-    static func subtreeEnd(_ shapes: [String], from start: Int) -> Int? {
+    static func subtreeEnd(_ shapes: ArraySlice<String>, from start: Int) -> Int? {
         let tag = name(of: shapes[start])
         if voidElements.contains(tag) { return start }
         var depth = 0
-        for j in start..<shapes.count where name(of: shapes[j]) == tag {
+        for j in start..<shapes.endIndex where name(of: shapes[j]) == tag {
             depth += shapes[j].hasPrefix("</") ? -1 : 1
             if depth == 0 { return j }
         }

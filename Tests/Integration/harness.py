@@ -316,6 +316,7 @@ http {{
             fastcgi_param REMOTE_ADDR        $remote_addr;
             fastcgi_param HTTP_AUTHORIZATION $http_authorization;
             fastcgi_param HTTP_COOKIE        $http_cookie;
+            fastcgi_param HTTP_USER_AGENT    $http_user_agent;
             fastcgi_param REQUEST_ID         $request_id;
             fastcgi_next_upstream off;
             fastcgi_read_timeout 30s;

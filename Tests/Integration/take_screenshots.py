@@ -48,6 +48,9 @@ def main(out: Path):
         shot("6-consent")
         click("button[value=approve]")
         shot("7-done-approved")
+        stack.token(flow["device_code"])  # the device redeems: the grant exists
+        click("header a[href$='/device/connected']")
+        shot("11-your-devices")
         second = stack.new_flow()
         driver.get(second["verification_uri_complete"])
         click("button.primary")

@@ -24,10 +24,11 @@ struct PostgresAuthorizationCodeTests {
         let pg = try #require(try TestPostgres())
         defer { pg.remove() }
         let c = pg.connection()
-        try c.executeScript("DROP TABLE authorization_codes; UPDATE devicegate_schema SET version = 3")
         let store = try PostgresFlowStore(connection: c)
         let kept = flow()
         try store.createFlow(kept)
+        try c.executeScript(PostgresRequesterMigrationTests.undoMigrationFive)
+        try c.executeScript("DROP TABLE authorization_codes; UPDATE devicegate_schema SET version = 3")
         #expect(try PostgresSchema.status(c) == .older(3))
         #expect(throws: FlowStorageError.self, "before the migration the table is missing: an error, not a crash") {
             try store.createAuthorizationCode(code())

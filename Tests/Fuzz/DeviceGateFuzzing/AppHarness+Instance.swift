@@ -79,7 +79,7 @@ extension AppHarness {
             keys = app.oidc.keys
             validator = app.oidc.validator
             let templates = try PageTemplates(directory: config.web.templatesDirectory)
-            let pages = ["enter", "signin", "consent", "done", "message", "authorize_signin", "authorize_consent", "signed_out"]
+            let pages = ["enter", "signin", "consent", "done", "message", "authorize_signin", "authorize_consent", "signed_out", "devices"]
                 .map { ($0, DefaultTemplates.textWithPartials($0)) }
             pageShapes = PageShapes.all(pages: pages, render: templates.render)
 

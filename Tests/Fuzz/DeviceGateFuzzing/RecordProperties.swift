@@ -64,11 +64,16 @@ public enum RecordProperties {
         func hex() -> String { Encoding.hex(random.bytes(32)) }
         let scope = ScopeSet.parse(text[3]) ?? ScopeSet(["openid"])
         let approval = DeviceFlowRecord.Approval(subject: text[4], authTime: time(), approvedAt: time())
+        // As a store reads it back (`init(stored:)`): any strings, an agent or none, or no requester.
+        func requester() -> DeviceRequester? {
+            random.uniform(3) == 0 ? nil : DeviceRequester(stored: text[1], userAgent: random.uniform(2) == 0 ? nil : text[2])
+        }
         switch random.uniform(8) {
         case 0...3:
             let status = [DeviceFlowRecord.Status.pending, .approved(approval), .denied(at: time()), .redeemed(approval, at: time())][random.uniform(4)]
             let flow = DeviceFlowRecord(id: text[0], userCodeKey: text[1], clientID: text[2], scope: scope, createdAt: time(),
-                                        expiresAt: time(), interval: random.uniform(Int.max) - Int.max / 2, status: status)
+                                        expiresAt: time(), interval: random.uniform(Int.max) - Int.max / 2, status: status,
+                                        requester: requester())
             try exact(flow, RecordCoding.encode, RecordCoding.decodeFlow)
         case 4:
             try exact(AccessTokenRecord(tokenHash: hex(), clientID: text[2], subject: text[4], scope: scope, issuedAt: time(),
@@ -78,7 +83,8 @@ public enum RecordProperties {
             let issued = (0..<random.uniform(4)).map { _ in RefreshFamily.IssuedAccessToken(id: hex(), expiresAt: time()) }
             try exact(RefreshFamily(id: hex(), clientID: text[2], subject: text[4], scope: scope, authTime: time(), createdAt: time(),
                                     expiresAt: time(), currentTokenHash: text[1], revokedAt: random.uniform(2) == 0 ? nil : positive(),
-                                    accessTokens: issued),
+                                    accessTokens: issued, requester: requester(),
+                                    lastUsedAt: random.uniform(2) == 0 ? nil : time(), lastUsedFrom: random.uniform(2) == 0 ? nil : text[0]),
                       RecordCoding.encode, RecordCoding.decodeFamily)
         case 6:
             try exact(WebSession(subject: text[4], authTime: time(), expiresAt: time()), RecordCoding.encode, RecordCoding.decodeSession)

@@ -1,10 +1,12 @@
 import DeviceFlow
-import DirectoryStorage
 
 /// The copy of `devicegate storage copy`, item by item through the storage contract on both
-/// sides, so that the target keeps its own rules (locks, indexes). Each step skips what the
-/// target already holds, which makes the whole copy idempotent.
-struct StateCopy {
+/// sides, so that the target keeps its own rules (locks, indexes: a family created on the
+/// target is indexed by its subject there). Records are copied whole, with who asked for a
+/// flow or grant and a grant's last use. Each step skips what the target already holds, which
+/// makes the whole copy idempotent. (In DirectoryStorage, not the command, so that the tests
+/// run it against every backend.)
+public struct StateCopy {
     let source: StateDirectory
     let from: FileFlowStore
     let fromWeb: FileWebStateStore
@@ -12,15 +14,26 @@ struct StateCopy {
     let toWeb: any WebStateStorage
     let now: UnixTime
 
-    /// Why the copy cannot go on without breaking what the target holds.
-    struct Refusal: Error, CustomStringConvertible {
-        var description: String
+    public init(source: StateDirectory, from: FileFlowStore, fromWeb: FileWebStateStore, to: any FlowStorage,
+                toWeb: any WebStateStorage, now: UnixTime) {
+        self.source = source
+        self.from = from
+        self.fromWeb = fromWeb
+        self.to = to
+        self.toWeb = toWeb
+        self.now = now
     }
 
-    struct Counts: CustomStringConvertible {
-        var keys = 0, flows = 0, accessTokens = 0, refreshFamilies = 0, refreshTokens = 0
-        var revokedAccessTokens = 0, revokedSubjects = 0, sessions = 0, skipped = 0
-        var description: String {
+    /// Why the copy cannot go on without breaking what the target holds.
+    public struct Refusal: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public struct Counts: CustomStringConvertible {
+        public var keys = 0, flows = 0, accessTokens = 0, refreshFamilies = 0, refreshTokens = 0
+        public var revokedAccessTokens = 0, revokedSubjects = 0, sessions = 0, skipped = 0
+        public init() {}
+        public var description: String {
             "\(keys) signing keys, \(flows) flows, \(accessTokens) access tokens, \(refreshFamilies) refresh families (\(refreshTokens) tokens indexed), \(revokedAccessTokens) access-token revocations, \(revokedSubjects) subject revocations, \(sessions) sessions; \(skipped) already there or no longer live"
         }
     }
@@ -29,7 +42,7 @@ struct StateCopy {
     /// the target ends with the same active key and the same published ones. A target that
     /// already holds the first k of them (an interrupted copy) gets the rest; a target with
     /// other keys is left alone (it signs already).
-    static func keys(from: any SigningKeyStorage, to: any SigningKeyStorage) throws -> Int {
+    public static func keys(from: any SigningKeyStorage, to: any SigningKeyStorage) throws -> Int {
         let source = try from.load().sorted { $0.createdAt < $1.createdAt }
         let present = try to.load().map(\.kid)
         guard Array(source.map(\.kid).prefix(present.count)) == present else {
@@ -46,7 +59,7 @@ struct StateCopy {
         return copied
     }
 
-    func run(into counts: inout Counts, knownSubjects: [String]) throws {
+    public func run(into counts: inout Counts, knownSubjects: [String]) throws {
         var accessTokenIDs: [(id: String, expiresAt: UnixTime)] = []
         var subjects = Set(knownSubjects)
 

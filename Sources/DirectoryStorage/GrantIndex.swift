@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DeviceFlow
+import HostFiles
+
+/// Which refresh families a subject has, so that "Your devices" (`refreshFamilies(subject:)`)
+/// reads one file and then one family each, never a directory listing:
+///
+/// ```
+/// grants/<xx>/<sha256("subject " + name)>        "<family id> <expires ms>\n" lines, appended
+/// grants/<xx>/<sha256("subject " + name)>.lock   flock target; never renamed over
+/// ```
+///
+/// - **Append** (`appending`) takes the lock, appends one line with a single write, makes it
+///   durable (fdatasync, and an fsync of the shard when the file is new), and runs the caller's
+///   write of the family while still holding the lock. The entry is written before the family:
+///   a crash in between leaves an entry that points at nothing (skipped, then dropped by
+///   `compact`), never a grant the person cannot see. A line torn by a crash is closed with a
+///   newline by the next append and skipped on read.
+/// - **Read** takes no lock: lines are only appended, and a compaction replaces the file by
+///   rename, so a reader sees the old file or the new one, both holding every live entry. An
+///   unterminated last line (an append in progress) is ignored: its family is not written yet.
+/// - **Compaction** (garbage collection) takes the lock without waiting, so it never runs
+///   between an append and the family's write; it drops entries whose family is gone or
+///   expired and rewrites the file atomically, or removes the file and then its lock file
+///   (a waiter that then gets the lock of the unlinked file sees `st_nlink == 0` and opens
+///   it again).
+struct GrantIndex {
+    let directory: StateDirectory
+
+    /// The index file of `subject`, its shard and its lock.
+    func paths(subject: String) -> (dir: String, entries: String, lock: String) {
+        let key = Encoding.sha256Hex("subject " + subject)
+        let dir = directory.grantsShard(StateDirectory.shard(of: key))
+        return (dir, "\(dir)/\(key)", "\(dir)/\(key).lock")
+    }
+
+    /// Appends `familyID` to `subject`'s index, durably, then runs `body` (the family's write)
+    /// before the lock is released.
+    func appending<T>(subject: String, familyID: String, expiresAt: UnixTime, then body: () throws -> T) throws -> T {
+        let paths = paths(subject: subject)
+        return try Self.holdingLock(paths.lock, wait: true) {
+            let fd = try Sys.open(paths.entries, O_RDWR | O_CREAT | O_APPEND)
+            try Sys.closeAfter(fd) { fd in
+                let size = try Sys.fstat(fd, paths.entries).st_size
+                var line = RecordCoding.encodeIndex(flowID: familyID, expiresAt: expiresAt)
+                if size > 0, try Sys.pread(fd, paths.entries, count: 1, offset: size - 1) != [0x0A] { line.insert(0x0A, at: 0) }
+                try Sys.writeAll(fd, paths.entries, line)
+                try Sys.fdatasync(fd, paths.entries)
+                if size == 0 { try Sys.fsyncDirectory(paths.dir) }
+            }
+            return try body()
+        }!
+    }
+
+    /// The family ids in `subject`'s index, each once, oldest entry first. Lines that do not
+    /// parse (torn by a crash) are skipped.
+    func familyIDs(subject: String) throws -> [String] {
+        guard let bytes = try Sys.readFile(paths(subject: subject).entries, limit: 16 << 20) else { return [] }
+        return Self.entries(bytes).map(\.familyID)
+    }
+
+    /// The complete, well-formed lines of an index file, first occurrence of each family.
+    static func entries(_ bytes: [UInt8]) -> [(familyID: String, expiresAt: UnixTime)] {
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        lines.removeLast() // after the last newline: empty, or a line still being written
+        var seen = Set<String>()
+        return lines.compactMap { line in
+            guard let entry = RecordCoding.decodeIndex(Array(line) + [0x0A]), FileFlowStore.isHexKey(entry.flowID),
+                  seen.insert(entry.flowID).inserted else { return nil }
+            return (entry.flowID, entry.expiresAt)
+        }
+    }
+
+    /// Runs `body` holding the flock of `lock` (created if missing); nil when `wait` is false
+    /// and another process holds it. A lock file unlinked while we waited is opened again.
+    static func holdingLock<T>(_ lock: String, wait: Bool, _ body: () throws -> T) throws -> T? {
+        while true {
+            let outcome: T?? = try Sys.closeAfter(try Sys.open(lock, O_RDWR | O_CREAT)) { fd in
+                guard try Sys.lockExclusive(fd, lock, wait: wait) else { return .some(nil) }
+                guard try Sys.fstat(fd, lock).st_nlink > 0 else { return nil }
+                return .some(try body())
+            }
+            if let outcome { return outcome }
+        }
+    }
+}
