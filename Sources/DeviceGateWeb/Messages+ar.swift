@@ -162,5 +162,38 @@ extension BuiltInMessages {
     signed_out_not_sent = طلب التطبيق إرسالك إلى عنوان غير مسجَّل له، لذا لم تُرسَل إليه.
     signed_out_web_server = قد يظل تسجيل دخولك في خادم الويب نفسه نشطًا؛ أغلق المتصفح لإنهائه.
     signed_out_hint = يمكنك إغلاق هذه الصفحة.
+
+    # Your devices and who is asking
+    asking_heading = مَن يطلب الوصول
+    asking_when = وقت الطلب
+    asking_where = المصدر
+    asking_software = برنامج الجهاز
+    asking_your_network = شبكتك
+    asking_other_network = شبكة أخرى
+    asking_urgent_title = جاء هذا الطلب من شبكة غير شبكتك.
+    asking_urgent_text = إذا لم يكن الجهاز أمامك، فقد يكون شخص آخر يحاول الدخول إلى حسابك. اختر «رفض».
+    devices_ago_now = الآن
+    devices_ago_minute = منذ دقيقة
+    devices_ago_minutes = منذ {minutes} دقيقة
+    devices_ago_hour = منذ ساعة
+    devices_ago_hours = منذ {hours} ساعة
+    devices_ago_day = منذ يوم
+    devices_ago_days = منذ {days} يوم
+    devices_on_date = في {date}
+    devices_link = أجهزتك
+    devices_title = أجهزتك
+    devices_lead = يمكن لهذه الأجهزة والتطبيقات استخدام حسابك. افصل أي جهاز لا تستخدمه أو لا تعرفه.
+    devices_none = لا توجد أجهزة مرتبطة بحسابك.
+    devices_approved = تمت الموافقة
+    devices_last_used = آخر استخدام
+    devices_not_yet = لم يُستخدم بعد
+    devices_from = المصدر
+    devices_disconnect = فصل
+    devices_disconnected = تم فصل {client_name}، ولم يعد بإمكانه استخدام حسابك.
+    devices_not_found = هذا الجهاز غير مرتبط بحسابك. ربما فُصل من قبل.
+    devices_sign_in_lead = سجّل الدخول لعرض الأجهزة المرتبطة بحسابك.
+    devices_wrong_password = اسم المستخدم أو كلمة المرور غير صحيحة.
+    devices_connect_another = ربط جهاز
+    devices_not_allowed = لا يمكن استخدام هذه الصفحة بهذه الطريقة.
     """#
 }

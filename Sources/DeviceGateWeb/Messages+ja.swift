@@ -160,5 +160,38 @@ extension BuiltInMessages {
     signed_out_not_sent = アプリケーションが登録されていないアドレスへの移動を求めたため、移動しませんでした。
     signed_out_web_server = Webサーバー自体のログインはまだ有効な場合があります。終了するにはブラウザーを閉じてください。
     signed_out_hint = このページは閉じてもかまいません。
+
+    # Your devices and who is asking
+    asking_heading = リクエストしているデバイス
+    asking_when = リクエスト日時
+    asking_where = 送信元
+    asking_software = デバイスのソフトウェア
+    asking_your_network = あなたと同じネットワーク
+    asking_other_network = 別のネットワーク
+    asking_urgent_title = このリクエストは、あなたとは別のネットワークから送信されました。
+    asking_urgent_text = デバイスが目の前にない場合、他の誰かがあなたのアカウントに侵入しようとしている可能性があります。「拒否」を選んでください。
+    devices_ago_now = たった今
+    devices_ago_minute = 1分前
+    devices_ago_minutes = {minutes}分前
+    devices_ago_hour = 1時間前
+    devices_ago_hours = {hours}時間前
+    devices_ago_day = 1日前
+    devices_ago_days = {days}日前
+    devices_on_date = {date}
+    devices_link = 接続済みのデバイス
+    devices_title = 接続済みのデバイス
+    devices_lead = これらのデバイスやアプリはあなたのアカウントを使用できます。使っていないものや心当たりのないものは、接続を解除してください。
+    devices_none = アカウントに接続されているデバイスはありません。
+    devices_approved = 承認
+    devices_last_used = 最終使用
+    devices_not_yet = 未使用
+    devices_from = 接続元
+    devices_disconnect = 接続を解除
+    devices_disconnected = {client_name}の接続を解除しました。今後はアカウントを使用できません。
+    devices_not_found = そのデバイスはアカウントに接続されていません。すでに接続が解除されている可能性があります。
+    devices_sign_in_lead = アカウントに接続されているデバイスを確認するには、ログインしてください。
+    devices_wrong_password = ユーザー名またはパスワードが正しくありません。
+    devices_connect_another = デバイスを接続
+    devices_not_allowed = このページはその方法では使用できません。
     """#
 }

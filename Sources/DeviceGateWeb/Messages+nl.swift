@@ -159,5 +159,38 @@ extension BuiltInMessages {
     signed_out_not_sent = De applicatie vroeg om je naar een adres te sturen dat er niet voor is geregistreerd, dus je bent daar niet heen gestuurd.
     signed_out_web_server = Je bent bij je webserver zelf misschien nog ingelogd; sluit de browser om dat te beëindigen.
     signed_out_hint = Deze pagina mag je sluiten.
+
+    # Your devices and who is asking
+    asking_heading = Wie vraagt er toegang
+    asking_when = Aangevraagd
+    asking_where = Vanaf
+    asking_software = Software van het apparaat
+    asking_your_network = je eigen netwerk
+    asking_other_network = een ander netwerk
+    asking_urgent_title = Dit verzoek kwam van een ander netwerk dan het jouwe.
+    asking_urgent_text = Als het apparaat niet voor je staat, probeert iemand anders misschien in je account te komen. Kies Weigeren.
+    devices_ago_now = zojuist
+    devices_ago_minute = 1 minuut geleden
+    devices_ago_minutes = {minutes} minuten geleden
+    devices_ago_hour = 1 uur geleden
+    devices_ago_hours = {hours} uur geleden
+    devices_ago_day = 1 dag geleden
+    devices_ago_days = {days} dagen geleden
+    devices_on_date = op {date}
+    devices_link = Je apparaten
+    devices_title = Je apparaten
+    devices_lead = Deze apparaten en apps kunnen je account gebruiken. Ontkoppel alles wat je niet gebruikt of niet herkent.
+    devices_none = Er zijn geen apparaten aan je account gekoppeld.
+    devices_approved = Goedgekeurd
+    devices_last_used = Laatst gebruikt
+    devices_not_yet = nog niet
+    devices_from = Vanaf
+    devices_disconnect = Ontkoppelen
+    devices_disconnected = {client_name} is ontkoppeld en kan je account niet meer gebruiken.
+    devices_not_found = Dat apparaat is niet aan je account gekoppeld. Misschien is het al ontkoppeld.
+    devices_sign_in_lead = Log in om de apparaten te zien die aan je account zijn gekoppeld.
+    devices_wrong_password = Onjuiste gebruikersnaam of wachtwoord.
+    devices_connect_another = Apparaat koppelen
+    devices_not_allowed = Deze pagina kan niet op die manier worden gebruikt.
     """#
 }
