@@ -255,10 +255,10 @@ public enum DefaultTemplates {
       padding-block: 12px; padding-inline: 16px; background: var(--card); border-block-end: 1px solid var(--line);
     }
     .brand { display: flex; align-items: center; gap: 10px; font-weight: 650; font-size: 1.05rem; min-width: 0; }
-    .brand span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+    .brand span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; unicode-bidi: plaintext; }
     .logo { height: 28px; width: auto; max-width: 120px; }
     .who { display: flex; align-items: center; gap: 10px; color: var(--muted); font-size: .92rem; min-width: 0; }
-    .who-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 40vw; }
+    .who-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 40vw; unicode-bidi: plaintext; }
     .inline { display: inline; margin: 0; }
     .card {
       width: 100%; max-width: 30rem; background: var(--card); padding: 24px 20px 28px;
