@@ -27,6 +27,12 @@ public struct JSONObject: Sendable {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    /// `null`: a member that has no value, kept so that a document's shape does not change.
+    public mutating func addNull(_ name: String) {
+        key(name)
+        bytes.append(contentsOf: "null".utf8)
+    }
+
     public mutating func add(_ name: String, _ values: [String]) {
         key(name)
         bytes.append(UInt8(ascii: "["))

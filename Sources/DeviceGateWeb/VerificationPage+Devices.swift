@@ -33,8 +33,8 @@ extension VerificationPage {
         default:
             let visitor = try identify(request, now: clock.now())
             let title = visitor.messages.text("devices_title")
-            return messagePage(405, visitor, title: title, heading: title, text: visitor.messages.text("devices_not_allowed"),
-                               extra: [("Allow", "GET, HEAD, POST")])
+            return page(405, "message", visitor, ["title": title, "heading": title, "text": visitor.messages.text("devices_not_allowed")],
+                        extra: [("Allow", "GET, HEAD, POST")])
         }
     }
 

@@ -40,7 +40,7 @@ struct GrantIndex {
     /// before the lock is released.
     func appending<T>(subject: String, familyID: String, expiresAt: UnixTime, then body: () throws -> T) throws -> T {
         let paths = paths(subject: subject)
-        return try Self.holdingLock(paths.lock, wait: true) {
+        let result = try Self.holdingLock(paths.lock, wait: true) {
             let fd = try Sys.open(paths.entries, O_RDWR | O_CREAT | O_APPEND)
             try Sys.closeAfter(fd) { fd in
                 let size = try Sys.fstat(fd, paths.entries).st_size
@@ -51,7 +51,10 @@ struct GrantIndex {
                 if size == 0 { try Sys.fsyncDirectory(paths.dir) }
             }
             return try body()
-        }!
+        }
+        // A waiting flock either takes the lock or throws; nil would be a broken promise of Sys.
+        guard let result else { throw FlowStorageError(.io, "flock \(paths.lock): not taken") }
+        return result
     }
 
     /// The family ids in `subject`'s index, each once, oldest entry first. Lines that do not

@@ -11,6 +11,7 @@ struct DeviceGateCommand: ParsableCommand {
             ServeCommand.self, WorkerCommand.self, CheckConfigCommand.self, ApproveCommand.self,
             DenyCommand.self, GarbageCollectCommand.self, HashSecretCommand.self, DemoConfigCommand.self,
             UsersCommand.self, TemplatesCommand.self, KeysCommand.self, StatusCommand.self, DatabaseCommand.self, StorageCommand.self,
+            GrantsCommand.self, FlowsCommand.self, SessionsCommand.self,
         ])
 
     static func main() {

@@ -150,9 +150,6 @@ func makeTelemetry(_ config: DeviceGateConfiguration, storage: OpenedStorage, lo
     return telemetry
 }
 
-/// The user running a command, for the audit log (`sudo devicegate approve` names the sudoer).
-func commandUser() -> String {
-    let env = environment()
-    if let user = env["SUDO_USER"] ?? env["USER"] ?? env["LOGNAME"], !user.isEmpty { return user }
-    return "uid \(getuid())"
-}
+/// The user running a command, for the audit log (`sudo devicegate approve` names the sudoer):
+/// `OperatorIdentity`'s operator.
+func commandUser() -> String { OperatorIdentity.current().name }

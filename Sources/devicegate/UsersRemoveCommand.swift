@@ -36,14 +36,7 @@ struct UsersRemoveCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        // Files written by another user (root, say) are 0600 and unreadable to the workers:
-        // they would count the marker as unreadable, i.e. revoked forever. Refuse instead.
-        var owner = stat()
-        if stat(config.stateDirectory, &owner) == 0, owner.st_uid != geteuid() {
-            printError("devicegate: \(config.stateDirectory) belongs to uid \(owner.st_uid), not to this user (uid \(geteuid())): the workers could not read what this command writes")
-            printError("devicegate: run it as the owner of \(config.stateDirectory), e.g. sudo -u devicegate devicegate users remove \(name)")
-            throw ExitCode(1)
-        }
+        try SubjectRevocationMarker.requireStateDirectoryOwner(config, command: "users remove \(name)")
         let path = file ?? config.web.usersFile
         var st = stat()
         if stat(path, &st) == 0 {
@@ -64,14 +57,10 @@ struct UsersRemoveCommand: ParsableCommand {
         }
 
         let now = SystemClock().now()
-        // The marker must outlive everything it covers. Lifetimes are fixed when a token, family
-        // or session is made, and the configuration may have allowed longer ones then than now,
-        // so keep it for the longest any configuration allows (refresh families: 365 days).
-        let longest = max(366 * 86_400, config.tokens.refreshTokenLifetime, config.lifetimes.accessToken, config.web.sessionLifetime)
         do {
             // The configured backend's store, as the workers see it.
             let storage = try options.openStorage(config)
-            try storage.application.flows.revokeSubject(name, at: now, keepUntil: now.adding(seconds: Int64(longest + 60)))
+            try storage.application.flows.revokeSubject(name, at: now, keepUntil: SubjectRevocationMarker.keepUntil(config, now: now))
             let telemetry = try makeTelemetry(config, storage: storage, logger: makeLogger("devicegate", level: config.server.logLevel))
             telemetry.record(AuditEvent(.tokenRevoked, time: now, address: "local", user: name,
                                         details: [("reason", "user_removed"), ("via", "cli"), ("operator", commandUser())]))

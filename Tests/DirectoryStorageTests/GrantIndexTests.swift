@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import DeviceFlow
+import Synchronization
 import DeviceGateTesting
 @_spi(Testing) @testable import DirectoryStorage
 @_spi(Testing) @testable import HostFiles
@@ -115,5 +117,38 @@ import Testing
         // A second start indexes nothing again.
         try StateDirectory(root: f.root).prepare()
         #expect(try entries(index(f).entries) == [old[0].id])
+    }
+}
+
+/// Appends and compaction at once: five threads create two hundred families of one subject,
+/// each through its own store (its own descriptors, so flock excludes them as it would
+/// processes), while a sixth compacts that subject's shard over and over. Compaction may run
+/// only between a family's append and its write if it ignores the lock; then it drops the
+/// entry of a family about to exist, and the grant is lost to "Your devices".
+@Suite struct GrantIndexRaceTests {
+    @Test func compactionNeverDropsTheEntryOfAFamilyBeingCreated() throws {
+        let f = try StoreFixture()
+        let creators = 5, perCreator = 40
+        let finished = Atomic<Int>(0)
+        let root = f.root
+        let shard = Int(StateDirectory.shard(of: Encoding.sha256Hex("subject alice")), radix: 16)!
+        DispatchQueue.concurrentPerform(iterations: creators + 1) { i in
+            do {
+                let store = try FileFlowStore(directory: StateDirectory(root: root))
+                if i == creators {
+                    while finished.load(ordering: .acquiring) < creators {
+                        _ = store.collectGarbage(now: GrantIndexTests.start.adding(seconds: 1), retentionSeconds: 0, shards: [shard])
+                    }
+                    return
+                }
+                for _ in 0..<perCreator { try store.createRefreshFamily(GrantIndexTests.family()) }
+            } catch {
+                Issue.record("failed: \(error)")
+            }
+            finished.add(1, ordering: .releasing)
+        }
+        #expect(try f.store.refreshFamilies(subject: "alice").count == creators * perCreator)
+        _ = f.store.collectGarbage(now: GrantIndexTests.start.adding(seconds: 1), retentionSeconds: 0, shards: [shard])
+        #expect(try f.store.refreshFamilies(subject: "alice").count == creators * perCreator)
     }
 }
