@@ -182,12 +182,12 @@ extension BuiltInMessages {
     devices_title = 接続済みのデバイス
     devices_lead = これらのデバイスやアプリはあなたのアカウントを使用できます。使っていないものや心当たりのないものは、接続を解除してください。
     devices_none = アカウントに接続されているデバイスはありません。
-    devices_approved = 承認
-    devices_last_used = 最終使用
+    devices_approved = 承認日時
+    devices_last_used = 最終使用日時
     devices_not_yet = 未使用
     devices_from = 接続元
     devices_disconnect = 接続を解除
-    devices_disconnected = {client_name}の接続を解除しました。今後はアカウントを使用できません。
+    devices_disconnected = {client_name}の接続を解除しました。このデバイスは今後、あなたのアカウントを使用できません。
     devices_not_found = そのデバイスはアカウントに接続されていません。すでに接続が解除されている可能性があります。
     devices_sign_in_lead = アカウントに接続されているデバイスを確認するには、ログインしてください。
     devices_wrong_password = ユーザー名またはパスワードが正しくありません。
