@@ -41,11 +41,12 @@ require_swift
 # A python3 with what the integration tests import: pytest, requests, selenium
 # (the browser test), joserfc (an independent JOSE implementation that
 # verifies our tokens), and the OAuth client libraries the interop tests drive
-# (msal, authlib, oauthlib: test_clients_*.py). The python3 on PATH, with
+# (msal, authlib, oauthlib: test_clients_*.py), and axe-selenium-python
+# (axe-core for test_accessibility.py, bundled: no network). The python3 on PATH, with
 # anything missing added from PyPI; failing that, Debian's python3 with
-# Debian's packages and pip (msal from PyPI: Debian's is older than
+# Debian's packages and pip (axe-selenium-python from PyPI, Debian has none; msal from PyPI: Debian's is older than
 # oidc_authority, which the test needs).
-modules='import pytest, requests, selenium, joserfc, msal, authlib, oauthlib'
+modules='import pytest, requests, selenium, joserfc, msal, authlib, oauthlib, axe_selenium_python'
 python=
 for candidate in python3 /usr/bin/python3; do
     if "$candidate" -c "$modules" >/dev/null 2>&1; then
@@ -54,16 +55,16 @@ for candidate in python3 /usr/bin/python3; do
     fi
 done
 if [[ -z $python ]] && command -v python3 >/dev/null &&
-    python3 -m pip install -q pytest requests selenium joserfc msal authlib oauthlib >/dev/null 2>&1 &&
+    python3 -m pip install -q pytest requests selenium joserfc msal authlib oauthlib axe-selenium-python >/dev/null 2>&1 &&
     python3 -c "$modules" >/dev/null 2>&1; then
     python=python3
 fi
 if [[ -z $python ]]; then
     ensure_packages python3 python3-pytest python3-requests python3-selenium python3-pip \
         python3-authlib python3-oauthlib
-    /usr/bin/python3 -m pip install -q --break-system-packages joserfc msal >/dev/null 2>&1 || true
+    /usr/bin/python3 -m pip install -q --break-system-packages joserfc msal axe-selenium-python >/dev/null 2>&1 || true
     /usr/bin/python3 -c "$modules" >/dev/null 2>&1 ||
-        die "cannot provide pytest, requests, selenium, joserfc, msal, authlib and oauthlib for python3"
+        die "cannot provide pytest, requests, selenium, joserfc, msal, authlib, oauthlib and axe-selenium-python for python3"
     python=/usr/bin/python3
 fi
 

@@ -86,8 +86,8 @@ public enum AuthorizationRequestValidation: Sendable, Equatable {
     /// RFC 6749 §4.1.2.1: "If the request fails due to a missing, invalid, or mismatching
     /// redirection URI, or if the client identifier is missing or invalid, the authorization
     /// server SHOULD inform the resource owner of the error and MUST NOT automatically
-    /// redirect the user-agent to the invalid redirection URI." The text is for the person.
-    case pageError(String)
+    /// redirect the user-agent to the invalid redirection URI."
+    case pageError(AuthorizationPageError)
 
     /// Validates the parameters of a request, looked up by name. `parameter` throws for a
     /// parameter sent more than once (RFC 6749 §3.1: "Request and response parameters MUST
@@ -100,15 +100,15 @@ public enum AuthorizationRequestValidation: Sendable, Equatable {
             }
         }
         // 1. The client and the redirect URI: a page, never a redirect.
-        guard case .success(let clientIDValue) = value("client_id") else { return .pageError("The request names its application more than once.") }
-        guard let clientID = clientIDValue, !clientID.isEmpty else { return .pageError("The request does not say which application is asking (client_id is missing).") }
-        guard let client = clients[clientID] else { return .pageError("The application that sent you here is not registered with this service.") }
-        guard case .success(let redirectValue) = value("redirect_uri") else { return .pageError("The request names its return address more than once.") }
+        guard case .success(let clientIDValue) = value("client_id") else { return .pageError(.clientRepeated) }
+        guard let clientID = clientIDValue, !clientID.isEmpty else { return .pageError(.clientMissing) }
+        guard let client = clients[clientID] else { return .pageError(.clientUnknown) }
+        guard case .success(let redirectValue) = value("redirect_uri") else { return .pageError(.redirectRepeated) }
         guard let redirectURI = redirectValue, !redirectURI.isEmpty else {
-            return .pageError("The request does not say where to return to (redirect_uri is missing).")
+            return .pageError(.redirectMissing)
         }
         guard client.matchesRedirectURI(redirectURI) else {
-            return .pageError("The address this request would return you to is not registered for \(client.displayName), so you were not sent there.")
+            return .pageError(.redirectUnregistered(clientName: client.displayName))
         }
         // 2. Everything else goes back to the client. `state` first, so errors can carry it.
         let state: String?

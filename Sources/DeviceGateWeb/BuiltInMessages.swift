@@ -4,5 +4,11 @@
 public enum BuiltInMessages {
     public static let all: [(tag: String, text: String)] = [
         ("en", en),
+        ("de", de),
+        ("fr", fr),
+        ("es", es),
+        ("nl", nl),
+        ("ja", ja),
+        ("ar", ar),
     ]
 }

@@ -74,7 +74,7 @@ extension DefaultTemplates {
     .facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
     .facts dt { color: var(--muted); }
     .facts dd { margin: 0; overflow-wrap: anywhere; }
-    .address, .product { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: .85rem; color: var(--muted); }
+    .address, .product { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: .85rem; color: var(--muted); unicode-bidi: isolate; direction: ltr; }
     .warning.urgent { background: #fff0f1; border-color: var(--danger); color: var(--danger); font-weight: 600; }
     .notice { margin: 16px 0; padding: 12px 14px; border-radius: 10px; border: 2px solid #11652f; background: #e3f4e8; color: #11652f; font-weight: 600; }
     .grants { list-style: none; padding: 0; margin: 0; }

@@ -3,6 +3,11 @@
 /// name. Every value arrives escaped by `HTMLEscaping.escape` (UTF-8 bytes, not grapheme
 /// clusters), so `{{value}}` and `{{{value}}}` write the same text; attribute values are quoted.
 ///
+/// Every text is a message of the visitor's language (`Messages+en.swift`): `{{t.key}}` for a
+/// plain one, and a value such as `lead` for one with placeholders, filled in and escaped
+/// piece by piece by the page code (`MessageCatalog.markup`). Every page has `lang`, `dir`
+/// and `languages` (the switcher: `tag`, `name`, `dir`, `url`, `current`).
+///
 /// The pages of a web app's sign-in (the authorization code flow, issue 13):
 /// - `authorize_signin`: sign-in for an authorization request. Values: `client_name`,
 ///   `username` (from `login_hint`), `error`, `action`, `authorization_request` (the sealed
@@ -34,18 +39,18 @@ public enum DefaultTemplates {
     /// The username and password fields and the submit button, inside the form of both
     /// sign-in pages (`signin`, `authorize_signin`). Values: `username`.
     static let signInFields = """
-    <label for="username">Username</label>
+    <label for="username">{{t.signin_username}}</label>
     <input id="username" name="username" type="text" value="{{username}}" required autofocus
            autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="64">
-    <label for="password">Password</label>
+    <label for="password">{{t.signin_password}}</label>
     <input id="password" name="password" type="password" required autocomplete="current-password" maxlength="1024">
-    <button type="submit" class="primary">Sign in</button>
+    <button type="submit" class="primary">{{t.signin_submit}}</button>
     """
 
     static let authorizeSignIn = """
     {{> header}}
-    <h1>Sign in</h1>
-    <p class="lead">Sign in to continue to <strong class="client">{{client_name}}</strong>.</p>
+    <h1>{{t.signin_title}}</h1>
+    <p class="lead">{{lead}}</p>
     {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
     <form method="post" action="{{action}}" class="stack">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
@@ -57,28 +62,28 @@ public enum DefaultTemplates {
 
     static let authorizeConsent = """
     {{> header}}
-    <h1>Allow access?</h1>
-    <p class="lead"><strong class="client">{{client_name}}</strong> wants to sign you in and use your account.</p>
-    <p>After you choose, you will be sent to <strong class="return-host">{{return_host}}</strong>.</p>
-    <h2>It will be able to</h2>
+    <h1>{{t.consent_title}}</h1>
+    <p class="lead">{{lead}}</p>
+    <p>{{return_note}}</p>
+    <h2>{{t.consent_abilities}}</h2>
     <ul class="scopes">
     {{#scopes}}
       <li><span class="scope-text">{{description}}</span> <code class="scope-name">{{name}}</code></li>
     {{/scopes}}
     {{^scopes}}
-      <li><span class="scope-text">Know that you signed in, with no extra permissions</span></li>
+      <li><span class="scope-text">{{t.authorize_no_scopes}}</span></li>
     {{/scopes}}
     </ul>
     <div class="warning" role="note">
-      <strong>Only approve if you were signing in to {{client_name}} yourself</strong> and expected to return to {{return_host}}.
+      {{warning}}
     </div>
     <form method="post" action="{{action}}" class="buttons">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
       <input type="hidden" name="request" value="{{authorization_request}}">
-      <button type="submit" name="action" value="approve" class="primary">Approve</button>
-      <button type="submit" name="action" value="deny" class="secondary">Deny</button>
+      <button type="submit" name="action" value="approve" class="primary">{{t.consent_approve}}</button>
+      <button type="submit" name="action" value="deny" class="secondary">{{t.consent_deny}}</button>
     </form>
-    <p class="hint">Signed in as <strong>{{signed_in_as}}</strong>. Approving lets {{client_name}} act as you.</p>
+    <p class="hint">{{signed_in_note}}</p>
     {{> footer}}
     """
 
@@ -86,13 +91,13 @@ public enum DefaultTemplates {
     {{> header}}
     <h1>{{heading}}</h1>
     <p class="lead">{{text}}</p>
-    <p class="hint">You may close this page.</p>
+    <p class="hint">{{t.signed_out_hint}}</p>
     {{> footer}}
     """
 
     static let header = """
     <!doctype html>
-    <html lang="en">
+    <html lang="{{lang}}" dir="{{dir}}">
     <head>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -105,12 +110,12 @@ public enum DefaultTemplates {
       <span class="brand">{{#logo_url}}<img class="logo" src="{{logo_url}}" alt="">{{/logo_url}}<span>{{product_name}}</span></span>
       {{#signed_in_as}}
       <span class="who">
-        <span class="who-name" title="Signed in">{{signed_in_as}}</span>
+        <span class="who-name" title="{{t.header_signed_in}}">{{signed_in_as}}</span>
         <a class="link" href="{{devices_url}}">{{t.devices_link}}</a>
         {{#signout_action}}
         <form method="post" action="{{signout_action}}" class="inline">
           <input type="hidden" name="csrf_token" value="{{csrf_token}}">
-          <button type="submit" class="link">Sign out</button>
+          <button type="submit" class="link">{{t.header_sign_out}}</button>
         </form>
         {{/signout_action}}
       </span>
@@ -122,7 +127,14 @@ public enum DefaultTemplates {
 
     static let footer = """
     </main>
-    <footer class="foot">{{product_name}} · device sign-in</footer>
+    <footer class="foot">
+      <p>{{product_name}} · {{t.footer_tagline}}</p>
+      <nav class="languages" aria-label="{{t.language_switcher}}"><ul>
+      {{#languages}}
+        <li><a href="{{url}}" lang="{{tag}}" hreflang="{{tag}}" dir="{{dir}}" aria-current="{{current}}">{{name}}</a></li>
+      {{/languages}}
+      </ul></nav>
+    </footer>
     </body>
     </html>
 
@@ -130,26 +142,26 @@ public enum DefaultTemplates {
 
     static let enter = """
     {{> header}}
-    <h1>Connect a device</h1>
-    <p class="lead">Enter the code shown on your TV, console or other device.</p>
+    <h1>{{t.enter_title}}</h1>
+    <p class="lead">{{t.enter_lead}}</p>
     {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
     <form method="post" action="{{action}}" class="stack">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
-      <label for="user_code">Code</label>
-      <input id="user_code" name="user_code" class="code" type="text" value="{{user_code}}"
+      <label for="user_code">{{t.enter_code_label}}</label>
+      <input id="user_code" name="user_code" class="code" type="text" dir="ltr" value="{{user_code}}"
              placeholder="{{placeholder}}" maxlength="40" inputmode="{{inputmode}}" required autofocus
              autocomplete="off" autocapitalize="characters" autocorrect="off" spellcheck="false">
-      {{#prefilled}}<p class="hint">Check that this matches the code on your device, then continue.</p>{{/prefilled}}
-      <button type="submit" class="primary">Continue</button>
+      {{#prefilled}}<p class="hint">{{t.enter_prefilled_hint}}</p>{{/prefilled}}
+      <button type="submit" class="primary">{{t.enter_continue}}</button>
     </form>
     {{> footer}}
     """
 
     static let signin = """
     {{> header}}
-    <h1>Sign in</h1>
-    <p class="lead">{{#client_name}}Sign in to connect <strong>{{client_name}}</strong>.{{/client_name}}{{^client_name}}Sign in to continue.{{/client_name}}</p>
-    {{#user_code}}<p class="code-shown" aria-label="Device code">{{user_code}}</p>{{/user_code}}
+    <h1>{{t.signin_title}}</h1>
+    <p class="lead">{{#lead}}{{lead}}{{/lead}}{{^lead}}{{t.signin_lead}}{{/lead}}</p>
+    {{#user_code}}<p class="code-shown" dir="ltr" aria-label="{{t.device_code_label}}">{{user_code}}</p>{{/user_code}}
     {{#error}}<p class="alert" role="alert">{{error}}</p>{{/error}}
     <form method="post" action="{{action}}" class="stack">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
@@ -161,32 +173,32 @@ public enum DefaultTemplates {
 
     static let consent = """
     {{> header}}
-    <h1>Allow access?</h1>
-    <p class="lead"><strong class="client">{{client_name}}</strong> wants to connect to your account.</p>
-    <p class="code-shown" aria-label="Device code">{{user_code}}</p>
-    <p class="hint center">This code should match the one on your device.</p>
-    <h2>It will be able to</h2>
+    <h1>{{t.consent_title}}</h1>
+    <p class="lead">{{lead}}</p>
+    <p class="code-shown" dir="ltr" aria-label="{{t.device_code_label}}">{{user_code}}</p>
+    <p class="hint center">{{t.consent_code_hint}}</p>
+    <h2>{{t.consent_abilities}}</h2>
     <ul class="scopes">
     {{#scopes}}
       <li><span class="scope-text">{{description}}</span> <code class="scope-name">{{name}}</code></li>
     {{/scopes}}
     {{^scopes}}
-      <li><span class="scope-text">Connect to your account, with no extra permissions</span></li>
+      <li><span class="scope-text">{{t.consent_no_scopes}}</span></li>
     {{/scopes}}
     </ul>
     {{> who_is_asking}}
     <div class="warning" role="note">
-      <strong>Only approve if you started this yourself</strong>, on a device that is in front of you right now.
-      If someone sent you this code or a link to this page, or you are not sure where it came from, choose Deny.
+      {{warning}}
+      {{t.consent_warning_more}}
     </div>
     <form method="post" action="{{action}}" class="buttons">
       <input type="hidden" name="csrf_token" value="{{csrf_token}}">
       <input type="hidden" name="user_code" value="{{user_code}}">
       <input type="hidden" name="flow" value="{{flow_binding}}">
-      <button type="submit" name="action" value="approve" class="primary">Approve</button>
-      <button type="submit" name="action" value="deny" class="secondary">Deny</button>
+      <button type="submit" name="action" value="approve" class="primary">{{t.consent_approve}}</button>
+      <button type="submit" name="action" value="deny" class="secondary">{{t.consent_deny}}</button>
     </form>
-    <p class="hint">Signed in as <strong>{{signed_in_as}}</strong>. Approving lets {{client_name}} act as you.</p>
+    <p class="hint">{{signed_in_note}}</p>
     {{> footer}}
     """
 
@@ -194,16 +206,16 @@ public enum DefaultTemplates {
     {{> header}}
     {{#approved}}
     <div class="result ok" aria-hidden="true">✓</div>
-    <h1>Device connected</h1>
-    <p class="lead"><strong>{{client_name}}</strong> is now connected to your account.</p>
+    <h1>{{t.done_approved_title}}</h1>
+    <p class="lead">{{lead}}</p>
     {{/approved}}
     {{^approved}}
     <div class="result no" aria-hidden="true">✕</div>
-    <h1>Request denied</h1>
-    <p class="lead"><strong>{{client_name}}</strong> was not given access.</p>
+    <h1>{{t.done_denied_title}}</h1>
+    <p class="lead">{{lead}}</p>
     {{/approved}}
-    <p>You can go back to your device now. You may close this page.</p>
-    <p><a class="text-link" href="{{enter_url}}">Connect another device</a></p>
+    <p>{{t.done_back}}</p>
+    <p><a class="text-link" href="{{enter_url}}">{{t.done_another}}</a></p>
     {{> footer}}
     """
 
@@ -212,12 +224,13 @@ public enum DefaultTemplates {
     <h1>{{heading}}</h1>
     <p class="lead">{{text}}</p>
     {{#detail}}<p class="hint">{{detail}}</p>{{/detail}}
-    <p><a class="text-link" href="{{enter_url}}">Back to code entry</a></p>
+    <p><a class="text-link" href="{{enter_url}}">{{t.message_back}}</a></p>
     {{> footer}}
     """
 
     static let style = """
-    /* devicegate verification page. Mobile first; no scripts, no inline styles (CSP style-src 'self'). */
+    /* devicegate verification page. Mobile first; no scripts, no inline styles (CSP style-src 'self').
+       Logical properties only (inline/block, start/end), so dir="rtl" mirrors the layout. */
     :root {
       --accent: {{accent}};
       --accent-text: {{accent_text}};
@@ -239,25 +252,25 @@ public enum DefaultTemplates {
     }
     .bar {
       width: 100%; display: flex; align-items: center; justify-content: space-between; gap: 12px;
-      padding: 12px 16px; background: var(--card); border-bottom: 1px solid var(--line);
+      padding-block: 12px; padding-inline: 16px; background: var(--card); border-block-end: 1px solid var(--line);
     }
     .brand { display: flex; align-items: center; gap: 10px; font-weight: 650; font-size: 1.05rem; min-width: 0; }
-    .brand span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+    .brand span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; unicode-bidi: plaintext; }
     .logo { height: 28px; width: auto; max-width: 120px; }
     .who { display: flex; align-items: center; gap: 10px; color: var(--muted); font-size: .92rem; min-width: 0; }
-    .who-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 40vw; }
+    .who-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 40vw; unicode-bidi: plaintext; }
     .inline { display: inline; margin: 0; }
     .card {
       width: 100%; max-width: 30rem; background: var(--card); padding: 24px 20px 28px;
-      margin: 0; border-bottom: 1px solid var(--line);
+      margin: 0; border-block-end: 1px solid var(--line);
     }
-    h1 { font-size: 1.6rem; line-height: 1.25; margin: 0 0 8px; }
-    h2 { font-size: 1rem; margin: 24px 0 8px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-    .lead { font-size: 1.08rem; margin: 0 0 20px; color: var(--ink); }
-    .hint { color: var(--muted); font-size: .95rem; margin: 8px 0 0; }
+    h1 { font-size: 1.6rem; line-height: 1.25; margin-block: 0 8px; margin-inline: 0; }
+    h2 { font-size: 1rem; margin-block: 24px 8px; margin-inline: 0; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+    .lead { font-size: 1.08rem; margin-block: 0 20px; margin-inline: 0; color: var(--ink); }
+    .hint { color: var(--muted); font-size: .95rem; margin-block: 8px 0; margin-inline: 0; }
     .center { text-align: center; }
     .stack { display: flex; flex-direction: column; gap: 8px; }
-    label { font-weight: 600; margin-top: 8px; }
+    label { font-weight: 600; margin-block-start: 8px; }
     input[type=text], input[type=password] {
       width: 100%; font: inherit; font-size: 1.1rem; padding: 12px 14px; min-height: 48px;
       border: 2px solid var(--line); border-radius: 10px; background: #fff; color: var(--ink);
@@ -271,7 +284,7 @@ public enum DefaultTemplates {
     button { font: inherit; cursor: pointer; }
     .primary, .secondary {
       width: 100%; min-height: 52px; padding: 12px 18px; border-radius: 10px; font-size: 1.08rem; font-weight: 650;
-      margin-top: 16px;
+      margin-block-start: 16px;
     }
     .primary { background: var(--accent); color: var(--accent-text); border: 2px solid var(--accent); }
     .secondary { background: #fff; color: var(--ink); border: 2px solid var(--ink); }
@@ -285,29 +298,37 @@ public enum DefaultTemplates {
       color: var(--danger); background: #fff0f1; font-weight: 600;
     }
     .warning {
-      margin: 20px 0 4px; padding: 12px 14px; border-radius: 10px; background: var(--warn-bg);
-      border: 2px solid var(--warn-line); color: #3d2c00;
+      margin-block: 20px 4px; margin-inline: 0; padding-block: 12px; padding-inline: 14px; border-radius: 10px;
+      background: var(--warn-bg); border: 2px solid var(--warn-line); border-inline-start-width: 6px; color: #3d2c00;
+      text-align: start;
     }
     .code-shown {
       font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
-      font-size: 2rem; letter-spacing: .18em; text-align: center; font-weight: 700; margin: 8px 0 16px;
+      font-size: 2rem; letter-spacing: .18em; text-align: center; font-weight: 700; margin-block: 8px 16px; margin-inline: 0;
       padding: 10px; border: 2px dashed var(--line); border-radius: 10px; overflow-wrap: anywhere;
     }
-    .code-shown + .hint { margin-top: -8px; }
+    .code-shown + .hint { margin-block-start: -8px; }
     .client { overflow-wrap: anywhere; }
     .scopes { list-style: none; padding: 0; margin: 0; border: 1px solid var(--line); border-radius: 10px; }
-    .scopes li { padding: 12px 14px; border-top: 1px solid var(--line); display: flex; justify-content: space-between; gap: 12px; align-items: baseline; }
-    .scopes li:first-child { border-top: 0; }
-    .scope-name { color: var(--muted); font-size: .8rem; }
-    .result { font-size: 2.4rem; width: 64px; height: 64px; line-height: 64px; text-align: center; border-radius: 50%; margin: 8px 0 16px; }
+    .scopes li {
+      padding-block: 12px; padding-inline: 14px; border-block-start: 1px solid var(--line); display: flex;
+      justify-content: space-between; gap: 12px; align-items: baseline; text-align: start;
+    }
+    .scopes li:first-child { border-block-start: 0; }
+    .scope-name { color: var(--muted); font-size: .8rem; unicode-bidi: isolate; direction: ltr; }
+    .result { font-size: 2.4rem; inline-size: 64px; block-size: 64px; line-height: 64px; text-align: center; border-radius: 50%; margin-block: 8px 16px; margin-inline: 0; }
     .result.ok { background: #e3f4e8; color: #11652f; }
     .result.no { background: #fdecee; color: var(--danger); }
-    .foot { color: var(--muted); font-size: .85rem; padding: 16px; }
+    .foot { color: var(--muted); font-size: .85rem; padding: 16px; text-align: center; }
+    .foot p { margin-block: 0 8px; margin-inline: 0; }
+    .languages ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; justify-content: center; gap: 4px 14px; }
+    .languages a { color: var(--accent); display: inline-block; padding-block: 6px; min-block-size: 24px; }
+    .languages a[aria-current="true"] { color: var(--ink); font-weight: 700; text-decoration: none; }
     @media (min-width: 640px) {
-      body { padding-top: 0; }
-      .card { margin: 48px 16px 0; border: 1px solid var(--line); border-radius: 16px; padding: 36px 40px 40px;
+      body { padding-block-start: 0; }
+      .card { margin-block: 48px 0; margin-inline: 16px; border: 1px solid var(--line); border-radius: 16px; padding: 36px 40px 40px;
               box-shadow: 0 6px 24px rgba(22, 24, 29, .06); }
-      .bar { padding: 14px 32px; }
+      .bar { padding-block: 14px; padding-inline: 32px; }
       h1 { font-size: 1.9rem; }
       .buttons { flex-direction: row-reverse; gap: 12px; }
     }

@@ -25,13 +25,13 @@ public struct Localisation: Sendable {
 
     public init(directory: String?, defaultLanguage: String = "en") throws(LoadError) {
         var problems: [String] = []
-        var texts: [String: (text: String, source: String)] = [:]
-        for (tag, text) in BuiltInMessages.all { texts[tag] = (text, "built-in messages \(tag)") }
         var parsed: [String: [String: String]] = [:]
-        for (tag, entry) in texts {
-            do { parsed[tag] = try MessageFile.parse(entry.text) } catch { problems.append("\(entry.source): \(error)") }
+        for (tag, text) in BuiltInMessages.all {
+            do { parsed[tag] = try MessageFile.parse(text) } catch { problems.append("built-in messages \(tag): \(error)") }
         }
         var overrides: [String] = []
+        var sources: [String: String] = [:]
+        var overridden: [String: Set<String>] = [:]
         if let directory {
             for name in Self.messageFiles(in: directory) {
                 let tag = String(name.dropLast(".messages".count)).lowercased()
@@ -40,11 +40,14 @@ public struct Localisation: Sendable {
                     problems.append("\(path): the file name must be a language tag (de.messages, pt-br.messages)")
                     continue
                 }
+                guard sources[tag] == nil else { problems.append("\(path): a second file for `\(tag)` (\(sources[tag]!))"); continue }
                 guard let text = PageTemplates.readFile(path) else { problems.append("\(path): cannot be read"); continue }
                 overrides.append(path)
+                sources[tag] = path
                 do {
                     let own = try MessageFile.parse(text)
                     parsed[tag, default: [:]].merge(own) { _, new in new }
+                    overridden[tag] = Set(own.keys)
                 } catch {
                     problems.append("\(path):\(error.line): \(error.reason)")
                 }
@@ -52,13 +55,16 @@ public struct Localisation: Sendable {
         }
         let reference = parsed["en"] ?? [:]
         for (tag, messages) in parsed.sorted(by: { $0.key < $1.key }) {
-            let source = overrides.first { $0.hasSuffix("/\(tag).messages") } ?? "built-in messages \(tag)"
-            problems += Self.problems(of: messages, against: reference, source: source)
+            problems += Self.problems(of: messages, against: reference, source: sources[tag] ?? "built-in messages \(tag)")
         }
         let defaultTag = defaultLanguage.lowercased()
-        if parsed[defaultTag] == nil { problems.append("web.default_language: no messages for `\(defaultLanguage)`") }
+        if parsed[defaultTag] == nil {
+            problems.append("web.default_language: no messages for `\(defaultLanguage)` (there are \(parsed.keys.sorted().joined(separator: ", ")))")
+        }
         guard problems.isEmpty else { throw LoadError(problems: problems) }
-        self.catalogs = parsed.reduce(into: [:]) { $0[$1.key] = MessageCatalog(tag: $1.key, messages: $1.value) }
+        self.catalogs = parsed.reduce(into: [:]) {
+            $0[$1.key] = MessageCatalog(tag: $1.key, messages: $1.value, overridden: overridden[$1.key] ?? [])
+        }
         self.defaultLanguage = defaultTag
         self.overrides = overrides
     }
@@ -82,18 +88,6 @@ public struct Localisation: Sendable {
             problems.append("\(source): language_direction is `ltr` or `rtl`, not `\(direction)`")
         }
         return problems
-    }
-
-    /// The language for a request, in this order: `ui_locales` (OpenID Connect Core
-    /// §3.1.2.1) where the request carries it, the language cookie the page's switcher sets,
-    /// `Accept-Language` (RFC 4647 lookup), the default.
-    public func choose(uiLocales: String?, cookie: String?, acceptLanguage: String?) -> MessageCatalog {
-        let available = Set(catalogs.keys)
-        let tag = uiLocales.flatMap { LanguagePreference.lookup(LanguagePreference.ranges(uiLocales: $0), in: available) }
-            ?? cookie.flatMap { available.contains($0.lowercased()) ? $0.lowercased() : nil }
-            ?? acceptLanguage.flatMap { LanguagePreference.lookup(LanguagePreference.ranges(acceptLanguage: $0), in: available) }
-            ?? defaultLanguage
-        return catalogs[tag] ?? catalogs[defaultLanguage]!
     }
 
     /// The built-in languages alone, English by default (they are checked by the tests, so this

@@ -11,10 +11,13 @@ public struct MessageCatalog: Sendable {
     /// The BCP 47 tag, lowercase ("en", "de", "pt-br").
     public let tag: String
     public let messages: [String: String]
+    /// The keys an operator's `<templates_dir>/<tag>.messages` set (for `scopeDescription`).
+    public let overridden: Set<String>
 
-    public init(tag: String, messages: [String: String]) {
+    public init(tag: String, messages: [String: String], overridden: Set<String> = []) {
         self.tag = tag.lowercased()
         self.messages = messages
+        self.overridden = overridden
     }
 
     /// The language's own name ("Deutsch"), for the switcher.

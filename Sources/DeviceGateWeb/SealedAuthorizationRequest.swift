@@ -20,9 +20,14 @@ struct SealedAuthorizationRequest: Equatable {
     var request: AuthorizationRequest
     var requestedAt: UnixTime
     var expiresAt: UnixTime
+    /// The request's `ui_locales` (OIDC Core §3.1.2.1), as well-formed language ranges joined
+    /// by spaces, so the sign-in and consent pages keep speaking the language it asked for; the
+    /// page's language switcher replaces it with the person's choice.
+    var uiLocales: String?
 
-    init(request: AuthorizationRequest, requestedAt: UnixTime, expiresAt: UnixTime? = nil) {
+    init(request: AuthorizationRequest, requestedAt: UnixTime, expiresAt: UnixTime? = nil, uiLocales: String? = nil) {
         self.request = request
+        self.uiLocales = uiLocales
         self.requestedAt = requestedAt
         self.expiresAt = expiresAt ?? requestedAt.adding(seconds: Self.lifetime)
     }
@@ -43,6 +48,7 @@ struct SealedAuthorizationRequest: Equatable {
         if let maxAge = r.maxAge { fields.append(("max_age", "\(maxAge)")) }
         if let hint = r.loginHint { fields.append(("login_hint", hint)) }
         if r.responseMode != .query { fields.append(("response_mode", r.responseMode.rawValue)) }
+        if let uiLocales { fields.append(("ui_locales", uiLocales)) }
         let payload = fields.map { AuthorizationResponse.formEncode($0.0) + "=" + AuthorizationResponse.formEncode($0.1) }
             .joined(separator: "&")
         return Encoding.base64URL(Array(payload.utf8)) + "." + Self.mac(payload, key: key)
@@ -79,7 +85,9 @@ struct SealedAuthorizationRequest: Equatable {
         let request = AuthorizationRequest(clientID: clientID, redirectURI: redirectURI, scope: scope, state: field("state"),
                                            nonce: field("nonce"), codeChallenge: field("code_challenge"), prompt: prompt,
                                            maxAge: maxAge, loginHint: field("login_hint"), responseMode: responseMode)
-        return .success(SealedAuthorizationRequest(request: request, requestedAt: UnixTime(milliseconds: requestedAt), expiresAt: expiry))
+        let uiLocales = field("ui_locales").map { LanguagePreference.ranges(uiLocales: $0).joined(separator: " ") }
+        return .success(SealedAuthorizationRequest(request: request, requestedAt: UnixTime(milliseconds: requestedAt), expiresAt: expiry,
+                                                   uiLocales: uiLocales?.isEmpty == false ? uiLocales : nil))
     }
 }
 

@@ -39,7 +39,7 @@ extension VerificationPage {
             return try endSession(request, method: method, logger: logger)
         default:
             let visitor = try identify(request, now: clock.now())
-            return messagePage(405, visitor, title: "Not allowed", heading: "That did not work", text: "This page cannot be used that way.",
+            return messagePage(405, visitor, title: "error_not_allowed_title", heading: "error_failed_heading", text: "error_not_allowed_text",
                                extra: [("Allow", "GET, HEAD, POST")])
         }
     }
@@ -52,25 +52,30 @@ extension VerificationPage {
 
     func authorizationEndpoint(_ request: HTTPRequest, fields: FormFields?, logger: Logger) throws -> HTTPResponse {
         let now = clock.now()
-        let visitor = try identify(request, now: now)
-        guard let fields else {
-            return refusedRequestPage(visitor, text: "The sign-in request could not be read. Go back to the application and try again.")
+        var visitor = try identify(request, now: now)
+        guard let fields else { return refusedRequestPage(visitor, text: "authorize_unreadable") }
+        // OIDC Core §3.1.2.1 ui_locales, by GET or POST: it speaks for this page and the next ones.
+        let uiLocales = ((try? fields.single("ui_locales")) ?? nil).map { LanguagePreference.ranges(uiLocales: $0).joined(separator: " ") }
+            .flatMap { $0.isEmpty ? nil : $0 }
+        if visitor.language.chosen == nil, let uiLocales {
+            visitor.language.uiLocales = uiLocales
+            visitor.messages = localisation.choose(visitor.language)
         }
         switch AuthorizationRequestValidation.validate({ name throws(OAuthError) in try fields.single(name) }, clients: service.clients) {
-        case .pageError(let text):
-            logger.notice("authorization request refused", metadata: ["reason": "\(text)"])
-            return refusedRequestPage(visitor, text: text)
+        case .pageError(let error):
+            logger.notice("authorization request refused", metadata: ["reason": "\(error.reason)"])
+            return refusedRequestPage(visitor, text: "authorize_\(error.reason)", values: error.clientName.map { ["client": $0] } ?? [:])
         case .redirectError(let error, let redirectURI, let state):
             logger.info("authorization request error", metadata: ["error": "\(error.code)"])
             // The mode the client asked for, when it is one we speak; else the query.
             let mode = ((try? fields.single("response_mode")) ?? nil).flatMap(AuthorizationRequest.ResponseMode.init(rawValue:)) ?? .query
             return sendBack(to: redirectURI, mode: mode, AuthorizationResponse.errorParameters(error, state: state, issuer: configuration.issuer),
-                            cookies: visitor.setCookies)
+                            cookies: visitor.setCookies, in: visitor.messages)
         case .valid(let authorization):
-            guard let client = service.clients[authorization.clientID] else { return refusedRequestPage(visitor, text: "Unknown application.") }
+            guard let client = service.clients[authorization.clientID] else { return refusedRequestPage(visitor, text: "authorize_unknown_application") }
             func fail(_ error: OAuthError) -> HTTPResponse {
                 sendBack(authorization, AuthorizationResponse.errorParameters(error, state: authorization.state, issuer: configuration.issuer),
-                         cookies: visitor.setCookies)
+                         cookies: visitor.setCookies, in: visitor.messages)
             }
             // OIDC Core §3.1.2.1: an OP that cannot re-authenticate "MUST return an error,
             // typically login_required". Delegated sign-in is the web server's, which
@@ -81,7 +86,8 @@ extension VerificationPage {
             if authorization.prompt.contains(.none) {
                 return try answerWithoutPage(authorization, client: client, visitor: visitor, request: request, now: now, logger: logger)
             }
-            let location = path.authorization + "?request=" + SealedAuthorizationRequest(request: authorization, requestedAt: now).seal(key: store.secretKey)
+            let sealed = SealedAuthorizationRequest(request: authorization, requestedAt: now, uiLocales: uiLocales)
+            let location = path.authorization + "?request=" + sealed.seal(key: store.secretKey)
             // nginx refuses a request line over 8 KiB (large_client_header_buffers) with a page
             // of its own: a request whose sealed form would not fit is the client's error.
             guard location.utf8.count <= Self.maximumSealedLocationBytes else {
@@ -99,7 +105,7 @@ extension VerificationPage {
                            now: UnixTime, logger: Logger) throws -> HTTPResponse {
         func fail(_ code: String, _ detail: String) -> HTTPResponse {
             sendBack(authorization, AuthorizationResponse.errorParameters(OAuthError(code: code, detail: detail), state: authorization.state,
-                                                                          issuer: configuration.issuer), cookies: visitor.setCookies)
+                                                                          issuer: configuration.issuer), cookies: visitor.setCookies, in: visitor.messages)
         }
         guard settings.signIn == .embedded, visitor.session != nil, let subject = visitor.subject, let authTime = visitor.authTime,
               authorization.acceptsSignIn(at: authTime, requestedAt: now) else {
@@ -114,13 +120,20 @@ extension VerificationPage {
 
     func showAuthorization(_ request: HTTPRequest, logger: Logger) throws -> HTTPResponse {
         let now = clock.now()
-        let visitor = try identify(request, now: now)
+        var visitor = try identify(request, now: now)
         let fields = try? FormDecoding.decode(Array(request.query.utf8))
         let text = fields.flatMap { (try? $0.single("request")) ?? nil } ?? ""
         switch openSealed(text, visitor: visitor, now: now, logger: logger) {
         case .failure(let refusal): return refusal.page
-        case .success(let (sealed, client)):
-            return try continueAuthorization(sealed, sealedText: text, client: client, visitor: visitor, request: request, now: now, logger: logger)
+        case .success(let (opened, client)):
+            var sealed = opened, sealedText = text
+            // The switcher's choice replaces the request's ui_locales for the pages after this one.
+            if let chosen = visitor.language.chosen {
+                sealed.uiLocales = chosen
+                sealedText = sealed.seal(key: store.secretKey)
+            }
+            speak(sealed, to: &visitor)
+            return try continueAuthorization(sealed, sealedText: sealedText, client: client, visitor: visitor, request: request, now: now, logger: logger)
         }
     }
 
@@ -134,12 +147,14 @@ extension VerificationPage {
         case .failure(let refusal): return refusal.page
         case .success(let opened): (sealed, client) = opened
         }
+        var visitor = visitor
+        speak(sealed, to: &visitor)
         let authorization = sealed.request
         if form.has("username") {
             guard settings.signIn == .embedded else { return notSignedInDelegated(visitor) }
             let outcome = try checkPassword(request, form, visitor, now, logger) { username in
                 authorizationSignInPage(403, sealedText: text, authorization: authorization, client: client, visitor: visitor,
-                                        username: username, error: "Wrong username or password.")
+                                        username: username, error: visitor.messages.text("signin_wrong"))
             }
             switch outcome {
             case .refused(let response): return response
@@ -149,7 +164,7 @@ extension VerificationPage {
         }
         let action = (try? form.single("action")) ?? nil
         guard action == "approve" || action == "deny" else {
-            return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "Choose Approve or Deny.")
+            return messagePage(400, visitor, title: "error_bad_request_title", heading: "error_failed_heading", text: "decision_choose")
         }
         // A decision needs a sign-in this request accepts; without one, the sign-in page.
         guard let subject = visitor.subject, let authTime = visitor.authTime,
@@ -161,7 +176,7 @@ extension VerificationPage {
             audit(.flowDenied, request, user: subject, clientID: client.clientID, scope: "\(authorization.scope)", now: now,
                   details: [("via", "authorization_code")])
             return sendBack(authorization, AuthorizationResponse.errorParameters(.accessDenied, state: authorization.state, issuer: configuration.issuer),
-                            cookies: visitor.setCookies)
+                            cookies: visitor.setCookies, in: visitor.messages)
         }
         return try issueCode(authorization, subject: subject, authTime: authTime, visitor: visitor, request: request, now: now,
                              logger: logger, consent: "given")
@@ -181,24 +196,28 @@ extension VerificationPage {
             return try issueCode(authorization, subject: subject, authTime: authTime, visitor: visitor, request: request, now: now,
                                  logger: logger, consent: "skipped")
         }
-        let scopes: [[String: Any]] = authorization.scope.map {
-            ["name": $0, "description": ScopeWords.describe($0, custom: settings.scopeDescriptions)]
-        }
-        let origin = RedirectOrigin(authorization.redirectURI)
+        let origin = RedirectOrigin(authorization.redirectURI), t = visitor.messages, name = client.displayName
+        let warningStrong = t.text("authorize_warning_strong", ["client": name])
         return page(200, "authorize_consent", visitor, [
-            "title": "Allow access?", "client_name": client.displayName, "scopes": scopes, "return_host": origin.shown,
-            "action": path.authorization, "authorization_request": sealedText,
-        ], formActionOrigin: origin.cspSource)
+            "title": t.text("consent_title"), "client_name": name, "scopes": scopeList(authorization.scope, visitor),
+            "return_host": origin.shown, "action": path.authorization, "authorization_request": sealedText,
+            "lead": t.markup("authorize_consent_lead", ["client": name], emphasised: ["client"]),
+            "return_note": t.markup("authorize_consent_return", ["return_host": origin.shown], emphasised: ["return_host"]),
+            "warning": t.markup("authorize_warning", ["warning_strong": warningStrong, "return_host": origin.shown], emphasised: ["warning_strong"]),
+            "signed_in_note": t.markup("consent_signed_in_as", ["user": subject, "client": name], emphasised: ["user"]),
+        ], formActionOrigin: origin.cspSource, switchTo: Self.link(path.authorization, [("request", sealedText)]))
     }
 
     func authorizationSignInPage(_ status: Int, sealedText: String, authorization: AuthorizationRequest, client: ClientRegistration,
                                  visitor: Visitor, username: String, error: String? = nil) -> HTTPResponse {
         var values: [String: Any] = [
-            "title": "Sign in", "action": path.authorization, "username": username, "client_name": client.displayName,
-            "authorization_request": sealedText,
+            "title": visitor.messages.text("signin_title"), "action": path.authorization, "username": username,
+            "client_name": client.displayName, "authorization_request": sealedText,
+            "lead": visitor.messages.markup("authorize_signin_lead", ["client": client.displayName], emphasised: ["client"]),
         ]
         if let error { values["error"] = error }
-        return page(status, "authorize_signin", visitor, values, formActionOrigin: RedirectOrigin(authorization.redirectURI).cspSource)
+        return page(status, "authorize_signin", visitor, values, formActionOrigin: RedirectOrigin(authorization.redirectURI).cspSource,
+                    switchTo: Self.link(path.authorization, [("request", sealedText)]))
     }
 
     /// Draws the code (RFC 6749 §4.1.2) and sends the browser back with it, `state` and `iss`.
@@ -212,7 +231,7 @@ extension VerificationPage {
         audit(.flowApproved, request, user: subject, clientID: authorization.clientID, flowID: codeID, scope: "\(authorization.scope)",
               now: now, details: [("via", "authorization_code"), ("consent", consent)])
         return sendBack(authorization, AuthorizationResponse.successParameters(code: code, state: authorization.state, issuer: configuration.issuer),
-                        cookies: visitor.setCookies)
+                        cookies: visitor.setCookies, in: visitor.messages)
     }
 
     /// The sealed request and its client, or the page saying the link cannot be used. The
@@ -223,13 +242,11 @@ extension VerificationPage {
         case .failure(let refusal):
             logger.notice("sealed authorization request refused", metadata: ["reason": "\(refusal)"])
             let expired = refusal == .expired
-            return .failure(PageRefusal(page: refusedRequestPage(visitor, text: expired
-                ? "This sign-in took too long and has expired. Go back to the application and sign in again."
-                : "This sign-in link is not valid. Go back to the application and sign in again.")))
+            return .failure(PageRefusal(page: refusedRequestPage(visitor, text: expired ? "authorize_expired" : "authorize_invalid_link")))
         case .success(let sealed):
             guard let client = service.clients[sealed.request.clientID], client.allows(.authorizationCode),
                   client.matchesRedirectURI(sealed.request.redirectURI) else {
-                return .failure(PageRefusal(page: refusedRequestPage(visitor, text: "The application that sent you here is no longer registered for this.")))
+                return .failure(PageRefusal(page: refusedRequestPage(visitor, text: "authorize_no_longer_registered")))
             }
             return .success((sealed, client))
         }
@@ -237,8 +254,9 @@ extension VerificationPage {
 
     struct PageRefusal: Error { var page: HTTPResponse }
 
-    func sendBack(_ authorization: AuthorizationRequest, _ parameters: [(String, String)], cookies: [(String, String)]) -> HTTPResponse {
-        sendBack(to: authorization.redirectURI, mode: authorization.responseMode, parameters, cookies: cookies)
+    func sendBack(_ authorization: AuthorizationRequest, _ parameters: [(String, String)], cookies: [(String, String)],
+                  in language: MessageCatalog) -> HTTPResponse {
+        sendBack(to: authorization.redirectURI, mode: authorization.responseMode, parameters, cookies: cookies, in: language)
     }
 
     /// The response to the client at its (registered) redirect URI: a 303 with the parameters
@@ -247,24 +265,33 @@ extension VerificationPage {
     /// or by the person's click when scripts are off. A redirect URI whose origin a CSP cannot
     /// name (`RedirectOrigin`) cannot take a form: it gets the query.
     func sendBack(to redirectURI: String, mode: AuthorizationRequest.ResponseMode, _ parameters: [(String, String)],
-                  cookies: [(String, String)]) -> HTTPResponse {
+                  cookies: [(String, String)], in language: MessageCatalog) -> HTTPResponse {
         guard mode == .formPost, let origin = RedirectOrigin(redirectURI).cspSource else {
             return redirect(to: AuthorizationResponse.location(redirectURI, parameters), cookies: cookies)
         }
-        var html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Continue</title></head>\n<body>\n"
+        let dir = language.isRightToLeft ? "rtl" : "ltr", t = { HTMLEscaping.escape(language.text($0)) }
+        var html = "<!DOCTYPE html>\n<html lang=\"\(language.tag)\" dir=\"\(dir)\"><head><meta charset=\"utf-8\"><title>\(t("form_post_title"))</title></head>\n<body>\n"
         html += "<form method=\"post\" action=\"\(HTMLEscaping.escape(redirectURI))\">\n"
         for (name, value) in parameters {
             html += "<input type=\"hidden\" name=\"\(HTMLEscaping.escape(name))\" value=\"\(HTMLEscaping.escape(value))\">\n"
         }
-        html += "<noscript><p>Select Continue to return to the application.</p></noscript>\n<button type=\"submit\">Continue</button>\n</form>\n"
+        html += "<noscript><p>\(t("form_post_hint"))</p></noscript>\n<button type=\"submit\">\(t("form_post_continue"))</button>\n</form>\n"
         html += "<script>\(FormPostResponse.script)</script>\n</body></html>\n"
         let policy = "default-src 'none'; script-src '\(FormPostResponse.scriptHash)'; form-action \(origin); frame-ancestors 'none'; base-uri 'none'"
         let headers = securityHeaders.map { $0.0 == "Content-Security-Policy" ? ($0.0, policy) : $0 }
         return HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + headers + cookies, body: Array(html.utf8))
     }
 
-    func refusedRequestPage(_ visitor: Visitor, text: String) -> HTTPResponse {
-        messagePage(400, visitor, title: "Sign-in request refused", heading: "This sign-in request cannot be used", text: text)
+    /// `text` is a message key, `values` its placeholders'.
+    func refusedRequestPage(_ visitor: Visitor, text: String, values: [String: String] = [:]) -> HTTPResponse {
+        messagePage(400, visitor, title: "authorize_refused_title", heading: "authorize_refused_heading", text: text, values: values)
+    }
+
+    /// The sealed request's `ui_locales`, unless the person chose a language on this request.
+    func speak(_ sealed: SealedAuthorizationRequest, to visitor: inout Visitor) {
+        guard visitor.language.chosen == nil, let uiLocales = sealed.uiLocales else { return }
+        visitor.language.uiLocales = uiLocales
+        visitor.messages = localisation.choose(visitor.language)
     }
 }
 

@@ -65,7 +65,7 @@ extension VerificationPage {
     /// last refresh's address, else the device's, with the device's product).
     func grantValues(_ family: RefreshFamily, _ messages: MessageCatalog, now: UnixTime) -> [String: Any] {
         let scopes: [[String: Any]] = family.scope.map {
-            ["name": $0, "description": ScopeWords.describe($0, custom: settings.scopeDescriptions)]
+            ["name": $0, "description": localisation.scopeDescription($0, in: messages, configured: settings.scopeDescriptions)]
         }
         let lastFrom = family.lastUsedFrom.flatMap { $0.isEmpty ? nil : $0 }
         var values: [String: Any] = [

@@ -20,10 +20,11 @@ extension VerificationPage {
     func endSession(_ request: HTTPRequest, method: String, logger: Logger) throws -> HTTPResponse {
         let now = clock.now()
         let visitor = try identify(request, now: now)
-        func refuse(_ text: String) -> HTTPResponse {
-            logger.notice("end-session request refused", metadata: ["reason": "\(text)"])
-            return messagePage(400, visitor, title: "Sign-out request refused", heading: "This sign-out request cannot be used",
-                               text: text + " You are still signed in.")
+        /// `reason` is a message key (`signout_<why>`).
+        func refuse(_ reason: String) -> HTTPResponse {
+            logger.notice("end-session request refused", metadata: ["reason": "\(reason)"])
+            return messagePage(400, visitor, title: "signout_refused_title", heading: "signout_refused_heading",
+                               text: "signout_refused_text", values: ["reason": visitor.messages.text(reason)])
         }
         let fields: FormFields?
         if method == "POST" {
@@ -31,7 +32,7 @@ extension VerificationPage {
         } else {
             fields = try? FormDecoding.decode(Array(request.query.utf8))
         }
-        guard let fields else { return refuse("The sign-out request could not be read.") }
+        guard let fields else { return refuse("signout_unreadable") }
         let hint: String?, clientID: String?, returnURI: String?, state: String?
         do throws(OAuthError) {
             hint = try fields.single("id_token_hint")
@@ -39,14 +40,14 @@ extension VerificationPage {
             returnURI = try fields.single("post_logout_redirect_uri")
             state = try fields.single("state")
         } catch {
-            return refuse("The sign-out request repeats a parameter.")
+            return refuse("signout_repeated")
         }
-        if let state, state.utf8.count > AuthorizationRequest.maximumParameterBytes { return refuse("The sign-out request is too long.") }
+        if let state, state.utf8.count > AuthorizationRequest.maximumParameterBytes { return refuse("signout_too_long") }
         var client = clientID.flatMap { service.clients[$0] }
         if let hint {
-            guard let audiences = idTokenAudiences?(hint) else { return refuse("The sign-out request carries a sign-in token this service did not issue.") }
+            guard let audiences = idTokenAudiences?(hint) else { return refuse("signout_foreign_token") }
             if let clientID {
-                guard audiences.contains(clientID) else { return refuse("The sign-out request names two different applications.") }
+                guard audiences.contains(clientID) else { return refuse("signout_two_applications") }
             } else if audiences.count == 1 {
                 client = service.clients[audiences[0]]
             }
@@ -69,9 +70,10 @@ extension VerificationPage {
         signedOut.subject = settings.signIn == .delegated ? visitor.subject : nil
         signedOut.setCookies = cookies
         signedOut.csrfToken = csrfToken(for: signedOut)
-        var text = "You are signed out of \(settings.productName)."
-        if returnURI != nil { text += " The application asked to send you to an address that is not registered for it, so you were not sent there." }
-        if settings.signIn == .delegated { text += " Your web server’s own sign-in may still be active; close the browser to end it." }
-        return page(200, "signed_out", signedOut, ["title": "Signed out", "heading": "You are signed out", "text": text])
+        let t = visitor.messages
+        var text = t.text("signed_out_text", ["product": settings.productName])
+        if returnURI != nil { text += " " + t.text("signed_out_not_sent") }
+        if settings.signIn == .delegated { text += " " + t.text("signed_out_web_server") }
+        return page(200, "signed_out", signedOut, ["title": t.text("signed_out_title"), "heading": t.text("signed_out_heading"), "text": text])
     }
 }

@@ -23,29 +23,30 @@ extension VerificationPage {
         let format = configuration.userCode
         guard let canonical = format.normalize(typed) else {
             try rejectUserCode(request, attempt, reason: typed.isEmpty ? "empty" : "malformed", now: now)
-            let error = typed.isEmpty ? "Enter the code shown on your device."
-                : "That is not a valid code. Codes are \(format.length) \(format.charset == .digits ? "digits" : "letters"), like \(placeholder)."
+            let error = typed.isEmpty ? visitor.messages.text("code_empty")
+                : visitor.messages.text(format.charset == .digits ? "code_invalid_digits" : "code_invalid_letters",
+                                        ["length": "\(format.length)", "example": placeholder])
             return .refused(try enterPage(request, visitor: visitor, status: 400, code: typed, error: error))
         }
         let display = format.display(canonical)
         let record = try service.lookUp(userCode: canonical)
         func fail(_ status: Int, _ error: String) throws -> CodeOutcome {
             try rejectUserCode(request, attempt, reason: ["404": "unknown", "410": "expired"]["\(status)"] ?? "decided", now: now)
-            return .refused(try enterPage(request, visitor: visitor, status: status, code: display, error: error))
+            return .refused(try enterPage(request, visitor: visitor, status: status, code: display, error: visitor.messages.text(error)))
         }
         guard let record else {
             logger.info("unknown user code entered")
-            return try fail(404, "We don’t recognise that code. Check it against the code on your device and try again.")
+            return try fail(404, "code_unknown")
         }
         if record.isExpired(at: now) {
-            return try fail(410, "That code has expired. Start again on your device to get a new code.")
+            return try fail(410, "code_expired")
         }
         switch record.status {
         case .pending:
             guardian.pass(attempt)
             return .pending(record, display: display)
-        case .approved, .redeemed: return try fail(409, "That code has already been used. Start again on your device if you need a new one.")
-        case .denied: return try fail(409, "That request was denied and cannot be used again. Start again on your device.")
+        case .approved, .redeemed: return try fail(409, "code_used")
+        case .denied: return try fail(409, "code_denied")
         }
     }
 
@@ -54,30 +55,33 @@ extension VerificationPage {
     }
 
     func consentPage(_ record: DeviceFlowRecord, display: String, visitor: Visitor, extra: [(String, String)] = []) -> HTTPResponse {
-        let scopes: [[String: Any]] = record.scope.map {
-            ["name": $0, "description": ScopeWords.describe($0, custom: settings.scopeDescriptions)]
-        }
+        let t = visitor.messages, client = clientName(record)
         return page(200, "consent", visitor, [
-            "title": "Allow access?", "client_name": clientName(record), "user_code": display, "scopes": scopes,
+            "title": t.text("consent_title"), "client_name": client, "user_code": display, "scopes": scopeList(record.scope, visitor),
             "action": path.decision, "flow_binding": flowBinding(flowID: record.id, for: visitor),
-        ].merging(whoIsAsking(record, visitor)) { own, _ in own }, extra: extra)
+            "lead": t.markup("consent_lead", ["client": client], emphasised: ["client"]),
+            "warning": t.markup("consent_warning", ["warning_strong": t.text("consent_warning_strong")], emphasised: ["warning_strong"]),
+            "signed_in_note": t.markup("consent_signed_in_as", ["user": visitor.subject ?? "", "client": client], emphasised: ["user"]),
+        ].merging(whoIsAsking(record, visitor)) { own, _ in own }, extra: extra, switchTo: enterLink(code: display))
     }
 
     func signInPage(_ status: Int, visitor: Visitor, record: DeviceFlowRecord?, display: String?, username: String = "",
                     error: String? = nil) -> HTTPResponse {
         // After a failed sign-in the flow is not looked up again: a wrong password must not
         // turn the sign-in form into a way around the user-code limit.
-        var values: [String: Any] = ["title": "Sign in", "action": path.signIn, "username": username]
-        if let record { values["client_name"] = clientName(record) }
+        let t = visitor.messages
+        var values: [String: Any] = ["title": t.text("signin_title"), "action": path.signIn, "username": username]
+        if let record {
+            values["client_name"] = clientName(record)
+            values["lead"] = t.markup("signin_lead_client", ["client": clientName(record)], emphasised: ["client"])
+        }
         if let display { values["user_code"] = display }
         if let error { values["error"] = error }
-        return page(status, "signin", visitor, values)
+        return page(status, "signin", visitor, values, switchTo: display.map { enterLink(code: $0) })
     }
 
     func notSignedInDelegated(_ visitor: Visitor) -> HTTPResponse {
-        messagePage(403, visitor, title: "Not signed in", heading: "You are not signed in",
-                    text: "This service signs people in through its web server, and no signed-in user arrived with this request.",
-                    detail: "If you are the operator: nginx must authenticate this location (auth_basic or auth_request) and pass the user as fastcgi_param DEVICEGATE_REMOTE_USER (see nginx/devicegate-verification-basic.conf); REMOTE_USER is ignored.")
+        messagePage(403, visitor, title: "delegated_title", heading: "delegated_heading", text: "delegated_text", detail: "delegated_detail")
     }
 
     // MARK: Audit
@@ -124,7 +128,7 @@ extension VerificationPage {
         let format = configuration.userCode
         let display = format.normalize(typedCode).map(format.display)
         let outcome = try checkPassword(request, form, visitor, now, logger) { username in
-            signInPage(403, visitor: visitor, record: nil, display: display, username: username, error: "Wrong username or password.")
+            signInPage(403, visitor: visitor, record: nil, display: display, username: username, error: visitor.messages.text("signin_wrong"))
         }
         let signedIn: Visitor
         switch outcome {
@@ -203,12 +207,11 @@ extension VerificationPage {
     func decide(_ request: HTTPRequest, _ form: FormFields, _ visitor: Visitor, _ now: UnixTime, _ logger: Logger) throws -> HTTPResponse {
         guard let subject = visitor.subject, let authTime = visitor.authTime else {
             if settings.signIn == .delegated { return notSignedInDelegated(visitor) }
-            return messagePage(401, visitor, title: "Sign in", heading: "Please sign in first",
-                               text: "Your sign-in has ended. Enter the code again to continue.")
+            return messagePage(401, visitor, title: "signin_title", heading: "decision_signin_heading", text: "decision_signin_text")
         }
         let action = (try? form.single("action")) ?? nil
         guard action == "approve" || action == "deny" else {
-            return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "Choose Approve or Deny.")
+            return messagePage(400, visitor, title: "error_bad_request_title", heading: "error_failed_heading", text: "decision_choose")
         }
         let typed = ((try? form.single("user_code")) ?? nil) ?? ""
         let attempt = try guardian.beginUserCode(address: request.remoteAddress, now: now)
@@ -218,7 +221,7 @@ extension VerificationPage {
         let format = configuration.userCode
         guard let canonical = format.normalize(typed) else {
             try rejectUserCode(request, attempt, reason: "malformed", now: now)
-            return messagePage(400, visitor, title: "Bad request", heading: "That did not work", text: "The device code was missing or not valid.")
+            return messagePage(400, visitor, title: "error_bad_request_title", heading: "error_failed_heading", text: "decision_code_invalid")
         }
         // The decision applies only to the flow this form was shown for (`flowBinding`).
         let sentBinding = Array((((try? form.single("flow")) ?? nil) ?? "").utf8)
@@ -234,9 +237,11 @@ extension VerificationPage {
             ])
             audit(action == "approve" ? .flowApproved : .flowDenied, request, user: subject, clientID: record.clientID,
                   flowID: record.id, scope: "\(record.scope)", now: now, details: [("via", "web")])
+            let approved = action == "approve", t = visitor.messages
             return page(200, "done", visitor, [
-                "title": action == "approve" ? "Device connected" : "Request denied", "approved": action == "approve",
+                "title": t.text(approved ? "done_approved_title" : "done_denied_title"), "approved": approved,
                 "client_name": clientName(record),
+                "lead": t.markup(approved ? "done_approved_lead" : "done_denied_lead", ["client": clientName(record)], emphasised: ["client"]),
             ])
         case .failure(let refusal):
             // Every refused decision counts, as on the entry form: an expired or decided code
@@ -246,20 +251,16 @@ extension VerificationPage {
             logger.notice("decision refused", metadata: ["reason": "\(refusal)", "user": "\(subject)"])
             switch refusal {
             case .unknownCode:
-                return messagePage(404, visitor, title: "Unknown code", heading: "Code not recognised",
-                                   text: "We don’t recognise that code. Start again on your device.")
+                return messagePage(404, visitor, title: "decision_unknown_title", heading: "decision_unknown_heading", text: "decision_unknown_text")
             case .expired:
-                return messagePage(410, visitor, title: "Code expired", heading: "This code has expired",
-                                   text: "Nothing was changed. Start again on your device to get a new code.")
+                return messagePage(410, visitor, title: "decision_expired_title", heading: "decision_expired_heading", text: "decision_expired_text")
             case .alreadyApproved, .alreadyRedeemed:
-                return messagePage(409, visitor, title: "Already decided", heading: "Already approved",
-                                   text: "This request was already approved, so nothing was changed. You can go back to your device.")
+                return messagePage(409, visitor, title: "decision_decided_title", heading: "decision_approved_heading", text: "decision_approved_text")
             case .alreadyDenied:
-                return messagePage(409, visitor, title: "Already decided", heading: "Already denied",
-                                   text: "This request was already denied, so nothing was changed. Start again on your device if that was a mistake.")
+                return messagePage(409, visitor, title: "decision_decided_title", heading: "decision_denied_heading", text: "decision_denied_text")
             case .otherFlow:
-                return messagePage(409, visitor, title: "Enter the code again", heading: "This page is out of date",
-                                   text: "Nothing was changed. The request this page showed has ended, and its code may now belong to another device. Enter the code shown on your device again to see what it asks for.")
+                return messagePage(409, visitor, title: "decision_other_flow_title", heading: "decision_other_flow_heading",
+                                   text: "decision_other_flow_text")
             }
         }
     }

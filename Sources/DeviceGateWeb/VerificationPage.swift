@@ -104,11 +104,10 @@ public final class VerificationPage: VerificationResponder {
             if error is FlowStorageError { telemetry.countStorageFailure() }
             logger.error("verification page failure", metadata: ["error": "\(error)"])
             var visitor = Visitor()
-            visitor.csrfToken = ""
-            return page(503, "message", visitor, [
-                "title": "Try again later", "heading": "Something went wrong",
-                "text": "The server could not complete this step. Please try again in a minute.",
-            ], extra: [("Retry-After", "30")])
+            chooseLanguage(request, &visitor)
+            visitor.setCookies = []
+            return messagePage(503, visitor, title: "error_unavailable_title", heading: "error_unavailable_heading",
+                               text: "error_unavailable_text", extra: [("Retry-After", "30")])
         }
     }
 
@@ -138,9 +137,8 @@ public final class VerificationPage: VerificationResponder {
         case (.enter, _), (.signIn, _), (.decision, _), (.signOut, _), (.stylesheet, _):
             let visitor = try identify(request, now: clock.now())
             let allow = route == .enter ? "GET, HEAD, POST" : (route == .stylesheet ? "GET, HEAD" : "POST")
-            return page(405, "message", visitor, [
-                "title": "Not allowed", "heading": "That did not work", "text": "This page cannot be used that way.",
-            ], extra: [("Allow", allow)])
+            return messagePage(405, visitor, title: "error_not_allowed_title", heading: "error_failed_heading",
+                               text: "error_not_allowed_text", extra: [("Allow", allow)])
         case (.connected, _):
             return try answerDevices(method: method, request, logger: logger)
         case (.authorization, _), (.authorizationPage, _), (.endSession, _):
@@ -150,9 +148,7 @@ public final class VerificationPage: VerificationResponder {
             return redirect(to: base + (request.query.isEmpty ? "" : "?" + request.query))
         case (.trailingSlash, _), (.other, _):
             let visitor = try identify(request, now: clock.now())
-            return page(404, "message", visitor, [
-                "title": "Not found", "heading": "Page not found", "text": "There is no page at this address.",
-            ])
+            return messagePage(404, visitor, title: "error_not_found_title", heading: "error_not_found_heading", text: "error_not_found_text")
         }
     }
 
@@ -169,8 +165,14 @@ public final class VerificationPage: VerificationResponder {
         var anonymousID: String?
         var setCookies: [(String, String)] = []
         var csrfToken = ""
-        /// The language the pages speak to this visitor (`Localisation.choose`).
+        /// The language the pages speak to this visitor (`Localisation.choose` of `language`).
         var messages: MessageCatalog = Localisation.builtIn.fallback
+        var language = Localisation.Request()
+        /// Where the switcher's links lead (`lang=` is added): this page when a GET can show
+        /// it again, else the code entry (`chooseLanguage`).
+        var languageSwitch = ""
+        /// The language `ui_locales` chose on a device page, carried in its forms' actions.
+        var carriedUILocale: String?
         /// Where the browser is (REMOTE_ADDR): the consent page compares it with the device's.
         var remoteAddress = ""
     }
@@ -210,7 +212,7 @@ public final class VerificationPage: VerificationResponder {
             visitor.setCookies.append(cookies.setCSRF(fresh))
         }
         visitor.csrfToken = csrfToken(for: visitor)
-        visitor.messages = localisation.choose(uiLocales: nil, cookie: nil, acceptLanguage: request.acceptLanguage)
+        chooseLanguage(request, &visitor)
         visitor.remoteAddress = request.remoteAddress
         return visitor
     }
@@ -240,12 +242,15 @@ public final class VerificationPage: VerificationResponder {
 
     // MARK: Pages
 
+    /// A page in the visitor's language: `lang`, `dir`, the messages as `t`, and the language
+    /// switcher's links (to `languageSwitch`, or to `switchTo` for the result of a POST).
     func page(_ status: Int, _ template: String, _ visitor: Visitor, _ values: [String: Any], extra: [(String, String)] = [],
-              formActionOrigin: String? = nil) -> HTTPResponse {
+              formActionOrigin: String? = nil, switchTo: String? = nil) -> HTTPResponse {
         var context: [String: Any] = [
             "product_name": settings.productName, "css_url": path.stylesheet, "csrf_token": visitor.csrfToken,
-            "enter_url": base,
+            "enter_url": carryingUILocale(base, visitor),
             "lang": visitor.messages.tag, "dir": visitor.messages.isRightToLeft ? "rtl" : "ltr", "t": visitor.messages.messages,
+            "languages": languageLinks(to: switchTo ?? visitor.languageSwitch, current: visitor.messages),
         ]
         if let logo = settings.logoURL { context["logo_url"] = logo }
         if let subject = visitor.subject {
@@ -254,6 +259,7 @@ public final class VerificationPage: VerificationResponder {
             if visitor.session != nil { context["signout_action"] = path.signOut }
         }
         for (key, value) in values { context[key] = value }
+        if let action = context["action"] as? String { context["action"] = carryingUILocale(action, visitor) }
         let html = templates.render(template, context)
         var headers = securityHeaders
         if let formActionOrigin {
@@ -282,7 +288,7 @@ public final class VerificationPage: VerificationResponder {
         }
         if let canonical = configuration.userCode.normalize(prefill) { prefill = configuration.userCode.display(canonical) }
         var values: [String: Any] = [
-            "title": "Connect a device", "action": base, "user_code": String(prefill.prefix(40)), "placeholder": placeholder,
+            "title": visitor.messages.text("enter_title"), "action": base, "user_code": String(prefill.prefix(40)), "placeholder": placeholder,
             // Digit codes get the phone's number pad.
             "inputmode": configuration.userCode.charset == .digits ? "numeric" : "text",
         ]
@@ -291,23 +297,24 @@ public final class VerificationPage: VerificationResponder {
         return page(status, "enter", visitor, values, extra: extra)
     }
 
-    func messagePage(_ status: Int, _ visitor: Visitor, title: String, heading: String, text: String, detail: String? = nil,
-                     extra: [(String, String)] = []) -> HTTPResponse {
-        var values: [String: Any] = ["title": title, "heading": heading, "text": text]
-        if let detail { values["detail"] = detail }
-        return page(status, "message", visitor, values, extra: extra)
+    /// The `message` page; `title`, `heading`, `text` and `detail` are message keys, `values`
+    /// fill `text`'s placeholders.
+    func messagePage(_ status: Int, _ visitor: Visitor, title: String, heading: String, text: String, values: [String: String] = [:],
+                     detail: String? = nil, extra: [(String, String)] = []) -> HTTPResponse {
+        let t = visitor.messages
+        var context: [String: Any] = ["title": t.text(title), "heading": t.text(heading), "text": t.text(text, values)]
+        if let detail { context["detail"] = t.text(detail) }
+        return page(status, "message", visitor, context, extra: extra)
     }
 
+    /// `what` is `codes` or `passwords`: the `limit_<what>_everyone|network` messages.
     func tooManyAttempts(_ visitor: Visitor, _ refusal: BruteForceGuard.Refusal, now: UnixTime, what: String) -> HTTPResponse {
         let seconds = max(1, Int((refusal.retryAt.milliseconds - now.milliseconds + 999) / 1000))
         let minutes = (seconds + 59) / 60
-        let wait = minutes <= 1 ? "a minute" : "\(minutes) minutes"
-        let text = refusal.global
-            ? "Too many wrong \(what) have been entered on this service recently, so it is pausing for everyone. Please wait \(wait) and try again."
-            : "Too many wrong \(what) were entered from your network. Please wait \(wait) and try again."
-        return messagePage(429, visitor, title: "Too many attempts", heading: "Too many attempts", text: text,
-                           detail: "This protects the codes of other people’s devices from being guessed.",
-                           extra: [("Retry-After", "\(seconds)")])
+        let wait = minutes <= 1 ? visitor.messages.text("limit_wait_one_minute") : visitor.messages.text("limit_wait_minutes", ["minutes": "\(minutes)"])
+        return messagePage(429, visitor, title: "limit_title", heading: "limit_title",
+                           text: "limit_\(what)_\(refusal.global ? "everyone" : "network")", values: ["wait": wait],
+                           detail: "limit_detail", extra: [("Retry-After", "\(seconds)")])
     }
 
     // MARK: POST plumbing
@@ -316,19 +323,16 @@ public final class VerificationPage: VerificationResponder {
         let now = clock.now()
         let visitor = try identify(request, now: now)
         guard !request.bodyExceededLimit else {
-            return messagePage(413, visitor, title: "Too large", heading: "That did not work", text: "The form sent was too large.")
+            return messagePage(413, visitor, title: "error_too_large_title", heading: "error_failed_heading", text: "error_too_large_text")
         }
         guard FormDecoding.isFormContentType(request.contentType), let form = try? FormDecoding.decode(request.body) else {
-            return messagePage(400, visitor, title: "Bad request", heading: "That did not work",
-                               text: "The form could not be read. Go back to code entry and try again.")
+            return messagePage(400, visitor, title: "error_bad_request_title", heading: "error_failed_heading", text: "error_form_unreadable")
         }
         // CSRF: the token must be the HMAC of what this browser's cookies bind it to.
         let sent = (try? form.single("csrf_token")) ?? nil
         guard let sent, constantTimeEquals(Array(sent.utf8), Array(visitor.csrfToken.utf8)) else {
             logger.notice("csrf token refused", metadata: ["http.path": "\(request.path)"])
-            return messagePage(403, visitor, title: "Expired form", heading: "This form has expired",
-                               text: "For your security the form could not be accepted. Go back to code entry and try again.",
-                               detail: "This happens when a page was open for a long time, after signing in or out in another tab, or when cookies are blocked.")
+            return messagePage(403, visitor, title: "csrf_title", heading: "csrf_heading", text: "csrf_text", detail: "csrf_detail")
         }
         return try body(request, form, visitor, now, logger)
     }

@@ -20,6 +20,8 @@ package struct WebCookies: Sendable {
 
     package var sessionName: String { secure ? "__Host-devicegate_session" : "devicegate_session" }
     package var csrfName: String { secure ? "__Host-devicegate_csrf" : "devicegate_csrf" }
+    /// The language the page's switcher chose (a tag, never a secret).
+    package var languageName: String { secure ? "__Host-devicegate_lang" : "devicegate_lang" }
 
     private var attributes: String { "Path=/; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "") }
 
@@ -36,6 +38,20 @@ package struct WebCookies: Sendable {
         ("Set-Cookie", "\(csrfName)=\(value); \(attributes)")
     }
 
+    /// The switcher's choice, kept for a year; `tag` is one of the languages we have.
+    func setLanguage(_ tag: String) -> (String, String) {
+        ("Set-Cookie", "\(languageName)=\(tag); \(attributes); Max-Age=31536000")
+    }
+
+    /// The language cookie's value when it is shaped like a language tag (letters, digits and
+    /// `-`, at most 35 bytes); whether we have that language is `Localisation`'s to say.
+    package static func language(_ name: String, in header: String?) -> String? {
+        value(name, in: header) { value in
+            (1...35).contains(value.utf8.count)
+                && value.utf8.allSatisfy { b in (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == UInt8(ascii: "-") }
+        }
+    }
+
     /// Values of the Cookie header, RFC 6265 §5.4 `name=value; name=value`. Only well-formed
     /// 43-character base64url values are returned: ours are always that shape.
     ///
@@ -43,6 +59,10 @@ package struct WebCookies: Sendable {
     /// (U+0600–U+0605) belongs to the mark's grapheme cluster, so a Character split glued
     /// another site's cookie to ours and lost ours (found by Tests/Fuzz, target `cookie`).
     package static func value(_ name: String, in header: String?) -> String? {
+        value(name, in: header, accepting: isToken)
+    }
+
+    static func value(_ name: String, in header: String?, accepting: (String) -> Bool) -> String? {
         guard let header else { return nil }
         let name = Array(name.utf8)
         for part in header.utf8.split(separator: UInt8(ascii: ";")) {
@@ -51,7 +71,7 @@ package struct WebCookies: Sendable {
             while let l = pair.last, l == UInt8(ascii: " ") || l == UInt8(ascii: "\t") { pair.removeLast() }
             guard let eq = pair.firstIndex(of: UInt8(ascii: "=")), pair[..<eq].elementsEqual(name) else { continue }
             let value = String(decoding: pair[pair.index(after: eq)...], as: UTF8.self)
-            if isToken(value) { return value }
+            if accepting(value) { return value }
         }
         return nil
     }
@@ -64,19 +84,4 @@ package struct WebCookies: Sendable {
 
     /// 256 bits from the CSPRNG, base64url: 43 characters.
     static func newToken(_ random: some SecureRandom) -> String { Encoding.base64URL(random.bytes(32)) }
-}
-
-/// Plain-words descriptions of scopes for the consent page.
-enum ScopeWords {
-    static let builtIn: [String: String] = [
-        "openid": "Know who you are (your account ID)",
-        "profile": "See your name and basic profile",
-        "email": "See your email address",
-        "offline_access": "Stay connected while you are not using it",
-        "groups": "See which groups you belong to",
-    ]
-
-    static func describe(_ scope: String, custom: [String: String]) -> String {
-        custom[scope] ?? builtIn[scope] ?? "Use the “\(scope)” permission"
-    }
 }

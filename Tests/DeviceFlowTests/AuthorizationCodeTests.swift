@@ -176,8 +176,8 @@ struct AuthorizationRequestValidationTests {
         ["client_id": "server"],
     ] as [[String: String?]])
     func badClientOrRedirectIsAPage(_ overrides: [String: String?]) {
-        guard case .pageError(let text) = Self.validate(Self.good(overrides)) else { Issue.record("\(overrides) redirected"); return }
-        #expect(!text.isEmpty)
+        guard case .pageError(let error) = Self.validate(Self.good(overrides)) else { Issue.record("\(overrides) redirected"); return }
+        #expect(!error.reason.isEmpty)
     }
 
     @Test(arguments: [

@@ -1,3 +1,5 @@
+import DeviceGateWeb
+
 /// The element and attribute structures (`StrictHTML.shape`) a page template can render to,
 /// with any values: each of its sections present or absent (a list present with one item, as
 /// `shape` folds repeats). A page whose shape is none of these holds an element or attribute
@@ -19,18 +21,20 @@ public enum PageShapes {
     }
 
     /// A context for `text` where every variable is `value(name)` and the sections named in
-    /// `present` are there (`scopes` as `count` items, `approved`/`prefilled` as true).
+    /// `present` are there (`scopes` as `count` items, `approved`/`prefilled` as true). The
+    /// values a page builds from messages (`DefaultTemplates.markupValues`) are markup around
+    /// `value(name)`, as the page makes them.
     public static func context(_ text: String, present: Set<String>, scopes count: Int = 1,
                                _ value: (String) -> String) -> [String: Any] {
         let (variables, sections) = fields(text)
         var context: [String: Any] = [:]
-        for name in variables { context[name] = value(name) }
+        for name in variables { context[name] = DefaultTemplates.markupSample(name, value(name)) ?? value(name) }
         for name in sections where present.contains(name) {
             switch name {
             case "scopes":
                 context[name] = Array(repeating: ["name": value("scope.name"), "description": value("scope.description")], count: count)
             case "approved", "prefilled": context[name] = true
-            default: context[name] = value(name)
+            default: context[name] = DefaultTemplates.markupSample(name, value(name)) ?? value(name)
             }
         }
         return context

@@ -296,7 +296,7 @@ import Testing
         #expect(html.contains("Only approve if you started this yourself"))
         #expect(html.contains("<button type=\"submit\" name=\"action\" value=\"approve\""))
         #expect(html.contains("<button type=\"submit\" name=\"action\" value=\"deny\""))
-        #expect(html.contains("Signed in as <strong>alice</strong>"))
+        #expect(html.contains("Signed in as <strong class=\"user\">alice</strong>"))
     }
 
     @Test func hostileClientNameAndScopeDescriptionsRenderAsText() throws {
@@ -320,7 +320,7 @@ import Testing
         let (_, user) = try f.startFlow()
         let browser = Browser(f)
         let signInPage = browser.enter(user)
-        #expect(signInPage.bodyText.contains("Sign in to connect <strong>Living-room TV</strong>"))
+        #expect(signInPage.bodyText.contains("Sign in to connect <strong class=\"client\">Living-room TV</strong>"))
         #expect(signInPage.bodyText.inputValue("user_code") == user)
         let consent = browser.post("/device/signin", [("username", "alice"), ("password", WebFixture.alicePassword), ("user_code", user)])
         #expect(consent.status == 200)

@@ -1,5 +1,6 @@
 """Screenshots of every verification page at 360 and 1280 CSS pixels wide, through real nginx
-and headless Chromium. Not a test: run it to look at the pages.
+and headless Chromium, in English; the consent page and "Your devices" also in Arabic (right to
+left). Not a test: run it to look at the pages.
 
     DEVICEGATE_BIN=.build/debug/devicegate python3 Tests/Integration/take_screenshots.py /tmp/dg-shots
 """
@@ -13,6 +14,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 from browser import full_page_screenshot, new_driver, quit_driver  # noqa: E402
 from harness import Stack  # noqa: E402
+from test_browser import submit  # noqa: E402
 
 
 def main(out: Path):
@@ -62,6 +64,17 @@ def main(out: Path):
         shot("3-enter-unknown-code")
         driver.get(stack.url("/device/nope"))
         shot("10-not-found")
+        # Arabic (right to left), chosen with the switcher's link: consent and Your devices.
+        driver.get(stack.url("/device?lang=ar"))
+        arabic = stack.new_flow(scope="openid profile email offline_access")
+        driver.get(arabic["verification_uri_complete"])
+        submit(driver, "button.primary")
+        shot("12-consent-ar")
+        submit(driver, "button[value=approve]")
+        stack.token(arabic["device_code"])
+        submit(driver, "header a[href$='/device/connected']")
+        shot("13-your-devices-ar")
+        driver.get(stack.url("/device?lang=en"))
         for code in ("CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF", "GGGG-GGGG"):
             driver.get(stack.url("/device"))
             driver.find_element(By.NAME, "user_code").send_keys(code)

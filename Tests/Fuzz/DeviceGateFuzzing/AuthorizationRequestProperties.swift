@@ -23,8 +23,8 @@ public enum AuthorizationRequestProperties {
         let sentClient = (try? form.single("client_id")) ?? nil
         let sentRedirect = (try? form.single("redirect_uri")) ?? nil
         switch result {
-        case .pageError(let text):
-            try require(!text.isEmpty, "an empty page error")
+        case .pageError(let error):
+            try require(!error.reason.isEmpty, "an empty page error")
         case .redirectError(let error, let uri, let state):
             try registered(uri, client: sentClient, sentRedirect: sentRedirect)
             try require(!error.code.isEmpty && error.code.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 0x61 && $0 <= 0x7A) },
