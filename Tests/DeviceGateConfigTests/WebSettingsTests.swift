@@ -70,6 +70,16 @@ struct WebSettingsTests {
         #expect(found.first?.key == "web.accent_color")
     }
 
+    /// `web.default_language`: a language tag, lowercased; that messages exist for it is
+    /// Localisation's check (`check-config`), which this module cannot see.
+    @Test func defaultLanguageIsALanguageTag() throws {
+        #expect(try load("").web.defaultLanguage == "en")
+        #expect(try load("web:\n  default_language: pt-BR").web.defaultLanguage == "pt-br")
+        for bad in ["\"de;q=1\"", "\"\"", "\"en_US\"", "\"toolonglanguage\"", "\"<b>\""] {
+            #expect(issues("web:\n  default_language: \(bad)").map(\.key) == ["web.default_language"], "\(bad)")
+        }
+    }
+
     @Test(arguments: ["#1d5fd1", "#000", "#7A1F5C", "#0b5394"])
     func darkEnoughAccentColoursAreAccepted(_ colour: String) throws {
         #expect(try load("web:\n  accent_color: \"\(colour)\"").web.accentColor == colour)

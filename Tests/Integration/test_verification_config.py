@@ -68,3 +68,31 @@ def test_users_add_prompts_twice_on_a_terminal(tmp_path):
     code, out, err = run("one", "two")
     assert code == 1 and "do not match" in err
     assert users.read_text().count("gina:") == 1
+
+
+def test_check_config_reports_every_message_file_problem_and_lists_the_languages(make_stack):
+    s: Stack = make_stack(workers=1, start=False)
+    templates = s.root / "templates"
+    templates.mkdir()
+    s.config.write_text(s.config.read_text().replace(
+        "  product_name: devicegate demo\n", f"  product_name: devicegate demo\n  templates_dir: {templates}\n"))
+    # `devicegate templates` writes every built-in language's messages: a start for a new one.
+    out = s.root / "out"
+    r = run_cli("templates", "--output", out)
+    assert r.returncode == 0 and (out / "en.messages").exists(), r.stderr
+    english = (out / "en.messages").read_text()
+    (templates / "pt-br.messages").write_text(english.replace("language_name = English", "language_name = Português (Brasil)"))
+    r = run_cli("check-config", "-c", s.config)
+    assert r.returncode == 0, r.stderr
+    assert "pt-br" in r.stdout and "default_language en" in r.stdout, r.stdout
+    (templates / "en.messages").write_text("enter_titel = Typo\nconsent_lead = {someone} wants in\n")
+    (templates / "fr-ca.messages").write_text("language_name = Français\n\nno equals sign here\n")
+    r = run_cli("check-config", "-c", s.config)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert f"{templates}/en.messages: `enter_titel` is not a message key" in r.stderr, r.stderr
+    assert f"{templates}/en.messages: `consent_lead` has placeholders {{someone}}" in r.stderr, r.stderr
+    assert f"{templates}/fr-ca.messages:3: expected `key = text`" in r.stderr, r.stderr
+    (templates / "en.messages").unlink()
+    (templates / "fr-ca.messages").write_text("language_name = Français\n")
+    r = run_cli("check-config", "-c", s.config)
+    assert r.returncode == 2 and f"{templates}/fr-ca.messages: missing `" in r.stderr, r.stderr
