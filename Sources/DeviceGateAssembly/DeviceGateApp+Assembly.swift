@@ -36,7 +36,8 @@ extension DeviceGateApp {
         let validator = AccessTokenValidator(issuer: config.issuer, audience: config.tokens.audience, keys: keys, store: storage.flows)
         let page = VerificationPage(configuration: config, service: service, store: storage.webState, clock: clock,
                                     templates: try PageTemplates(directory: config.web.templatesDirectory),
-                                    localisation: try Localisation(directory: config.web.templatesDirectory), telemetry: telemetry,
+                                    localisation: try Localisation(directory: config.web.templatesDirectory, defaultLanguage: config.web.defaultLanguage),
+                                    telemetry: telemetry,
                                     idTokenAudiences: { token in
                                         // RP-initiated logout's id_token_hint: one of our ID tokens, expired or not.
                                         guard let verified = try? JWT.verify(token, keys: { keys.verificationKey(kid: $0, now: clock.now()) }),

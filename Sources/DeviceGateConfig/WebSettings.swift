@@ -58,8 +58,12 @@ public struct WebSettings: Sendable, Equatable {
     public var logoURL: String?
     /// `#rgb` or `#rrggbb`; buttons, links and the focus ring.
     public var accentColor = "#1d5fd1"
-    /// Plain-words descriptions of scopes for the consent page, beyond the built-in ones.
+    /// Plain-words descriptions of scopes for the consent page, beyond the built-in ones, in
+    /// one language (an operator's `scope_<name>` in a language file comes first).
     public var scopeDescriptions: [String: String] = [:]
+    /// The pages' language for a person who asks for none we have (`Accept-Language`): a
+    /// language tag, lowercase; that there are messages for it is checked when they load.
+    public var defaultLanguage = "en"
     public var limits = Limits()
     /// How many password hashes all workers of the host compute at once (`nil`: half the
     /// online cores, at least one), so a flood of sign-ins cannot starve polls and `auth_request`.
@@ -124,7 +128,7 @@ extension Reader {
     mutating func readWeb(_ node: Node, into web: inout WebSettings) {
         let keys: Set<String> = ["sign_in", "users_file", "session_lifetime", "insecure_development_cookies", "templates_dir",
                                  "product_name", "logo_url", "accent_color", "scope_descriptions", "limits",
-                                 "password_hash_slots", "password_hash_wait_ms"]
+                                 "password_hash_slots", "password_hash_wait_ms", "default_language"]
         for (key, value) in mapping(node, "web", allowed: keys) {
             let path = "web.\(key)"
             switch key {
@@ -172,6 +176,14 @@ extension Reader {
                 for (scope, description) in mapping(value, path, allowed: nil) {
                     if let text = string(description, "\(path).\(scope)") { web.scopeDescriptions[scope] = text }
                 }
+            case "default_language":
+                guard let text = string(value, path) else { continue }
+                let tag = text.lowercased()
+                let subtags = tag.split(separator: "-", omittingEmptySubsequences: false)
+                guard (1...35).contains(tag.utf8.count), subtags.allSatisfy({ (1...8).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }) else {
+                    issue(value, path, "expected a language tag such as en, de or pt-br"); continue
+                }
+                web.defaultLanguage = tag
             case "limits": readLimits(value, into: &web.limits)
             case "password_hash_slots": web.passwordHashSlots = int(value, path, range: 1...256) ?? web.passwordHashSlots
             case "password_hash_wait_ms": web.passwordHashWaitMilliseconds = int(value, path, range: 0...10_000) ?? web.passwordHashWaitMilliseconds

@@ -29,6 +29,8 @@ public struct Localisation: Sendable {
         for (tag, text) in BuiltInMessages.all {
             do { parsed[tag] = try MessageFile.parse(text) } catch { problems.append("built-in messages \(tag): \(error)") }
         }
+        // The reference is the built-in English, so an override of English is checked too.
+        let reference = parsed["en"] ?? [:]
         var overrides: [String] = []
         var sources: [String: String] = [:]
         var overridden: [String: Set<String>] = [:]
@@ -53,7 +55,6 @@ public struct Localisation: Sendable {
                 }
             }
         }
-        let reference = parsed["en"] ?? [:]
         for (tag, messages) in parsed.sorted(by: { $0.key < $1.key }) {
             problems += Self.problems(of: messages, against: reference, source: sources[tag] ?? "built-in messages \(tag)")
         }
@@ -66,6 +67,13 @@ public struct Localisation: Sendable {
             $0[$1.key] = MessageCatalog(tag: $1.key, messages: $1.value, overridden: overridden[$1.key] ?? [])
         }
         self.defaultLanguage = defaultTag
+        self.overrides = overrides
+    }
+
+    /// Catalogs as they are, unchecked (tests).
+    init(catalogs: [String: MessageCatalog], defaultLanguage: String, overrides: [String] = []) {
+        self.catalogs = catalogs
+        self.defaultLanguage = defaultLanguage
         self.overrides = overrides
     }
 

@@ -56,6 +56,14 @@ struct CheckConfigCommand: ParsableCommand {
             printError("\(error)")
             throw ExitCode(2)
         }
+        do {
+            let languages = try Localisation(directory: config.web.templatesDirectory, defaultLanguage: config.web.defaultLanguage)
+            print("  languages        \(languages.languages.map(\.tag).joined(separator: ", ")); default_language \(languages.defaultLanguage)")
+            if !languages.overrides.isEmpty { print("  messages         from \(languages.overrides.joined(separator: ", "))") }
+        } catch {
+            for problem in error.problems { printError(problem) }
+            throw ExitCode(2)
+        }
         if config.web.signIn == .embedded {
             if let text = readTextFile(config.web.usersFile) {
                 let parsed = UsersFile.parse(text)

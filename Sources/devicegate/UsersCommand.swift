@@ -106,15 +106,16 @@ struct UsersAddCommand: ParsableCommand {
 struct TemplatesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "templates",
-        abstract: "Write the built-in page templates to a directory, to customise them.",
-        discussion: "Copy the ones you change into web.templates_dir; a file there replaces the built-in template of the same name.")
+        abstract: "Write the built-in page templates and message files to a directory, to customise them.",
+        discussion: "Copy the ones you change into web.templates_dir; a NAME.mustache there replaces the built-in template of the same name, a TAG.messages completes or overrides that language's messages key by key (or adds a language).")
 
-    @Option(help: "Directory to write NAME.mustache files into (created if missing).") var output: String
+    @Option(help: "Directory to write NAME.mustache and TAG.messages files into (created if missing).") var output: String
 
     func run() throws {
         mkdir(output, 0o755)
-        for (name, text) in DefaultTemplates.all {
-            let path = "\(output)/\(name).mustache"
+        let files = DefaultTemplates.all.map { ("\($0.name).mustache", $0.text) } + BuiltInMessages.all.map { ("\($0.tag).messages", $0.text + "\n") }
+        for (name, text) in files {
+            let path = "\(output)/\(name)"
             guard let file = fopen(path, "w") else {
                 printError("devicegate: cannot write \(path): \(String(cString: strerror(errno)))")
                 throw ExitCode(1)

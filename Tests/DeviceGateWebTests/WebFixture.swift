@@ -121,6 +121,8 @@ final class Browser {
     var cookies: [String: String] = [:]
     var address: String
     var remoteUser: String?
+    /// Sent as `Accept-Language` with every request.
+    var acceptLanguage: String?
     var csrf: String?
     /// The consent form's flow binding, from the last page that had one.
     var flow: String?
@@ -140,7 +142,7 @@ final class Browser {
               contentType: String? = "application/x-www-form-urlencoded") -> HTTPResponse {
         let response = fixture.app.handle(HTTPRequest(
             method: method, path: path, query: query, contentType: method == "POST" ? contentType : nil,
-            cookie: cookieHeader, remoteAddress: address, remoteUser: remoteUser, body: Array(body.utf8)))
+            cookie: cookieHeader, acceptLanguage: acceptLanguage, remoteAddress: address, remoteUser: remoteUser, body: Array(body.utf8)))
         for (name, value) in response.headers where name == "Set-Cookie" {
             let pair = value.split(separator: ";")[0]
             guard let eq = pair.firstIndex(of: "=") else { continue }
