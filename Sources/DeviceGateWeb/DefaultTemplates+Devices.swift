@@ -2,7 +2,8 @@
 /// - `who_is_asking` (a partial, included by `consent`): when, from where and with what the
 ///   device asked, RFC 8628 §5.4. Values (`WhoIsAsking.values`): `asking` (absent for flows
 ///   that kept no requester: nothing is shown), `asking_age`, `asking_network`,
-///   `asking_address`, `asking_product`, `asking_urgent` (the networks differ).
+///   `asking_address`, `asking_product`, `asking_urgent` and `asking_urgent_title` (the networks
+///   differ, or cannot be compared).
 /// - `devices`: "Your devices" (`/device/connected`). Values: `grants` (each `client_name`,
 ///   `scopes` with `description`, `approved_at`, `last_used`, `from_address`, `product` (empty when the device sent none),
 ///   `grant_id`), `notice`, `error`, `action`, `csrf_token`, `signed_in_as`; without
@@ -19,7 +20,7 @@ extension DefaultTemplates {
       </dl>
       {{#asking_urgent}}
       <div class="warning urgent" role="alert">
-        <strong>{{t.asking_urgent_title}}</strong> {{t.asking_urgent_text}}
+        <strong>{{asking_urgent_title}}</strong> {{t.asking_urgent_text}}
       </div>
       {{/asking_urgent}}
     </section>

@@ -170,7 +170,9 @@ extension BuiltInMessages {
     asking_software = برنامج الجهاز
     asking_your_network = شبكتك
     asking_other_network = شبكة أخرى
+    asking_unknown_network = شبكة غير معروفة
     asking_urgent_title = جاء هذا الطلب من شبكة غير شبكتك.
+    asking_unknown_title = لا يمكن التحقق من مصدر هذا الطلب.
     asking_urgent_text = إذا لم يكن الجهاز أمامك، فقد يكون شخص آخر يحاول الدخول إلى حسابك. اختر «رفض».
     devices_ago_now = الآن
     devices_ago_minute = منذ دقيقة

@@ -167,7 +167,9 @@ extension BuiltInMessages {
     asking_software = Gerätesoftware
     asking_your_network = Ihr Netzwerk
     asking_other_network = ein anderes Netzwerk
+    asking_unknown_network = ein unbekanntes Netzwerk
     asking_urgent_title = Diese Anfrage kam aus einem anderen Netzwerk als Ihrem.
+    asking_unknown_title = Woher diese Anfrage kam, lässt sich nicht prüfen.
     asking_urgent_text = Wenn sich das Gerät nicht vor Ihnen befindet, versucht möglicherweise jemand anderes, in Ihr Konto zu gelangen. Wählen Sie „Ablehnen“.
     devices_ago_now = gerade eben
     devices_ago_minute = vor 1 Minute

@@ -168,7 +168,9 @@ extension BuiltInMessages {
     asking_software = Device software
     asking_your_network = your network
     asking_other_network = another network
+    asking_unknown_network = an unknown network
     asking_urgent_title = This request came from a different network than yours.
+    asking_unknown_title = Where this request came from cannot be checked.
     asking_urgent_text = If the device is not in front of you, someone else may be trying to get into your account. Choose Deny.
     devices_ago_now = just now
     devices_ago_minute = 1 minute ago

@@ -168,7 +168,9 @@ extension BuiltInMessages {
     asking_software = Software del dispositivo
     asking_your_network = tu red
     asking_other_network = otra red
+    asking_unknown_network = una red desconocida
     asking_urgent_title = Esta solicitud ha llegado desde una red distinta de la tuya.
+    asking_unknown_title = No se puede comprobar desde dónde ha llegado esta solicitud.
     asking_urgent_text = Si el dispositivo no está delante de ti, es posible que otra persona esté intentando entrar en tu cuenta. Elige «Denegar».
     devices_ago_now = ahora mismo
     devices_ago_minute = hace 1 minuto

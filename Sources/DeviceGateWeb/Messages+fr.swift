@@ -169,7 +169,9 @@ extension BuiltInMessages {
     asking_software = Logiciel de l’appareil
     asking_your_network = votre réseau
     asking_other_network = un autre réseau
+    asking_unknown_network = un réseau inconnu
     asking_urgent_title = Cette demande provient d’un autre réseau que le vôtre.
+    asking_unknown_title = L’origine de cette demande ne peut pas être vérifiée.
     asking_urgent_text = Si l’appareil n’est pas devant vous, quelqu’un d’autre essaie peut-être d’accéder à votre compte. Choisissez « Refuser ».
     devices_ago_now = à l’instant
     devices_ago_minute = il y a 1 minute

@@ -168,7 +168,9 @@ extension BuiltInMessages {
     asking_software = デバイスのソフトウェア
     asking_your_network = あなたと同じネットワーク
     asking_other_network = 別のネットワーク
+    asking_unknown_network = 不明なネットワーク
     asking_urgent_title = このリクエストは、あなたとは別のネットワークから送信されました。
+    asking_unknown_title = このリクエストの送信元を確認できません。
     asking_urgent_text = デバイスが目の前にない場合、他の誰かがあなたのアカウントに侵入しようとしている可能性があります。「拒否」を選んでください。
     devices_ago_now = たった今
     devices_ago_minute = 1分前

@@ -167,7 +167,9 @@ extension BuiltInMessages {
     asking_software = Software van het apparaat
     asking_your_network = je eigen netwerk
     asking_other_network = een ander netwerk
+    asking_unknown_network = een onbekend netwerk
     asking_urgent_title = Dit verzoek kwam van een ander netwerk dan het jouwe.
+    asking_unknown_title = Waar dit verzoek vandaan kwam, kan niet worden gecontroleerd.
     asking_urgent_text = Als het apparaat niet voor je staat, probeert iemand anders misschien in je account te komen. Kies Weigeren.
     devices_ago_now = zojuist
     devices_ago_minute = 1 minuut geleden

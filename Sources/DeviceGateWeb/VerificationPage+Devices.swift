@@ -8,10 +8,9 @@ import Observability
 /// Disconnect button, reachable without a device code; and the consent page's "who is asking"
 /// (RFC 8628 §5.4).
 ///
-/// - `GET  /device/connected[?disconnected=<client id>]` the list (signed in), else the sign-in
-///   form (embedded) or the "not signed in" page (delegated). `disconnected` names a
-///   registered client only: the one-line confirmation after a disconnect, with the client's
-///   configured name, never words from the query.
+/// - `GET  /device/connected[?disconnected=<grant id>]` the list (signed in), else the sign-in
+///   form (embedded) or the "not signed in" page (delegated). `disconnected` shows the one-line
+///   confirmation only for a grant of this person revoked in the last ten minutes.
 /// - `POST /device/connected` `grant=<id>` disconnects that grant of the signed-in person and
 ///   answers 303 back to the list (Post/Redirect/Get, so a reload does not post again);
 ///   `step=sign_in` with `username`, `password` signs in and answers 303 to the list.
@@ -27,7 +26,7 @@ extension VerificationPage {
         case "GET":
             let now = clock.now()
             let visitor = try identify(request, now: now)
-            return try devicesPage(200, visitor, notice: disconnectedNotice(request.query, visitor), now: now)
+            return try devicesPage(200, visitor, notice: disconnectedNotice(request.query, visitor, now: now), now: now)
         case "POST":
             return try post(request, logger: logger, devicesForm)
         default:
@@ -80,11 +79,19 @@ extension VerificationPage {
         return values
     }
 
-    /// The confirmation after a disconnect: only for a registered client's id.
-    func disconnectedNotice(_ query: String, _ visitor: Visitor) -> String? {
-        guard let fields = try? FormDecoding.decode(Array(query.utf8)), let id = try? fields.single("disconnected"),
-              let client = service.clients[id] else { return nil }
-        return visitor.messages.text("devices_disconnected", ["client_name": client.displayName])
+    /// The confirmation after a disconnect, only when it is true: `disconnected` names a grant
+    /// of this visitor that was revoked in the last ten minutes, so that a link someone sends
+    /// cannot show "… is disconnected" when nothing was. It names the client's configured name,
+    /// never words from the query.
+    func disconnectedNotice(_ query: String, _ visitor: Visitor, now: UnixTime) throws -> String? {
+        guard let subject = visitor.subject, let fields = try? FormDecoding.decode(Array(query.utf8)),
+              let id = (try? fields.single("disconnected")) ?? nil,
+              id.utf8.count == 64, id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+        let family = try service.store.updateRefreshFamily(id: id) { (nil, $0) }
+        guard let family, family.subject == subject, let revokedAt = family.revokedAt,
+              revokedAt <= now, now.milliseconds - revokedAt.milliseconds <= 600_000 else { return nil }
+        let name = service.clients[family.clientID]?.displayName ?? family.clientID
+        return visitor.messages.text("devices_disconnected", ["client_name": name])
     }
 
     /// `POST /device/connected`, its CSRF token already checked.
@@ -112,7 +119,7 @@ extension VerificationPage {
     }
 
     func disconnectedLocation(_ family: RefreshFamily) -> String {
-        path.connected + "?disconnected=" + AuthorizationResponse.formEncode(family.clientID)
+        path.connected + "?disconnected=" + family.id
     }
 
     /// The sign-in form of "Your devices": the same checks as `/device/signin`

@@ -18,8 +18,10 @@ struct WhoIsAsking: Sendable, Equatable {
     }
 
     let age: TimeInWords
-    /// The same IPv4 /24 or IPv6 /64 as the approver (`NetworkProximity`).
-    let sameNetwork: Bool
+    /// Whether it came from the approver's IPv4 /24 or IPv6 /64, another one, or an address
+    /// that cannot be compared (`NetworkProximity`).
+    let proximity: NetworkProximity
+    var sameNetwork: Bool { proximity == .sameNetwork }
     /// The device's address as the web server saw it; empty when none was kept.
     let address: String
     /// The device's HTTP client product ("curl/8.5.0"), when it sent one.
@@ -29,7 +31,7 @@ struct WhoIsAsking: Sendable, Equatable {
     init?(_ record: DeviceFlowRecord, approverAddress: String, now: UnixTime) {
         guard let requester = record.requester else { return nil }
         age = TimeInWords.since(record.createdAt, now: now)
-        sameNetwork = NetworkProximity.between(requester.address, approverAddress) == .sameNetwork
+        proximity = NetworkProximity.between(requester.address, approverAddress)
         address = requester.address
         product = requester.userAgent
     }
@@ -42,11 +44,20 @@ struct WhoIsAsking: Sendable, Equatable {
         var values: [String: Any] = [
             "asking": true,
             "asking_age": age.text(in: messages),
-            "asking_network": messages.text(sameNetwork ? "asking_your_network" : "asking_other_network"),
+            "asking_network": messages.text(Self.networkKey[proximity]!),
         ]
         if !address.isEmpty { values["asking_address"] = address }
         if let product { values["asking_product"] = product }
-        if warning == .urgent { values["asking_urgent"] = true }
+        if warning == .urgent {
+            values["asking_urgent"] = true
+            // Only what is known is said: "another network" when the addresses differ, "cannot
+            // be checked" when one is missing or not an address.
+            values["asking_urgent_title"] = messages.text(proximity == .unknown ? "asking_unknown_title" : "asking_urgent_title")
+        }
         return values
     }
+
+    static let networkKey: [NetworkProximity: String] = [
+        .sameNetwork: "asking_your_network", .otherNetwork: "asking_other_network", .unknown: "asking_unknown_network",
+    ]
 }

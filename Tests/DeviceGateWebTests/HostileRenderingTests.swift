@@ -17,6 +17,9 @@ enum Hostile {
         "\u{202E}\"><img src=x>\u{202C}'&lt;",
         "</p></form><form action=\"//evil\"><input name=\"action\" value=\"approve\">",
         "{{> header}}{{{csrf_token}}}&#x3C;`x`",
+        // A list item that closes its list and opens another: folded shapes (`StrictHTML.shape`
+        // merges repeated siblings) would hide it, so the lists' tests compare every tag.
+        "x</li><li>y</li></ul><ul><li>",
     ]
 }
 

@@ -145,7 +145,7 @@ import Testing
     @Test func acceptLanguageChoosesAmongTheLanguages() throws {
         let f = try Self.fixture(Self.portuguese)
         let b = Browser(f)
-        b.acceptLanguage = "fr-CA, pt-BR;q=0.8, en;q=0.5"
+        b.acceptLanguage = "sv-SE, pt-BR;q=0.8, en;q=0.5"
         let page = b.get()
         #expect(Self.language(of: page) == "pt-br")
         #expect(page.bodyText.contains("<h1>Conectar um dispositivo</h1>"))

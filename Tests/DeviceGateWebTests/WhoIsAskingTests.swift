@@ -41,7 +41,6 @@ import Testing
         Networks(device: "::ffff:198.51.100.7", approver: "198.51.100.9", same: true),
         Networks(device: "198.51.100.7", approver: "::ffff:198.51.100.9", same: true),
         Networks(device: "198.51.100.7", approver: "2001:db8::1", same: false),
-        Networks(device: "", approver: "198.51.100.7", same: false),
     ])
     func theWarningIsStrongerAcrossNetworks(_ n: Networks) throws {
         let now = UnixTime(seconds: 1_800_000_000)
@@ -54,6 +53,22 @@ import Testing
         let values = asking.values(in: Self.english)
         #expect(values["asking_network"] as? String == (n.same ? "your network" : "another network"))
         #expect((values["asking_urgent"] != nil) == !n.same)
+        #expect(values["asking_urgent_title"] as? String == (n.same ? nil : "This request came from a different network than yours."))
+    }
+
+    /// An address that is missing or not an address gets the urgent warning too, worded as what
+    /// is known: the network cannot be checked, not "a different network".
+    @Test(arguments: ["", "unix:", "198.51.100"])
+    func anAddressThatCannotBeComparedIsNotCalledAnotherNetwork(_ device: String) throws {
+        let now = UnixTime(seconds: 1_800_000_000)
+        let record = DeviceFlowRecord(id: "f", userCodeKey: "k", clientID: "tv", scope: ScopeSet(["openid"]), createdAt: now,
+                                      expiresAt: now.adding(seconds: 600), interval: 5,
+                                      requester: DeviceRequester(address: device, userAgent: nil))
+        let asking = try #require(WhoIsAsking(record, approverAddress: "198.51.100.7", now: now))
+        #expect(asking.warning == .urgent)
+        let values = asking.values(in: Self.english)
+        #expect(values["asking_network"] as? String == "an unknown network")
+        #expect(values["asking_urgent_title"] as? String == "Where this request came from cannot be checked.")
     }
 
     @Test func aRecordWithoutRequesterShowsNothing() {
