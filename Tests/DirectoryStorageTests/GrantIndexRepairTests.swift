@@ -39,6 +39,7 @@ import Testing
 
     /// An entry is dropped only when its family file is missing or expired: a family that
     /// cannot be checked (here its entry's expiry has passed, the family's own has not) stays.
+    /// ("stat" guards against a check by stat(2) again: `Sys.stat` cannot tell ENOENT apart.)
     @Test(arguments: ["stat", "open", "read"])
     func aFamilyThatCannotBeCheckedKeepsItsEntry(call: String) throws {
         let f = try StoreFixture()
