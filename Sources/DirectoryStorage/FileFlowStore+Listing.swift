@@ -31,11 +31,14 @@ extension FileFlowStore {
 
 extension FileWebStateStore {
     /// Lists the `sessions/` shards (operator commands only); unreadable sessions are skipped,
-    /// and so are those ended by a subject's revocation (`session(idHash:)` would not return them).
+    /// and so are those ended by a subject's revocation (`session(idHash:)` would not return
+    /// them). A listing writes nothing: the ended ones stay until a sign-in check or garbage
+    /// collection removes them.
     public func sessions(subject: String?) throws -> [(idHash: String, session: WebSession)] {
         try directory.exportedSessionHashes().compactMap { hash in
-            guard let session = try? self.session(idHash: hash), subject == nil || session.subject == subject else { return nil }
-            return (hash, session)
+            guard let stored = try? storedSession(idHash: hash), subject == nil || stored.session.subject == subject,
+                  !endedByRevocation(stored.session) else { return nil }
+            return (hash, stored.session)
         }
     }
 }

@@ -40,16 +40,27 @@ public final class FileWebStateStore: WebStateStorage {
     }
 
     public func session(idHash: String) throws -> WebSession? {
-        guard Self.isHexKey(idHash) else { return nil }
-        let path = sessionPath(idHash)
-        let file = "\(path.dir)/\(path.name)"
-        guard let session = try Sys.readFile(file).map({ try RecordCoding.decodeSession($0, path: file) }) else { return nil }
-        // `devicegate users remove` ends the sessions signed in before it (FileFlowStore.revokeSubject).
-        if let revoked = directory.subjectRevocation(session.subject)?.revokedAt, session.authTime <= revoked {
+        guard let (session, file) = try storedSession(idHash: idHash) else { return nil }
+        if endedByRevocation(session) {
             try? Sys.unlink(file)
             return nil
         }
         return session
+    }
+
+    /// The session record as stored, and its path; nil when there is none. Writes nothing.
+    func storedSession(idHash: String) throws -> (session: WebSession, file: String)? {
+        guard Self.isHexKey(idHash) else { return nil }
+        let path = sessionPath(idHash)
+        let file = "\(path.dir)/\(path.name)"
+        return try Sys.readFile(file).map { (try RecordCoding.decodeSession($0, path: file), file) }
+    }
+
+    /// Whether `devicegate users remove` or `grants revoke --subject` ended the session: it
+    /// signed in before its subject's revocation (FileFlowStore.revokeSubject).
+    func endedByRevocation(_ session: WebSession) -> Bool {
+        guard let revoked = directory.subjectRevocation(session.subject)?.revokedAt else { return false }
+        return session.authTime <= revoked
     }
 
     public func deleteSession(idHash: String) throws {

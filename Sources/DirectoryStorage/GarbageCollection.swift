@@ -4,61 +4,6 @@ import Glibc
 import DeviceFlow
 import HostFiles
 
-/// What one garbage-collection pass removed.
-public struct GarbageCollectionReport: Sendable, Equatable, CustomStringConvertible {
-    public var flows = 0
-    public var codes = 0
-    public var tokens = 0
-    /// Authorization codes past `AuthorizationCodeRecord.collectableAt`.
-    public var authorizationCodes = 0
-    public var temporaryFiles = 0
-    /// Grant-index entries whose family expired or is gone (`GrantIndex.compact`).
-    public var grantEntries = 0
-    public var orphanLocks = 0
-    /// Expired flows whose lock was held at that moment; a later pass removes them.
-    public var busy = 0
-    public var unreadable = 0
-    /// The flows left in the shards visited, by state: the metrics' flow gauge.
-    public var census = FlowCensus()
-
-    public init() {}
-
-    public static func += (lhs: inout GarbageCollectionReport, rhs: GarbageCollectionReport) {
-        lhs.flows += rhs.flows; lhs.codes += rhs.codes; lhs.tokens += rhs.tokens
-        lhs.authorizationCodes += rhs.authorizationCodes
-        lhs.temporaryFiles += rhs.temporaryFiles; lhs.grantEntries += rhs.grantEntries; lhs.orphanLocks += rhs.orphanLocks
-        lhs.busy += rhs.busy; lhs.unreadable += rhs.unreadable
-        lhs.census += rhs.census
-    }
-
-    public var description: String {
-        "removed \(flows) flows, \(codes) user-code entries, \(tokens) tokens, \(authorizationCodes) authorization codes, \(grantEntries) grant-index entries, \(temporaryFiles) temp files, \(orphanLocks) orphan locks; \(busy) busy, \(unreadable) unreadable"
-    }
-}
-
-/// Flows by state, as `devicegate status` and the metrics count them: a redeemed flow is
-/// redeemed, any other past its expiry is expired.
-public struct FlowCensus: Sendable, Equatable {
-    public var pending = 0, approved = 0, denied = 0, redeemed = 0, expired = 0
-
-    public init() {}
-
-    public mutating func count(_ record: DeviceFlowRecord, now: UnixTime) {
-        switch record.status {
-        case .redeemed: redeemed += 1
-        case _ where record.isExpired(at: now): expired += 1
-        case .pending: pending += 1
-        case .approved: approved += 1
-        case .denied: denied += 1
-        }
-    }
-
-    public static func += (lhs: inout FlowCensus, rhs: FlowCensus) {
-        lhs.pending += rhs.pending; lhs.approved += rhs.approved; lhs.denied += rhs.denied
-        lhs.redeemed += rhs.redeemed; lhs.expired += rhs.expired
-    }
-}
-
 extension FileFlowStore {
     /// Removes what has expired, one shard at a time so the cost of a pass is bounded and no
     /// request ever scans a directory. A flow is removed `retentionSeconds` after it expired
@@ -85,6 +30,7 @@ extension FileFlowStore {
             report.grantEntries += grants.droppedEntries
             report.busy += grants.busy
             report.temporaryFiles += grants.temporaryFiles
+            for error in grants.errors { report.recordError(error) }
             report += collectRevocations(directory.revokedShard(shard), now: now)
             report += collectAuthorizationCodes(directory.authorizationCodesShard(shard), now: now)
         }
@@ -178,9 +124,14 @@ extension FileFlowStore {
         return report
     }
 
+    /// Expired families go; a live one missing from its subject's grant index (written by a
+    /// worker of a version before the index, perhaps still running beside this one) is added
+    /// to it, so the index heals itself within one pass over every shard.
     private func collectFamilies(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
         var report = GarbageCollectionReport()
         guard let names = try? Sys.listDirectory(dir) else { return report }
+        let index = GrantIndex(directory: directory)
+        var indexed: [String: Set<String>] = [:]
         for name in names where name.hasSuffix(".family") {
             let id = String(name.dropLast(7))
             let recordPath = "\(dir)/\(name)", lockPath = "\(dir)/\(id).lock"
@@ -188,7 +139,14 @@ extension FileFlowStore {
                 report.unreadable += 1
                 continue
             }
-            guard family.expiresAt < now else { continue }
+            guard family.expiresAt < now else {
+                do {
+                    if try index.ensureIndexed(family, known: &indexed) { report.grantEntriesAdded += 1 }
+                } catch {
+                    report.recordError("\(error)")
+                }
+                continue
+            }
             removeUnderLock(recordPath, lockPath, counting: \.tokens, into: &report)
         }
         for name in names { _ = sweepTemp(dir, name, now: now, into: &report) }

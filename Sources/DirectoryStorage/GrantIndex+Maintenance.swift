@@ -4,8 +4,7 @@ import Glibc
 import DeviceFlow
 import HostFiles
 
-/// Garbage collection of the grant index, and its first build from the families of a state
-/// directory made before it existed.
+/// Garbage collection of the grant index.
 extension GrantIndex {
     /// What `compact` did in one shard.
     struct Compaction: Equatable {
@@ -13,16 +12,26 @@ extension GrantIndex {
         var removedFiles = 0
         var busy = 0
         var temporaryFiles = 0
+        /// What could not be read or written: each left a file, or an entry, as it was.
+        var errors: [String] = []
     }
 
     /// Compacts every index file of `dir` (one shard) under its lock, taken without waiting (a
-    /// holder is appending: `busy`, tried again next pass). An entry is dropped when its family
-    /// file is gone, or when the entry's expiry has passed and the family's own has too (or it
-    /// no longer reads); torn lines and duplicates go too. A file left with no entries is removed, then its lock file. Lock files
-    /// whose index is gone and temp files a crash left are removed too.
+    /// holder is appending: `busy`, tried again next pass). An entry is dropped only when its
+    /// family is known gone (open(2) says ENOENT), or when the entry's expiry has passed and
+    /// the family's own has too; torn lines and duplicates go too. A family that cannot be
+    /// checked (EIO, EMFILE, EACCES, a record that does not parse) keeps its entry, and an
+    /// index that cannot be read, or is over `sizeLimit`, is left as it is this pass: both
+    /// are counted in `errors`, never taken for absence. A file left with no entries is
+    /// removed, then its lock file. Lock files whose index is gone and temp files a crash
+    /// left are removed too.
     func compact(shard dir: String, now: UnixTime, familyPath: (String) -> String) -> Compaction {
         var report = Compaction()
-        guard let names = try? Sys.listDirectory(dir) else { return report }
+        let names: [String]
+        do { names = try Sys.listDirectory(dir) } catch {
+            report.errors.append("\(error)")
+            return report
+        }
         let present = Set(names)
         for name in names {
             let path = "\(dir)/\(name)"
@@ -35,46 +44,66 @@ extension GrantIndex {
             }
             let key = name.hasSuffix(".lock") ? String(name.dropLast(5)) : name
             guard FileFlowStore.isHexKey(key), name == key || !present.contains(key) else { continue }
-            let lock = "\(dir)/\(key).lock", entriesPath = "\(dir)/\(key)"
-            let done = try? Self.holdingLock(lock, wait: false) { () -> Void in
-                let bytes = (try? Sys.readFile(entriesPath, limit: 16 << 20)) ?? nil
-                let entries = bytes.map(Self.entries) ?? []
-                let kept = entries.filter { isLive($0, now: now, familyPath: familyPath) }
-                report.droppedEntries += entries.count - kept.count
-                if kept.isEmpty {
-                    try? Sys.unlink(entriesPath)
-                    if bytes != nil { report.removedFiles += 1 }
-                    try? Sys.unlink(lock)
-                } else {
-                    // Rewritten when anything goes: an entry, a torn line, a duplicate.
-                    let text = kept.flatMap { RecordCoding.encodeIndex(flowID: $0.familyID, expiresAt: $0.expiresAt) }
-                    if text != bytes { try? Sys.atomicWrite(directory: dir, name: key, text) }
+            do {
+                let done: Void? = try Self.holdingLock("\(dir)/\(key).lock", wait: false) {
+                    try compactFile(dir: dir, key: key, now: now, familyPath: familyPath, into: &report)
                 }
+                if done == nil { report.busy += 1 }
+            } catch {
+                report.errors.append("\(error)")
             }
-            if done == nil { report.busy += 1 }
         }
         return report
     }
 
-    private func isLive(_ entry: (familyID: String, expiresAt: UnixTime), now: UnixTime, familyPath: (String) -> String) -> Bool {
-        let path = familyPath(entry.familyID)
-        guard Sys.stat(path) != nil else { return false }
-        guard entry.expiresAt < now else { return true }
-        guard let bytes = try? Sys.readFile(path), let family = try? RecordCoding.decodeFamily(bytes, path: path) else { return false }
-        return family.expiresAt >= now
+    /// Compacts `dir/key`, whose lock the caller holds. Throws, having changed nothing, when
+    /// the index cannot be read; counts in `report` only what it did.
+    private func compactFile(dir: String, key: String, now: UnixTime, familyPath: (String) -> String, into report: inout Compaction) throws {
+        let entriesPath = "\(dir)/\(key)"
+        let bytes = try Self.read(entriesPath)
+        let entries = bytes.map(Self.entries) ?? []
+        var kept: [(familyID: String, expiresAt: UnixTime)] = []
+        for entry in entries {
+            switch familyState(entry, now: now, familyPath: familyPath) {
+            case .live: kept.append(entry)
+            case .gone: break
+            case .unknown(let error):
+                kept.append(entry)
+                report.errors.append(error)
+            }
+        }
+        if kept.isEmpty {
+            try Sys.unlink(entriesPath)
+            try Sys.unlink("\(dir)/\(key).lock")
+            if bytes != nil { report.removedFiles += 1 }
+        } else {
+            // Rewritten when anything goes: an entry, a torn line, a duplicate.
+            let text = kept.flatMap { RecordCoding.encodeIndex(flowID: $0.familyID, expiresAt: $0.expiresAt) }
+            if text != bytes { try Sys.atomicWrite(directory: dir, name: key, text) }
+        }
+        report.droppedEntries += entries.count - kept.count
     }
 
-    /// Indexes every readable family of the state directory (its first start with the grant
-    /// index, `StateDirectory.prepare`). Appending again what is indexed already is harmless:
-    /// readers and compaction keep the first entry of each family.
-    func indexExistingFamilies() throws {
-        for index in 0..<StateDirectory.shardCount {
-            let dir = directory.familiesShard(StateDirectory.shardName(index))
-            for name in (try? Sys.listDirectory(dir)) ?? [] where name.hasSuffix(".family") {
-                let path = "\(dir)/\(name)"
-                guard let bytes = try? Sys.readFile(path), let family = try? RecordCoding.decodeFamily(bytes, path: path) else { continue }
-                try appending(subject: family.subject, familyID: family.id, expiresAt: family.expiresAt) {}
+    /// Whether an entry's family still counts, as far as compaction may know.
+    private enum FamilyState {
+        case live
+        /// The family file does not exist (ENOENT), or it and the entry have both expired.
+        case gone
+        /// It could not be told: the entry stays.
+        case unknown(String)
+    }
+
+    private func familyState(_ entry: (familyID: String, expiresAt: UnixTime), now: UnixTime, familyPath: (String) -> String) -> FamilyState {
+        let path = familyPath(entry.familyID)
+        do {
+            guard let fd = try Sys.openIfExists(path, O_RDONLY) else { return .gone }
+            return try Sys.closeAfter(fd) { fd in
+                guard entry.expiresAt < now else { return .live }
+                let family = try RecordCoding.decodeFamily(try Sys.readAll(fd, path), path: path)
+                return family.expiresAt >= now ? .live : .gone
             }
+        } catch {
+            return .unknown("\(error)")
         }
     }
 }

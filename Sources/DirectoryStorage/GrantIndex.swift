@@ -21,11 +21,15 @@ import HostFiles
 /// - **Read** takes no lock: lines are only appended, and a compaction replaces the file by
 ///   rename, so a reader sees the old file or the new one, both holding every live entry. An
 ///   unterminated last line (an append in progress) is ignored: its family is not written yet.
+///   A read that fails, or an index over `sizeLimit`, throws: it is never a shorter list.
 /// - **Compaction** (garbage collection) takes the lock without waiting, so it never runs
-///   between an append and the family's write; it drops entries whose family is gone or
-///   expired and rewrites the file atomically, or removes the file and then its lock file
-///   (a waiter that then gets the lock of the unlinked file sees `st_nlink == 0` and opens
-///   it again).
+///   between an append and the family's write; it drops entries whose family is known gone
+///   (ENOENT) or expired and rewrites the file atomically, or removes the file and then its
+///   lock file (a waiter that then gets the lock of the unlinked file sees `st_nlink == 0`
+///   and opens it again). What it cannot read it leaves as it is and counts as an error.
+/// - **Repair**: garbage collection adds live families that have no entry (written by an
+///   older version's worker), and a directory from before the index is indexed at its first
+///   start (`GrantIndex+Building.swift`).
 struct GrantIndex {
     let directory: StateDirectory
 
@@ -41,15 +45,7 @@ struct GrantIndex {
     func appending<T>(subject: String, familyID: String, expiresAt: UnixTime, then body: () throws -> T) throws -> T {
         let paths = paths(subject: subject)
         let result = try Self.holdingLock(paths.lock, wait: true) {
-            let fd = try Sys.open(paths.entries, O_RDWR | O_CREAT | O_APPEND)
-            try Sys.closeAfter(fd) { fd in
-                let size = try Sys.fstat(fd, paths.entries).st_size
-                var line = RecordCoding.encodeIndex(flowID: familyID, expiresAt: expiresAt)
-                if size > 0, try Sys.pread(fd, paths.entries, count: 1, offset: size - 1) != [0x0A] { line.insert(0x0A, at: 0) }
-                try Sys.writeAll(fd, paths.entries, line)
-                try Sys.fdatasync(fd, paths.entries)
-                if size == 0 { try Sys.fsyncDirectory(paths.dir) }
-            }
+            try Self.append(familyID: familyID, expiresAt: expiresAt, to: paths)
             return try body()
         }
         // A waiting flock either takes the lock or throws; nil would be a broken promise of Sys.
@@ -57,11 +53,44 @@ struct GrantIndex {
         return result
     }
 
+    /// One line appended with a single write, after a newline if the last line is torn, then
+    /// fdatasync (and an fsync of the shard when the file is new). The caller holds the lock.
+    static func append(familyID: String, expiresAt: UnixTime, to paths: (dir: String, entries: String, lock: String)) throws {
+        let fd = try Sys.open(paths.entries, O_RDWR | O_CREAT | O_APPEND)
+        try Sys.closeAfter(fd) { fd in
+            let size = try Sys.fstat(fd, paths.entries).st_size
+            var line = RecordCoding.encodeIndex(flowID: familyID, expiresAt: expiresAt)
+            if size > 0, try Sys.pread(fd, paths.entries, count: 1, offset: size - 1) != [0x0A] { line.insert(0x0A, at: 0) }
+            try Sys.writeAll(fd, paths.entries, line)
+            try Sys.fdatasync(fd, paths.entries)
+            if size == 0 { try Sys.fsyncDirectory(paths.dir) }
+        }
+    }
+
     /// The family ids in `subject`'s index, each once, oldest entry first. Lines that do not
-    /// parse (torn by a crash) are skipped.
+    /// parse (torn by a crash) are skipped; an index that cannot be read, or is over
+    /// `sizeLimit`, throws (`read`): never a list cut short.
     func familyIDs(subject: String) throws -> [String] {
-        guard let bytes = try Sys.readFile(paths(subject: subject).entries, limit: 16 << 20) else { return [] }
+        guard let bytes = try Self.read(paths(subject: subject).entries) else { return [] }
         return Self.entries(bytes).map(\.familyID)
+    }
+
+    /// The most an index file may hold: about 200,000 entries, far past any person's devices.
+    static let sizeLimit = 16 << 20
+
+    /// The whole index file at `path`; nil only when it does not exist (ENOENT). Any other
+    /// failure throws, and so does a file over `sizeLimit` (`.corrupt`, checked by fstat before
+    /// reading and again after): a caller never takes an error for absence or a cut copy for
+    /// the whole, so compaction never rewrites or removes what it could not read.
+    static func read(_ path: String) throws -> [UInt8]? {
+        guard let fd = try Sys.openIfExists(path, O_RDONLY) else { return nil }
+        return try Sys.closeAfter(fd) { fd in
+            let tooLarge = FlowStorageError(.corrupt, "grant index \(path) is larger than \(sizeLimit >> 20) MiB; it is left as it is (read it and remove the entries of families that no longer exist)")
+            guard try Sys.fstat(fd, path).st_size <= sizeLimit else { throw tooLarge }
+            let bytes = try Sys.readAll(fd, path, limit: sizeLimit + 1)
+            guard bytes.count <= sizeLimit else { throw tooLarge }
+            return bytes
+        }
     }
 
     /// The complete, well-formed lines of an index file, first occurrence of each family.

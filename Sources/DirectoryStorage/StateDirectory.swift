@@ -127,7 +127,9 @@ public struct StateDirectory: Sendable {
                 for i in 0..<Self.shardCount { try Sys.mkdir("\(root)/\(kind)/\(Self.shardName(i))") }
                 if kind == "grants" {
                     // A directory from before the grant index: its families are indexed before
-                    // the kind counts as made, so a start cut short indexes them again (harmless).
+                    // the kind counts as made, so a start cut short builds again (adding no
+                    // duplicate). Families that workers of the older version write after this
+                    // are added by garbage collection (`GrantIndex.ensureIndexed`).
                     if !fresh { try GrantIndex(directory: self).indexExistingFamilies() }
                     try Sys.atomicWrite(directory: "\(root)/grants", name: "indexed", [])
                 }

@@ -94,30 +94,6 @@ import Testing
         #expect(Sys.stat(paths.dir).map { $0.st_mode & 0o777 } == 0o700)
         #expect(Sys.stat(f.root + "/grants/ff") != nil, "every shard is made at start")
     }
-
-    /// A state directory from before the grant index: its families are indexed on the next
-    /// start, so "Your devices" shows grants made before the upgrade.
-    @Test func familiesOfAnOlderDirectoryAreIndexedOnTheNextStart() throws {
-        let f = try StoreFixture()
-        let old = [Self.family(), Self.family(subject: "bob")]
-        for family in old { try f.store.createRefreshFamily(family) }
-        for index in 0..<StateDirectory.shardCount {
-            let shard = f.root + "/grants/" + StateDirectory.shardName(index)
-            for name in try Sys.listDirectory(shard) { try Sys.unlink(shard + "/" + name) }
-            Sys.removeDirectoryIfEmpty(shard)
-        }
-        try Sys.unlink(f.root + "/grants/indexed")
-        Sys.removeDirectoryIfEmpty(f.root + "/grants")
-        #expect(Sys.stat(f.root + "/grants") == nil)
-
-        try StateDirectory(root: f.root).prepare()
-        let reopened = try FileFlowStore(directory: StateDirectory(root: f.root))
-        #expect(try reopened.refreshFamilies(subject: "alice") == [old[0]])
-        #expect(try reopened.refreshFamilies(subject: "bob") == [old[1]])
-        // A second start indexes nothing again.
-        try StateDirectory(root: f.root).prepare()
-        #expect(try entries(index(f).entries) == [old[0].id])
-    }
 }
 
 /// Appends and compaction at once: five threads create two hundred families of one subject,
