@@ -60,6 +60,13 @@ final class Housekeeper: HousekeepingExecutor {
             let counts = [report.census.pending, report.census.approved, report.census.denied, report.census.redeemed, report.census.expired]
             for (state, count) in counts.enumerated() { census[MetricsLayout.census(shard: shard, state: state)] = UInt64(count) }
         }
+        if report.errors > 0 {
+            // Something the collector could not read or rewrite (EIO, EACCES, an index over its
+            // limit): it was left as it was, and is tried again on the shard's next pass.
+            logger.warning("garbage collection left entries it could not read or rewrite", metadata: [
+                "shard": "\(shard)", "errors": "\(report.errors)", "first": "\(report.errorMessages.joined(separator: "; "))",
+            ])
+        }
         if report.flows + report.tokens + report.codes + report.authorizationCodes + web.sessions + web.counters > 0 {
             logger.debug("garbage collected", metadata: [
                 "shard": "\(shard)", "report": "\(report)", "sessions": "\(web.sessions)", "counters": "\(web.counters)",

@@ -275,7 +275,7 @@ import Testing
                 switch $0 {
                 case .start(let name, let attributes): "<\(name) \(attributes.map(\.name).joined(separator: " "))>"
                 case .end(let name): "</\(name)>"
-                case .text: nil
+                case .text, .doctype: nil
                 }
             }
         }
