@@ -317,6 +317,7 @@ http {{
             fastcgi_param HTTP_AUTHORIZATION $http_authorization;
             fastcgi_param HTTP_COOKIE        $http_cookie;
             fastcgi_param HTTP_USER_AGENT    $http_user_agent;
+            fastcgi_param HTTP_ACCEPT_LANGUAGE $http_accept_language;
             fastcgi_param REQUEST_ID         $request_id;
             fastcgi_next_upstream off;
             fastcgi_read_timeout 30s;
