@@ -309,6 +309,10 @@ public enum DefaultTemplates {
     }
     .code-shown + .hint { margin-block-start: -8px; }
     .client { overflow-wrap: anywhere; }
+    /* Names and hosts inside a sentence keep their own order in a right-to-left page
+       ("localhost:8080", not "8080:localhost"); a host is always left to right. */
+    strong.client, strong.user { unicode-bidi: isolate; }
+    strong.return-host { unicode-bidi: isolate; direction: ltr; }
     .scopes { list-style: none; padding: 0; margin: 0; border: 1px solid var(--line); border-radius: 10px; }
     .scopes li {
       padding-block: 12px; padding-inline: 14px; border-block-start: 1px solid var(--line); display: flex;

@@ -48,8 +48,12 @@ public struct Localisation: Sendable {
                 sources[tag] = path
                 do {
                     let own = try MessageFile.parse(text)
+                    // A key whose text is the built-in one (a file `devicegate templates` wrote
+                    // and nobody changed there) is not the operator's: it does not shadow
+                    // `web.scope_descriptions`.
+                    let builtIn = parsed[tag] ?? [:]
                     parsed[tag, default: [:]].merge(own) { _, new in new }
-                    overridden[tag] = Set(own.keys)
+                    overridden[tag] = Set(own.filter { builtIn[$0.key] != $0.value }.keys)
                 } catch {
                     problems.append("\(path):\(error.line): \(error.reason)")
                 }

@@ -69,8 +69,10 @@ public enum MessageFile {
     /// `[a-z0-9_]+`; a key given twice is an error, as is a line without `=`.
     public static func parse(_ text: String) throws(ParseError) -> [String: String] {
         var messages: [String: String] = [:]
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+        // Lines end in LF or CRLF (a file edited on Windows). Split on scalars: "\r\n" is one
+        // Character, so splitting the String on "\n" would never split such a file.
+        let text = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\r" }))
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             guard let equals = trimmed.firstIndex(of: "=") else {

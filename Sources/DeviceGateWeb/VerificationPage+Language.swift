@@ -15,7 +15,14 @@ extension VerificationPage {
         let query = (try? FormDecoding.decode(Array(request.query.utf8))) ?? FormFields(pairs: [])
         var hints = Localisation.Request(cookie: WebCookies.language(cookies.languageName, in: request.cookie),
                                          acceptLanguage: request.acceptLanguage)
-        hints.uiLocales = (try? query.single("ui_locales")) ?? nil
+        // On the device pages `?ui_locales=` (what a device's link may carry, and what the forms
+        // carry from step to step) ranks below the person's own cookie: RFC 8628 defines no such
+        // parameter, and a link someone sends must not put the §5.4 warnings in a language the
+        // person did not choose. The authorization request's `ui_locales` (OIDC Core §3.1.2.1),
+        // read by its own pages, still comes first there.
+        if hints.cookie.flatMap(localisation.language(named:)) == nil {
+            hints.uiLocales = (try? query.single("ui_locales")) ?? nil
+        }
         let isGET = request.method == "GET" || request.method == "HEAD"
         if isGET, let asked = (try? query.single("lang")) ?? nil, let tag = localisation.language(named: asked) {
             hints.chosen = tag
@@ -28,7 +35,7 @@ extension VerificationPage {
         // the code entry keeps `?code=` only when it is a user code, as its form does.
         if isGET, request.path == path.enter, let code = ((try? query.single("code")) ?? nil).flatMap(configuration.userCode.normalize) {
             visitor.languageSwitch = enterLink(code: configuration.userCode.display(code))
-        } else if isGET, [path.authorization, configuration.endpoints.endSession].contains(request.path) {
+        } else if isGET, [path.authorization, configuration.endpoints.endSession, path.connected].contains(request.path) {
             visitor.languageSwitch = Self.link(request.path, query.pairs.filter { $0.0 != "lang" && $0.0 != "ui_locales" })
         } else {
             visitor.languageSwitch = base

@@ -281,4 +281,16 @@ import Testing
         }
         #expect(try page(value) == page("Benign TV"))
     }
+
+    /// The language switcher on "Your devices" shows the same page again in the other
+    /// language, rather than leaving for code entry.
+    @Test func theLanguageSwitcherStaysOnTheList() throws {
+        let f = try Self.fixture()
+        let browser = Self.signedIn(f)
+        let page = try #require(browser.last)
+        #expect(page.bodyText.contains("href=\"/device/connected?lang=de\""), "\(page.bodyText)")
+        let german = browser.get("/device/connected", query: "lang=de")
+        #expect(german.status == 200 && german.bodyText.contains("<html lang=\"de\""))
+        #expect(german.bodyText.contains("href=\"/device/connected?lang=en\""))
+    }
 }

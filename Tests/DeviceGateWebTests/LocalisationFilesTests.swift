@@ -110,4 +110,30 @@ import Testing
         #expect(localisation.scopeDescription("write:all", in: xx, configured: [:]) == "Permission «write:all»")
         #expect(localisation.scopeDescription("write:all", in: en, configured: [:]) == "Use the “write:all” permission")
     }
+
+    /// A file edited on Windows (CRLF line ends) is read line by line like any other, rather
+    /// than as one comment line whose overrides silently vanish.
+    @Test func crlfLineEndsAreReadLikeLF() throws {
+        let text = "# Deutsch, edited on Windows\r\nenter_title = Gerät koppeln\r\nconsent_title = Zugriff erlauben?\r\n"
+        let messages = try MessageFile.parse(text)
+        #expect(messages == ["enter_title": "Gerät koppeln", "consent_title": "Zugriff erlauben?"])
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try writeFile("\(dir.path)/de.messages", text)
+        #expect(try Localisation(directory: dir.path).catalogs["de"]?.text("enter_title") == "Gerät koppeln")
+    }
+
+    /// The files `devicegate templates` writes hold the built-in texts: copied unchanged into
+    /// `templates_dir`, they do not shadow `web.scope_descriptions`; a changed one does.
+    @Test func anUnchangedCopyOfTheBuiltInMessagesLeavesTheConfiguredScopeDescriptions() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try writeFile("\(dir.path)/en.messages", Self.english())
+        let copied = try Localisation(directory: dir.path)
+        let configured = ["email": "Configured email"]
+        #expect(copied.scopeDescription("email", in: copied.catalogs["en"]!, configured: configured) == "Configured email")
+        try writeFile("\(dir.path)/en.messages", Self.english(["scope_email": "Our own words for email"]))
+        let changed = try Localisation(directory: dir.path)
+        #expect(changed.scopeDescription("email", in: changed.catalogs["en"]!, configured: configured) == "Our own words for email")
+    }
 }
