@@ -12,9 +12,9 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from browser import new_driver, quit_driver
-from harness import Stack, assert_oauth_error, assert_oauth_json, wait_until
+from harness import assert_oauth_error, assert_oauth_json
 from test_browser import submit
-from test_tokens import GATEWAY_HTTP, PROTECTED, _api, _upstream_log, assert_bearer_refusal
+from test_tokens import PROTECTED, _api, assert_bearer_refusal, gateway_stack
 
 PHONE = (390, 844)
 TRIES = 12
@@ -26,13 +26,7 @@ SERVER = """
 
 @pytest.fixture(scope="module")
 def gated():
-    s = Stack(workers=4, nginx_http=GATEWAY_HTTP, nginx_server=SERVER)
-    try:
-        s.start()
-        wait_until(lambda: _upstream_log(s) is not None, 10, what="upstream access log")
-        yield s
-    finally:
-        s.cleanup()
+    yield from gateway_stack(workers=4, server=SERVER, transform=None)
 
 
 @pytest.fixture

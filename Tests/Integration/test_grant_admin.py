@@ -24,10 +24,9 @@ import time
 import pytest
 import requests
 
-from harness import (DEVICEGATE_BIN, HTTP_TIMEOUT, Stack, assert_oauth_error, assert_oauth_json, clean_env,
-                     sha256_hex, wait_until)
+from harness import DEVICEGATE_BIN, HTTP_TIMEOUT, assert_oauth_error, assert_oauth_json, clean_env, sha256_hex
 from test_revocation import _sign_in_and_approve, _signed_in
-from test_tokens import GATEWAY_HTTP, GATEWAY_SERVER, _gateway_config, _upstream_log, assert_bearer_refusal
+from test_tokens import assert_bearer_refusal, gateway_stack
 
 CHECKS = 40
 NOTHING_MATCHED = 3
@@ -41,13 +40,7 @@ DEVICE_SCOPE = "openid offline_access api.read"
 
 @pytest.fixture(scope="module")
 def adm():
-    s = Stack(workers=4, transform=_gateway_config, nginx_http=GATEWAY_HTTP, nginx_server=GATEWAY_SERVER)
-    try:
-        s.start()
-        wait_until(lambda: _upstream_log(s) is not None, 10, what="upstream access log")
-        yield s
-    finally:
-        s.cleanup()
+    yield from gateway_stack(workers=4)
 
 
 def hosts(stack) -> tuple:

@@ -15,8 +15,8 @@ import subprocess
 import pytest
 import requests
 
-from harness import DEVICEGATE_BIN, HTTP_TIMEOUT, Stack, assert_oauth_error, assert_oauth_json, wait_until
-from test_tokens import GATEWAY_HTTP, PROTECTED, _api, _upstream_log, assert_bearer_refusal, craft
+from harness import DEVICEGATE_BIN, HTTP_TIMEOUT, Stack, assert_oauth_error, assert_oauth_json
+from test_tokens import PROTECTED, _api, _upstream_log, assert_bearer_refusal, craft, gateway_stack
 
 TRIES = 12
 API_AUD = "https://api.example.test"
@@ -50,13 +50,7 @@ def _config(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def rv():
-    s = Stack(workers=4, transform=_config, nginx_http=GATEWAY_HTTP, nginx_server=SERVER)
-    try:
-        s.start()
-        wait_until(lambda: _upstream_log(s) is not None, 10, what="upstream access log")
-        yield s
-    finally:
-        s.cleanup()
+    yield from gateway_stack(workers=4, server=SERVER, transform=_config)
 
 
 def audit(stack: Stack) -> list[dict]:

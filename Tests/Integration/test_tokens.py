@@ -809,16 +809,23 @@ def _gateway_config(text: str) -> str:
     return text
 
 
-@pytest.fixture(scope="module")
-def gw():
-    """A stack whose nginx protects /api/... of an upstream nginx server with the gateway."""
-    s = Stack(workers=3, transform=_gateway_config, nginx_http=GATEWAY_HTTP, nginx_server=GATEWAY_SERVER)
+def gateway_stack(workers: int, server: str = GATEWAY_SERVER, transform=_gateway_config):
+    """A started stack whose nginx protects /api/... of an upstream nginx server with the
+    gateway (`server`: the nginx server block), removed when the fixture that yields from it
+    ends: the module fixtures of the gateway's tests."""
+    s = Stack(workers=workers, transform=transform, nginx_http=GATEWAY_HTTP, nginx_server=server)
     try:
         s.start()
         wait_until(lambda: _upstream_log(s) is not None, 10, what="upstream access log")
         yield s
     finally:
         s.cleanup()
+
+
+@pytest.fixture(scope="module")
+def gw():
+    """A stack whose nginx protects /api/... of an upstream nginx server with the gateway."""
+    yield from gateway_stack(workers=3)
 
 
 def _upstream_log(stack: Stack) -> list[str] | None:
