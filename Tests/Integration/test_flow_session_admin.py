@@ -58,13 +58,19 @@ def test_flows_list_pending_shows_the_client_and_address_and_never_a_code(stack)
     assert "eve\\u{202e}gnp.exe" in table and "\u202e" not in table, "the bidi override reached the terminal"
 
 
-def test_sessions_list_and_revoke_sign_the_person_out(stack):
-    password = "pia's long password"
-    add = subprocess.run([DEVICEGATE_BIN, "users", "add", "pia", "-c", str(hosts(stack)[0].config)], input=password + "\n",
+def signed_in_with_a_grant(stack, name: str):
+    """A new user `name`, signed in on the page with one approved device grant: (browser, tokens)."""
+    password = f"{name}'s long password"
+    add = subprocess.run([DEVICEGATE_BIN, "users", "add", name, "-c", str(hosts(stack)[0].config)], input=password + "\n",
                          capture_output=True, text=True, timeout=30, env=operator_env())
     assert add.returncode == 0, add.stderr
-    browser, t = _sign_in_and_approve(stack, "pia", password, "openid offline_access")
+    browser, tokens = _sign_in_and_approve(stack, name, password, "openid offline_access")
     assert _signed_in(stack, browser)
+    return browser, tokens
+
+
+def test_sessions_list_and_revoke_sign_the_person_out(stack):
+    browser, t = signed_in_with_a_grant(stack, "pia")
 
     rows = listed(stack, "sessions", "list", "--subject", "pia")
     assert rows and {r["state"] for r in rows} == {"live"}, rows
@@ -206,12 +212,7 @@ def test_every_revoking_or_deciding_command_records_who_ran_it_alike(stack):
     me, operator = account(os.geteuid()), expected_operator()
     [other] = others(1)
     forged = operator_env(SUDO_USER=other.pw_name, SUDO_UID=str(other.pw_uid))
-    password = "wes's long password"
-    add = subprocess.run([DEVICEGATE_BIN, "users", "add", "wes", "-c", str(hosts(stack)[0].config)], input=password + "\n",
-                         capture_output=True, text=True, timeout=30, env=operator_env())
-    assert add.returncode == 0, add.stderr
-    browser, _ = _sign_in_and_approve(stack, "wes", password, "openid offline_access")
-    assert _signed_in(stack, browser)
+    browser, _ = signed_in_with_a_grant(stack, "wes")
     grant_id = next(r["id"] for r in listed(stack, "grants", "list", "--subject", "wes"))
     approved, denied = new_flow(stack, PRODUCT), new_flow(stack, PRODUCT)
     before = len(audit(stack))
