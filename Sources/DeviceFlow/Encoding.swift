@@ -46,6 +46,13 @@ public enum Encoding {
     /// SHA-256 of the UTF-8 bytes, as lowercase hex: how codes and tokens are stored.
     public static func sha256Hex(_ text: String) -> String { hex(SHA256.hash(data: Array(text.utf8))) }
 
+    /// Whether `text` has the shape of a 256-bit id as `hex` writes it: 64 lowercase hex digits
+    /// (a SHA-256, a refresh family's id). Ids from requests and arguments are checked with it
+    /// before any store is asked.
+    public static func isHex256(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
     public static func sha256(_ text: String) -> [UInt8] { Array(SHA256.hash(data: Array(text.utf8))) }
 
     /// HMAC-SHA-256 of `text` under `key`, as lowercase hex.

@@ -328,7 +328,7 @@ public struct FlowService {
     /// RFC 7009 revocation of its refresh token does; seen by every worker at once. With
     /// `subject`, only that subject's grant is touched (a person disconnecting a device).
     public func revokeGrant(id: String, subject: String?, now: UnixTime) throws -> GrantRevocation {
-        guard id.utf8.count == 64, id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return .unknown }
+        guard Encoding.isHex256(id) else { return .unknown }
         return try store.updateRefreshFamily(id: id) { family in
             guard var family else { return (nil, .unknown) }
             if let subject, family.subject != subject { return (nil, .unknown) }

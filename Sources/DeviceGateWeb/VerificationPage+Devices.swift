@@ -86,7 +86,7 @@ extension VerificationPage {
     func disconnectedNotice(_ query: String, _ visitor: Visitor, now: UnixTime) throws -> String? {
         guard let subject = visitor.subject, let fields = try? FormDecoding.decode(Array(query.utf8)),
               let id = (try? fields.single("disconnected")) ?? nil,
-              id.utf8.count == 64, id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+              Encoding.isHex256(id) else { return nil }
         let family = try service.store.updateRefreshFamily(id: id) { (nil, $0) }
         guard let family, family.subject == subject, let revokedAt = family.revokedAt,
               revokedAt <= now, now.milliseconds - revokedAt.milliseconds <= 600_000 else { return nil }

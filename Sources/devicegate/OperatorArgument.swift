@@ -1,4 +1,5 @@
 import ArgumentParser
+import DeviceFlow
 
 /// The checks `validate()` makes on the arguments of the grant, flow and session commands, each
 /// failing with a `ValidationError` that says what is expected (exit 64, with the usage).
@@ -14,7 +15,7 @@ enum OperatorArgument {
 
     /// A grant id as `grants list` prints it: 64 lowercase hex digits.
     static func checkGrantID(_ value: String) throws {
-        guard value.utf8.count == 64, value.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+        guard Encoding.isHex256(value) else {
             throw ValidationError("a grant id is 64 lowercase hex digits, as grants list prints it")
         }
     }
