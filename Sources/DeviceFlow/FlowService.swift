@@ -50,8 +50,7 @@ public struct FlowService {
         var attempts = 0
         while true {
             var flow = NewFlow.draw(client: client, scope: scope, policy: policy, now: now, random: random,
-                                    userCodeKey: store.userCodeKey(forCanonicalUserCode:),
-                                    idSharesUserCodeKeyShard: store.colocatesFlowsWithUserCodes)
+                                    userCodeKey: store.userCodeKey(forCanonicalUserCode:))
             flow.record.requester = requester
             do {
                 try store.createFlow(flow.record)

@@ -77,13 +77,6 @@ public protocol FlowStorage: AnyObject {
     /// copy of the state directory does not reveal live user codes.
     func userCodeKey(forCanonicalUserCode code: String) -> String
 
-    /// Whether new flows should have an id that begins with the same byte as their user-code
-    /// key. The file store names its shard directories by that byte and, when the two agree,
-    /// keeps a flow's record and its user-code claim in one directory, so that one directory
-    /// fsync makes a new flow durable. Device authorization then draws the device code to
-    /// match (`NewFlow.draw`). Any store must still accept flows whose bytes differ.
-    var colocatesFlowsWithUserCodes: Bool { get }
-
     /// Persists a new pending flow durably and indexes its user code. Throws
     /// `.userCodeInUse` if a live flow already holds that user code.
     func createFlow(_ record: DeviceFlowRecord) throws
@@ -161,8 +154,4 @@ extension FlowStorage {
         guard let revoked = try subjectRevokedAt(subject) else { return false }
         return time <= revoked
     }
-}
-
-extension FlowStorage {
-    public var colocatesFlowsWithUserCodes: Bool { false }
 }

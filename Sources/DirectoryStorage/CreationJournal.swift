@@ -261,14 +261,12 @@ extension FileFlowStore {
             }
         }
         if !recordIntact {
-            try Sys.closeAfter(try Sys.open(flow.lock, O_RDWR | O_CREAT)) { fd in
-                try Sys.withExclusiveLock(fd, flow.lock) {
-                    // Written again only if still not readable under the flow's lock.
-                    guard readFlowRecord(flow.record) == nil else { return }
-                    try Sys.rename(temp!, flow.record)
-                    temp = nil
-                    result.restoredRecords += 1
-                }
+            _ = try locks.withLock(id: record.id) { _ in
+                // Written again only if still not readable under the flow's lock.
+                guard readFlowRecord(flow.record) == nil else { return }
+                try Sys.rename(temp!, flow.record)
+                temp = nil
+                result.restoredRecords += 1
             }
         }
         try Sys.fsyncDirectory(flow.dir)

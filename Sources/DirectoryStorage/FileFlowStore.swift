@@ -4,8 +4,8 @@ import Glibc
 import DeviceFlow
 import HostFiles
 
-/// `FlowStorage` over the state directory: flock-ed per-flow lock files, atomic replace for
-/// everything durable, O(1) work per request (a handful of syscalls on files named by hash; no
+/// `FlowStorage` over the state directory: per-flow locks in one table file per shard
+/// (`FlowLockTable`), atomic replace for everything durable, O(1) work per request (a handful of syscalls on files named by hash; no
 /// directory scan, no global lock).
 ///
 /// What is durable and what is soft:
@@ -14,9 +14,9 @@ import HostFiles
 ///   `CreationJournal`: one `fdatasync` shared by concurrent creations);
 /// - approvals, denials, redemptions and issued tokens are written temp → fsync → rename →
 ///   fsync(dir) before the request is answered;
-/// - the last-poll time and grown interval are soft: written in place into the flow's lock
-///   file without fsync. A crash can lose them; the worst outcome is one poll answered
-///   `authorization_pending` instead of `slow_down`.
+/// - the last-poll time and grown interval are soft: written in place into the flow's slot of
+///   its shard's lock table without fsync. A crash can lose them; the worst outcome is one poll
+///   answered `authorization_pending` instead of `slow_down`.
 public final class FileFlowStore: FlowStorage {
     public let directory: StateDirectory
     private let pepper: [UInt8]
@@ -25,6 +25,8 @@ public final class FileFlowStore: FlowStorage {
     let hasLegacyCodeIndex: Bool
     /// This process's handle on the creation journal (group commit of new flows).
     let journal: CreationJournal
+    /// This process's handle on the flows' locks and soft poll state.
+    let locks: FlowLockTable
 
     /// Opens a prepared state directory (see `StateDirectory.prepare()`).
     public init(directory: StateDirectory) throws {
@@ -32,19 +34,21 @@ public final class FileFlowStore: FlowStorage {
         self.pepper = try directory.loadPepper()
         self.hasLegacyCodeIndex = Sys.stat(directory.codesRoot) != nil
         self.journal = CreationJournal(directory: "\(directory.root)/journal")
+        self.locks = FlowLockTable(directory: directory)
     }
 
     public func userCodeKey(forCanonicalUserCode code: String) -> String {
         Encoding.hmacSHA256Hex(key: pepper, code)
     }
 
-    /// New flows get ids in the shard of their user-code key (see `createFlow`).
-    public var colocatesFlowsWithUserCodes: Bool { true }
-
-    func flowPaths(_ id: String) -> (dir: String, record: String, lock: String) {
+    func flowPaths(_ id: String) -> (dir: String, record: String) {
         let dir = directory.flowsShard(StateDirectory.shard(of: id))
-        return (dir, "\(dir)/\(id).flow", "\(dir)/\(id).lock")
+        return (dir, "\(dir)/\(id).flow")
     }
+
+    /// The lock file flows had before `FlowLockTable`: no longer written or read; garbage
+    /// collection removes those an earlier version left.
+    static let legacyLockSuffix = ".lock"
 
     /// The flow record at `path`; nil when it is missing, unreadable or does not parse (torn).
     func readFlowRecord(_ path: String) -> DeviceFlowRecord? {
@@ -62,7 +66,8 @@ public final class FileFlowStore: FlowStorage {
     /// 2. the user code is claimed by link(2) of that same file as `<key>.code` in the key's
     ///    shard, which fails if a claim exists (a live user code is never shared; an expired
     ///    one is replaced under the shard's claims lock);
-    /// 3. the soft lock file is created, and the temp file renamed to `<id>.flow`;
+    /// 3. the temp file is renamed to `<id>.flow` (the flow's lock and soft state need no file:
+    ///    its slot in `FlowLockTable` is written on its first poll);
     /// 4. the record is committed to the creation journal (`CreationJournal`): one frame
     ///    appended and made durable by an `fdatasync` that concurrent creations share.
     ///
@@ -80,49 +85,40 @@ public final class FileFlowStore: FlowStorage {
         defer { if let temp { try? Sys.unlink(temp) } }
         try claimUserCode(file: temp!, claim: claim, for: record)
         do {
-            // The lock file with fresh soft state (not durable; polls recreate it if lost).
-            try Sys.closeAfter(try Sys.open(flow.lock, O_RDWR | O_CREAT)) {
-                try Sys.pwriteAll($0, flow.lock, RecordCoding.encodePoll(PollState(interval: record.interval)), offset: 0)
-            }
             try Sys.rename(temp!, flow.record)
             temp = nil
             try journal.commit(bytes, at: record.createdAt)
         } catch {
             try? Sys.unlink(claim.entry)
             try? Sys.unlink(flow.record)
-            try? Sys.unlink(flow.lock)
             throw error
         }
     }
 
+    /// Under the flow's lock (`FlowLockTable`): read the record and the soft state, decide,
+    /// write back. An unknown id takes the lock of its bucket for one failed open and writes
+    /// nothing: no slot is ever given to a device code nobody issued.
     public func updateFlow<R>(id: String, _ body: (DeviceFlowRecord?, PollState) throws -> FlowUpdate<R>) throws -> R {
         guard Self.isHexKey(id) else {
             return try body(nil, PollState(interval: 0)).result
         }
         let flow = flowPaths(id)
-        // An unknown id costs two failed opens and takes no lock: nothing exists to protect.
-        let fd: Int32
-        if let existing = try Sys.openIfExists(flow.lock, O_RDWR) {
-            fd = existing
-        } else {
-            guard Sys.stat(flow.record) != nil else { return try body(nil, PollState(interval: 0)).result }
-            fd = try Sys.open(flow.lock, O_RDWR | O_CREAT)
-        }
-        return try Sys.closeAfter(fd) { fd in
-            _ = try Sys.lockExclusive(fd, flow.lock)
+        let result = try locks.withLock(id: id) { bucket -> R in
             let record = try Sys.readFile(flow.record).map { try RecordCoding.decodeFlow($0, path: flow.record) }
-            let soft = RecordCoding.decodePoll(try Sys.pread(fd, flow.lock, count: RecordCoding.pollStateSize, offset: 0))
-                ?? PollState(interval: record?.interval ?? 0)
+            var soft = PollState(interval: 0)
+            if let record { soft = try bucket.pollState() ?? PollState(interval: record.interval) }
             let update = try body(record, soft)
             if let newRecord = update.record {
                 precondition(newRecord.id == id, "a flow update may not change the flow's id")
                 try Sys.atomicWrite(directory: flow.dir, name: "\(id).flow", RecordCoding.encode(newRecord))
             }
-            if let poll = update.poll {
-                try Sys.pwriteAll(fd, flow.lock, RecordCoding.encodePoll(poll), offset: 0)
+            if let poll = update.poll, record != nil {
+                try bucket.setPollState(poll)
             }
             return update.result
         }
+        // withLock returns nil only when told not to wait.
+        return result!
     }
 
     private func tokenPaths(_ hash: String) -> (dir: String, file: String) {

@@ -7,8 +7,8 @@ import HostFiles
 extension FileFlowStore {
     /// Removes what has expired, one shard at a time so the cost of a pass is bounded and no
     /// request ever scans a directory. A flow is removed `retentionSeconds` after it expired
-    /// (until then a late poll still gets `expired_token`), under its lock taken without
-    /// waiting, record first and lock file last.
+    /// (until then a late poll still gets `expired_token`), under its lock (`FlowLockTable`)
+    /// taken without waiting, claim first, then the record, then its soft-state slot.
     public func collectGarbage(now: UnixTime, retentionSeconds: Int, shards: some Sequence<Int>) -> GarbageCollectionReport {
         var report = GarbageCollectionReport()
         let cutoff = now.adding(seconds: -Int64(retentionSeconds))
@@ -58,9 +58,10 @@ extension FileFlowStore {
         let present = Set(names)
         for name in names {
             if sweepTemp(dir, name, now: now, into: &report) { continue }
-            if name.hasSuffix(".lock") {
-                let id = String(name.dropLast(5))
-                if !present.contains("\(id).flow") && modifiedBefore("\(dir)/\(name)", Int64(max(retentionSeconds, 3600)), now: now) {
+            if name.hasSuffix(Self.legacyLockSuffix) {
+                // An earlier version's lock file (locks are in `FlowLockTable` now): nothing
+                // reads it; gone once it is idle for ten minutes.
+                if modifiedBefore("\(dir)/\(name)", 600, now: now) {
                     try? Sys.unlink("\(dir)/\(name)")
                     report.orphanLocks += 1
                 }
@@ -77,7 +78,7 @@ extension FileFlowStore {
             }
             guard name.hasSuffix(".flow") else { continue }
             let id = String(name.dropLast(5))
-            let recordPath = "\(dir)/\(name)", lockPath = "\(dir)/\(id).lock"
+            let recordPath = "\(dir)/\(name)"
             guard let record = readFlowRecord(recordPath) else {
                 report.unreadable += 1
                 continue
@@ -86,13 +87,7 @@ extension FileFlowStore {
                 report.census.count(record, now: now)
                 continue
             }
-            guard let fd = try? Sys.open(lockPath, O_RDWR | O_CREAT) else { continue }
-            Sys.closeAfter(fd) { fd in
-                guard (try? Sys.lockExclusive(fd, lockPath, wait: false)) == true else {
-                    report.busy += 1
-                    report.census.count(record, now: now)
-                    return
-                }
+            let removed = try? locks.withLock(id: id, wait: false) { bucket -> Void in
                 let claim = claimPaths(record.userCodeKey)
                 if removeClaim(claim.entry, in: claim.dir, flowID: id, expiredBefore: cutoff) { report.codes += 1 }
                 let legacyPath = legacyCodePath(record.userCodeKey)
@@ -101,8 +96,12 @@ extension FileFlowStore {
                     report.codes += 1
                 }
                 try? Sys.unlink(recordPath)
-                try? Sys.unlink(lockPath)
+                try? bucket.forget()
                 report.flows += 1
+            }
+            if removed == nil {
+                report.busy += 1
+                report.census.count(record, now: now)
             }
         }
         return report

@@ -11,10 +11,11 @@ import HostFiles
 ///   VERSION                     "devicegate-state 1"
 ///   pepper                      32 random bytes keying the user-code index (0600)
 ///   flows/<xx>/<id>.flow        durable flow record (atomic replace)
-///   flows/<xx>/<id>.lock        flock target + soft poll state; never renamed over
+///   flows/<xx>/polls            the shard's flow locks (OFD byte-range locks, one 512-byte
+///                               bucket per lock) and soft poll state (FlowLockTable); sparse
 ///   flows/<xx>/<key>.code       user-code claim: a hard link to the flow's first record,
-///                               created with link(2); <xx> is the key's first byte, and new
-///                               flows get ids with the same first byte (one directory fsync)
+///                               created with link(2); <xx> is the key's first byte
+///   flows/<xx>/<id>.lock        only from earlier versions (their per-flow lock); collected
 ///   flows/<xx>/claims.flock     flock target for replacing or removing claims; never removed
 ///   tokens/<xx>/<hash>.token    issued access tokens
 ///   refresh/<xx>/<hash>         refresh-token index: "<family id> <expires ms>"
@@ -133,6 +134,12 @@ public struct StateDirectory: Sendable {
                     if !fresh { try GrantIndex(directory: self).indexExistingFamilies() }
                     try Sys.atomicWrite(directory: "\(root)/grants", name: "indexed", [])
                 }
+            }
+            // The flows' lock tables (`FlowLockTable`), empty and sparse until used, so that a
+            // request never creates a file to take a lock (an unknown device code writes nothing).
+            for i in 0..<Self.shardCount {
+                let table = "\(flowsShard(Self.shardName(i)))/\(FlowLockTable.name)"
+                if Sys.stat(table) == nil { Sys.close(try Sys.open(table, O_RDWR | O_CREAT)) }
             }
             for kind in Self.lazyKinds { try Sys.mkdir("\(root)/\(kind)") }
             try Sys.mkdir("\(root)/journal")

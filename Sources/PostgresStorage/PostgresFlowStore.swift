@@ -39,9 +39,6 @@ public final class PostgresFlowStore: FlowStorage, ExpiredStateCollecting, @unch
         Encoding.hmacSHA256Hex(key: pepper, code)
     }
 
-    /// Flow ids are 256 random bits with no shard to match.
-    public var colocatesFlowsWithUserCodes: Bool { false }
-
     /// One statement, so it needs no transaction of its own: the claim is inserted or taken
     /// over from a flow that expired before `record.createdAt` (the file store's rule), and the
     /// flow is inserted only from the claim's RETURNING row. No row back: a live flow holds it.

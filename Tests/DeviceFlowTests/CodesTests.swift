@@ -74,29 +74,21 @@ struct EncodingTests {
         #expect(seen.count == 100)
     }
 
-    @Test func deviceCodesCanPutTheFlowIDInTheUserCodeKeysShard() {
+    @Test func deviceCodesAre32RandomBytesAndTheIDIsTheirSHA256() {
         let policy = FlowPolicy(verificationURI: "https://x/device")
         let client = testConfiguration().clients[0]
         let base64URL = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var seen = Set<String>()
         for i in 0..<200 {
             let flow = NewFlow.draw(client: client, scope: ScopeSet(["openid"]), policy: policy, now: UnixTime(seconds: 0),
-                                    random: SystemSecureRandom(), userCodeKey: { Encoding.hmacSHA256Hex(key: [7], $0) },
-                                    idSharesUserCodeKeyShard: true)
+                                    random: SystemSecureRandom(), userCodeKey: { Encoding.hmacSHA256Hex(key: [7], $0) })
             #expect(flow.deviceCode.count == 43 && flow.deviceCode.utf8.allSatisfy(base64URL.contains))
-            // Still the unpadded encoding of 32 bytes: the last character carries 4 bits.
+            // The unpadded encoding of 32 bytes: the last character carries 4 bits.
             #expect("AEIMQUYcgkosw048".utf8.contains(flow.deviceCode.utf8.last!))
             #expect(flow.record.id == Encoding.sha256Hex(flow.deviceCode), "draw \(i): the id is the SHA-256 of the code")
-            #expect(flow.record.id.prefix(2) == flow.record.userCodeKey.prefix(2), "draw \(i): id and key share their first byte")
             seen.insert(flow.deviceCode)
         }
         #expect(seen.count == 200)
-        // A key that is not hex asks for nothing: the code is left as drawn.
-        let draws = [true, false].map {
-            NewFlow.draw(client: client, scope: ScopeSet(["openid"]), policy: policy, now: UnixTime(seconds: 0),
-                         random: SeededRandom(seed: 1), userCodeKey: { $0 }, idSharesUserCodeKeyShard: $0).deviceCode
-        }
-        #expect(draws[0] == draws[1])
     }
 
     @Test func verificationURICompleteCarriesTheDisplayedCode() {

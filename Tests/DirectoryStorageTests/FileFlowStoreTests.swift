@@ -170,8 +170,8 @@ struct FileDirectoryStorageTests {
         fclose(file)
         var times = [timespec(tv_sec: Int(f.clock.now().seconds) - 3600, tv_nsec: 0), timespec(tv_sec: Int(f.clock.now().seconds) - 3600, tv_nsec: 0)]
         utimensat(AT_FDCWD, temp, &times, 0)
-        // A lost soft-state file (power loss before writeback): the poll recreates it.
-        unlink("\(shard)/\(id).lock")
+        // Lost soft state (power loss before writeback): the poll starts it again.
+        truncate("\(shard)/polls", 0)
         #expect(try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now()) == .error(.authorizationPending))
         f.clock.advance(seconds: 1)
         #expect(try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now()) == .error(.slowDown))

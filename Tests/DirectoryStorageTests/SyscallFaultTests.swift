@@ -33,7 +33,7 @@ struct SyscallFaultTests {
             // Another directory is out of the rule's scope.
             try Sys.atomicWrite(directory: "\(f.root)/flows/01", name: "d", [4], syncDirectory: false)
         }
-        #expect(names(in: dir) == ["a", "c"], "the failed write left no temp file and no target")
+        #expect(names(in: dir).filter { $0 != "polls" } == ["a", "c"], "the failed write left no temp file and no target")
         let full = try #require(throws: FlowStorageError.self) {
             try SyscallFaults.with(ENOSPC, on: "write", pathContaining: dir) { _ in
                 try Sys.atomicWrite(directory: dir, name: "e", [5])

@@ -6,7 +6,7 @@ import DeviceGateTesting
 @testable import DirectoryStorage
 import Testing
 
-/// How a new flow is laid out (one record file, two names, one directory), what a crash in the
+/// How a new flow is laid out (one record file under two names), what a crash in the
 /// middle of `createFlow` can leave, and state directories from before claims moved.
 struct UserCodeClaimTests {
     func inode(_ path: String) -> stat? {
@@ -20,14 +20,13 @@ struct UserCodeClaimTests {
         fclose(file)
     }
 
-    @Test func aNewFlowIsOneRecordFileUnderTwoNamesInOneDirectory() throws {
+    @Test func aNewFlowIsOneRecordFileUnderTwoNames() throws {
         let f = try StoreFixture()
         let auth = try f.authorize()
         let id = Encoding.sha256Hex(auth.deviceCode)
         let key = f.store.userCodeKey(forCanonicalUserCode: auth.userCode.replacingDash())
-        #expect(id.prefix(2) == key.prefix(2), "the device code was drawn into the key's shard")
         let dir = "\(f.root)/flows/\(id.prefix(2))"
-        let record = inode("\(dir)/\(id).flow"), claim = inode("\(dir)/\(key).code")
+        let record = inode("\(dir)/\(id).flow"), claim = inode("\(f.root)/flows/\(key.prefix(2))/\(key).code")
         #expect(record != nil && claim != nil)
         #expect(record?.st_ino == claim?.st_ino && record?.st_nlink == 2, "the claim is a hard link to the record")
         #expect(inode("\(f.root)/codes") == nil, "a new state directory has no separate user-code index")

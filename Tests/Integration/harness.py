@@ -1169,7 +1169,7 @@ def check_state_files(state, expect_flows: int | None = None, max_temp: int = 0)
     record is complete (first line the format, last line `end`), at most ``max_temp``
     temporary files are left behind (a worker SIGKILLed between writing its temp file and
     renaming it leaves one, for garbage collection to sweep; it is never read as a record),
-    and no lock file is held. Returns (flows, locks)."""
+    and no flow lock is held. Returns (flows, lock tables and files)."""
     flows = list(state.glob("flows/*/*.flow"))
     if expect_flows is not None:
         assert len(flows) == expect_flows, f"{len(flows)} flow files, expected {expect_flows}"
@@ -1182,16 +1182,26 @@ def check_state_files(state, expect_flows: int | None = None, max_temp: int = 0)
         assert data.startswith(b"devicegate-token 1\n") and data.endswith(b"\nend\n"), f"torn token {path}"
     leftovers = [p for p in state.rglob(".tmp-*")]
     assert len(leftovers) <= max_temp, f"temporary files left behind: {leftovers[:5]}"
-    locks = list(state.glob("flows/*/*.lock"))
+    # Flow locks are OFD byte-range locks on each shard's table (FlowLockTable); an earlier
+    # version's per-flow lock files are flock-ed.
+    tables = list(state.glob("flows/*/polls"))
+    lock_files = list(state.glob("flows/*/*.lock"))
+    locks = tables + lock_files
+    whole = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+    unlock = struct.pack("hhqqi4x", fcntl.F_UNLCK, os.SEEK_SET, 0, 0, 0)
 
     def held():
         out = []
         for path in locks:
             fd = os.open(path, os.O_RDWR)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            except BlockingIOError:
+                if path.name == "polls":
+                    fcntl.fcntl(fd, fcntl.F_OFD_SETLK, whole)
+                    fcntl.fcntl(fd, fcntl.F_OFD_SETLK, unlock)
+                else:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+            except (BlockingIOError, PermissionError):
                 out.append(path)
             finally:
                 os.close(fd)

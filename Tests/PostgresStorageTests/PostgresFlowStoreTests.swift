@@ -376,7 +376,6 @@ struct PostgresFlowStoreTests {
         let pepper = try PostgresSecrets.load("user-code-pepper", pg.connection())
         #expect(a.userCodeKey(forCanonicalUserCode: "BCDFGHJK") == Encoding.hmacSHA256Hex(key: pepper, "BCDFGHJK"))
         #expect(b.userCodeKey(forCanonicalUserCode: "BCDFGHJK") == a.userCodeKey(forCanonicalUserCode: "BCDFGHJK"))
-        #expect(!a.colocatesFlowsWithUserCodes)
     }
 }
 
