@@ -44,13 +44,22 @@ public enum DevicePolling {
         case .approved(let approval):
             return .redeem(approval)
         case .pending, .redeemed:
-            let interval = max(poll.interval, record.interval)
-            if let last = poll.lastPollAt, now.milliseconds(since: last) < Int64(interval) * 1000 {
-                let grown = interval + slowDownIncrement
-                return .refuse(.slowDown, poll: PollState(lastPollAt: now, interval: grown))
-            }
-            return .refuse(.authorizationPending, poll: PollState(lastPollAt: now, interval: interval))
+            let answer = pending(poll: poll, grantedInterval: record.interval, now: now)
+            return .refuse(answer.error, poll: answer.poll)
         }
+    }
+
+    /// Step 5 alone, for a flow known to be pending, unexpired and this client's: `slow_down`
+    /// if this poll came sooner than the current interval after the previous one, growing the
+    /// interval by 5 s; otherwise `authorization_pending` (RFC 8628 §3.5). Returns the answer
+    /// and the soft state to save. A store that can tell those three facts without reading
+    /// the record (`FlowStorage.pollPendingFlow`) answers with this.
+    public static func pending(poll: PollState, grantedInterval: Int, now: UnixTime) -> (error: OAuthError, poll: PollState) {
+        let interval = max(poll.interval, grantedInterval)
+        if let last = poll.lastPollAt, now.milliseconds(since: last) < Int64(interval) * 1000 {
+            return (.slowDown, PollState(lastPollAt: now, interval: interval + slowDownIncrement))
+        }
+        return (.authorizationPending, PollState(lastPollAt: now, interval: interval))
     }
 }
 

@@ -99,7 +99,10 @@ public struct FlowService {
     /// stored before the flow is marked redeemed: a crash in between leaves the flow approved
     /// and the client, which never saw a response, polls again.
     public func poll(deviceCode: String, client: ClientRegistration, now: UnixTime) throws -> PollResult {
-        try store.updateFlow(id: Encoding.sha256Hex(deviceCode)) { record, poll in
+        let id = Encoding.sha256Hex(deviceCode)
+        // Most polls find the flow still pending: a store that knows that answers at once.
+        if let error = try store.pollPendingFlow(id: id, clientID: client.clientID, now: now) { return .error(error) }
+        return try store.updateFlow(id: id) { record, poll in
             switch DevicePolling.decide(record: record, poll: poll, clientID: client.clientID, now: now) {
             case .refuse(let error, let newPoll):
                 return FlowUpdate(poll: newPoll, result: .error(error))

@@ -88,6 +88,15 @@ public protocol FlowStorage: AnyObject {
     /// state directory, and writes back what it returns.
     func updateFlow<R>(id: String, _ body: (DeviceFlowRecord?, PollState) throws -> FlowUpdate<R>) throws -> R
 
+    /// RFC 8628 §3.5 for a flow that is still pending: when the store knows, under the flow's
+    /// lock and without reading its record, that the flow is pending, unexpired and was issued
+    /// to `clientID`, it answers the poll (`DevicePolling.pending`), saves the soft state and
+    /// returns the error to send. nil when it cannot tell (any other case: approved, denied,
+    /// redeemed, expired, another client, unknown, or simply not known here): the caller then
+    /// decides with `updateFlow`. A store must never answer for a flow whose durable record is
+    /// not pending; stores without such knowledge return nil (the default).
+    func pollPendingFlow(id: String, clientID: String, now: UnixTime) throws -> OAuthError?
+
     /// Persists an issued access token durably.
     func saveAccessToken(_ record: AccessTokenRecord) throws
 
@@ -154,4 +163,8 @@ extension FlowStorage {
         guard let revoked = try subjectRevokedAt(subject) else { return false }
         return time <= revoked
     }
+}
+
+extension FlowStorage {
+    public func pollPendingFlow(id: String, clientID: String, now: UnixTime) throws -> OAuthError? { nil }
 }

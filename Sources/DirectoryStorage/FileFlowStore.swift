@@ -66,8 +66,8 @@ public final class FileFlowStore: FlowStorage {
     /// 2. the user code is claimed by link(2) of that same file as `<key>.code` in the key's
     ///    shard, which fails if a claim exists (a live user code is never shared; an expired
     ///    one is replaced under the shard's claims lock);
-    /// 3. the temp file is renamed to `<id>.flow` (the flow's lock and soft state need no file:
-    ///    its slot in `FlowLockTable` is written on its first poll);
+    /// 3. the temp file is renamed to `<id>.flow`, and the flow's slot in its shard's lock
+    ///    table (`FlowLockTable`) says it is pending (no file, no fsync: soft);
     /// 4. the record is committed to the creation journal (`CreationJournal`): one frame
     ///    appended and made durable by an `fdatasync` that concurrent creations share.
     ///
@@ -87,6 +87,11 @@ public final class FileFlowStore: FlowStorage {
         do {
             try Sys.rename(temp!, flow.record)
             temp = nil
+            // What a poll of the pending flow needs, so that it reads no record (soft: a
+            // failure here only sends the polls to the record).
+            _ = try? locks.withLock(id: record.id) { bucket in
+                try bucket.write(FlowLockTable.Entry(poll: nil, pending: FlowLockTable.PendingFlow(record)), now: record.createdAt)
+            }
             try journal.commit(bytes, at: record.createdAt)
         } catch {
             try? Sys.unlink(claim.entry)
@@ -97,7 +102,9 @@ public final class FileFlowStore: FlowStorage {
 
     /// Under the flow's lock (`FlowLockTable`): read the record and the soft state, decide,
     /// write back. An unknown id takes the lock of its bucket for one failed open and writes
-    /// nothing: no slot is ever given to a device code nobody issued.
+    /// nothing: no slot is ever given to a device code nobody issued. A record about to be
+    /// replaced first loses its slot's pending flag; a record read as pending gets it (again:
+    /// after an eviction or a reboot), so that its next poll reads no record.
     public func updateFlow<R>(id: String, _ body: (DeviceFlowRecord?, PollState) throws -> FlowUpdate<R>) throws -> R {
         guard Self.isHexKey(id) else {
             return try body(nil, PollState(interval: 0)).result
@@ -105,20 +112,40 @@ public final class FileFlowStore: FlowStorage {
         let flow = flowPaths(id)
         let result = try locks.withLock(id: id) { bucket -> R in
             let record = try Sys.readFile(flow.record).map { try RecordCoding.decodeFlow($0, path: flow.record) }
-            var soft = PollState(interval: 0)
-            if let record { soft = try bucket.pollState() ?? PollState(interval: record.interval) }
+            guard let record else { return try body(nil, PollState(interval: 0)).result }
+            let slot = try bucket.entry()
+            let soft = slot?.poll ?? PollState(interval: record.interval)
             let update = try body(record, soft)
+            var written = record
             if let newRecord = update.record {
                 precondition(newRecord.id == id, "a flow update may not change the flow's id")
+                try bucket.recordWillChange(now: record.createdAt)
                 try Sys.atomicWrite(directory: flow.dir, name: "\(id).flow", RecordCoding.encode(newRecord))
+                written = newRecord
             }
-            if let poll = update.poll, record != nil {
-                try bucket.setPollState(poll)
+            let pending = written.status == .pending ? FlowLockTable.PendingFlow(written) : nil
+            if update.poll != nil || (pending != nil && slot?.pending != pending) {
+                try bucket.write(FlowLockTable.Entry(poll: update.poll ?? slot?.poll, pending: pending), now: written.createdAt)
             }
             return update.result
         }
         // withLock returns nil only when told not to wait.
         return result!
+    }
+
+    /// RFC 8628 §3.5 from the flow's slot alone, when it says the flow is pending, unexpired
+    /// and this client's: one lock, one read and one write of the table, no record read.
+    public func pollPendingFlow(id: String, clientID: String, now: UnixTime) throws -> OAuthError? {
+        guard Self.isHexKey(id) else { return nil }
+        let digest = FlowLockTable.clientDigest(clientID)
+        return try locks.withLock(id: id) { bucket -> OAuthError? in
+            guard let entry = try bucket.entry(), let pending = entry.pending,
+                  pending.clientDigest == digest, now < pending.expiresAt else { return nil }
+            let answer = DevicePolling.pending(poll: entry.poll ?? PollState(interval: pending.grantedInterval),
+                                               grantedInterval: pending.grantedInterval, now: now)
+            try bucket.write(FlowLockTable.Entry(poll: answer.poll, pending: pending), now: now)
+            return answer.error
+        } ?? nil
     }
 
     private func tokenPaths(_ hash: String) -> (dir: String, file: String) {

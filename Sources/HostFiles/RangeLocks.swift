@@ -65,3 +65,14 @@ extension Sys {
         return lock.l_type != Int16(F_UNLCK)
     }
 }
+
+extension Sys {
+    /// ftruncate(2).
+    package static func truncate(_ fd: Int32, _ path: String, size: off_t) throws {
+        if let code = SyscallFaults.check("ftruncate", path) { throw error("ftruncate", path, code) }
+        while ftruncate(fd, size) != 0 {
+            if errno == EINTR { continue }
+            throw error("ftruncate", path)
+        }
+    }
+}

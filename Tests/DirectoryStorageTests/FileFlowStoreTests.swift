@@ -184,9 +184,18 @@ struct FileDirectoryStorageTests {
         let f = try StoreFixture()
         let auth = try f.authorize()
         let id = Encoding.sha256Hex(auth.deviceCode)
-        let file = fopen("\(f.root)/flows/\(id.prefix(2))/\(id).flow", "w")!
+        // The record replaced by a torn one (a new inode: the claim keeps the first version).
+        let path = "\(f.root)/flows/\(id.prefix(2))/\(id).flow"
+        let file = fopen(path + ".torn", "w")!
         fputs("devicegate-flow 1\nid \(id)\n", file) // no end line
         fclose(file)
+        rename(path + ".torn", path)
+        // A pending flow's polls are answered from its lock-table slot; the approval reads the record.
+        #expect(throws: FlowStorageError.self) {
+            try f.service.approve(userCode: auth.userCode, subject: "alice", authTime: f.clock.now(), now: f.clock.now())
+        }
+        // Without the slot (a reboot empties the table), the poll reads the record too.
+        truncate("\(f.root)/flows/\(id.prefix(2))/polls", 0)
         #expect(throws: FlowStorageError.self) { try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now()) }
     }
 

@@ -3,8 +3,8 @@ import Glibc
 #endif
 import DeviceFlow
 import DeviceGateTesting
-@testable import DirectoryStorage
-import HostFiles
+@_spi(Testing) @testable import DirectoryStorage
+@_spi(Testing) @testable import HostFiles
 import Testing
 
 /// The flows' lock table (`FlowLockTable`): one OFD-locked bucket per flow, soft poll state in
@@ -33,8 +33,8 @@ struct FlowLockTableTests {
         let f = try StoreFixture()
         let table = FlowLockTable(directory: f.store.directory)
         let a = id(shard: 7, bucket: 3, 1), b = id(shard: 7, bucket: 3, 2)
-        _ = try table.withLock(id: a) { bucket in #expect(try bucket.pollState() == nil); try bucket.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 10), interval: 10)) }
-        _ = try table.withLock(id: b) { bucket in #expect(try bucket.pollState() == nil); try bucket.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 20), interval: 5)) }
+        _ = try table.withLock(id: a) { bucket in #expect(try bucket.pollState() == nil); try bucket.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 10), interval: 10), now: UnixTime(milliseconds: 1)) }
+        _ = try table.withLock(id: b) { bucket in #expect(try bucket.pollState() == nil); try bucket.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 20), interval: 5), now: UnixTime(milliseconds: 1)) }
         // Another handle (another open file description, as another worker has) reads both.
         let other = FlowLockTable(directory: f.store.directory)
         #expect(try state(other, a) == PollState(lastPollAt: UnixTime(milliseconds: 10), interval: 10))
@@ -51,10 +51,10 @@ struct FlowLockTableTests {
         for (i, flow) in ids.enumerated() {
             // Flow 3 was polled longest ago.
             let at = i == 3 ? 1 : 1000 + Int64(i)
-            _ = try table.withLock(id: flow) { try $0.setPollState(PollState(lastPollAt: UnixTime(milliseconds: at), interval: 5)) }
+            _ = try table.withLock(id: flow) { try $0.setPollState(PollState(lastPollAt: UnixTime(milliseconds: at), interval: 5), now: UnixTime(milliseconds: 1)) }
         }
         let newcomer = id(shard: 1, bucket: 5, 200)
-        _ = try table.withLock(id: newcomer) { try $0.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 5000), interval: 5)) }
+        _ = try table.withLock(id: newcomer) { try $0.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 5000), interval: 5), now: UnixTime(milliseconds: 1)) }
         #expect(try state(table, newcomer)?.lastPollAt == UnixTime(milliseconds: 5000))
         #expect(try state(table, ids[3]) == nil, "the oldest gave its slot")
         for (i, flow) in ids.enumerated() where i != 3 {
@@ -66,15 +66,15 @@ struct FlowLockTableTests {
         let f = try StoreFixture()
         let table = FlowLockTable(directory: f.store.directory)
         let a = id(shard: 2, bucket: 0, 1)
-        _ = try table.withLock(id: a) { try $0.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 77), interval: 10)) }
+        _ = try table.withLock(id: a) { try $0.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 77), interval: 10), now: UnixTime(milliseconds: 1)) }
         // Flip one byte of the slot's interval, as a torn write would.
         let path = table.path(shard: 2)
         let fd = open(path, O_RDWR)
         var byte: UInt8 = 0xff
-        _ = pwrite(fd, &byte, 1, 24)
+        _ = pwrite(fd, &byte, 1, off_t(FlowLockTable.headerSize + 48))
         close(fd)
         #expect(try state(table, a) == nil)
-        _ = try table.withLock(id: a) { try $0.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 88), interval: 5)) }
+        _ = try table.withLock(id: a) { try $0.setPollState(PollState(lastPollAt: UnixTime(milliseconds: 88), interval: 5), now: UnixTime(milliseconds: 1)) }
         #expect(try state(table, a) == PollState(lastPollAt: UnixTime(milliseconds: 88), interval: 5))
     }
 
@@ -127,5 +127,67 @@ struct FlowLockTableTests {
         let report = f.store.collectGarbage(now: f.clock.now(), retentionSeconds: 3600, shards: [0x3c])
         #expect(report.orphanLocks == 1)
         #expect(access(old, F_OK) != 0 && access(fresh, F_OK) == 0)
+    }
+
+    // MARK: Pending flows answered from the table
+
+    @Test func aPendingFlowsPollsReadNoRecordAndAnApprovalIsSeenAtOnce() throws {
+        let f = try StoreFixture()
+        let auth = try f.authorize()
+        let id = Encoding.sha256Hex(auth.deviceCode)
+        try SyscallFaults.with(EIO, on: "open", pathContaining: "\(id).flow") { rule in
+            let first = try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now())
+            let second = try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now())
+            #expect(first == .error(.authorizationPending) && second == .error(.slowDown))
+            #expect(SyscallFaults.fired(rule) == 0, "no poll opened the record")
+        }
+        f.clock.advance(seconds: 11)
+        _ = try f.service.approve(userCode: auth.userCode, subject: "alice", authTime: f.clock.now(), now: f.clock.now())
+        guard case .tokens = try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now()) else {
+            Issue.record("the approval was not seen by the next poll"); return
+        }
+    }
+
+    @Test func aRecordWriteThatFailsLeavesNoSlotAnsweringForIt() throws {
+        let f = try StoreFixture()
+        let auth = try f.authorize()
+        let id = Encoding.sha256Hex(auth.deviceCode)
+        // The approval's atomic write dies after the slot lost its pending flag (as a SIGKILL
+        // between the two would leave it).
+        #expect(throws: FlowStorageError.self) {
+            try SyscallFaults.with(EIO, on: "rename", pathContaining: "\(id).flow") { _ in
+                _ = try f.service.approve(userCode: auth.userCode, subject: "alice", authTime: f.clock.now(), now: f.clock.now())
+            }
+        }
+        #expect(try f.store.pollPendingFlow(id: id, clientID: f.client.clientID, now: f.clock.now()) == nil, "the slot no longer answers")
+        // The next poll reads the record (still pending), and gives the slot its flag back.
+        #expect(try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now()) == .error(.authorizationPending))
+        f.clock.advance(seconds: 6)
+        #expect(try f.store.pollPendingFlow(id: id, clientID: f.client.clientID, now: f.clock.now()) == .authorizationPending)
+    }
+
+    @Test func theTableAnswersOnlyForItsClientBeforeExpiry() throws {
+        let f = try StoreFixture()
+        let auth = try f.authorize()
+        let id = Encoding.sha256Hex(auth.deviceCode)
+        #expect(try f.store.pollPendingFlow(id: id, clientID: "another-client", now: f.clock.now()) == nil)
+        #expect(try f.store.pollPendingFlow(id: String(repeating: "ab", count: 32), clientID: f.client.clientID, now: f.clock.now()) == nil)
+        #expect(try f.store.pollPendingFlow(id: "../etc", clientID: f.client.clientID, now: f.clock.now()) == nil)
+        f.clock.advance(seconds: 601)
+        #expect(try f.store.pollPendingFlow(id: id, clientID: f.client.clientID, now: f.clock.now()) == nil)
+        #expect(try f.service.poll(deviceCode: auth.deviceCode, client: f.client, now: f.clock.now()) == .error(.expiredToken))
+    }
+
+    @Test func aTableFromAnotherBootIsEmptiedAndOneWithoutABootIDTrustsNoPendingFlag() throws {
+        let f = try StoreFixture()
+        let a = id(shard: 4, bucket: 8, 1)
+        let pending = FlowLockTable.PendingFlow(clientDigest: FlowLockTable.clientDigest("tv"), expiresAt: UnixTime(seconds: 100), grantedInterval: 5)
+        let before = FlowLockTable(directory: f.store.directory, bootID: Array("boot-before-the-power-cut".utf8))
+        _ = try before.withLock(id: a) { try $0.write(FlowLockTable.Entry(poll: nil, pending: pending), now: UnixTime(seconds: 1)) }
+        #expect(try before.withLock(id: a) { try $0.entry() }??.pending == pending)
+        let untrusted = FlowLockTable(directory: f.store.directory, bootID: nil)
+        #expect(try untrusted.withLock(id: a) { try $0.entry() }??.pending == nil)
+        let after = FlowLockTable(directory: f.store.directory, bootID: Array("the-next-boot".utf8))
+        #expect(try after.withLock(id: a) { try $0.entry() } == .some(nil), "the table was emptied")
     }
 }
