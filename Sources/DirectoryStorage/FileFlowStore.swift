@@ -89,9 +89,9 @@ public final class FileFlowStore: FlowStorage {
             temp = nil
             // What a poll of the pending flow needs, so that it reads no record (soft: a
             // failure here only sends the polls to the record).
-            _ = try? locks.withLock(id: record.id) { bucket in
+            if record.status == .pending { _ = try? locks.withLock(id: record.id) { bucket in
                 try bucket.write(FlowLockTable.Entry(poll: nil, pending: FlowLockTable.PendingFlow(record)), now: record.createdAt)
-            }
+            } }
             try journal.commit(bytes, at: record.createdAt)
         } catch {
             try? Sys.unlink(claim.entry)
@@ -112,7 +112,14 @@ public final class FileFlowStore: FlowStorage {
         let flow = flowPaths(id)
         let result = try locks.withLock(id: id) { bucket -> R in
             let record = try Sys.readFile(flow.record).map { try RecordCoding.decodeFlow($0, path: flow.record) }
-            guard let record else { return try body(nil, PollState(interval: 0)).result }
+            guard let record else {
+                let update = try body(nil, PollState(interval: 0))
+                if let newRecord = update.record {
+                    precondition(newRecord.id == id, "a flow update may not change the flow's id")
+                    try Sys.atomicWrite(directory: flow.dir, name: "\(id).flow", RecordCoding.encode(newRecord))
+                }
+                return update.result
+            }
             let slot = try bucket.entry()
             let soft = slot?.poll ?? PollState(interval: record.interval)
             let update = try body(record, soft)

@@ -14,6 +14,9 @@ open class ForwardingFlowStore: FlowStorage, @unchecked Sendable {
     open func updateFlow<R>(id: String, _ body: (DeviceFlowRecord?, PollState) throws -> FlowUpdate<R>) throws -> R {
         try inner.updateFlow(id: id, body)
     }
+    open func pollPendingFlow(id: String, clientID: String, now: UnixTime) throws -> OAuthError? {
+        try inner.pollPendingFlow(id: id, clientID: clientID, now: now)
+    }
     open func saveAccessToken(_ record: AccessTokenRecord) throws { try inner.saveAccessToken(record) }
     open func accessToken(hash: String) throws -> AccessTokenRecord? { try inner.accessToken(hash: hash) }
     open func createRefreshFamily(_ family: RefreshFamily) throws { try inner.createRefreshFamily(family) }

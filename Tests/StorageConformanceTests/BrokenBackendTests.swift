@@ -50,6 +50,27 @@ final class OverwritingCodeIndexStore: ForwardingFlowStore, @unchecked Sendable 
     override func flowID(forUserCodeKey key: String) throws -> String? { lock.withLock { index[key] } }
 }
 
+/// Breaks "answers only for pending flows": it remembers flows as pending when created and
+/// never forgets, as a cache without invalidation would.
+final class NeverForgettingPendingStore: ForwardingFlowStore, @unchecked Sendable {
+    private let lock = StateLock()
+    private var polls: [String: Int] = [:]
+
+    override func createFlow(_ record: DeviceFlowRecord) throws {
+        try inner.createFlow(record)
+        lock.withLock { polls[record.id] = 0 }
+    }
+
+    override func pollPendingFlow(id: String, clientID: String, now: UnixTime) throws -> OAuthError? {
+        guard clientID != "someone-else", now < start.adding(seconds: 600) else { return nil }
+        return lock.withLock { () -> OAuthError? in
+            guard let n = polls[id] else { return nil }
+            polls[id] = n + 1
+            return n == 0 ? .authorizationPending : .slowDown
+        }
+    }
+}
+
 /// The suite catches what it claims to: its redemption check, run against a backend that
 /// redeems twice, reports the violation.
 @Suite struct BrokenBackendTests {
@@ -61,6 +82,13 @@ final class OverwritingCodeIndexStore: ForwardingFlowStore, @unchecked Sendable 
     @Test func theSameCheckPassesTheMemoryStoreThatWraps() throws {
         #expect(try Promise.exactlyOnceRedemption(MemoryFlowStore(), callers: 8) == nil)
         #expect(try Promise.exactlyOnceRedemption(ForwardingFlowStore(), callers: 8) == nil)
+    }
+
+    @Test func thePendingCheckCatchesABackendThatAnswersForAnApprovedFlow() throws {
+        let broken = NeverForgettingPendingStore()
+        #expect(try Promise.pendingAnswersOnlyForPendingFlows(broken, reopen: { broken }) == "answered for a flow created approved")
+        let sound = ForwardingFlowStore()
+        #expect(try Promise.pendingAnswersOnlyForPendingFlows(sound, reopen: { sound }) == nil)
     }
 
     @Test func theUserCodeCheckCatchesABackendThatSharesALiveCode() throws {

@@ -7,6 +7,12 @@ import Testing
 /// `ExpiredStateCollecting`), run against every backend in `Backend.all`.
 @Suite struct StorageConformanceTests {
     @Test(arguments: Backend.all)
+    func aPendingPollIsAnsweredOnlyForAPendingFlow(_ backend: Backend) throws {
+        let b = try backend.make()
+        #expect(try Promise.pendingAnswersOnlyForPendingFlows(b.flows, reopen: b.reopen) == nil)
+    }
+
+    @Test(arguments: Backend.all)
     func exactlyOnceRedemptionUnderConcurrentCallers(_ backend: Backend) throws {
         let b = try backend.make()
         #expect(try Promise.exactlyOnceRedemption(b.flows) == nil)

@@ -31,6 +31,37 @@ enum Promise {
         return after == "redeemed" ? nil : "flow is \(after ?? "gone") after its redemption"
     }
 
+    /// `pollPendingFlow` answers only for a flow whose record is pending, unexpired and the
+    /// client's, and answers as `DevicePolling.decide` would: never for a flow created
+    /// approved, approved since (by another worker too: `reopen`), another client's, or
+    /// expired. A store may always answer nil.
+    static func pendingAnswersOnlyForPendingFlows(_ store: any FlowStorage, reopen: () throws -> any FlowStorage) throws -> String? {
+        let pending = newFlow()
+        try store.createFlow(pending)
+        let now = start.adding(seconds: 1)
+        for (answer, expected) in [(try store.pollPendingFlow(id: pending.id, clientID: pending.clientID, now: now), OAuthError.authorizationPending),
+                                   (try store.pollPendingFlow(id: pending.id, clientID: pending.clientID, now: now), .slowDown)] {
+            if let answer, answer != expected { return "a pending flow's poll was answered \(answer.code), not \(expected.code)" }
+        }
+        if try store.pollPendingFlow(id: pending.id, clientID: "someone-else", now: now) != nil { return "answered for another client" }
+        if try store.pollPendingFlow(id: pending.id, clientID: pending.clientID, now: pending.expiresAt) != nil { return "answered for an expired flow" }
+        if try store.pollPendingFlow(id: randomHex(), clientID: pending.clientID, now: now) != nil { return "answered for an unknown flow" }
+        let approved = newFlow(status: .approved(alice))
+        try store.createFlow(approved)
+        if try store.pollPendingFlow(id: approved.id, clientID: approved.clientID, now: now) != nil { return "answered for a flow created approved" }
+        let other = try reopen()
+        let found = try other.updateFlow(id: pending.id) { record, _ -> FlowUpdate<Bool> in
+            guard var record else { return FlowUpdate(result: false) }
+            record.status = .approved(alice)
+            return FlowUpdate(record: record, result: true)
+        }
+        if !found { return "another worker does not find the flow" }
+        for worker in [store, other] where try worker.pollPendingFlow(id: pending.id, clientID: pending.clientID, now: now.adding(seconds: 60)) != nil {
+            return "answered as pending after the flow was approved"
+        }
+        return nil
+    }
+
     /// Of `callers` flows created at once with the same user-code key, exactly one gets it,
     /// and the key names that flow.
     static func liveCodeNeverShared(_ store: any FlowStorage, callers: Int = 8) throws -> String? {
