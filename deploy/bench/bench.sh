@@ -656,6 +656,60 @@ ms() { awk -v us="$1" 'BEGIN {printf "%.2f ms", us / 1000}'; }
 # Warm-up (not reported): page in code, fill nginx's and the kernel's caches.
 warm_up() { run_wrk "$work/warmup.txt" 2 "$@"; }
 
+# ---- Issue 15's targets, checked in every table -----------------------------
+
+# number "7.32 ms" -> 7.32, "18.8 MB" -> 18.8, "45%" -> 45, "-" -> "" (no figure).
+number() { [[ $1 == - || -z $1 ]] || awk -v v="$1" 'BEGIN {printf "%s", v + 0}'; }
+
+# ratio A B [FORMAT]: A / B (empty when either is missing or B is 0).
+ratio() {
+    [[ -n $1 && -n $2 ]] || return 0
+    awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN {if (b > 0) printf f, a / b}'
+}
+
+# steady_rss ALL: the largest end-of-scenario RSS (VmRSS, MB) in an rss_all
+# entry ("peak/now peak/now ..."): the "steady" of "worker RSS < 20 MB steady".
+steady_rss() {
+    [[ $1 == - || -z $1 ]] && return 0
+    tr ' ' '\n' <<<"$1" | awk -F/ 'NF == 2 && $2 + 0 > m {m = $2 + 0} END {if (NR) printf "%.1f", m}'
+}
+
+# targets NAME OF_CEILING_PCT P99_X STEADY_MB [SIZE VS_FIRST GC_PCT]: issue 15's
+# targets that apply to the scenario NAME, each "LABEL met" or "LABEL not met"
+# ("LABEL ?" without a figure), separated by ", ":
+#   device authorization    req/s >= 30% of the ceiling's
+#   poll, pending path      req/s >= 90%; p99 <= 1.5x the ceiling's p99
+#   poll, slow_down path    p99 <= 1.5x (the issue's "p99 of polls")
+#   auth_request            req/s >= 80%; p99 <= 1.5x
+#   every devicegate row    worker RSS < 20 MB at the scenario's end
+#   at 1M entries or more   (--entries) the pending path >= 0.8x the first size
+#                           with a pending figure, GC < 5% of one core (all rows)
+targets() {
+    local name=$1 of=$2 p99x=$3 steady=$4 size=${5:-} vs=${6:-} gc=${7:-} out=""
+    target() {   # LABEL VALUE OP LIMIT
+        local verdict="?"
+        if [[ -n $2 ]]; then
+            verdict="not met"
+            awk -v v="$2" -v l="$4" -v op="$3" \
+                'BEGIN {exit !(op == ">=" ? v >= l : op == "<=" ? v <= l : v < l)}' && verdict=met
+        fi
+        out+="${out:+, }$1 $verdict"
+    }
+    case $name in
+        ceiling*) ;;
+        "device authorization"*) target '>=30%' "$of" '>=' 30 ;;
+        poll*pending*) target '>=90%' "$of" '>=' 90; target 'p99<=1.5x' "$p99x" '<=' 1.5 ;;
+        poll*) target 'p99<=1.5x' "$p99x" '<=' 1.5 ;;
+        auth_request*) target '>=80%' "$of" '>=' 80; target 'p99<=1.5x' "$p99x" '<=' 1.5 ;;
+    esac
+    if [[ $name != ceiling* ]]; then target 'RSS<20MB' "$steady" '<' 20; fi
+    if [[ -n $size ]] && ((size >= 1000000)); then
+        if [[ $name == poll*pending* ]]; then target '>=0.8x first' "$vs" '>=' 0.8; fi
+        target 'GC<5%' "$gc" '<' 5
+    fi
+    printf '%s' "${out:--}"
+}
+
 # ---- --entries: cost per request against entries in the state directory ----
 
 # What BenchPopulate writes per entry: a flow (record, lock file, user-code
@@ -806,23 +860,28 @@ report_entries() {
         [[ $seen == *"|$scenario|"* ]] && continue
         seen+="$scenario|"
         printf '\n%s\n' "$scenario"
-        printf '  %11s %8s %10s %10s %8s %8s %7s %9s %10s %10s\n' \
-            entries 'req/s' p50 p99 'vs first' 'ceiling' 'GC CPU' 'disk read' 'unexpected' 'RSS/worker'
+        printf '  %11s %8s %10s %10s %8s %8s %9s %7s %9s %10s %10s  %s\n' \
+            entries 'req/s' p50 p99 'vs first' 'ceiling' 'p99/ceil' 'GC CPU' 'disk read' 'unexpected' 'RSS/worker' \
+            'issue 15 targets'
         first=""
         for j in "${!names[@]}"; do
             [[ ${names[j]} == "$scenario" ]] || continue
-            vs=- of=-
+            vs=- of=- p99x=-
             if [[ ${rps[j]} != - ]]; then
                 [[ -n $first ]] || first=${rps[j]}
                 vs=$(awk -v a="${rps[j]}" -v b="$first" 'BEGIN {printf "%.2f", a / b}')
                 for ceiling in "${!names[@]}"; do
                     if [[ ${names[ceiling]} == ceiling* && ${sizes[ceiling]} == "${sizes[j]}" ]]; then
                         of=$(awk -v a="${rps[j]}" -v b="${rps[ceiling]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')
+                        p99x=$(ratio "$(number "${p99[j]}")" "$(number "${p99[ceiling]}")" '%.2fx')
+                        p99x=${p99x:--}
                     fi
                 done
             fi
-            printf '  %11s %8s %10s %10s %8s %8s %7s %9s %10s %10s\n' "$(group "${sizes[j]}")" "${rps[j]}" \
-                "${p50[j]}" "${p99[j]}" "$vs" "$of" "${sup_cpu[j]}" "${disk_read[j]}" "${unexpected[j]}" "${rss[j]}"
+            printf '  %11s %8s %10s %10s %8s %8s %9s %7s %9s %10s %10s  %s\n' "$(group "${sizes[j]}")" "${rps[j]}" \
+                "${p50[j]}" "${p99[j]}" "$vs" "$of" "$p99x" "${sup_cpu[j]}" "${disk_read[j]}" "${unexpected[j]}" \
+                "${rss[j]}" "$(targets "${names[j]}" "$(number "$of")" "$(number "$p99x")" \
+                    "$(steady_rss "${rss_all[j]}")" "${sizes[j]}" "$(number "$vs")" "$(number "${sup_cpu[j]}")")"
         done
     done
     printf '\nstatus distribution (STATUS error: count):\n'
@@ -835,6 +894,7 @@ report_entries() {
 
 vs first    req/s relative to the same scenario at the smallest size
 ceiling     req/s relative to the trivial C responder at the same size
+p99/ceil    p99 relative to the trivial C responder's p99 at the same size
 GC CPU      the devicegate supervisor's CPU during the scenario, % of one
             core: garbage collection reads every entry of one of the 256
             shards a second (it runs during the ceiling scenario too)
@@ -842,6 +902,11 @@ disk read   read from the state directory's block device meanwhile (the
             whole device, so other programs' reads count too): what the
             page, inode and dentry caches did not hold
 unexpected  responses other than the expected ones, as in the default mode
+issue 15 targets  each that applies, met or not met (? without a figure):
+            device authorization >=30% of the ceiling; pending path >=90%,
+            auth_request >=80%; polls' and checks' p99 <=1.5x the ceiling's;
+            worker RSS <20 MB at the scenario's end; at 1M entries and more
+            the pending path >=0.8x its first size, GC CPU <5% of one core
 raw output  $work/*.wrk.txt, $work/populate-*.txt
 EOF
 }
@@ -928,7 +993,7 @@ fi
 # ---- Report -----------------------------------------------------------------
 
 report() {
-    local i ratio
+    local i ratio p99x
     printf '\ndevicegate benchmark: %s, nginx worker_processes %s, %s FastCGI workers each,\n' \
         "$(nproc) cores" "$nginx_workers" "$workers"
     printf 'wrk -t%s -c%s -d%ss per scenario; latency as seen by wrk through nginx;\n' \
@@ -941,20 +1006,21 @@ report() {
     else
         printf 'storage: the state directory (directory backend), one host\n'
     fi
-    printf '\n%-40s %9s %10s %10s %10s %8s %12s %9s' \
-        scenario 'req/s' p50 p99 unexpected 'sockerr' 'RSS/worker' 'ceiling'
+    printf '\n%-40s %9s %10s %10s %10s %8s %12s %9s %9s' \
+        scenario 'req/s' p50 p99 unexpected 'sockerr' 'RSS/worker' 'ceiling' 'p99/ceil'
     printf ' %8s' 'wkr µs'
     [[ $backend == postgresql ]] && printf ' %9s %8s %7s %6s' 'stmts/req' 'txn/req' 'pg CPU' 'pg µs'
     [[ $topology == two-hosts ]] && printf ' %7s' 'A/B'
-    printf '\n'
+    printf '  %s\n' 'issue 15 targets'
     for i in "${!names[@]}"; do
         ratio=$(awk -v a="${rps[i]}" -v b="${rps[0]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')
-        printf '%-40s %9s %10s %10s %10s %8s %12s %9s' "${names[i]}" "${rps[i]}" \
-            "${p50[i]}" "${p99[i]}" "${unexpected[i]}" "${sockerr[i]}" "${rss[i]}" "$ratio"
+        p99x=$(ratio "$(number "${p99[i]}")" "$(number "${p99[0]}")" '%.2fx')
+        printf '%-40s %9s %10s %10s %10s %8s %12s %9s %9s' "${names[i]}" "${rps[i]}" \
+            "${p50[i]}" "${p99[i]}" "${unexpected[i]}" "${sockerr[i]}" "${rss[i]}" "$ratio" "${p99x:--}"
         printf ' %8s' "${worker_us[i]}"
         [[ $backend == postgresql ]] && printf ' %9s %8s %7s %6s' "${pg_stmts[i]}" "${pg_txns[i]}" "${pg_cpu[i]}" "${pg_us[i]}"
         [[ $topology == two-hosts ]] && printf ' %7s' "${host_split[i]}"
-        printf '\n'
+        printf '  %s\n' "$(targets "${names[i]}" "$(number "$ratio")" "$(number "$p99x")" "$(steady_rss "${rss_all[i]}")")"
     done
     printf '\nstatus distribution (STATUS error: count):\n'
     for i in "${!names[@]}"; do
@@ -977,6 +1043,13 @@ sockerr     wrk's connect, read and write errors and timeouts
 wkr µs      CPU time (user + system) of the workers (all hosts) per request
             (per flow for complete flows; the ceiling's: trivial.c's)
 ceiling     requests/s relative to the trivial C responder
+p99/ceil    p99 relative to the trivial C responder's p99 in the same run
+targets     (last column) issue 15's targets that apply, met or not met:
+            device authorization >=30% of the ceiling, pending path >=90%,
+            auth_request >=80%; polls' and checks' p99 <=1.5x the ceiling's;
+            worker RSS <20 MB at the scenario's end (VmRSS, not the peak).
+            The targets at 1M entries: --entries; flows against the Authlib
+            peer: --peer
 raw output  $work/*.wrk.txt
 EOF
     if [[ $backend == postgresql ]]; then
