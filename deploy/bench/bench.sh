@@ -882,6 +882,9 @@ report_entries() {
                 "${p50[j]}" "${p99[j]}" "$vs" "$of" "$p99x" "${sup_cpu[j]}" "${disk_read[j]}" "${unexpected[j]}" \
                 "${rss[j]}" "$(targets "${names[j]}" "$(number "$of")" "$(number "$p99x")" \
                     "$(steady_rss "${rss_all[j]}")" "${sizes[j]}" "$(number "$vs")" "$(number "${sup_cpu[j]}")")"
+            # For filesystems.sh: the same row, tab-separated.
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "${sizes[j]}" "${rps[j]}" "${p50[j]}" \
+                "${p99[j]}" "$vs" "$of" "$p99x" "${sup_cpu[j]}" "${disk_read[j]}" >>"$work/results-entries.tsv"
         done
     done
     printf '\nstatus distribution (STATUS error: count):\n'
@@ -918,7 +921,9 @@ if ((${#entries[@]})); then
     remove_tree "$entries_state"
     entries_made=false
     populate_notes+=("  removed in $(seconds_since "$t0")s")
+    : >"$work/results-entries.tsv"
     report_entries | tee "$work/results-entries.txt"
+    printf 'populate\t%s\n' "${populate_notes[@]}" >>"$work/results-entries.tsv"
     exit 0
 fi
 
