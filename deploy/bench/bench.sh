@@ -14,6 +14,7 @@
 #                           [--backend directory|postgresql|all]
 #                           [--topology one-host|two-hosts] [--pg-url URL]
 #                           [--pg-synchronous-commit on|off] [--rounds N]
+#                           [--peer]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -100,6 +101,15 @@
 # runs N times, alternating (D/<run>-<round>), and reports medians: the same
 # run on this VM varies by far more than the backends differ in some rows.
 #
+# --peer: after devicegate's complete flows, the same flows.py (--approve
+# web, same threads and duration) against the Authlib peer (deploy/bench/peer:
+# Authlib + Flask on gunicorn, 4 sync workers or --workers, SQLite in WAL with
+# synchronous=FULL in D/peer, the same endpoint paths and verification-page
+# shape), behind the same nginx on a second port proxying to gunicorn on
+# loopback TCP; then its flows/s, p50 and p99 beside devicegate's and the
+# ratio against issue 15's target (at least 5x). pip installs authlib, flask
+# and gunicorn if missing.
+#
 # --smaps: after the last scenario, where each worker's memory is, by mapping
 # (smaps.py: libraries, heap, anonymous), into run/bench/smaps.txt.
 #
@@ -180,8 +190,9 @@ topology=one-host
 pg_url=""
 pg_synchronous_commit=on
 rounds=1
+peer=false
 
-usage() { sed -n '3,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
@@ -204,6 +215,7 @@ while (($#)); do
         --populate-jobs) populate_jobs=$2; shift ;;
         --entries-dir) entries_dir=$2; shift ;;
         --smaps) smaps=true ;;
+        --peer) peer=true ;;
         --backend)
             [[ ${2:-} =~ ^(directory|postgresql|all)$ ]] || { printf -- '--backend: expected directory, postgresql or all\n' >&2; usage 2; }
             backend=$2; shift ;;
@@ -231,6 +243,13 @@ if [[ $topology == two-hosts && $backend != postgresql ]]; then
 fi
 if [[ $backend == directory && -n $pg_url ]]; then die "--pg-url is for --backend postgresql or all"; fi
 if [[ $backend != directory ]] && ((${#entry_sizes[@]})); then die "--entries measures the directory store only"; fi
+if $peer && { ((${#entry_sizes[@]})) || $ceiling_only || [[ -n $only || $backend == all ]]; }; then
+    die "--peer runs after the complete flows of a normal run (not with --entries, --ceiling-only, --only or --backend all)"
+fi
+if $peer && ! python3 -c 'import authlib, flask, gunicorn' 2>/dev/null; then
+    log "installing the Authlib peer's packages (pip: authlib flask gunicorn)"
+    python3 -m pip install -q authlib flask gunicorn || die "pip install authlib flask gunicorn failed"
+fi
 if [[ $backend == all ]]; then
     # shellcheck source=deploy/bench/all-backends.sh
     source "$bench_dir/all-backends.sh"
@@ -281,6 +300,7 @@ cleanup() {
     stop_pidfile "$work/trivial.pid" prefork.py TERM 5
     stop_pidfile "$work/devicegate.pid" devicegate TERM 10
     stop_pidfile "$work/devicegate-b.pid" devicegate TERM 10
+    stop_pidfile "$work/peer.pid" gunicorn TERM 10
     if [[ -n $pg_schema ]] && ! $pg_own; then
         pg_sql "$pg_base_url" "DROP SCHEMA IF EXISTS $pg_schema CASCADE" >/dev/null 2>&1 ||
             warn "could not drop schema $pg_schema"
@@ -331,6 +351,19 @@ gcc -O2 -Wall -Wextra -o "$work/trivial" "$bench_dir/trivial.c" -lfcgi
 
 port=$(free_port)
 base=http://127.0.0.1:$port
+# --peer: nginx's second port for the Authlib peer, and gunicorn's.
+peer_port="" peer_http=""
+if $peer; then
+    peer_port=$(free_port) peer_gunicorn_port=$(free_port)
+    peer_http="
+    server {
+        listen 127.0.0.1:$peer_port;
+        location / {
+            proxy_pass http://127.0.0.1:$peer_gunicorn_port;
+            proxy_set_header Host \$host;
+        }
+    }"
+fi
 
 # entry_count SPEC: 1k -> 1000, 100k -> 100000, 1M -> 1000000, 5000 -> 5000.
 entry_count() {
@@ -425,7 +458,7 @@ NGINX_LIMITS=$bench_limits NGINX_WORKER_PROCESSES=$nginx_workers NGINX_ACCESS_LO
 NGINX_EXTRA_HTTP="
     upstream bench_trivial {
         server unix:$trivial_socket;
-    }" \
+    }$peer_http" \
 NGINX_EXTRA_SERVER="
         location = /__bench/trivial {
             fastcgi_pass bench_trivial;
@@ -696,13 +729,13 @@ targets() {
         out+="${out:+, }$1 $verdict"
     }
     case $name in
-        ceiling*) ;;
+        ceiling* | *peer*) ;;
         "device authorization"*) target '>=30%' "$of" '>=' 30 ;;
         poll*pending*) target '>=90%' "$of" '>=' 90; target 'p99<=1.5x' "$p99x" '<=' 1.5 ;;
         poll*) target 'p99<=1.5x' "$p99x" '<=' 1.5 ;;
         auth_request*) target '>=80%' "$of" '>=' 80; target 'p99<=1.5x' "$p99x" '<=' 1.5 ;;
     esac
-    if [[ $name != ceiling* ]]; then target 'RSS<20MB' "$steady" '<' 20; fi
+    if [[ $name != ceiling* && $name != *peer* ]]; then target 'RSS<20MB' "$steady" '<' 20; fi
     if [[ -n $size ]] && ((size >= 1000000)); then
         if [[ $name == poll*pending* ]]; then target '>=0.8x first' "$vs" '>=' 0.8; fi
         target 'GC<5%' "$gc" '<' 5
@@ -995,6 +1028,24 @@ if ! $ceiling_only && [[ -z $only ]]; then
         auth_check.lua /__bench/api "$work/tokens.txt"
 fi
 
+# The Authlib peer's complete flows, through the same nginx (its second port).
+if $peer; then
+    mkdir -p "$work/peer"
+    log "starting the Authlib peer (gunicorn, $workers sync workers, SQLite WAL synchronous=FULL)"
+    PEER_DB=$work/peer/peer.sqlite3 PEER_ISSUER=http://127.0.0.1:$peer_port/ PEER_USER=demo \
+    PEER_PASSWORD=peer-bench python3 -m gunicorn --chdir "$bench_dir/peer" --workers "$workers" \
+        --worker-class sync --bind "127.0.0.1:$peer_gunicorn_port" --pid "$work/peer.pid" \
+        --error-logfile "$work/peer.log" app:app </dev/null >>"$work/peer.log" 2>&1 &
+    peer_answers() { [[ $(http_status GET "http://127.0.0.1:$peer_port/device") == 200 ]]; }
+    wait_until 30 peer_answers || die "the Authlib peer is not answering; see $work/peer.log"
+    dg_base=$base base=http://127.0.0.1:$peer_port
+    scenario "complete flows: Authlib peer" "$work/peer.pid" '^200 -$' \
+        flows.py - --approve web --user=demo --password=peer-bench
+    base=$dg_base
+    peer_steps=$(grep '^FLOWS ' "$last_out" || true)
+    stop_pidfile "$work/peer.pid" gunicorn TERM 10
+fi
+
 # ---- Report -----------------------------------------------------------------
 
 report() {
@@ -1099,7 +1150,35 @@ $steps
 EOF
     fi
 }
-report | tee "$work/results.txt"
+# report_peer: devicegate's complete flows beside the Authlib peer's (--peer).
+report_peer() {
+    local i dg="" pr="" x
+    for i in "${!names[@]}"; do
+        case ${names[i]} in
+            "complete flows: Authlib peer") pr=$i ;;
+            "complete flows ("*) dg=$i ;;
+        esac
+    done
+    [[ -n $dg && -n $pr ]] || return 0
+    x=$(ratio "${rps[dg]}" "${rps[pr]}" '%.1f')
+    printf '\ncomplete flows against the Authlib peer (issue 15: at least 5x the peer'"'"'s flows/s)\n'
+    printf '  %-34s %9s %10s %10s\n' '' 'flows/s' p50 p99
+    printf '  %-34s %9s %10s %10s\n' "devicegate (nginx, FastCGI)" "${rps[dg]}" "${p50[dg]}" "${p99[dg]}"
+    printf '  %-34s %9s %10s %10s\n' "Authlib + gunicorn + SQLite" "${rps[pr]}" "${p50[pr]}" "${p99[pr]}"
+    printf '  devicegate / peer: %sx, >=5x %s\n' "${x:-?}" \
+        "$(awk -v x="${x:-0}" 'BEGIN {print (x >= 5) ? "met" : "not met"}')"
+    cat <<EOF
+The peer: deploy/bench/peer/app.py, Authlib's RFC 8628 endpoint and grant on Flask,
+gunicorn with $workers sync workers, SQLite (WAL, synchronous=FULL: an answered device
+authorization, decision or token is on disk) in $work/peer, behind the same nginx
+(proxy_pass to loopback TCP; devicegate: FastCGI on a unix socket). The same driver
+(flows.py --approve web, $flow_threads threads): sign in once per thread, then POST
+/device and POST /device/decision on its verification page per flow, as devicegate's.
+Per step, the peer: $(tr ' ' '\n' <<<"${peer_steps#FLOWS }" | awk -F= '/p50/ {printf "%s %.1f ms  ", $1, $2 / 1000}')
+EOF
+}
+
+{ report; report_peer; } | tee "$work/results.txt"
 # For --backend all: one line a scenario, tab-separated.
 for i in "${!names[@]}"; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${names[i]}" "${rps[i]}" "${p50[i]}" "${p99[i]}" \
