@@ -26,8 +26,9 @@
 # also runs bench.sh's normal scenarios (bench.sh --dir on that filesystem, so
 # its state directory is there). BENCH_OPTIONS (--duration, --connections, ...)
 # go to every bench.sh run; DEVICEGATE_BIN / BENCH_POPULATE_BIN are honoured.
-# Per filesystem: D/<fs>/ (default D = run/bench-fs) holds bench.sh's output;
-# the combined table is D/results-filesystems.txt.
+# Per filesystem: D/<fs>/ (default D = run/bench-fs) holds bench.sh --entries'
+# output, D/<fs>.plain.txt the --plain table; the combined table is
+# D/results-filesystems.txt.
 set -euo pipefail
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -153,7 +154,7 @@ for fs in "${fs_list[@]}"; do
     out=$work/$fs
     sizes=$sizes_spec
     case $fs in
-        native) mnt=$work/native ;;
+        native) mnt=$work/native-fs ;;
         tmpfs)
             mnt=$mounts/tmpfs
             sizes=$(tmpfs_sizes)
@@ -176,8 +177,8 @@ for fs in "${fs_list[@]}"; do
     if $plain; then
         log "$fs: bench.sh (normal scenarios) with --dir $mnt/plain"
         bash "$bench_dir/bench.sh" --dir "$mnt/plain" "${bench_options[@]}"
-        mkdir -p "$out"
-        cp "$mnt/plain/results.txt" "$out/results-plain.txt"
+        # bench.sh empties its --dir: keep the table beside it.
+        cp "$mnt/plain/results.txt" "$work/$fs.plain.txt"
         rm -rf "$mnt/plain"
     fi
     log "$fs: bench.sh --entries $sizes --entries-dir $mnt/state"
@@ -218,6 +219,6 @@ report() {
             for (f = 1; f <= nfs; f++) printf "\npopulating, %s:\n%s", fss[f], pop[fss[f]]
         }' "${args[@]}"
     printf '\nper filesystem, with GC CPU, disk read and issue 15'"'"'s targets: %s/<fs>/results-entries.txt\n' "$work"
-    if $plain; then printf 'normal scenarios per filesystem: %s/<fs>/results-plain.txt\n' "$work"; fi
+    if $plain; then printf 'normal scenarios per filesystem: %s/<fs>.plain.txt\n' "$work"; fi
 }
 report | tee "$work/results-filesystems.txt"
