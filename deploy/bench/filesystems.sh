@@ -106,7 +106,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cleanup
 rm -rf "$work"
-mkdir -p "$work" "$mounts"
+mkdir -p "$work" "$mounts" "$image_dir"
 
 # fs_name PATH: what findmnt and stat -f say of the filesystem PATH is on.
 fs_name() {
