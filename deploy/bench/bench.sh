@@ -14,6 +14,7 @@
 #                           [--backend directory|postgresql|all]
 #                           [--topology one-host|two-hosts] [--pg-url URL]
 #                           [--pg-synchronous-commit on|off] [--rounds N]
+#                           [--peer]
 #
 # One nginx (access_log off) on a free 127.0.0.1 port serves the production
 # devicegate locations (nginx/devicegate-locations.conf) from `devicegate
@@ -100,6 +101,15 @@
 # runs N times, alternating (D/<run>-<round>), and reports medians: the same
 # run on this VM varies by far more than the backends differ in some rows.
 #
+# --peer: after devicegate's complete flows, the same flows.py (--approve
+# web, same threads and duration) against the Authlib peer (deploy/bench/peer:
+# Authlib + Flask on gunicorn, 4 sync workers or --workers, SQLite in WAL with
+# synchronous=FULL in D/peer, the same endpoint paths and verification-page
+# shape), behind the same nginx on a second port proxying to gunicorn on
+# loopback TCP; then its flows/s, p50 and p99 beside devicegate's and the
+# ratio against issue 15's target (at least 5x). pip installs authlib, flask
+# and gunicorn if missing.
+#
 # --smaps: after the last scenario, where each worker's memory is, by mapping
 # (smaps.py: libraries, heap, anonymous), into run/bench/smaps.txt.
 #
@@ -180,8 +190,9 @@ topology=one-host
 pg_url=""
 pg_synchronous_commit=on
 rounds=1
+peer=false
 
-usage() { sed -n '3,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
     case $1 in
         --ceiling-only) ceiling_only=true ;;
@@ -204,6 +215,7 @@ while (($#)); do
         --populate-jobs) populate_jobs=$2; shift ;;
         --entries-dir) entries_dir=$2; shift ;;
         --smaps) smaps=true ;;
+        --peer) peer=true ;;
         --backend)
             [[ ${2:-} =~ ^(directory|postgresql|all)$ ]] || { printf -- '--backend: expected directory, postgresql or all\n' >&2; usage 2; }
             backend=$2; shift ;;
@@ -231,6 +243,13 @@ if [[ $topology == two-hosts && $backend != postgresql ]]; then
 fi
 if [[ $backend == directory && -n $pg_url ]]; then die "--pg-url is for --backend postgresql or all"; fi
 if [[ $backend != directory ]] && ((${#entry_sizes[@]})); then die "--entries measures the directory store only"; fi
+if $peer && { ((${#entry_sizes[@]})) || $ceiling_only || [[ -n $only || $backend == all ]]; }; then
+    die "--peer runs after the complete flows of a normal run (not with --entries, --ceiling-only, --only or --backend all)"
+fi
+if $peer && ! python3 -c 'import authlib, flask, gunicorn' 2>/dev/null; then
+    log "installing the Authlib peer's packages (pip: authlib flask gunicorn)"
+    python3 -m pip install -q authlib flask gunicorn || die "pip install authlib flask gunicorn failed"
+fi
 if [[ $backend == all ]]; then
     # shellcheck source=deploy/bench/all-backends.sh
     source "$bench_dir/all-backends.sh"
@@ -281,6 +300,7 @@ cleanup() {
     stop_pidfile "$work/trivial.pid" prefork.py TERM 5
     stop_pidfile "$work/devicegate.pid" devicegate TERM 10
     stop_pidfile "$work/devicegate-b.pid" devicegate TERM 10
+    stop_pidfile "$work/peer.pid" gunicorn TERM 10
     if [[ -n $pg_schema ]] && ! $pg_own; then
         pg_sql "$pg_base_url" "DROP SCHEMA IF EXISTS $pg_schema CASCADE" >/dev/null 2>&1 ||
             warn "could not drop schema $pg_schema"
@@ -331,6 +351,19 @@ gcc -O2 -Wall -Wextra -o "$work/trivial" "$bench_dir/trivial.c" -lfcgi
 
 port=$(free_port)
 base=http://127.0.0.1:$port
+# --peer: nginx's second port for the Authlib peer, and gunicorn's.
+peer_port="" peer_http=""
+if $peer; then
+    peer_port=$(free_port) peer_gunicorn_port=$(free_port)
+    peer_http="
+    server {
+        listen 127.0.0.1:$peer_port;
+        location / {
+            proxy_pass http://127.0.0.1:$peer_gunicorn_port;
+            proxy_set_header Host \$host;
+        }
+    }"
+fi
 
 # entry_count SPEC: 1k -> 1000, 100k -> 100000, 1M -> 1000000, 5000 -> 5000.
 entry_count() {
@@ -425,7 +458,7 @@ NGINX_LIMITS=$bench_limits NGINX_WORKER_PROCESSES=$nginx_workers NGINX_ACCESS_LO
 NGINX_EXTRA_HTTP="
     upstream bench_trivial {
         server unix:$trivial_socket;
-    }" \
+    }$peer_http" \
 NGINX_EXTRA_SERVER="
         location = /__bench/trivial {
             fastcgi_pass bench_trivial;
@@ -656,6 +689,60 @@ ms() { awk -v us="$1" 'BEGIN {printf "%.2f ms", us / 1000}'; }
 # Warm-up (not reported): page in code, fill nginx's and the kernel's caches.
 warm_up() { run_wrk "$work/warmup.txt" 2 "$@"; }
 
+# ---- Issue 15's targets, checked in every table -----------------------------
+
+# number "7.32 ms" -> 7.32, "18.8 MB" -> 18.8, "45%" -> 45, "-" -> "" (no figure).
+number() { [[ $1 == - || -z $1 ]] || awk -v v="$1" 'BEGIN {printf "%s", v + 0}'; }
+
+# ratio A B [FORMAT]: A / B (empty when either is missing or B is 0).
+ratio() {
+    [[ -n $1 && -n $2 ]] || return 0
+    awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN {if (b > 0) printf f, a / b}'
+}
+
+# steady_rss ALL: the largest end-of-scenario RSS (VmRSS, MB) in an rss_all
+# entry ("peak/now peak/now ..."): the "steady" of "worker RSS < 20 MB steady".
+steady_rss() {
+    [[ $1 == - || -z $1 ]] && return 0
+    tr ' ' '\n' <<<"$1" | awk -F/ 'NF == 2 && $2 + 0 > m {m = $2 + 0} END {if (NR) printf "%.1f", m}'
+}
+
+# targets NAME OF_CEILING_PCT P99_X STEADY_MB [SIZE VS_FIRST GC_PCT]: issue 15's
+# targets that apply to the scenario NAME, each "LABEL met" or "LABEL not met"
+# ("LABEL ?" without a figure), separated by ", ":
+#   device authorization    req/s >= 30% of the ceiling's
+#   poll, pending path      req/s >= 90%; p99 <= 1.5x the ceiling's p99
+#   poll, slow_down path    p99 <= 1.5x (the issue's "p99 of polls")
+#   auth_request            req/s >= 80%; p99 <= 1.5x
+#   every devicegate row    worker RSS < 20 MB at the scenario's end
+#   at 1M entries or more   (--entries) the pending path >= 0.8x the first size
+#                           with a pending figure, GC < 5% of one core (all rows)
+targets() {
+    local name=$1 of=$2 p99x=$3 steady=$4 size=${5:-} vs=${6:-} gc=${7:-} out=""
+    target() {   # LABEL VALUE OP LIMIT
+        local verdict="?"
+        if [[ -n $2 ]]; then
+            verdict="not met"
+            awk -v v="$2" -v l="$4" -v op="$3" \
+                'BEGIN {exit !(op == ">=" ? v >= l : op == "<=" ? v <= l : v < l)}' && verdict=met
+        fi
+        out+="${out:+, }$1 $verdict"
+    }
+    case $name in
+        ceiling* | *peer*) ;;
+        "device authorization"*) target '>=30%' "$of" '>=' 30 ;;
+        poll*pending*) target '>=90%' "$of" '>=' 90; target 'p99<=1.5x' "$p99x" '<=' 1.5 ;;
+        poll*) target 'p99<=1.5x' "$p99x" '<=' 1.5 ;;
+        auth_request*) target '>=80%' "$of" '>=' 80; target 'p99<=1.5x' "$p99x" '<=' 1.5 ;;
+    esac
+    if [[ $name != ceiling* && $name != *peer* ]]; then target 'RSS<20MB' "$steady" '<' 20; fi
+    if [[ -n $size ]] && ((size >= 1000000)); then
+        if [[ $name == poll*pending* ]]; then target '>=0.8x first' "$vs" '>=' 0.8; fi
+        target 'GC<5%' "$gc" '<' 5
+    fi
+    printf '%s' "${out:--}"
+}
+
 # ---- --entries: cost per request against entries in the state directory ----
 
 # What BenchPopulate writes per entry: a flow (record, lock file, user-code
@@ -806,23 +893,31 @@ report_entries() {
         [[ $seen == *"|$scenario|"* ]] && continue
         seen+="$scenario|"
         printf '\n%s\n' "$scenario"
-        printf '  %11s %8s %10s %10s %8s %8s %7s %9s %10s %10s\n' \
-            entries 'req/s' p50 p99 'vs first' 'ceiling' 'GC CPU' 'disk read' 'unexpected' 'RSS/worker'
+        printf '  %11s %8s %10s %10s %8s %8s %9s %7s %9s %10s %10s  %s\n' \
+            entries 'req/s' p50 p99 'vs first' 'ceiling' 'p99/ceil' 'GC CPU' 'disk read' 'unexpected' 'RSS/worker' \
+            'issue 15 targets'
         first=""
         for j in "${!names[@]}"; do
             [[ ${names[j]} == "$scenario" ]] || continue
-            vs=- of=-
+            vs=- of=- p99x=-
             if [[ ${rps[j]} != - ]]; then
                 [[ -n $first ]] || first=${rps[j]}
                 vs=$(awk -v a="${rps[j]}" -v b="$first" 'BEGIN {printf "%.2f", a / b}')
                 for ceiling in "${!names[@]}"; do
                     if [[ ${names[ceiling]} == ceiling* && ${sizes[ceiling]} == "${sizes[j]}" ]]; then
                         of=$(awk -v a="${rps[j]}" -v b="${rps[ceiling]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')
+                        p99x=$(ratio "$(number "${p99[j]}")" "$(number "${p99[ceiling]}")" '%.2fx')
+                        p99x=${p99x:--}
                     fi
                 done
             fi
-            printf '  %11s %8s %10s %10s %8s %8s %7s %9s %10s %10s\n' "$(group "${sizes[j]}")" "${rps[j]}" \
-                "${p50[j]}" "${p99[j]}" "$vs" "$of" "${sup_cpu[j]}" "${disk_read[j]}" "${unexpected[j]}" "${rss[j]}"
+            printf '  %11s %8s %10s %10s %8s %8s %9s %7s %9s %10s %10s  %s\n' "$(group "${sizes[j]}")" "${rps[j]}" \
+                "${p50[j]}" "${p99[j]}" "$vs" "$of" "$p99x" "${sup_cpu[j]}" "${disk_read[j]}" "${unexpected[j]}" \
+                "${rss[j]}" "$(targets "${names[j]}" "$(number "$of")" "$(number "$p99x")" \
+                    "$(steady_rss "${rss_all[j]}")" "${sizes[j]}" "$(number "$vs")" "$(number "${sup_cpu[j]}")")"
+            # For filesystems.sh: the same row, tab-separated.
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "${sizes[j]}" "${rps[j]}" "${p50[j]}" \
+                "${p99[j]}" "$vs" "$of" "$p99x" "${sup_cpu[j]}" "${disk_read[j]}" >>"$work/results-entries.tsv"
         done
     done
     printf '\nstatus distribution (STATUS error: count):\n'
@@ -835,6 +930,7 @@ report_entries() {
 
 vs first    req/s relative to the same scenario at the smallest size
 ceiling     req/s relative to the trivial C responder at the same size
+p99/ceil    p99 relative to the trivial C responder's p99 at the same size
 GC CPU      the devicegate supervisor's CPU during the scenario, % of one
             core: garbage collection reads every entry of one of the 256
             shards a second (it runs during the ceiling scenario too)
@@ -842,6 +938,11 @@ disk read   read from the state directory's block device meanwhile (the
             whole device, so other programs' reads count too): what the
             page, inode and dentry caches did not hold
 unexpected  responses other than the expected ones, as in the default mode
+issue 15 targets  each that applies, met or not met (? without a figure):
+            device authorization >=30% of the ceiling; pending path >=90%,
+            auth_request >=80%; polls' and checks' p99 <=1.5x the ceiling's;
+            worker RSS <20 MB at the scenario's end; at 1M entries and more
+            the pending path >=0.8x its first size, GC CPU <5% of one core
 raw output  $work/*.wrk.txt, $work/populate-*.txt
 EOF
 }
@@ -853,7 +954,9 @@ if ((${#entries[@]})); then
     remove_tree "$entries_state"
     entries_made=false
     populate_notes+=("  removed in $(seconds_since "$t0")s")
+    : >"$work/results-entries.tsv"
     report_entries | tee "$work/results-entries.txt"
+    printf 'populate\t%s\n' "${populate_notes[@]}" >>"$work/results-entries.tsv"
     exit 0
 fi
 
@@ -925,10 +1028,28 @@ if ! $ceiling_only && [[ -z $only ]]; then
         auth_check.lua /__bench/api "$work/tokens.txt"
 fi
 
+# The Authlib peer's complete flows, through the same nginx (its second port).
+if $peer; then
+    mkdir -p "$work/peer"
+    log "starting the Authlib peer (gunicorn, $workers sync workers, SQLite WAL synchronous=FULL)"
+    PEER_DB=$work/peer/peer.sqlite3 PEER_ISSUER=http://127.0.0.1:$peer_port/ PEER_USER=demo \
+    PEER_PASSWORD=peer-bench python3 -m gunicorn --chdir "$bench_dir/peer" --workers "$workers" \
+        --worker-class sync --bind "127.0.0.1:$peer_gunicorn_port" --pid "$work/peer.pid" \
+        --error-logfile "$work/peer.log" app:app </dev/null >>"$work/peer.log" 2>&1 &
+    peer_answers() { [[ $(http_status GET "http://127.0.0.1:$peer_port/device") == 200 ]]; }
+    wait_until 30 peer_answers || die "the Authlib peer is not answering; see $work/peer.log"
+    dg_base=$base base=http://127.0.0.1:$peer_port
+    scenario "complete flows: Authlib peer" "$work/peer.pid" '^200 -$' \
+        flows.py - --approve web --user=demo --password=peer-bench
+    base=$dg_base
+    peer_steps=$(grep '^FLOWS ' "$last_out" || true)
+    stop_pidfile "$work/peer.pid" gunicorn TERM 10
+fi
+
 # ---- Report -----------------------------------------------------------------
 
 report() {
-    local i ratio
+    local i ratio p99x
     printf '\ndevicegate benchmark: %s, nginx worker_processes %s, %s FastCGI workers each,\n' \
         "$(nproc) cores" "$nginx_workers" "$workers"
     printf 'wrk -t%s -c%s -d%ss per scenario; latency as seen by wrk through nginx;\n' \
@@ -941,20 +1062,21 @@ report() {
     else
         printf 'storage: the state directory (directory backend), one host\n'
     fi
-    printf '\n%-40s %9s %10s %10s %10s %8s %12s %9s' \
-        scenario 'req/s' p50 p99 unexpected 'sockerr' 'RSS/worker' 'ceiling'
+    printf '\n%-40s %9s %10s %10s %10s %8s %12s %9s %9s' \
+        scenario 'req/s' p50 p99 unexpected 'sockerr' 'RSS/worker' 'ceiling' 'p99/ceil'
     printf ' %8s' 'wkr µs'
     [[ $backend == postgresql ]] && printf ' %9s %8s %7s %6s' 'stmts/req' 'txn/req' 'pg CPU' 'pg µs'
     [[ $topology == two-hosts ]] && printf ' %7s' 'A/B'
-    printf '\n'
+    printf '  %s\n' 'issue 15 targets'
     for i in "${!names[@]}"; do
         ratio=$(awk -v a="${rps[i]}" -v b="${rps[0]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')
-        printf '%-40s %9s %10s %10s %10s %8s %12s %9s' "${names[i]}" "${rps[i]}" \
-            "${p50[i]}" "${p99[i]}" "${unexpected[i]}" "${sockerr[i]}" "${rss[i]}" "$ratio"
+        p99x=$(ratio "$(number "${p99[i]}")" "$(number "${p99[0]}")" '%.2fx')
+        printf '%-40s %9s %10s %10s %10s %8s %12s %9s %9s' "${names[i]}" "${rps[i]}" \
+            "${p50[i]}" "${p99[i]}" "${unexpected[i]}" "${sockerr[i]}" "${rss[i]}" "$ratio" "${p99x:--}"
         printf ' %8s' "${worker_us[i]}"
         [[ $backend == postgresql ]] && printf ' %9s %8s %7s %6s' "${pg_stmts[i]}" "${pg_txns[i]}" "${pg_cpu[i]}" "${pg_us[i]}"
         [[ $topology == two-hosts ]] && printf ' %7s' "${host_split[i]}"
-        printf '\n'
+        printf '  %s\n' "$(targets "${names[i]}" "$(number "$ratio")" "$(number "$p99x")" "$(steady_rss "${rss_all[i]}")")"
     done
     printf '\nstatus distribution (STATUS error: count):\n'
     for i in "${!names[@]}"; do
@@ -977,6 +1099,13 @@ sockerr     wrk's connect, read and write errors and timeouts
 wkr µs      CPU time (user + system) of the workers (all hosts) per request
             (per flow for complete flows; the ceiling's: trivial.c's)
 ceiling     requests/s relative to the trivial C responder
+p99/ceil    p99 relative to the trivial C responder's p99 in the same run
+targets     (last column) issue 15's targets that apply, met or not met:
+            device authorization >=30% of the ceiling, pending path >=90%,
+            auth_request >=80%; polls' and checks' p99 <=1.5x the ceiling's;
+            worker RSS <20 MB at the scenario's end (VmRSS, not the peak).
+            The targets at 1M entries: --entries; flows against the Authlib
+            peer: --peer
 raw output  $work/*.wrk.txt
 EOF
     if [[ $backend == postgresql ]]; then
@@ -1021,7 +1150,35 @@ $steps
 EOF
     fi
 }
-report | tee "$work/results.txt"
+# report_peer: devicegate's complete flows beside the Authlib peer's (--peer).
+report_peer() {
+    local i dg="" pr="" x
+    for i in "${!names[@]}"; do
+        case ${names[i]} in
+            "complete flows: Authlib peer") pr=$i ;;
+            "complete flows ("*) dg=$i ;;
+        esac
+    done
+    [[ -n $dg && -n $pr ]] || return 0
+    x=$(ratio "${rps[dg]}" "${rps[pr]}" '%.1f')
+    printf '\ncomplete flows against the Authlib peer (issue 15: at least 5x the peer'"'"'s flows/s)\n'
+    printf '  %-34s %9s %10s %10s\n' '' 'flows/s' p50 p99
+    printf '  %-34s %9s %10s %10s\n' "devicegate (nginx, FastCGI)" "${rps[dg]}" "${p50[dg]}" "${p99[dg]}"
+    printf '  %-34s %9s %10s %10s\n' "Authlib + gunicorn + SQLite" "${rps[pr]}" "${p50[pr]}" "${p99[pr]}"
+    printf '  devicegate / peer: %sx, >=5x %s\n' "${x:-?}" \
+        "$(awk -v x="${x:-0}" 'BEGIN {print (x >= 5) ? "met" : "not met"}')"
+    cat <<EOF
+The peer: deploy/bench/peer/app.py, Authlib's RFC 8628 endpoint and grant on Flask,
+gunicorn with $workers sync workers, SQLite (WAL, synchronous=FULL: an answered device
+authorization, decision or token is on disk) in $work/peer, behind the same nginx
+(proxy_pass to loopback TCP; devicegate: FastCGI on a unix socket). The same driver
+(flows.py --approve web, $flow_threads threads): sign in once per thread, then POST
+/device and POST /device/decision on its verification page per flow, as devicegate's.
+Per step, the peer: $(tr ' ' '\n' <<<"${peer_steps#FLOWS }" | awk -F= '/p50/ {printf "%s %.1f ms  ", $1, $2 / 1000}')
+EOF
+}
+
+{ report; report_peer; } | tee "$work/results.txt"
 # For --backend all: one line a scenario, tab-separated.
 for i in "${!names[@]}"; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${names[i]}" "${rps[i]}" "${p50[i]}" "${p99[i]}" \
