@@ -125,9 +125,10 @@
 #
 #   populate      BenchPopulate (deploy/bench/BenchPopulate, built like the
 #                 release binary) adds entries up to N. An entry is a pending
-#                 flow (durable record, lock file with soft poll state,
-#                 user-code index entry), an access-token record and a
-#                 revocation: 5 files. They are written by the store's own
+#                 flow (durable record, user-code claim: a second name of
+#                 the record; its lock and soft state are a slot of the
+#                 shard's polls table), an access-token record and a
+#                 revocation: 3 files, 4 names. They are written by the store's own
 #                 code, so the format is exactly what the workers read; fsync
 #                 is skipped (LD_PRELOAD nofsync.so, from nofsync.c), then one
 #                 `sync -f` writes everything out before anything is measured.
@@ -150,7 +151,7 @@
 # one core during each scenario, is a column of its own, and so is what was
 # read from the state directory's disk meanwhile (/proc/diskstats, the whole
 # device): cache misses. One table per scenario, one row per size, with the
-# ratio to the first (smallest) size. Needs 5 free inodes and about 20 KiB of
+# ratio to the first (smallest) size. Needs 4 free inodes and about 20 KiB of
 # disk per entry (checked first); the filesystem is named in the output. The
 # state directory is run/bench/dg/state, or --entries-dir DIR (which must not
 # exist yet) to measure another filesystem. With DEVICEGATE_BIN set, a
@@ -745,9 +746,10 @@ targets() {
 
 # ---- --entries: cost per request against entries in the state directory ----
 
-# What BenchPopulate writes per entry: a flow (record, lock file, user-code
-# index entry), an access-token record and a revocation.
-files_per_entry=5
+# What BenchPopulate writes per entry: a flow (its record under two names: the
+# record and the user-code claim), an access-token record and a revocation:
+# 3 inodes, 4 directory entries (the flows' polls tables are 256 more files).
+files_per_entry=4
 approved_flows=200
 entries_slow_down_codes=800
 entries_pending_codes=90000
@@ -884,8 +886,8 @@ report_entries() {
         "$(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
     printf '%s cores, %s devicegate workers, nginx worker_processes %s; wrk -t%s -c%s -d%ss per scenario.\n' \
         "$(nproc)" "$workers" "$nginx_workers" "$threads" "$connections" "$duration"
-    printf 'An entry: a pending flow (record, lock file, user-code index entry), an access-token record\n'
-    printf 'and a revocation: %s files. %s of the flows approved (auth_request tokens). Nothing expired.\n' \
+    printf 'An entry: a pending flow (record, user-code claim: a second name of it), an access-token record\n'
+    printf 'and a revocation: %s names. %s of the flows approved (auth_request tokens). Nothing expired.\n' \
         "$files_per_entry" "$approved_flows"
     printf 'Caches as the kernel left them after writing the directory (disk read: what they missed).\n'
     for i in "${!names[@]}"; do

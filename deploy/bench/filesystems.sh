@@ -13,10 +13,10 @@
 #                 DIR (default run/) is on it (root ext4 here, without a journal)
 #   ext4-journal  a loop-mounted ext4 made by mkfs.ext4 with its defaults (a
 #                 journal, data=ordered), on an image file in --image-dir; -N
-#                 gives it the inodes bench.sh needs (5 a entry)
+#                 gives it the inodes bench.sh needs (4 a entry)
 #   xfs           a loop-mounted xfs (mkfs.xfs defaults; inodes are dynamic), ditto
-#   tmpfs         mount -t tmpfs: no disk at all. An entry takes about 25 KiB of
-#                 memory there (5 files x (a 4 KiB page + about 1 KiB of inode
+#   tmpfs         mount -t tmpfs: no disk at all. An entry takes about 16 KiB of
+#                 memory there (3 files x (a 4 KiB page + about 1 KiB of inode
 #                 and dentry)); sizes that would not fit in MemAvailable less
 #                 4 GiB are skipped with a message
 #
@@ -89,7 +89,7 @@ for fs in "${fs_list[@]}"; do
 done
 image_gib=${image_gib:-$(((largest * 20 / 1024 + 1023) / 1024 + 3))}
 inodes=$((5 * largest + 200000))
-tmpfs_kib_per_entry=25
+tmpfs_kib_per_entry=16
 
 # ---- Mounts, removed on every exit ------------------------------------------
 

@@ -38,12 +38,11 @@
 #            window), the gateway check GET /_devicegate/auth/openid with a
 #            valid bearer token (200)
 #   random   getrandom(3) of every devicegate process of the run is a fixed
-#            stream (seededrandom.c, LD_PRELOAD, one seed per process): a
-#            device authorization tries device codes until the flow id lands
-#            in the user code's shard, 256 SHA-256 on average but
-#            geometrically distributed, which with real randomness moves the
-#            figure by ~5% from run to run at N=200. The digest of the device
-#            codes drawn is printed: equal digests, equal inputs.
+#            stream (seededrandom.c, LD_PRELOAD, one seed per process), so
+#            that two runs draw the same codes (builds before 2026-12-03
+#            searched device codes for one landing in the user code's shard:
+#            256 SHA-256 on average, geometrically distributed). The digest
+#            of the device codes drawn is printed: equal digests, equal inputs.
 #            --real-random leaves the CSPRNG alone.
 #   syscalls a second run with a fresh state directory and the worker outside
 #            valgrind, `strace -c -f` attached for each window instead

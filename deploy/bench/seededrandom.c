@@ -5,11 +5,10 @@
  *     SEEDED_RANDOM_SEED=1 LD_PRELOAD=$PWD/seededrandom.so devicegate worker ...
  *
  * For counting instructions (deploy/bench/instructions.sh), never for a server: every secret
- * it hands out is predictable. A device authorization draws its device code and then tries
- * the last two bytes until the flow id lands in the user code's shard (NewFlow.deviceCode):
- * 256 SHA-256 computations on average, but geometrically distributed, so with real
- * randomness the instructions of 200 device authorizations vary by about 5% from one run to
- * the next. With the same stream in every process of a run (configuration, pepper, worker,
+ * it hands out is predictable. (Builds before 2026-12-03 searched the last two bytes of a
+ * device code until the flow id landed in the user code's shard: 256 SHA-256 computations on
+ * average, geometrically distributed, so with real randomness the instructions of 200 device
+ * authorizations varied by about 5% from one run to the next.) With the same stream in every process of a run (configuration, pepper, worker,
  * `devicegate approve`), two runs of the same binary draw the same codes, and two builds
  * that consume randomness in the same order draw the same codes too (instructions.py prints
  * a digest of the codes it got, to check that).

@@ -8,8 +8,8 @@
 //
 // Every file is written by the store's own public API, the calls the server itself makes, so
 // the on-disk format cannot drift from what the workers read:
-//   - N flows through FlowService.authorizeDevice: the durable record, the lock file with its
-//     soft poll state, and the user-code index entry (HMAC-SHA-256 with the directory's
+//   - N flows through FlowService.authorizeDevice: the durable record, its slot in the
+//     shard's lock table (soft poll state), and the user-code claim (HMAC-SHA-256 with the directory's
 //     pepper), in the 256-shard layout. A of them are then approved through
 //     FlowService.approve (subject --subject), as the verification page would.
 //   - T access-token records through saveAccessToken (tokens/), R revocations through
@@ -63,7 +63,7 @@ struct BenchPopulate: ParsableCommand {
         abstract: "Fill a devicegate state directory with live flows, tokens and revocations (benchmark tool).")
 
     @Argument(help: "The state directory (state_dir of the configuration).") var stateDirectory: String
-    @Option(help: "Pending flows to create (record + lock file + user-code index entry each).") var flows: Int
+    @Option(help: "Pending flows to create (record + user-code claim + lock-table slot each).") var flows: Int
     @Option(help: "How many of those flows to approve.") var approved = 0
     @Option(help: "Access-token records to write (tokens/).") var tokens = 0
     @Option(help: "Access-token revocations to write (revoked/).") var revoked = 0
