@@ -76,7 +76,7 @@ public final class FileFlowStore: FlowStorage {
         let claim = claimPaths(record.userCodeKey)
         let bytes = RecordCoding.encode(record)
 
-        var temp: String? = try Sys.writeTemp(directory: flow.dir, bytes, sync: false)
+        var temp: String? = try Sys.writeTemp(directory: flow.dir, bytes, sync: false, modificationTime: ExpiryStamp.flow(record))
         defer { if let temp { try? Sys.unlink(temp) } }
         try claimUserCode(file: temp!, claim: claim, for: record)
         do {
@@ -116,7 +116,7 @@ public final class FileFlowStore: FlowStorage {
             let update = try body(record, soft)
             if let newRecord = update.record {
                 precondition(newRecord.id == id, "a flow update may not change the flow's id")
-                try Sys.atomicWrite(directory: flow.dir, name: "\(id).flow", RecordCoding.encode(newRecord))
+                try Sys.atomicWrite(directory: flow.dir, name: "\(id).flow", RecordCoding.encode(newRecord), modificationTime: ExpiryStamp.flow(newRecord))
             }
             if let poll = update.poll {
                 try Sys.pwriteAll(fd, flow.lock, RecordCoding.encodePoll(poll), offset: 0)
