@@ -216,9 +216,18 @@ extension BenchPopulate {
                 + "(min \(Int((seconds[0] * 1000).rounded())), max \(Int((seconds[seconds.count - 1] * 1000).rounded())), \(gcPasses) passes)")
         }
         passes("as written")
+        // saveAccessToken (FileFlowStore.swift) does not stamp yet: stamp the token files as it
+        // would (ExpiryStamp: expiry's seconds, its milliseconds and the marker 963000 in tv_nsec).
+        setModificationTimes(["tokens"], timespec(tv_sec: Int(expires.seconds), tv_nsec: Int(expires.milliseconds % 1000) * 1_000_000 + 963_000))
+        passes("as written, tokens stamped too")
         // Files written before expiry stamps: the mtime is the write time.
-        var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2), timespec(tv_sec: Int(now.seconds), tv_nsec: 0)]
-        for kind in ["flows", "tokens", "revoked"] {
+        setModificationTimes(["flows", "tokens", "revoked"], timespec(tv_sec: Int(now.seconds), tv_nsec: 0))
+        passes("unstamped (as before stamps)")
+    }
+
+    func setModificationTimes(_ kinds: [String], _ mtime: timespec) {
+        var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2), mtime]
+        for kind in kinds {
             let dir = "\(stateDirectory)/\(kind)/00"
             guard let d = opendir(dir) else { continue }
             while let entry = readdir(d) {
@@ -227,6 +236,5 @@ extension BenchPopulate {
             }
             closedir(d)
         }
-        passes("unstamped (as before stamps)")
     }
 }
