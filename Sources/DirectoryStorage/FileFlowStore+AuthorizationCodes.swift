@@ -28,7 +28,8 @@ extension FileFlowStore {
         let paths = authorizationCodePaths(record.id)
         do {
             try Sys.closeAfter(try Sys.open(paths.lock, O_RDWR | O_CREAT)) { _ in }
-            try Sys.atomicWrite(directory: paths.dir, name: paths.name, RecordCoding.encode(record))
+            try Sys.atomicWrite(directory: paths.dir, name: paths.name, RecordCoding.encode(record),
+                                modificationTime: ExpiryStamp.expiring(record.collectableAt))
         } catch {
             try? Sys.unlink(paths.record)
             try? Sys.unlink(paths.lock)
@@ -58,7 +59,8 @@ extension FileFlowStore {
             let (updated, result) = try body(record)
             if let updated, record != nil, updated != record {
                 precondition(updated.id == id, "an update may not change the code's id")
-                try Sys.atomicWrite(directory: paths.dir, name: paths.name, RecordCoding.encode(updated))
+                try Sys.atomicWrite(directory: paths.dir, name: paths.name, RecordCoding.encode(updated),
+                                    modificationTime: ExpiryStamp.expiring(updated.collectableAt))
             }
             return result
         }

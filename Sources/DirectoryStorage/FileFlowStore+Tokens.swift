@@ -19,7 +19,8 @@ extension FileFlowStore {
 
     private func writeRefreshIndex(_ hash: String, family: RefreshFamily) throws {
         let paths = refreshIndexPaths(hash)
-        try Sys.atomicWrite(directory: paths.dir, name: hash, RecordCoding.encodeIndex(flowID: family.id, expiresAt: family.expiresAt))
+        try Sys.atomicWrite(directory: paths.dir, name: hash, RecordCoding.encodeIndex(flowID: family.id, expiresAt: family.expiresAt),
+                             modificationTime: ExpiryStamp.expiring(family.expiresAt))
     }
 
     /// The token index entry, then the subject's grant index entry (`GrantIndex`), then the
@@ -30,7 +31,8 @@ extension FileFlowStore {
         try writeRefreshIndex(family.currentTokenHash, family: family)
         let paths = familyPaths(family.id)
         try GrantIndex(directory: directory).appending(subject: family.subject, familyID: family.id, expiresAt: family.expiresAt) {
-            try Sys.atomicWrite(directory: paths.dir, name: "\(family.id).family", RecordCoding.encode(family))
+            try Sys.atomicWrite(directory: paths.dir, name: "\(family.id).family", RecordCoding.encode(family),
+                                 modificationTime: ExpiryStamp.family(family, indexed: true))
         }
     }
 
@@ -46,13 +48,17 @@ extension FileFlowStore {
         return try Sys.closeAfter(fd) { fd in
             _ = try Sys.lockExclusive(fd, paths.lock)
             let family = try Sys.readFile(paths.record).map { try RecordCoding.decodeFamily($0, path: paths.record) }
+            // Whether the family's grant-index entry is known to exist (its stamp says so):
+            // carried forward, so garbage collection still reads and heals those it is not.
+            let indexed = family != nil && ExpiryStamp(Sys.stat(paths.record)?.st_mtim)?.tag == ExpiryStamp.indexedFamily
             let (updated, result) = try body(family)
             if let updated {
                 precondition(updated.id == id, "a family update may not change its id")
                 if updated.currentTokenHash != family?.currentTokenHash {
                     try writeRefreshIndex(updated.currentTokenHash, family: updated)
                 }
-                try Sys.atomicWrite(directory: paths.dir, name: "\(id).family", RecordCoding.encode(updated))
+                try Sys.atomicWrite(directory: paths.dir, name: "\(id).family", RecordCoding.encode(updated),
+                                     modificationTime: ExpiryStamp.family(updated, indexed: indexed))
             }
             return result
         }
@@ -62,7 +68,8 @@ extension FileFlowStore {
 
     public func revokeAccessToken(id: String, expiresAt: UnixTime) throws {
         let path = revokedPath(id)
-        try Sys.atomicWrite(directory: path.dir, name: path.name, Array("\(expiresAt.milliseconds)\n".utf8))
+        try Sys.atomicWrite(directory: path.dir, name: path.name, Array("\(expiresAt.milliseconds)\n".utf8),
+                             modificationTime: ExpiryStamp.expiring(expiresAt))
     }
 
     public func isAccessTokenRevoked(id: String) throws -> Bool {
@@ -91,7 +98,8 @@ extension FileFlowStore {
             keep = max(keep, previousKeep)
             revoked = max(revoked, previousRevoked)
         }
-        try Sys.atomicWrite(directory: path.dir, name: path.name, Array("\(keep.milliseconds)\n\(revoked.milliseconds)\n".utf8))
+        try Sys.atomicWrite(directory: path.dir, name: path.name, Array("\(keep.milliseconds)\n\(revoked.milliseconds)\n".utf8),
+                             modificationTime: ExpiryStamp.expiring(keep))
     }
 
     public func subjectRevokedAt(_ subject: String) throws -> UnixTime? { directory.subjectRevocation(subject)?.revokedAt }

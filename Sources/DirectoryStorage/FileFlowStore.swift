@@ -81,7 +81,7 @@ public final class FileFlowStore: FlowStorage {
         let claim = claimPaths(record.userCodeKey)
         let bytes = RecordCoding.encode(record)
 
-        var temp: String? = try Sys.writeTemp(directory: flow.dir, bytes, sync: false)
+        var temp: String? = try Sys.writeTemp(directory: flow.dir, bytes, sync: false, modificationTime: ExpiryStamp.flow(record))
         defer { if let temp { try? Sys.unlink(temp) } }
         try claimUserCode(file: temp!, claim: claim, for: record)
         do {
@@ -116,7 +116,7 @@ public final class FileFlowStore: FlowStorage {
                 let update = try body(nil, PollState(interval: 0))
                 if let newRecord = update.record {
                     precondition(newRecord.id == id, "a flow update may not change the flow's id")
-                    try Sys.atomicWrite(directory: flow.dir, name: "\(id).flow", RecordCoding.encode(newRecord))
+                    try Sys.atomicWrite(directory: flow.dir, name: "\(id).flow", RecordCoding.encode(newRecord), modificationTime: ExpiryStamp.flow(newRecord))
                 }
                 return update.result
             }
@@ -127,7 +127,7 @@ public final class FileFlowStore: FlowStorage {
             if let newRecord = update.record {
                 precondition(newRecord.id == id, "a flow update may not change the flow's id")
                 try bucket.recordWillChange(now: record.createdAt)
-                try Sys.atomicWrite(directory: flow.dir, name: "\(id).flow", RecordCoding.encode(newRecord))
+                try Sys.atomicWrite(directory: flow.dir, name: "\(id).flow", RecordCoding.encode(newRecord), modificationTime: ExpiryStamp.flow(newRecord))
                 written = newRecord
             }
             let pending = written.status == .pending ? FlowLockTable.PendingFlow(written) : nil
@@ -163,7 +163,8 @@ public final class FileFlowStore: FlowStorage {
     public func saveAccessToken(_ record: AccessTokenRecord) throws {
         precondition(Self.isHexKey(record.tokenHash))
         let paths = tokenPaths(record.tokenHash)
-        try Sys.atomicWrite(directory: paths.dir, name: "\(record.tokenHash).token", RecordCoding.encode(record))
+        try Sys.atomicWrite(directory: paths.dir, name: "\(record.tokenHash).token", RecordCoding.encode(record),
+                            modificationTime: ExpiryStamp.expiring(record.expiresAt))
     }
 
     public func accessToken(hash: String) throws -> AccessTokenRecord? {

@@ -42,10 +42,18 @@ extension FileFlowStore {
         return Int64(st.st_mtim.tv_sec) < now.seconds - seconds
     }
 
+    /// Whether an entry listed with `modified` may be collectable before `threshold`: false only
+    /// when its expiry stamp says it is not (`ExpiryStamp`); an entry without a stamp is read.
+    private func due(_ modified: timespec?, before threshold: UnixTime) -> Bool {
+        guard let stamp = ExpiryStamp(modified) else { return true }
+        return stamp.expiresAt < threshold
+    }
+
     /// Temp files a crash left behind (older than ten minutes; a live write takes microseconds).
+    /// Their age is the inode's change time: the mtime may be an expiry stamp in the future.
     private func sweepTemp(_ dir: String, _ name: String, now: UnixTime, into report: inout GarbageCollectionReport) -> Bool {
         guard name.hasPrefix(".tmp-") else { return false }
-        if modifiedBefore("\(dir)/\(name)", 600, now: now) {
+        if let st = Sys.stat("\(dir)/\(name)"), Int64(st.st_ctim.tv_sec) < now.seconds - 600 {
             try? Sys.unlink("\(dir)/\(name)")
             report.temporaryFiles += 1
         }
@@ -54,9 +62,8 @@ extension FileFlowStore {
 
     private func collectFlows(_ dir: String, now: UnixTime, cutoff: UnixTime, retentionSeconds: Int) -> GarbageCollectionReport {
         var report = GarbageCollectionReport()
-        guard let names = try? Sys.listDirectory(dir) else { return report }
-        let present = Set(names)
-        for name in names {
+        guard let entries = try? Sys.listDirectoryWithModificationTimes(dir) else { return report }
+        for (name, modified) in entries {
             if sweepTemp(dir, name, now: now, into: &report) { continue }
             if name.hasSuffix(Self.legacyLockSuffix) {
                 // An earlier version's lock file (locks are in `FlowLockTable` now): nothing
@@ -70,7 +77,7 @@ extension FileFlowStore {
             if name.hasSuffix(".code") {
                 // Claims whose flow is gone (a crash before the record was renamed into place,
                 // or a flow collected from another shard), kept as long as a flow would be.
-                if let claim = try? readClaim("\(dir)/\(name)"), claim.expiresAt < cutoff,
+                if due(modified, before: cutoff), let claim = try? readClaim("\(dir)/\(name)"), claim.expiresAt < cutoff,
                    removeClaim("\(dir)/\(name)", in: dir, flowID: nil, expiredBefore: cutoff) {
                     report.codes += 1
                 }
@@ -79,6 +86,8 @@ extension FileFlowStore {
             guard name.hasSuffix(".flow") else { continue }
             let id = String(name.dropLast(5))
             let recordPath = "\(dir)/\(name)"
+            // Not due by its stamp: counted from the stamp, not read.
+            if !due(modified, before: cutoff), let stamp = ExpiryStamp(modified), report.census.count(stamp, now: now) { continue }
             guard let record = readFlowRecord(recordPath) else {
                 report.unreadable += 1
                 continue
@@ -110,9 +119,10 @@ extension FileFlowStore {
     /// User-code entries whose flow is gone or long expired.
     private func collectCodes(_ dir: String, now: UnixTime, cutoff: UnixTime) -> GarbageCollectionReport {
         var report = GarbageCollectionReport()
-        guard let names = try? Sys.listDirectory(dir) else { return report }
-        for name in names {
+        guard let entries = try? Sys.listDirectoryWithModificationTimes(dir) else { return report }
+        for (name, modified) in entries {
             if sweepTemp(dir, name, now: now, into: &report) { continue }
+            guard due(modified, before: cutoff) else { continue }
             let path = "\(dir)/\(name)"
             guard let entry = try? Sys.readFile(path).flatMap(RecordCoding.decodeIndex) else { continue }
             if entry.expiresAt < cutoff {
@@ -128,10 +138,13 @@ extension FileFlowStore {
     /// to it, so the index heals itself within one pass over every shard.
     private func collectFamilies(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
         var report = GarbageCollectionReport()
-        guard let names = try? Sys.listDirectory(dir) else { return report }
+        guard let entries = try? Sys.listDirectoryWithModificationTimes(dir) else { return report }
         let index = GrantIndex(directory: directory)
         var indexed: [String: Set<String>] = [:]
-        for name in names where name.hasSuffix(".family") {
+        for (name, modified) in entries where name.hasSuffix(".family") {
+            // Not due, and its stamp says its grant-index entry was written before it: nothing
+            // to remove or heal. Families without that stamp are read (and healed) as before.
+            if !due(modified, before: now), ExpiryStamp(modified)?.tag == ExpiryStamp.indexedFamily { continue }
             let id = String(name.dropLast(7))
             let recordPath = "\(dir)/\(name)", lockPath = "\(dir)/\(id).lock"
             guard let bytes = try? Sys.readFile(recordPath), let family = try? RecordCoding.decodeFamily(bytes, path: recordPath) else {
@@ -148,7 +161,7 @@ extension FileFlowStore {
             }
             removeUnderLock(recordPath, lockPath, counting: \.tokens, into: &report)
         }
-        for name in names { _ = sweepTemp(dir, name, now: now, into: &report) }
+        for (name, _) in entries { _ = sweepTemp(dir, name, now: now, into: &report) }
         return report
     }
 
@@ -158,9 +171,9 @@ extension FileFlowStore {
     /// the two writes of `createAuthorizationCode`).
     private func collectAuthorizationCodes(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
         var report = GarbageCollectionReport()
-        guard let names = try? Sys.listDirectory(dir) else { return report }
-        let present = Set(names)
-        for name in names {
+        guard let entries = try? Sys.listDirectoryWithModificationTimes(dir) else { return report }
+        let present = Set(entries.lazy.map(\.name))
+        for (name, modified) in entries {
             if sweepTemp(dir, name, now: now, into: &report) { continue }
             if name.hasSuffix(".lock") {
                 if !present.contains("\(name.dropLast(5)).authcode") && modifiedBefore("\(dir)/\(name)", 3600, now: now) {
@@ -169,7 +182,7 @@ extension FileFlowStore {
                 }
                 continue
             }
-            guard name.hasSuffix(".authcode") else { continue }
+            guard name.hasSuffix(".authcode"), due(modified, before: now) else { continue }
             let recordPath = "\(dir)/\(name)", lockPath = "\(dir)/\(name.dropLast(9)).lock"
             guard let bytes = try? Sys.readFile(recordPath), let code = try? RecordCoding.decodeAuthorizationCode(bytes, path: recordPath) else {
                 report.unreadable += 1
@@ -197,9 +210,10 @@ extension FileFlowStore {
 
     private func collectRevocations(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
         var report = GarbageCollectionReport()
-        guard let names = try? Sys.listDirectory(dir) else { return report }
-        for name in names {
+        guard let entries = try? Sys.listDirectoryWithModificationTimes(dir) else { return report }
+        for (name, modified) in entries {
             if sweepTemp(dir, name, now: now, into: &report) { continue }
+            guard due(modified, before: now) else { continue }
             let path = "\(dir)/\(name)"
             guard let bytes = try? Sys.readFile(path),
                   let ms = Int64(String(decoding: bytes, as: UTF8.self).split(separator: "\n").first ?? "") else { continue }
@@ -213,9 +227,10 @@ extension FileFlowStore {
 
     private func collectTokens(_ dir: String, now: UnixTime) -> GarbageCollectionReport {
         var report = GarbageCollectionReport()
-        guard let names = try? Sys.listDirectory(dir) else { return report }
-        for name in names {
+        guard let entries = try? Sys.listDirectoryWithModificationTimes(dir) else { return report }
+        for (name, modified) in entries {
             if sweepTemp(dir, name, now: now, into: &report) { continue }
+            guard due(modified, before: now) else { continue }
             let path = "\(dir)/\(name)"
             guard let bytes = try? Sys.readFile(path), let token = try? RecordCoding.decodeToken(bytes, path: path) else { continue }
             if token.expiresAt < now {

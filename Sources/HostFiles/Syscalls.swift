@@ -309,6 +309,26 @@ package enum Sys {
         return names
     }
 
+    /// Names in a directory, without `.` and `..`, each with its mtime from fstatat(2) on the
+    /// open directory (no symlink followed, nothing opened or read); nil for a name that
+    /// vanished or could not be statted between the two.
+    package static func listDirectoryWithModificationTimes(_ path: String) throws -> [(name: String, modified: timespec?)] {
+        if let code = fault("opendir", path) { throw error("opendir", path, code) }
+        guard let dir = opendir(path) else { throw error("opendir", path) }
+        defer { closedir(dir) }
+        let dirFD = dirfd(dir)
+        var entries: [(name: String, modified: timespec?)] = []
+        var st = Glibc.stat()
+        while let entry = readdir(dir) {
+            let (name, ok) = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { (String(cString: $0), fstatat(dirFD, $0, &st, AT_SYMLINK_NOFOLLOW) == 0) }
+            }
+            if name == "." || name == ".." { continue }
+            entries.append((name, ok && fault("stat", name) == nil ? st.st_mtim : nil))
+        }
+        return entries
+    }
+
     /// A file's mode and, optionally, owner, set on a temp file before it replaces another.
     package struct Permissions {
         var mode: mode_t
@@ -318,9 +338,11 @@ package enum Sys {
     /// Writes `bytes` to `directory/name` atomically: a temp file in the same directory,
     /// fsync, rename over the target, then (optionally) fsync of the directory. A crash at any
     /// instant leaves either the old file or the new one, never a torn one.
+    /// `modificationTime`, when given, is set on the temp file before it is fsynced and renamed
+    /// (`writeTemp`).
     package static func atomicWrite(directory: String, name: String, _ bytes: [UInt8], syncDirectory: Bool = true,
-                            permissions: Permissions? = nil) throws {
-        let temp = try writeTemp(directory: directory, bytes, permissions: permissions)
+                            permissions: Permissions? = nil, modificationTime: timespec? = nil) throws {
+        let temp = try writeTemp(directory: directory, bytes, permissions: permissions, modificationTime: modificationTime)
         do {
             try rename(temp, directory + "/" + name)
         } catch {
@@ -333,7 +355,13 @@ package enum Sys {
     /// Writes (and unless told otherwise fsyncs) a fresh temp file in `directory`, returning its
     /// path. Temp names start with `.tmp-` so garbage collection can remove ones a crash left
     /// behind. The file is 0600 unless `permissions` say otherwise.
-    package static func writeTemp(directory: String, _ bytes: [UInt8], sync: Bool = true, permissions: Permissions? = nil) throws -> String {
+    ///
+    /// `modificationTime`, when given, becomes the file's mtime (futimens(2), after the write
+    /// and before the fsync, so it is as durable as the bytes): garbage collection reads an
+    /// expiry stamped there without opening the file. It is best effort: a filesystem that
+    /// refuses it leaves the write time, which readers of the stamp take as no stamp.
+    package static func writeTemp(directory: String, _ bytes: [UInt8], sync: Bool = true, permissions: Permissions? = nil,
+                                  modificationTime: timespec? = nil) throws -> String {
         var suffix: UInt64 = 0
         var generator = SystemRandomNumberGenerator()
         suffix = generator.next()
@@ -343,6 +371,11 @@ package enum Sys {
             try closeAfter(fd) { fd in
                 try writeAll(fd, temp, bytes)
                 if let permissions { try setPermissions(fd, temp, mode: permissions.mode, owner: permissions.owner) }
+                if let modificationTime, fault("futimens", temp) == nil {
+                    // atime left as it is (UTIME_OMIT, not imported by Swift); the mtime is the stamp.
+                    var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2), modificationTime]
+                    _ = futimens(fd, &times)
+                }
                 if sync { try fsync(fd, temp) }
             }
         } catch {

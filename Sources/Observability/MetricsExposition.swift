@@ -75,7 +75,7 @@ public enum MetricsExposition {
             header("devicegate_workers", "gauge", "Worker processes the supervisor keeps running.")
             out += "devicegate_workers \(census[MetricsLayout.censusWorkers])\n"
             header("devicegate_flows", "gauge",
-                   "Device flows in the state directory by state, as the garbage collector last counted them (it visits shards for up to 20 ms a second: a small directory every second, every shard within 256 s at worst).")
+                   "Device flows in the state directory by state, as the garbage collector last counted them (within 2% of one core: a small directory every second, a large one in one full cycle of its 256 shards).")
             for (s, state) in MetricsLayout.flowStates.enumerated() {
                 var total: UInt64 = 0
                 for shard in 0..<MetricsLayout.censusShards { total &+= census[MetricsLayout.census(shard: shard, state: s)] }

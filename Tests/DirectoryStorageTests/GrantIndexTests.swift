@@ -108,12 +108,18 @@ import Testing
         let finished = Atomic<Int>(0)
         let root = f.root
         let shard = Int(StateDirectory.shard(of: Encoding.sha256Hex("subject alice")), radix: 16)!
+        // The compactor collects at the real time: at the manual clock's start (2027) every temp
+        // file in flight would already look ten minutes old and be swept from under its rename.
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let now = UnixTime(seconds: Int64(ts.tv_sec))
+        precondition(now < GrantIndexTests.start, "the families stay live at the real time")
         DispatchQueue.concurrentPerform(iterations: creators + 1) { i in
             do {
                 let store = try FileFlowStore(directory: StateDirectory(root: root))
                 if i == creators {
                     while finished.load(ordering: .acquiring) < creators {
-                        _ = store.collectGarbage(now: GrantIndexTests.start.adding(seconds: 1), retentionSeconds: 0, shards: [shard])
+                        _ = store.collectGarbage(now: now, retentionSeconds: 0, shards: [shard])
                     }
                     return
                 }

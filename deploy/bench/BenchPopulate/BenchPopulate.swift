@@ -24,6 +24,13 @@
 // --codes FILE gets the device codes of up to --codes-limit pending flows (one a line; codes
 // are random, so any subset is spread uniformly over the shards); --approved-codes FILE the
 // device codes of the approved ones. The directory is prepared (StateDirectory.prepare) if new.
+//
+// --gc-shard-entries E (issue 15): instead, fills shard 00 alone with E flows, E access tokens
+// and E revocations (about 4,000 each is a shard's share of a million entries), through the
+// same store calls with ids chosen in that shard, then prints the CPU time (user + system,
+// CLOCK_PROCESS_CPUTIME_ID) of --gc-passes garbage-collection passes over it: first as written
+// (expiry-stamped mtimes), then with every mtime reset to the write time, as files written
+// before stamps carry them (every record read and parsed, as every pass did before).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +70,9 @@ struct BenchPopulate: ParsableCommand {
         abstract: "Fill a devicegate state directory with live flows, tokens and revocations (benchmark tool).")
 
     @Argument(help: "The state directory (state_dir of the configuration).") var stateDirectory: String
-    @Option(help: "Pending flows to create (record + user-code claim + lock-table slot each).") var flows: Int
+    @Option(help: "Pending flows to create (record + user-code claim + lock-table slot each).") var flows = 0
+    @Option(help: "Fill shard 00 alone with this many flows, tokens and revocations each, and time GC passes over it.") var gcShardEntries: Int?
+    @Option(help: "GC passes to time with --gc-shard-entries.") var gcPasses = 5
     @Option(help: "How many of those flows to approve.") var approved = 0
     @Option(help: "Access-token records to write (tokens/).") var tokens = 0
     @Option(help: "Access-token revocations to write (revoked/).") var revoked = 0
@@ -91,6 +100,7 @@ struct BenchPopulate: ParsableCommand {
     }
 
     func run() throws {
+        if let gcShardEntries { return try timeCollection(entries: gcShardEntries) }
         let directory = StateDirectory(root: stateDirectory)
         try directory.prepare()
         let scope = ScopeSet.parse(self.scope)!
@@ -162,4 +172,69 @@ struct BenchPopulate: ParsableCommand {
 func printError(_ text: String) {
     let line = Array((text + "\n").utf8)
     _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// A random 64-hex key in shard 00.
+func keyInShardZero(_ random: SystemSecureRandom) -> String { "00" + Encoding.hex(random.bytes(32)).dropFirst(2) }
+
+extension BenchPopulate {
+    func timeCollection(entries: Int) throws {
+        let directory = StateDirectory(root: stateDirectory)
+        try directory.prepare()
+        let store = try FileFlowStore(directory: directory)
+        let random = SystemSecureRandom()
+        let now = Clock().now()
+        let expires = now.adding(seconds: Int64(lifetime))
+        for _ in 0..<entries {
+            try store.createFlow(DeviceFlowRecord(id: keyInShardZero(random), userCodeKey: Encoding.hex(random.bytes(32)),
+                                                  clientID: clientID, scope: ScopeSet.parse(scope)!, createdAt: now,
+                                                  expiresAt: expires, interval: 5))
+            try store.saveAccessToken(AccessTokenRecord(
+                tokenHash: keyInShardZero(random), clientID: clientID, subject: subject, scope: ScopeSet.parse(scope)!,
+                issuedAt: now, expiresAt: expires, flowID: Encoding.hex(random.bytes(32))))
+            var id: String
+            repeat { id = Encoding.base64URL(random.bytes(16)) } while !Encoding.sha256Hex(id).hasPrefix("00")
+            try store.revokeAccessToken(id: id, expiresAt: expires)
+        }
+        func passes(_ label: String) {
+            var seconds: [Double] = []
+            for _ in 0..<gcPasses {
+                let before = processCPUSeconds()
+                let report = store.collectGarbage(now: Clock().now(), retentionSeconds: 3600, shards: [0])
+                seconds.append(processCPUSeconds() - before)
+                precondition(report.flows + report.tokens == 0 && report.census.pending == entries, "nothing is due: \(report)")
+            }
+            seconds.sort()
+            print("BenchPopulate gc: shard 00, \(entries) flows + \(entries) tokens + \(entries) revocations, \(label): "
+                + "CPU per pass median \(Int((seconds[seconds.count / 2] * 1000).rounded())) ms "
+                + "(min \(Int((seconds[0] * 1000).rounded())), max \(Int((seconds[seconds.count - 1] * 1000).rounded())), \(gcPasses) passes)")
+        }
+        passes("as written")
+        // saveAccessToken (FileFlowStore.swift) does not stamp yet: stamp the token files as it
+        // would (ExpiryStamp: expiry's seconds, its milliseconds and the marker 963000 in tv_nsec).
+        setModificationTimes(["tokens"], timespec(tv_sec: Int(expires.seconds), tv_nsec: Int(expires.milliseconds % 1000) * 1_000_000 + 963_000))
+        passes("as written, tokens stamped too")
+        // Files written before expiry stamps: the mtime is the write time.
+        setModificationTimes(["flows", "tokens", "revoked"], timespec(tv_sec: Int(now.seconds), tv_nsec: 0))
+        passes("unstamped (as before stamps)")
+    }
+
+    func setModificationTimes(_ kinds: [String], _ mtime: timespec) {
+        var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2), mtime]
+        for kind in kinds {
+            let dir = "\(stateDirectory)/\(kind)/00"
+            guard let d = opendir(dir) else { continue }
+            while let entry = readdir(d) {
+                let name = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+                if name != "." && name != ".." { _ = utimensat(AT_FDCWD, "\(dir)/\(name)", &times, 0) }
+            }
+            closedir(d)
+        }
+    }
 }
