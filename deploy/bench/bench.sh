@@ -139,8 +139,8 @@
 #   serve         devicegate serve on it (restarted for each size), then:
 #   ceiling       trivial.c, as above: the machine's noise, same run
 #   poll slow_down  800 codes of the flows just added, polled in a loop
-#   poll pending  90,000 other codes just added, each polled at most once
-#                 per 5 s up to ~18,000 polls/s -> authorization_pending;
+#   poll pending  150,000 other codes just added, each polled at most once
+#                 per 5 s up to ~25,000 polls/s -> authorization_pending;
 #                 only for sizes with that many (not 1k)
 #   auth_request  the approved flows redeemed once (redeem.py), then their
 #                 JWTs checked through nginx; each check stats revoked/
@@ -752,7 +752,7 @@ targets() {
 files_per_entry=4
 approved_flows=200
 entries_slow_down_codes=800
-entries_pending_codes=90000
+entries_pending_codes=150000
 populate_notes=()
 
 # fs_description PATH: "ext4 on /dev/vda (mounted on /)".
@@ -837,7 +837,7 @@ measure_entries() {
         poll.lua /application/o/token/ "$work/codes-slow-down.txt" "$threads"
 
     # Each code at most once per 5 s interval: the same number of codes at every
-    # size ($entries_pending_codes, enough up to ~18,000 polls/s), and at least 6
+    # size ($entries_pending_codes, enough up to ~25,000 polls/s), and at least 6
     # x the slow_down rate.
     local needed=$((6 * last_rps)) have use
     have=$(($(wc -l <"$work/codes-populated.txt") - entries_slow_down_codes))
