@@ -19,6 +19,17 @@ extension Sys {
     static let ofdSetLock: Int32 = 37
     static let ofdSetLockWait: Int32 = 38
 
+    /// The `struct flock` of a range; l_pid must be 0 for OFD locks.
+    static func rangeLock(_ type: Int32, start: off_t, length: off_t) -> flock {
+        var lock = flock()
+        lock.l_type = Int16(type)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = start
+        lock.l_len = length
+        lock.l_pid = 0
+        return lock
+    }
+
     /// Takes the exclusive lock of `length` bytes at `start` of `fd`; with `wait: false`
     /// returns false at once when another description holds any of them.
     package static func lockRange(_ fd: Int32, _ path: String, start: off_t, length: off_t, wait: Bool = true) throws -> Bool {
@@ -26,12 +37,7 @@ extension Sys {
             if !wait && (code == EAGAIN || code == EACCES) { return false }
             throw error("fcntl", path, code)
         }
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        lock.l_start = start
-        lock.l_len = length
-        lock.l_pid = 0
+        var lock = rangeLock(F_WRLCK, start: start, length: length)
         while true {
             if fcntl(fd, wait ? ofdSetLockWait : ofdSetLock, &lock) == 0 { return true }
             if errno == EINTR { continue }
@@ -43,24 +49,14 @@ extension Sys {
     /// Releases a range taken with `lockRange`. It cannot fail on an open descriptor and a
     /// range this description holds.
     package static func unlockRange(_ fd: Int32, start: off_t, length: off_t) {
-        var lock = flock()
-        lock.l_type = Int16(F_UNLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        lock.l_start = start
-        lock.l_len = length
-        lock.l_pid = 0
+        var lock = rangeLock(F_UNLCK, start: start, length: length)
         while fcntl(fd, ofdSetLock, &lock) != 0 && errno == EINTR {}
     }
 
     /// Whether another open file description holds a lock on any byte of `fd` (tests and the
     /// state checks: a dead worker never holds one).
     package static func anyRangeLocked(_ fd: Int32) -> Bool {
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        lock.l_start = 0
-        lock.l_len = 0
-        lock.l_pid = 0
+        var lock = rangeLock(F_WRLCK, start: 0, length: 0)
         guard fcntl(fd, ofdGetLock, &lock) == 0 else { return false }
         return lock.l_type != Int16(F_UNLCK)
     }

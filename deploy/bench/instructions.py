@@ -100,6 +100,23 @@ def nginx_params(method: str, path: str, body: bytes, authorization: str | None)
     return params
 
 
+def read_stdout(sock, path: str) -> bytes:
+    """The STDOUT records of one FastCGI response, read until END_REQUEST."""
+    buf, stdout = b"", b""
+    while True:
+        while len(buf) < 8 or len(buf) < 8 + struct.unpack(">BBHHBB", buf[:8])[3] + buf[6]:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"{path}: connection closed before END_REQUEST")
+            buf += chunk
+        _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
+        content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
+        if rtype == STDOUT:
+            stdout += content
+        elif rtype == END_REQUEST:
+            return stdout
+
+
 def fastcgi_request(socket_path: str, method: str, path: str, body: bytes = b"",
                     authorization: str | None = None, timeout: float = 120) -> tuple[int, bytes]:
     """One request on a connection of its own (fastcgi_keep_conn off, as nginx is configured):
@@ -113,19 +130,7 @@ def fastcgi_request(socket_path: str, method: str, path: str, body: bytes = b"",
             out += record(STDIN, body)
         out += record(STDIN, b"")
         sock.sendall(out)
-        buf, stdout = b"", b""
-        while True:
-            while len(buf) < 8 or len(buf) < 8 + struct.unpack(">BBHHBB", buf[:8])[3] + buf[6]:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise ConnectionError(f"{path}: connection closed before END_REQUEST")
-                buf += chunk
-            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
-            content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
-            if rtype == STDOUT:
-                stdout += content
-            elif rtype == END_REQUEST:
-                break
+        stdout = read_stdout(sock, path)
     head, _, payload = stdout.partition(b"\r\n\r\n")
     status = 200
     for line in head.decode("latin-1").split("\r\n"):

@@ -45,19 +45,7 @@ def page(socket_path, path, query, language):
         blob = b"".join(fcgi.name_value(k, v) for k, v in params)
         sock.sendall(fcgi.record(fcgi.BEGIN_REQUEST, struct.pack(">HB5x", 1, 0)) + fcgi.record(fcgi.PARAMS, blob)
                      + fcgi.record(fcgi.PARAMS, b"") + fcgi.record(fcgi.STDIN, b""))
-        buf, stdout = b"", b""
-        while True:
-            while len(buf) < 8 or len(buf) < 8 + struct.unpack(">BBHHBB", buf[:8])[3] + buf[6]:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise ConnectionError(f"{path}: connection closed before END_REQUEST")
-                buf += chunk
-            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
-            content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
-            if rtype == fcgi.STDOUT:
-                stdout += content
-            elif rtype == fcgi.END_REQUEST:
-                break
+        stdout = fcgi.read_stdout(sock, path)
     head, _, body = stdout.partition(b"\r\n\r\n")
     status = 200
     for line in head.decode("latin-1").split("\r\n"):
