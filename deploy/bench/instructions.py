@@ -117,6 +117,17 @@ def read_stdout(sock, path: str) -> bytes:
             return stdout
 
 
+def read_response(sock, path: str) -> tuple[int, bytes]:
+    """One FastCGI response as (status, body): the CGI Status header, 200 without one."""
+    head, _, payload = read_stdout(sock, path).partition(b"\r\n\r\n")
+    status = 200
+    for line in head.decode("latin-1").split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "status":
+            status = int(value.split()[0])
+    return status, payload
+
+
 def fastcgi_request(socket_path: str, method: str, path: str, body: bytes = b"",
                     authorization: str | None = None, timeout: float = 120) -> tuple[int, bytes]:
     """One request on a connection of its own (fastcgi_keep_conn off, as nginx is configured):
@@ -130,14 +141,7 @@ def fastcgi_request(socket_path: str, method: str, path: str, body: bytes = b"",
             out += record(STDIN, body)
         out += record(STDIN, b"")
         sock.sendall(out)
-        stdout = read_stdout(sock, path)
-    head, _, payload = stdout.partition(b"\r\n\r\n")
-    status = 200
-    for line in head.decode("latin-1").split("\r\n"):
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "status":
-            status = int(value.split()[0])
-    return status, payload
+        return read_response(sock, path)
 
 
 # --------------------------------------------------------------------------- meters

@@ -45,14 +45,7 @@ def page(socket_path, path, query, language):
         blob = b"".join(fcgi.name_value(k, v) for k, v in params)
         sock.sendall(fcgi.record(fcgi.BEGIN_REQUEST, struct.pack(">HB5x", 1, 0)) + fcgi.record(fcgi.PARAMS, blob)
                      + fcgi.record(fcgi.PARAMS, b"") + fcgi.record(fcgi.STDIN, b""))
-        stdout = fcgi.read_stdout(sock, path)
-    head, _, body = stdout.partition(b"\r\n\r\n")
-    status = 200
-    for line in head.decode("latin-1").split("\r\n"):
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "status":
-            status = int(value.split()[0])
-    return status, body
+        return fcgi.read_response(sock, path)
 
 
 def expect(kind, answer, status, contains=None):
