@@ -16,7 +16,8 @@ import HostFiles
 /// an unlock: no lock file, no record read, no disk read even for a flow never polled.
 ///
 /// ```
-/// header  = 64 bytes at offset 0: "devicegate-polls 1\n" and the kernel's boot id
+/// header  = at offset 0: "devicegate-polls 1\n", the kernel's boot id, the file's st_dev
+///           and st_ino (UInt64 LE each)
 /// bucket  = 16 slots of 64 bytes, bucket b of a shard at offset 4096 + b * 1024; 512 buckets
 /// slot    = tag (bytes 1...16 of the flow id) | client digest (16 bytes of SHA-256) |
 ///           last poll ms (Int64 LE, 0 = never) | expiry ms (Int64 LE) | interval s (UInt32) |
@@ -30,9 +31,10 @@ import HostFiles
 /// zeroed one, which the checksum rejects) or, after a power cut, stale. Losing it costs at
 /// most one poll answered `authorization_pending` where `slow_down` was due, and the next
 /// poll reads the record. A stale "pending" would be worse (an approval the device never
-/// sees), so the table is only trusted within one boot of the kernel: a process opening a
-/// table whose header names another boot id (a power cut or reboot since it was written)
-/// empties it first, under the header's lock. Within one boot the page cache is the table,
+/// sees), so the table is only trusted within one boot of the kernel and in the file it was
+/// written in: a process opening a table whose header names another boot id (a power cut or
+/// reboot since it was written) or another inode (a copy) empties it first, under the
+/// header's lock. Within one boot the page cache is the table,
 /// whatever process dies. Every write of a flow's record first clears the slot's pending
 /// flag (`Bucket.recordWillChange`), under the same lock, so a record that is no longer
 /// pending is never answered as pending, even by a process killed between the two writes.
@@ -208,7 +210,14 @@ final class FlowLockTable {
         let fd = try Sys.open(path, O_RDWR | O_CREAT)
         do {
             if let bootID {
-                let header = Self.magic + bootID
+                // The file's own device and inode too: a copy of the table (cp, rsync, a
+                // restored backup) is a new inode whose slots may be older than the records
+                // copied beside it, and is emptied like a table of another boot.
+                let st = try Sys.fstat(fd, path)
+                var header = Self.magic + bootID
+                for value in [UInt64(st.st_dev), UInt64(st.st_ino)] {
+                    for i in 0..<8 { header.append(UInt8(truncatingIfNeeded: value >> (i * 8))) }
+                }
                 _ = try Sys.lockRange(fd, path, start: 0, length: off_t(Self.headerSize))
                 defer { Sys.unlockRange(fd, start: 0, length: off_t(Self.headerSize)) }
                 if try Sys.pread(fd, path, count: header.count, offset: 0) != header {

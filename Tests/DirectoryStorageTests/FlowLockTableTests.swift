@@ -190,4 +190,22 @@ struct FlowLockTableTests {
         let after = FlowLockTable(directory: f.store.directory, bootID: Array("the-next-boot".utf8))
         #expect(try after.withLock(id: a) { try $0.entry() } == .some(nil), "the table was emptied")
     }
+
+    @Test func aCopiedTableIsEmptied() throws {
+        let f = try StoreFixture()
+        let a = id(shard: 5, bucket: 2, 1)
+        let boot = Array("one-boot".utf8)
+        let pending = FlowLockTable.PendingFlow(clientDigest: FlowLockTable.clientDigest("tv"), expiresAt: UnixTime(seconds: 100), grantedInterval: 5)
+        let writer = FlowLockTable(directory: f.store.directory, bootID: boot)
+        _ = try writer.withLock(id: a) { try $0.write(FlowLockTable.Entry(poll: nil, pending: pending), now: UnixTime(seconds: 1)) }
+        #expect(try FlowLockTable(directory: f.store.directory, bootID: boot).withLock(id: a) { try $0.entry() }??.pending == pending)
+        // The table replaced by a byte-for-byte copy of itself (a new inode), as cp or a restore makes.
+        let path = writer.path(shard: 5)
+        let bytes = try #require(try Sys.readFile(path))
+        let copy = open(path + ".copy", O_WRONLY | O_CREAT, 0o600)
+        _ = bytes.withUnsafeBytes { write(copy, $0.baseAddress, $0.count) }
+        close(copy)
+        rename(path + ".copy", path)
+        #expect(try FlowLockTable(directory: f.store.directory, bootID: boot).withLock(id: a) { try $0.entry() } == .some(nil))
+    }
 }
