@@ -24,6 +24,10 @@ enum DeviceGateFuzz {
             exit(2)
         }
         Self.target = target
+        do { try target.prepare() } catch {
+            printError("DeviceGateFuzz: \(error)")
+            exit(1)
+        }
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzerTestOneInput))
