@@ -37,9 +37,11 @@ extension FileFlowStore {
         return report
     }
 
-    private func modifiedBefore(_ path: String, _ seconds: Int64, now: UnixTime) -> Bool {
-        guard let st = Sys.stat(path) else { return false }
-        return Int64(st.st_mtim.tv_sec) < now.seconds - seconds
+    /// Whether an mtime the shard listing read (lock files are never stamped, so it is the
+    /// last write) is more than `seconds` old; false for a name that could not be statted.
+    private func modifiedBefore(_ modified: timespec?, _ seconds: Int64, now: UnixTime) -> Bool {
+        guard let modified else { return false }
+        return Int64(modified.tv_sec) < now.seconds - seconds
     }
 
     /// Whether an entry listed with `modified` may be collectable before `threshold`: false only
@@ -68,7 +70,7 @@ extension FileFlowStore {
             if name.hasSuffix(Self.legacyLockSuffix) {
                 // An earlier version's lock file (locks are in `FlowLockTable` now): nothing
                 // reads it; gone once it is idle for ten minutes.
-                if modifiedBefore("\(dir)/\(name)", 600, now: now) {
+                if modifiedBefore(modified, 600, now: now) {
                     try? Sys.unlink("\(dir)/\(name)")
                     report.orphanLocks += 1
                 }
@@ -176,7 +178,7 @@ extension FileFlowStore {
         for (name, modified) in entries {
             if sweepTemp(dir, name, now: now, into: &report) { continue }
             if name.hasSuffix(".lock") {
-                if !present.contains("\(name.dropLast(5)).authcode") && modifiedBefore("\(dir)/\(name)", 3600, now: now) {
+                if !present.contains("\(name.dropLast(5)).authcode") && modifiedBefore(modified, 3600, now: now) {
                     try? Sys.unlink("\(dir)/\(name)")
                     report.orphanLocks += 1
                 }
